@@ -1,0 +1,203 @@
+"""Frozen data that crosses the plugin boundary.
+
+Plugins receive these instead of ORM rows or Flask objects so that a plugin can
+neither lazy-load the database nor keep a session alive across a remote call,
+and so the contract can be read in one file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from connector.core.model import DeliveryStatus
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    version: str
+    description: str = ""
+    #: Fulfilment channels this plugin fulfils (``Reward.channel`` values).
+    channels: tuple[str, ...] = ()
+    #: ``/webhooks/<provider>`` paths this plugin verifies.
+    webhook_providers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HookContext:
+    """What the host lends a plugin for one call."""
+
+    config: Mapping[str, str] = field(default_factory=dict)
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("connector.plugins"))
+    now: Callable[[], datetime] = utcnow
+    sleep: Callable[[float], None] = field(default_factory=lambda: __import__("time").sleep)
+
+
+@dataclass(frozen=True)
+class ShopInfo:
+    id: int
+    domain: str
+    api_base_url: str
+    access_token: str
+    api_version: str = "2026-07"
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    id: int
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    date_of_birth: date | None
+    address1: str | None
+    address2: str | None
+    city: str | None
+    province_code: str | None
+    country_code: str | None
+    zip: str | None
+    shop_customer_id: str | None
+
+
+@dataclass(frozen=True)
+class RewardInfo:
+    id: int
+    name: str
+    sku: str
+    points_cost: int
+    channel: str
+    instructions: str = ""
+
+
+@dataclass(frozen=True)
+class FulfilmentRequest:
+    """One attempt at fulfilling a redemption.
+
+    ``submitted_at`` is set when an earlier attempt reached the point of no
+    return (it may have created the order): the plugin must look the order up
+    before creating another. The plugin calls ``checkpoint()`` immediately
+    before its irreversible remote call; the host commits that fact.
+    """
+
+    redemption_id: int
+    code: str
+    channel: str
+    attempt: int
+    member: MemberInfo
+    reward: RewardInfo
+    shop: ShopInfo | None
+    submitted_at: datetime | None
+    checkpoint: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class FulfilmentResult:
+    external_order_id: str | None = None
+    external_order_name: str | None = None
+    #: The shop's customer id the member was matched to (the "CRM ID").
+    shop_customer_id: str | None = None
+    #: True when the order already existed (an earlier attempt created it).
+    found_existing: bool = False
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    redemption_id: int
+    code: str
+    channel: str
+    shop: ShopInfo | None
+    external_order_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    cancelled: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class InboundWebhook:
+    """The raw delivery, before anything trusts it. Header names are lowercase."""
+
+    provider: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+#: Given a shop domain, the secrets its deliveries may be signed with (current first).
+SecretLookup = Callable[[str], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class VerifiedWebhook:
+    """A delivery whose signature checked out, with the keys used to dedupe it."""
+
+    provider: str
+    shop_domain: str
+    topic: str
+    webhook_id: str | None
+    event_id: str | None
+    triggered_at: datetime | None
+    resource_id: str | None
+    resource_updated_at: datetime | None
+    customer_ref: str | None = None
+
+
+# -- effects a plugin reads out of a webhook payload; the core applies them ---------------
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    order_id: str
+    status: DeliveryStatus
+    updated_at: datetime | None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryErrorsForSku:
+    skus: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RetryErrorsForCustomer:
+    customer_id: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class RedactCustomer:
+    customer_id: str | None
+    email: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class RedactShop:
+    shop_domain: str
+
+
+@dataclass(frozen=True)
+class CustomerDataRequest:
+    customer_id: str | None
+    email: str | None
+    phone: str | None
+    request_id: str | None
+
+
+WebhookEffect = (
+    DeliveryUpdate | RetryErrorsForSku | RetryErrorsForCustomer | RedactCustomer | RedactShop | CustomerDataRequest
+)
+
+JsonDict = dict[str, Any]

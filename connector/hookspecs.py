@@ -1,0 +1,83 @@
+"""The plugin contract. Each spec's docstring is the promise both sides keep.
+
+Hooks marked firstresult have one owner per call: a plugin returns ``None`` for
+anything that is not its own (another channel, another provider), so plugins
+can be added without the core knowing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from connector.core.hooktypes import (
+        CancelRequest,
+        CancelResult,
+        FulfilmentRequest,
+        FulfilmentResult,
+        HookContext,
+        InboundWebhook,
+        PluginInfo,
+        SecretLookup,
+        VerifiedWebhook,
+        WebhookEffect,
+    )
+
+PROJECT = "connector"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def connector_plugin_info() -> PluginInfo:
+    """Every plugin: its name, version, the channels it fulfils and webhook providers it verifies."""
+
+
+# -- fulfilment ------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def connector_fulfil_redemption(request: FulfilmentRequest, ctx: HookContext) -> FulfilmentResult | None:
+    """Fulfil one redemption of a channel this plugin owns; return None for other channels.
+
+    Must be idempotent per ``request.redemption_id``: when ``request.submitted_at``
+    is set, look the earlier attempt's effect up before repeating it. Call
+    ``request.checkpoint()`` right before the irreversible remote call. Raise
+    ``ProviderError`` (retryable or not) on failure; never return an error object.
+    """
+
+
+@hookspec(firstresult=True)
+def connector_cancel_order(request: CancelRequest, ctx: HookContext) -> CancelResult | None:
+    """Cancel the external order of a reversed redemption, if this plugin owns its channel.
+
+    Cancelling an order that is already cancelled counts as success. Raise
+    ``ProviderError`` when the shop refuses (for example, the order has shipped).
+    """
+
+
+# -- webhooks ----------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def connector_verify_webhook(
+    webhook: InboundWebhook, secrets_for: SecretLookup, ctx: HookContext
+) -> VerifiedWebhook | None:
+    """Verify a delivery for a provider this plugin owns; None for other providers.
+
+    CPU only: no database and no outbound HTTP (the sender waits). Raise
+    ``WebhookRejectedError`` with a precise reason on a bad or missing signature.
+    """
+
+
+@hookspec(firstresult=True)
+def connector_interpret_webhook(
+    delivery: VerifiedWebhook, payload: Mapping[str, Any], ctx: HookContext
+) -> list[WebhookEffect] | None:
+    """Turn a stored, verified delivery's payload into effects the core applies.
+
+    Return None for other providers and an empty list for topics with no effect.
+    """

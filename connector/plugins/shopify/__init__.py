@@ -1,0 +1,1 @@
+"""Shopify plugin: zero-priced reward orders through the GraphQL Admin API."""
