@@ -1,0 +1,3 @@
+from connector.cli import main
+
+main(prog_name="connector")

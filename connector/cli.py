@@ -1,0 +1,173 @@
+"""The ``connector`` command. Every command builds what it needs from the environment.
+
+The same commands are mounted on the Flask app, so ``flask --app connector.app …`` works too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from connector.config import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@click.group(help="connector: loyalty reward redemptions turned into real fulfillment.")
+def main() -> None:
+    pass
+
+
+@main.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Create or migrate the database schema to the latest version.")
+def db_upgrade() -> None:
+    from connector.migrations import upgrade
+
+    settings = _settings()
+    if settings.database_url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    click.echo(f"database at {_redact(settings.database_url)} is at the latest schema")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return url
+
+
+@main.command(help="List installed plugins, their versions and the hooks they implement (JSON).")
+def plugins() -> None:
+    from connector.plugin_manager import describe_plugins, make_plugin_manager
+
+    settings = _settings()
+    click.echo(json.dumps(describe_plugins(make_plugin_manager(blocked=settings.disabled_plugins)), indent=2))
+
+
+@main.command(help="Re-enqueue everything owed that may have lost its job (run periodically).")
+def sweep() -> None:
+    from connector.bootstrap import build_runtime
+    from connector.core.sweeper import sweep as run_sweep
+
+    rt = build_runtime()
+    report = run_sweep(rt)
+    click.echo(f"re-enqueued {report.fulfilments} fulfilments, {report.cancels} cancels, {report.webhooks} webhooks")
+    _drain(rt)
+
+
+def _drain(rt: object) -> None:
+    """In embedded mode, let the background runner finish what a one-shot command queued."""
+    from connector.dispatch import ThreadDispatcher
+
+    dispatcher = getattr(rt, "dispatcher", None)
+    if isinstance(dispatcher, ThreadDispatcher):
+        import time
+
+        deadline = time.monotonic() + 60
+        while not dispatcher.idle() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        dispatcher.stop()
+
+
+@main.group(help="Connected shops.")
+def shops() -> None:
+    pass
+
+
+@shops.command("add", help="Connect a Shopify shop to a brand (the brand is created if new).")
+@click.option("--brand", required=True, help="Brand slug or name.")
+@click.option("--domain", required=True, help="your-shop.myshopify.com")
+@click.option("--access-token", required=True, envvar="SHOPIFY_ACCESS_TOKEN", help="Admin API access token.")
+@click.option("--webhook-secret", required=True, envvar="SHOPIFY_WEBHOOK_SECRET", help="The app's client secret.")
+@click.option("--api-base-url", default=None, help="Override https://<domain> (e.g. the local simulator).")
+def shops_add(brand: str, domain: str, access_token: str, webhook_secret: str, api_base_url: str | None) -> None:
+    from sqlalchemy import select
+
+    from connector.bootstrap import build_runtime
+    from connector.core import catalog
+    from connector.core.database import transaction
+    from connector.core.errors import ConnectorError
+    from connector.core.tables import Brand
+
+    rt = build_runtime(start_jobs=False)
+    try:
+        with transaction(rt.sessions) as s:
+            slug = catalog.slugify(brand)
+            row = s.scalars(select(Brand).where(Brand.slug == slug)).first() or catalog.create_brand(s, brand, slug)
+            shop = catalog.add_shop(
+                s, row, domain=domain, access_token=access_token, webhook_secret=webhook_secret,
+                api_base_url=api_base_url,
+            )
+            click.echo(f"connected {shop.domain} to brand {row.slug} (shop id {shop.id})")
+    except ConnectorError as exc:
+        raise click.ClickException(_error_text(exc)) from exc
+
+
+def _error_text(exc: object) -> str:
+    fields = getattr(exc, "fields", None) or {}
+    detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return f"{getattr(exc, 'message', exc)}" + (f" ({detail})" if detail else "")
+
+
+@shops.command("list", help="List connected shops.")
+def shops_list() -> None:
+    from sqlalchemy import select
+
+    from connector.bootstrap import build_runtime
+    from connector.core.tables import Shop
+
+    rt = build_runtime(start_jobs=False)
+    with rt.sessions() as s:
+        rows = s.scalars(select(Shop).order_by(Shop.id)).all()
+        if not rows:
+            click.echo("no shops connected; add one with: connector shops add --brand … --domain …")
+        for shop in rows:
+            state = "active" if shop.active else "inactive"
+            click.echo(f"{shop.id}\t{shop.domain}\t{shop.brand.slug}\t{shop.api_base_url}\t{state}")
+
+
+@main.group(help="API tokens.")
+def tokens() -> None:
+    pass
+
+
+@tokens.command("create", help="Create a bearer token for the JSON API; it is printed once.")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["platform_admin", "brand_admin", "support", "viewer"]), required=True)
+@click.option("--brand", default=None, help="Brand slug (required for brand_admin and viewer).")
+def tokens_create(name: str, role: str, brand: str | None) -> None:
+    from connector.bootstrap import build_runtime
+    from connector.core import catalog
+    from connector.core.database import transaction
+    from connector.core.errors import ConnectorError
+    from connector.core.model import Role
+
+    rt = build_runtime(start_jobs=False)
+    try:
+        with transaction(rt.sessions) as s:
+            row = catalog.get_brand(s, brand) if brand else None
+            _, plain = catalog.create_api_token(s, name, Role(role), row)
+    except ConnectorError as exc:
+        raise click.ClickException(_error_text(exc)) from exc
+    click.echo(plain)
+
+
+def run() -> None:  # pragma: no cover - console entry for ``python -m connector``
+    sys.exit(main(prog_name=os.path.basename(sys.argv[0]) or "connector"))

@@ -1,0 +1,78 @@
+"""Settings from the environment, read once and frozen.
+
+Every variable is documented in the README's configuration table; unknown
+values fail fast at start-up rather than at the first fulfilment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("CONNECTOR_DATA_DIR", "instance")).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None = None
+    secret_key: str = "dev-only-change-me"
+    smtp_url: str | None = None
+    mail_from: str = "rewards@connector.local"
+    outbox_dir: Path = field(default_factory=lambda: _default_data_dir() / "outbox")
+    disabled_plugins: tuple[str, ...] = ()
+    webhook_max_bytes: int = 1_048_576
+    #: Transient failures are retried this many times before the redemption goes to ERROR.
+    max_attempts: int = 8
+    retry_base_seconds: float = 10.0
+    retry_cap_seconds: float = 3600.0
+    #: How long one attempt may hold a redemption before another worker may take it over.
+    claim_lease_seconds: float = 300.0
+    #: "rq" with a Redis URL, else "thread" (in-process background) or "sync" (inline; tests).
+    jobs_mode: str = "thread"
+    queue_name: str = "connector"
+    plugin_env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("CONNECTOR_DATA_DIR", "instance")).resolve()
+        database_url = env.get("CONNECTOR_DATABASE_URL") or env.get("DATABASE_URL")
+        if not database_url:
+            database_url = f"sqlite:///{data_dir / 'connector.sqlite3'}"
+        redis_url = env.get("CONNECTOR_REDIS_URL") or None
+        jobs_mode = env.get("CONNECTOR_JOBS_MODE") or ("rq" if redis_url else "thread")
+        if jobs_mode not in {"rq", "thread", "sync"}:
+            raise ValueError(f"CONNECTOR_JOBS_MODE must be rq, thread or sync, not {jobs_mode!r}")
+        if jobs_mode == "rq" and not redis_url:
+            raise ValueError("CONNECTOR_JOBS_MODE=rq needs CONNECTOR_REDIS_URL")
+        values: dict[str, object] = {
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "secret_key": env.get("CONNECTOR_SECRET_KEY", "dev-only-change-me"),
+            "smtp_url": env.get("CONNECTOR_SMTP_URL") or None,
+            "mail_from": env.get("CONNECTOR_MAIL_FROM", "rewards@connector.local"),
+            "outbox_dir": Path(env.get("CONNECTOR_OUTBOX_DIR", str(data_dir / "outbox"))),
+            "disabled_plugins": tuple(
+                p.strip() for p in env.get("CONNECTOR_DISABLED_PLUGINS", "").split(",") if p.strip()
+            ),
+            "webhook_max_bytes": int(env.get("CONNECTOR_WEBHOOK_MAX_BYTES", 1_048_576)),
+            "max_attempts": int(env.get("CONNECTOR_MAX_ATTEMPTS", 8)),
+            "retry_base_seconds": float(env.get("CONNECTOR_RETRY_BASE_SECONDS", 10)),
+            "retry_cap_seconds": float(env.get("CONNECTOR_RETRY_CAP_SECONDS", 3600)),
+            "claim_lease_seconds": float(env.get("CONNECTOR_CLAIM_LEASE_SECONDS", 300)),
+            "jobs_mode": jobs_mode,
+            "queue_name": env.get("CONNECTOR_QUEUE", "connector"),
+            "plugin_env": {k: v for k, v in env.items() if not k.startswith("CONNECTOR_") and k.isupper()},
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def plugin_config(self, name: str) -> dict[str, str]:
+        """``SHOPIFY_*`` variables for the ``shopify`` plugin, and so on."""
+        prefix = name.upper() + "_"
+        return {k: v for k, v in self.plugin_env.items() if k.startswith(prefix)}

@@ -1,0 +1,264 @@
+"""Running one fulfilment attempt so that a shop order is created at most once.
+
+The attempt is split into committed phases (reliability.md §2.4):
+
+1. *claim* the redemption with a lease (a conditional UPDATE; one winner);
+2. the plugin looks for an earlier attempt's order when one may exist, then
+   calls ``checkpoint()`` just before its irreversible call, which commits
+   ``submitted_at``: a crash after that leaves evidence for the next attempt;
+3. *record* the outcome: fulfilled, a scheduled retry, or error.
+
+A job that runs twice, or a worker killed at any line, therefore leads to a
+lookup instead of a second order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from connector.core.backoff import retry_delay
+from connector.core.database import transaction
+from connector.core.errors import ConnectorError, NoPluginClaimedError, ProviderError, catalog_entry
+from connector.core.hooktypes import FulfilmentRequest, FulfilmentResult
+from connector.core.lifecycle import transition
+from connector.core.model import DeliveryStatus, RedemptionEvent, RedemptionStatus
+from connector.core.runtime import Runtime
+from connector.core.snapshots import member_info, reward_info, shop_info
+from connector.core.tables import Member, Redemption
+from connector.core.timeline import record_event
+
+WORKER = "worker"
+FULFIL_JOB = "fulfil_redemption"
+
+
+class ClaimLostError(ConnectorError):
+    """Another attempt took the redemption over (our lease expired): stop without side effects."""
+
+
+def fulfil_job_key(redemption_id: int, attempts: int) -> str:
+    return f"fulfil-{redemption_id}-{attempts}"
+
+
+def schedule_fulfilment(rt: Runtime, redemption_id: int, attempts: int, at: datetime | None = None) -> None:
+    rt.enqueue(FULFIL_JOB, redemption_id, key=fulfil_job_key(redemption_id, attempts), at=at)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    token: str
+    request: FulfilmentRequest
+
+
+def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
+    """One attempt. Returns what happened (``fulfilled``, ``retry``, ``error``, ``skipped``)."""
+    claim = _claim(rt, redemption_id)
+    if claim is None:
+        return "skipped"
+    try:
+        result = rt.plugins.hook.connector_fulfil_redemption(
+            request=claim.request, ctx=rt.hook_context(claim.request.channel)
+        )
+        if result is None:
+            raise NoPluginClaimedError(f"no plugin fulfils channel {claim.request.channel!r}")
+    except ClaimLostError:
+        rt.log.warning("redemption %s: claim lost before the irreversible call; stopping", redemption_id)
+        return "skipped"
+    except NoPluginClaimedError as exc:
+        return _record_failure(rt, redemption_id, claim.token, ProviderError("no_fulfilment_plugin", exc.message))
+    except ProviderError as exc:
+        return _record_failure(rt, redemption_id, claim.token, exc)
+    except Exception as exc:  # noqa: BLE001 - an unknown failure is retried, and its type kept for support
+        rt.log.exception("redemption %s: unexpected error in fulfilment", redemption_id)
+        error = ProviderError(
+            "internal_error", f"unexpected {type(exc).__name__} during fulfilment", retryable=True, in_doubt=True
+        )
+        return _record_failure(rt, redemption_id, claim.token, error)
+    return _record_success(rt, redemption_id, result)
+
+
+def _claim(rt: Runtime, redemption_id: int) -> _Claim | None:
+    now = rt.now()
+    token = uuid.uuid4().hex
+    lease = timedelta(seconds=rt.settings.claim_lease_seconds)
+    with transaction(rt.sessions) as s:
+        claimed = s.execute(
+            update(Redemption)
+            .where(
+                Redemption.id == redemption_id,
+                Redemption.status == RedemptionStatus.PENDING,
+                or_(Redemption.claim_expires_at.is_(None), Redemption.claim_expires_at < now),
+                or_(Redemption.next_attempt_at.is_(None), Redemption.next_attempt_at <= now),
+            )
+            .values(
+                claim_token=token,
+                claim_expires_at=now + lease,
+                attempts=Redemption.attempts + 1,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            return None
+        r = s.scalars(select(Redemption).where(Redemption.id == redemption_id)).one()
+        s.refresh(r)
+        record_event(
+            s,
+            r,
+            actor=WORKER,
+            kind="attempt_started",
+            at=now,
+            message=f"attempt {r.attempts}" + (" (checking for an earlier order first)" if r.submitted_at else ""),
+            detail={"attempt": r.attempts},
+        )
+        request = FulfilmentRequest(
+            redemption_id=r.id,
+            code=r.code,
+            channel=r.channel,
+            attempt=r.attempts,
+            member=member_info(r.member),
+            reward=reward_info(r.reward),
+            shop=shop_info(r.shop),
+            submitted_at=r.submitted_at,
+            checkpoint=lambda: _checkpoint(rt, redemption_id, token),
+        )
+    return _Claim(token=token, request=request)
+
+
+def _checkpoint(rt: Runtime, redemption_id: int, token: str) -> None:
+    """Commit "about to create the order" before the plugin's irreversible call."""
+    now = rt.now()
+    with transaction(rt.sessions) as s:
+        updated = s.execute(
+            update(Redemption)
+            .where(
+                Redemption.id == redemption_id,
+                Redemption.claim_token == token,
+                Redemption.status == RedemptionStatus.PENDING,
+            )
+            .values(submitted_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    if updated != 1:
+        raise ClaimLostError(f"redemption {redemption_id}: claim lost")
+
+
+def _record_success(rt: Runtime, redemption_id: int, result: FulfilmentResult) -> str:
+    now = rt.now()
+    cancel_needed = False
+    with transaction(rt.sessions) as s:
+        r = s.scalars(select(Redemption).where(Redemption.id == redemption_id).with_for_update()).one()
+        if result.shop_customer_id:
+            member = s.get(Member, r.member_id)
+            if member is not None and member.shop_customer_id != result.shop_customer_id:
+                member.shop_customer_id = result.shop_customer_id
+        if r.external_order_id is None and result.external_order_id:
+            r.external_order_id = result.external_order_id
+            r.external_order_name = result.external_order_name
+        found = " (found the order an earlier attempt created)" if result.found_existing else ""
+        if r.status == RedemptionStatus.PENDING:
+            r.status = transition(r.status, RedemptionEvent.FULFIL)
+            r.fulfilled_at = now
+            r.delivery_status = DeliveryStatus.UNFULFILLED if result.external_order_id else None
+            r.error_code = r.error_message = r.error_fix = r.error_field = None
+            r.next_attempt_at = None
+            r.claim_token = r.claim_expires_at = None
+            r.updated_at = now
+            record_event(
+                s,
+                r,
+                actor=WORKER,
+                kind="fulfilled",
+                at=now,
+                from_status=RedemptionStatus.PENDING,
+                to_status=RedemptionStatus.FULFILLED,
+                message=f"shop order {result.external_order_name or result.external_order_id or ''} created{found}",
+                detail={"order_id": result.external_order_id, "found_existing": result.found_existing},
+            )
+            outcome = "fulfilled"
+        else:
+            # Reversed while the order was being created: keep the order id so support can see it.
+            record_event(
+                s,
+                r,
+                actor=WORKER,
+                kind="order_created_after_reversal",
+                at=now,
+                message=f"shop order {result.external_order_name or ''} was created while the redemption was "
+                f"{r.status}",
+                detail={"order_id": result.external_order_id},
+            )
+            cancel_needed = r.cancel_requested_at is not None and r.order_cancelled_at is None
+            r.claim_token = r.claim_expires_at = None
+            outcome = "skipped"
+    if cancel_needed:
+        from connector.core.reversal import schedule_cancel
+
+        schedule_cancel(rt, redemption_id)
+    return outcome
+
+
+def _record_failure(rt: Runtime, redemption_id: int, token: str, error: ProviderError) -> str:
+    now = rt.now()
+    retry_at: datetime | None = None
+    attempts = 0
+    with transaction(rt.sessions) as s:
+        r = s.scalars(select(Redemption).where(Redemption.id == redemption_id).with_for_update()).one()
+        if r.claim_token != token or r.status != RedemptionStatus.PENDING:
+            return "skipped"
+        attempts = r.attempts
+        budget_left = rt.settings.max_attempts - (r.attempts - r.attempt_budget_from)
+        r.claim_token = r.claim_expires_at = None
+        r.updated_at = now
+        detail = {"attempt": r.attempts, "code": error.code, "in_doubt": error.in_doubt}
+        if error.retryable and budget_left > 0:
+            delay = retry_delay(
+                r.attempts,
+                base=rt.settings.retry_base_seconds,
+                cap=rt.settings.retry_cap_seconds,
+                retry_after=error.retry_after,
+            )
+            retry_at = now + timedelta(seconds=delay)
+            r.next_attempt_at = retry_at
+            # While pending, the error fields hold the last temporary failure, shown with the next attempt time.
+            r.error_code, r.error_message, r.error_fix, r.error_field = error.code, error.message, error.fix, None
+            record_event(
+                s,
+                r,
+                actor=WORKER,
+                kind="attempt_failed",
+                at=now,
+                message=f"{error.code}: {error.message}; next attempt in {delay:.0f}s",
+                detail={**detail, "retry_in_seconds": round(delay, 3)},
+            )
+            outcome = "retry"
+        else:
+            final = error
+            if error.retryable:
+                final = ProviderError(
+                    "retries_exhausted",
+                    f"{catalog_entry('retries_exhausted').message} Last error: {error.code}: {error.message}",
+                    retryable=False,
+                )
+            r.status = transition(r.status, RedemptionEvent.FAIL)
+            r.error_code, r.error_message, r.error_fix = final.code, final.message, final.fix
+            r.error_field = final.field
+            r.next_attempt_at = None
+            record_event(
+                s,
+                r,
+                actor=WORKER,
+                kind="failed",
+                at=now,
+                from_status=RedemptionStatus.PENDING,
+                to_status=RedemptionStatus.ERROR,
+                message=f"{final.code}: {final.message}",
+                detail={**detail, "fix": final.fix, "field": final.field},
+            )
+            outcome = "error"
+    if retry_at is not None:
+        schedule_fulfilment(rt, redemption_id, attempts, at=retry_at)
+    return outcome

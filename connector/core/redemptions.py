@@ -1,0 +1,257 @@
+"""Use cases on one redemption: claim a reward, retry it, resend its confirmation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connector.core.access import Actor
+from connector.core.database import transaction
+from connector.core.errors import ConflictError, NotFoundError, ValidationError
+from connector.core.fulfilment import schedule_fulfilment
+from connector.core.lifecycle import transition
+from connector.core.model import LedgerKind, RedemptionEvent, RedemptionStatus
+from connector.core.runtime import Runtime
+from connector.core.tables import LedgerEntry, Member, OutboundMessage, Redemption, Reward
+from connector.core.timeline import record_event
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read out on the phone
+
+
+def new_code() -> str:
+    return "R-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def points_balance(session: Session, member_id: int) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
+        LedgerEntry.member_id == member_id)) or 0)
+
+
+@dataclass(frozen=True)
+class Created:
+    redemption: Redemption
+    replayed: bool
+
+
+def create_redemption(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    member_id: int,
+    reward_id: int,
+    idempotency_key: str | None = None,
+) -> Created:
+    """Spend the member's points on a reward and queue its fulfilment.
+
+    With an ``idempotency_key`` the same request returns the same redemption,
+    and the same key with a different request is refused.
+    """
+    actor.check_can_act()
+    now = rt.now()
+    fp = fingerprint({"member_id": member_id, "reward_id": reward_id})
+    try:
+        with transaction(rt.sessions) as s:
+            member = s.scalars(select(Member).where(Member.id == member_id).with_for_update()).one_or_none()
+            if member is None or not actor.sees_brand(member.brand_id):
+                raise ValidationError("member not found", fields={"member_id": f"no member with id {member_id}"})
+            if idempotency_key:
+                existing = s.scalars(
+                    select(Redemption).where(
+                        Redemption.brand_id == member.brand_id, Redemption.idempotency_key == idempotency_key
+                    )
+                ).one_or_none()
+                if existing is not None:
+                    return _replay(existing, fp)
+            reward = s.get(Reward, reward_id)
+            if reward is None or reward.brand_id != member.brand_id:
+                raise ValidationError(
+                    "reward not found", fields={"reward_id": f"no reward {reward_id} in the member's brand"}
+                )
+            if not reward.active:
+                raise ValidationError(
+                    "reward is not active", fields={"reward_id": f"reward {reward.name!r} is switched off"}
+                )
+            balance = points_balance(s, member.id)
+            if balance < reward.points_cost:
+                raise ValidationError(
+                    f"not enough points: the member has {balance}, the reward costs {reward.points_cost}",
+                    fields={"member_id": "insufficient points"},
+                )
+            r = Redemption(
+                brand_id=member.brand_id,
+                code=new_code(),
+                member_id=member.id,
+                reward_id=reward.id,
+                shop_id=reward.shop_id,
+                channel=reward.channel,
+                points_cost=reward.points_cost,
+                status=RedemptionStatus.PENDING,
+                idempotency_key=idempotency_key,
+                request_fingerprint=fp,
+                claimed_at=now,
+                updated_at=now,
+            )
+            s.add(r)
+            s.flush()
+            s.add(
+                LedgerEntry(
+                    member_id=member.id,
+                    delta=-reward.points_cost,
+                    kind=LedgerKind.SPENT,
+                    redemption_id=r.id,
+                    note=f"redeemed {reward.name} ({r.code})",
+                    actor=actor.name,
+                    created_at=now,
+                )
+            )
+            record_event(
+                s,
+                r,
+                actor=actor.name,
+                kind="claimed",
+                at=now,
+                to_status=RedemptionStatus.PENDING,
+                message=f"{reward.points_cost} points spent on {reward.name}",
+            )
+    except IntegrityError:
+        # Two requests with one idempotency key raced; the loser replays the winner.
+        if not idempotency_key:
+            raise
+        with rt.sessions() as s:
+            existing = s.scalars(
+                select(Redemption).where(Redemption.idempotency_key == idempotency_key)
+            ).first()
+            if existing is None:
+                raise
+            return _replay(existing, fp)
+    schedule_fulfilment(rt, r.id, 0)
+    return Created(redemption=r, replayed=False)
+
+
+def _replay(existing: Redemption, fp: str) -> Created:
+    if existing.request_fingerprint != fp:
+        raise ConflictError(
+            "this Idempotency-Key was already used with a different request; use a new key for a new redemption"
+        )
+    return Created(redemption=existing, replayed=True)
+
+
+def retry_redemption(rt: Runtime, redemption_id: int, actor: Actor, *, note: str = "") -> Redemption:
+    """Put a redemption in error back to pending (after its cause was fixed) and queue an attempt."""
+    actor.check_can_act()
+    now = rt.now()
+    with transaction(rt.sessions) as s:
+        r = s.scalars(select(Redemption).where(Redemption.id == redemption_id).with_for_update()).one_or_none()
+        if r is None:
+            raise NotFoundError(f"redemption {redemption_id} not found")
+        actor.check_brand(r.brand_id)
+        previous = r.status
+        r.status = transition(r.status, RedemptionEvent.RETRY)
+        last_error = r.error_code
+        r.error_code = r.error_message = r.error_fix = r.error_field = None
+        r.next_attempt_at = None
+        r.attempt_budget_from = r.attempts
+        r.updated_at = now
+        record_event(
+            s,
+            r,
+            actor=actor.name,
+            kind="retried",
+            at=now,
+            from_status=previous,
+            to_status=r.status,
+            message=f"retry after {last_error}" + (f": {note}" if note else ""),
+        )
+        attempts = r.attempts
+    schedule_fulfilment(rt, redemption_id, attempts)
+    return r
+
+
+def resend_confirmation(rt: Runtime, redemption_id: int, actor: Actor) -> OutboundMessage:
+    """Send the confirmation email again; every send is logged, and a failed send says why."""
+    actor.check_can_act()
+    now = rt.now()
+    with transaction(rt.sessions) as s:
+        r = s.get(Redemption, redemption_id)
+        if r is None:
+            raise NotFoundError(f"redemption {redemption_id} not found")
+        actor.check_brand(r.brand_id)
+        if r.status == RedemptionStatus.REVERSED:
+            raise ConflictError("this redemption was reversed; there is nothing to confirm")
+        if not r.member.email:
+            raise ValidationError(
+                "the member has no email address", fields={"email": "add the member's email address, then resend"}
+            )
+        msg = _confirmation(r, actor.name, now)
+        s.add(msg)
+        s.flush()
+        record_event(s, r, actor=actor.name, kind="confirmation_queued", at=now, message="confirmation email queued")
+    return deliver_message(rt, msg.id)
+
+
+def send_initial_confirmation(rt: Runtime, redemption_id: int) -> OutboundMessage | None:
+    with transaction(rt.sessions) as s:
+        r = s.get(Redemption, redemption_id)
+        if r is None or not r.member.email:
+            return None
+        msg = _confirmation(r, "system", rt.now())
+        s.add(msg)
+    return deliver_message(rt, msg.id)
+
+
+def _confirmation(r: Redemption, actor: str, now: Any) -> OutboundMessage:
+    reward = r.reward
+    body = (
+        f"Hi {r.member.first_name},\n\n"
+        f"Your reward {reward.name} is confirmed. Redemption code: {r.code}.\n"
+        + (f"\n{reward.instructions}\n" if reward.instructions else "")
+        + "\nThank you for being an ambassador.\n"
+    )
+    return OutboundMessage(
+        redemption_id=r.id,
+        to_address=r.member.email or "",
+        subject=f"Your reward: {reward.name} ({r.code})",
+        body=body,
+        actor=actor,
+        created_at=now,
+    )
+
+
+def deliver_message(rt: Runtime, message_id: int) -> OutboundMessage:
+    with rt.sessions() as s:
+        msg = s.get(OutboundMessage, message_id)
+        assert msg is not None
+        to, subject, body = msg.to_address, msg.subject, msg.body
+    error: str | None = None
+    try:
+        rt.mailer.send(to, subject, body)
+    except Exception as exc:  # noqa: BLE001 - a mail failure is recorded on the message, not raised
+        error = f"{type(exc).__name__}: {exc}"
+    now = rt.now()
+    with transaction(rt.sessions) as s:
+        msg = s.get(OutboundMessage, message_id)
+        assert msg is not None
+        r = s.get(Redemption, msg.redemption_id)
+        assert r is not None
+        msg.status, msg.error, msg.sent_at = ("failed", error, None) if error else ("sent", None, now)
+        record_event(
+            s,
+            r,
+            actor=msg.actor,
+            kind="confirmation_sent" if not error else "confirmation_failed",
+            at=now,
+            message="confirmation email sent" if not error else f"confirmation email failed: {error}",
+            detail={"message_id": msg.id},
+        )
+    return msg

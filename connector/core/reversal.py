@@ -1,0 +1,180 @@
+"""Reversing a redemption: points back exactly once, the shop order optionally cancelled.
+
+The refund is purely local, so it is one transaction (reliability.md §2.5): a
+conditional status update that only one caller can win, plus a ledger row
+whose ``(redemption_id, kind)`` is unique. The shop order is cancelled by a
+separate job, because a remote call must never sit inside that transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from connector.core.access import Actor
+from connector.core.database import transaction
+from connector.core.errors import (
+    ConflictError,
+    IllegalTransitionError,
+    NoPluginClaimedError,
+    NotFoundError,
+    ProviderError,
+    ValidationError,
+)
+from connector.core.hooktypes import CancelRequest
+from connector.core.lifecycle import sources_of, transition
+from connector.core.model import DeliveryStatus, LedgerKind, RedemptionEvent, RedemptionStatus
+from connector.core.runtime import Runtime
+from connector.core.snapshots import shop_info
+from connector.core.tables import LedgerEntry, Redemption
+from connector.core.timeline import record_event
+
+CANCEL_JOB = "cancel_order"
+_NOT_CANCELLABLE = {DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED}
+
+
+def schedule_cancel(rt: Runtime, redemption_id: int) -> None:
+    rt.enqueue(CANCEL_JOB, redemption_id, key=f"cancel-{redemption_id}")
+
+
+def reverse_redemption(
+    rt: Runtime, redemption_id: int, actor: Actor, *, reason: str = "", cancel_order: bool = False
+) -> Redemption:
+    """Return the points and mark the redemption reversed; optionally cancel its shop order."""
+    actor.check_can_act()
+    now = rt.now()
+    with transaction(rt.sessions) as s:
+        r = s.get(Redemption, redemption_id)
+        if r is None:
+            raise NotFoundError(f"redemption {redemption_id} not found")
+        actor.check_brand(r.brand_id)
+        new_status = transition(r.status, RedemptionEvent.REVERSE)
+        if cancel_order and r.delivery_status in _NOT_CANCELLABLE:
+            raise ValidationError(
+                f"the shop order {r.external_order_name} has already {r.delivery_status}; it cannot be cancelled. "
+                "Reverse without cancelling, and restock by hand if the item comes back.",
+                fields={"cancel_order": "order already shipped"},
+            )
+        previous = r.status
+        won = s.execute(
+            update(Redemption)
+            .where(Redemption.id == redemption_id, Redemption.status.in_(sources_of(RedemptionEvent.REVERSE)))
+            .values(
+                status=new_status,
+                reversed_at=now,
+                updated_at=now,
+                next_attempt_at=None,
+                cancel_requested_at=now if cancel_order else None,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won != 1:
+            raise IllegalTransitionError(
+                "cannot reverse a redemption that is reversed: a redemption can be reversed once; "
+                "it is already reversed",
+                current=RedemptionStatus.REVERSED.value,
+                event=RedemptionEvent.REVERSE.value,
+            )
+        s.add(
+            LedgerEntry(
+                member_id=r.member_id,
+                delta=r.points_cost,
+                kind=LedgerKind.RETURNED,
+                redemption_id=r.id,
+                note=f"reversal of {r.code}" + (f": {reason}" if reason else ""),
+                actor=actor.name,
+                created_at=now,
+            )
+        )
+        try:
+            s.flush()
+        except IntegrityError as exc:  # the unique ledger row: a belt to the conditional update's braces
+            raise ConflictError(f"points for {r.code} were already returned") from exc
+        order_note = ""
+        if r.external_order_id:
+            order_note = (
+                "; the shop order will be cancelled"
+                if cancel_order
+                else "; the shop order was left as it is (cancel it in the shop if it has not shipped)"
+            )
+        elif cancel_order:
+            order_note = "; if a shop order is created after all, it will be cancelled"
+        record_event(
+            s,
+            r,
+            actor=actor.name,
+            kind="reversed",
+            at=now,
+            from_status=previous,
+            to_status=new_status,
+            message=f"{r.points_cost} points returned{order_note}" + (f". Reason: {reason}" if reason else ""),
+            detail={"points_returned": r.points_cost, "cancel_order": cancel_order, "reason": reason or None},
+        )
+    if cancel_order and r.external_order_id:
+        schedule_cancel(rt, redemption_id)
+    with rt.sessions() as s:
+        return s.scalars(select(Redemption).where(Redemption.id == redemption_id)).one()
+
+
+def cancel_order(rt: Runtime, redemption_id: int) -> str:
+    """Job: cancel the shop order of a reversed redemption whose reversal asked for it."""
+    with rt.sessions() as s:
+        r = s.get(Redemption, redemption_id)
+        if (
+            r is None
+            or r.cancel_requested_at is None
+            or r.order_cancelled_at is not None
+            or not r.external_order_id
+        ):
+            return "skipped"
+        request = CancelRequest(
+            redemption_id=r.id,
+            code=r.code,
+            channel=r.channel,
+            shop=shop_info(r.shop),
+            external_order_id=r.external_order_id,
+            reason="reversed",
+        )
+    now = rt.now()
+    try:
+        result = rt.plugins.hook.connector_cancel_order(request=request, ctx=rt.hook_context(request.channel))
+        if result is None:
+            raise NoPluginClaimedError(f"no plugin cancels orders of channel {request.channel!r}")
+    except ProviderError as exc:
+        with transaction(rt.sessions) as s:
+            r = s.get(Redemption, redemption_id)
+            assert r is not None
+            if not exc.retryable:
+                r.cancel_requested_at = None  # stop trying: the shop refused for good
+            record_event(
+                s,
+                r,
+                actor="worker",
+                kind="order_cancel_failed",
+                at=now,
+                message=f"{exc.code}: {exc.message}" + ("; will retry" if exc.retryable else ""),
+                detail={"code": exc.code, "retryable": exc.retryable},
+            )
+        return "retry" if exc.retryable else "error"
+    except NoPluginClaimedError as exc:
+        with transaction(rt.sessions) as s:
+            r = s.get(Redemption, redemption_id)
+            assert r is not None
+            r.cancel_requested_at = None
+            record_event(s, r, actor="worker", kind="order_cancel_failed", at=now, message=exc.message)
+        return "error"
+    with transaction(rt.sessions) as s:
+        r = s.get(Redemption, redemption_id)
+        assert r is not None
+        r.order_cancelled_at = now
+        r.delivery_status = DeliveryStatus.CANCELLED
+        record_event(
+            s,
+            r,
+            actor="worker",
+            kind="order_cancelled",
+            at=now,
+            message=f"shop order {r.external_order_name or r.external_order_id} cancelled"
+            + (f" ({result.message})" if result.message else ""),
+        )
+    return "cancelled"

@@ -1,0 +1,41 @@
+"""The dependencies one use case needs, bundled so they are passed, never global."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pluggy
+from sqlalchemy.orm import Session, sessionmaker
+
+from connector.config import Settings
+from connector.core.hooktypes import HookContext, utcnow
+from connector.core.ports import Dispatcher, Mailer
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    plugins: pluggy.PluginManager
+    mailer: Mailer
+    dispatcher: Dispatcher | None = None
+    now: Callable[[], datetime] = utcnow
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("connector"))
+    #: Webhook-provider secrets are read per delivery; this hook lets tests count reads.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def hook_context(self, plugin: str) -> HookContext:
+        return HookContext(
+            config=self.settings.plugin_config(plugin),
+            logger=logging.getLogger(f"connector.plugins.{plugin}"),
+            now=self.now,
+        )
+
+    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> None:
+        if self.dispatcher is None:
+            raise RuntimeError("no dispatcher configured: the runtime was built without a job runner")
+        self.dispatcher.enqueue(job, arg, key=key, at=at)

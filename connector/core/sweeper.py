@@ -1,0 +1,66 @@
+"""Re-enqueue whatever the database says is owed but may have no live job.
+
+Redis is only a delivery mechanism: a flush, a restart without persistence or
+a killed worker can drop jobs. Everything owed is derivable from the database,
+so this sweep (run periodically and by ``connector sweep``) restores it. Job
+keys are deterministic, so sweeping while the job still exists enqueues nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from connector.core.fulfilment import schedule_fulfilment
+from connector.core.reversal import schedule_cancel
+from connector.core.runtime import Runtime
+from connector.core.tables import Redemption, WebhookDelivery
+from connector.core.webhook_intake import PROCESS_JOB
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    fulfilments: int
+    cancels: int
+    webhooks: int
+
+
+def sweep(rt: Runtime, *, webhook_grace_seconds: float = 30.0, limit: int = 5000) -> SweepReport:
+    now = rt.now()
+    with rt.sessions() as s:
+        due = s.execute(
+            select(Redemption.id, Redemption.attempts)
+            .where(
+                Redemption.status == "pending",
+                or_(Redemption.next_attempt_at.is_(None), Redemption.next_attempt_at <= now),
+                or_(Redemption.claim_expires_at.is_(None), Redemption.claim_expires_at < now),
+            )
+            .order_by(Redemption.id)
+            .limit(limit)
+        ).all()
+        cancels = s.scalars(
+            select(Redemption.id)
+            .where(
+                Redemption.cancel_requested_at.is_not(None),
+                Redemption.order_cancelled_at.is_(None),
+                Redemption.external_order_id.is_not(None),
+            )
+            .limit(limit)
+        ).all()
+        webhooks = s.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status == "received",
+                WebhookDelivery.received_at < now - timedelta(seconds=webhook_grace_seconds),
+            )
+            .limit(limit)
+        ).all()
+    for redemption_id, attempts in due:
+        schedule_fulfilment(rt, redemption_id, attempts)
+    for redemption_id in cancels:
+        schedule_cancel(rt, redemption_id)
+    for delivery_id in webhooks:
+        rt.enqueue(PROCESS_JOB, delivery_id, key=f"webhook-{delivery_id}")
+    return SweepReport(fulfilments=len(due), cancels=len(cancels), webhooks=len(webhooks))

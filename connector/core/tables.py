@@ -1,0 +1,287 @@
+"""Relational schema: the one source of truth.
+
+Uniqueness constraints carry the product's promises where the database can
+enforce them better than code: one ledger refund per redemption
+(``uq_ledger_redemption_kind``), one stored webhook per event and per delivery,
+one redemption per idempotency key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite drops tzinfo; storing naive UTC and re-attaching UTC on the way out
+    keeps comparisons in services correct on both SQLite and PostgreSQL.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use datetime.now(UTC)")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class Brand(Base):
+    __tablename__ = "brands"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(40), default="shopify")
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    api_base_url: Mapped[str] = mapped_column(String(500))
+    api_version: Mapped[str] = mapped_column(String(20), default="2026-07")
+    access_token: Mapped[str] = mapped_column(String(500))
+    webhook_secret: Mapped[str] = mapped_column(String(500))
+    #: Accepted alongside the current secret until ``previous_secret_expires_at`` (rotation).
+    previous_webhook_secret: Mapped[str | None] = mapped_column(String(500))
+    previous_secret_expires_at: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+    brand: Mapped[Brand] = relationship()
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("brand_id", "external_ref", name="uq_members_brand_ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str | None] = mapped_column(String(255), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    address1: Mapped[str | None] = mapped_column(String(255))
+    address2: Mapped[str | None] = mapped_column(String(255))
+    city: Mapped[str | None] = mapped_column(String(120))
+    province_code: Mapped[str | None] = mapped_column(String(10))
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    zip: Mapped[str | None] = mapped_column(String(20))
+    #: The linked Shopify customer GID (the "CRM ID").
+    shop_customer_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    redacted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
+
+    brand: Mapped[Brand] = relationship()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class LedgerEntry(Base):
+    """Points move only by appending here; a balance is always ``SUM(delta)``."""
+
+    __tablename__ = "points_ledger"
+    __table_args__ = (UniqueConstraint("redemption_id", "kind", name="uq_ledger_redemption_kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    delta: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    actor: Mapped[str] = mapped_column(String(200), default="system")
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class Reward(Base):
+    __tablename__ = "rewards"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str] = mapped_column(String(100), index=True)
+    points_cost: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(40), default="shopify")
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class Redemption(Base):
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        UniqueConstraint("brand_id", "idempotency_key", name="uq_redemptions_idempotency"),
+        # The Fulfillments tabs list by status, newest first, with keyset pagination on (claimed_at, id).
+        Index("ix_redemptions_brand_status_claimed", "brand_id", "status", "claimed_at", "id"),
+        Index("ix_redemptions_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_redemptions_claimed_id", "claimed_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"), index=True)
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
+    channel: Mapped[str] = mapped_column(String(40))
+    points_cost: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    delivery_updated_at: Mapped[datetime | None]
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    tracking_url: Mapped[str | None] = mapped_column(String(500))
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_fix: Mapped[str | None] = mapped_column(Text)
+    error_field: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: ``attempts`` when the automatic-retry budget last started (creation or a manual retry).
+    attempt_budget_from: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(40))
+    claim_expires_at: Mapped[datetime | None]
+    #: Set when an attempt reached the irreversible call: later attempts look the order up first.
+    submitted_at: Mapped[datetime | None]
+    external_order_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    external_order_name: Mapped[str | None] = mapped_column(String(100))
+    cancel_requested_at: Mapped[datetime | None]
+    order_cancelled_at: Mapped[datetime | None]
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(default=_now)
+    fulfilled_at: Mapped[datetime | None]
+    reversed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
+
+    member: Mapped[Member] = relationship()
+    reward: Mapped[Reward] = relationship()
+    shop: Mapped[Shop | None] = relationship()
+    events: Mapped[list[RedemptionEventRow]] = relationship(
+        back_populates="redemption", order_by="RedemptionEventRow.id"
+    )
+
+
+class RedemptionEventRow(Base):
+    """Who did what, when, and why: one row per attempt, transition and action."""
+
+    __tablename__ = "redemption_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("redemptions.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=_now)
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any] | None]
+
+    redemption: Mapped[Redemption] = relationship(back_populates="events")
+
+
+class WebhookDelivery(Base):
+    """A verified delivery, stored before it is acted on (at-least-once in, once out)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("provider", "event_id", "topic", name="uq_webhooks_event"),
+        UniqueConstraint("provider", "webhook_id", name="uq_webhooks_delivery"),
+        UniqueConstraint("provider", "topic", "resource_id", "resource_updated_at", name="uq_webhooks_resource"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    shop_domain: Mapped[str] = mapped_column(String(255), index=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    webhook_id: Mapped[str | None] = mapped_column(String(100))
+    event_id: Mapped[str | None] = mapped_column(String(100))
+    triggered_at: Mapped[datetime | None]
+    resource_id: Mapped[str | None] = mapped_column(String(100))
+    resource_updated_at: Mapped[datetime | None]
+    customer_ref: Mapped[str | None] = mapped_column(String(100), index=True)
+    body: Mapped[str | None] = mapped_column(Text)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=_now)
+    processed_at: Mapped[datetime | None]
+    redacted_at: Mapped[datetime | None]
+
+
+class OutboundMessage(Base):
+    """Every confirmation email sent (or attempted), for the audit trail."""
+
+    __tablename__ = "outbound_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("redemptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40), default="confirmation")
+    to_address: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200), default="system")
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    sent_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """Bearer tokens, stored as SHA-256 hashes: a database leak reveals no usable token."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(30))
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """API idempotency keys: the first answer is replayed for the same key and body."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=_now)

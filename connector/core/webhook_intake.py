@@ -1,0 +1,321 @@
+"""Webhooks in: verify, store once, answer fast; act on them later, once.
+
+The request path does only CPU work and one insert (reliability.md §1.6). The
+unique keys on ``webhook_deliveries`` make a redelivery a no-op; the job that
+applies a delivery flips its status with a conditional update, so two workers
+racing on one delivery apply it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connector.core.access import Actor
+from connector.core.database import transaction
+from connector.core.errors import NotFoundError, PayloadTooLargeError
+from connector.core.fulfilment import schedule_fulfilment
+from connector.core.hooktypes import (
+    CustomerDataRequest,
+    DeliveryUpdate,
+    InboundWebhook,
+    RedactCustomer,
+    RedactShop,
+    RetryErrorsForCustomer,
+    RetryErrorsForSku,
+    VerifiedWebhook,
+    WebhookEffect,
+)
+from connector.core.lifecycle import transition
+from connector.core.model import DELIVERY_RANK, DeliveryStatus, RedemptionEvent, RedemptionStatus
+from connector.core.runtime import Runtime
+from connector.core.tables import Member, OutboundMessage, Redemption, Reward, Shop, WebhookDelivery
+from connector.core.timeline import record_event
+
+PROCESS_JOB = "process_webhook"
+_CUSTOMER_ERRORS = ("crm_id_not_found", "missing_user_information")
+
+
+@dataclass(frozen=True)
+class Received:
+    delivery_id: int | None
+    duplicate: bool
+    topic: str
+
+
+def shop_secrets(rt: Runtime, domain: str) -> Sequence[str]:
+    """Secrets a shop's deliveries may be signed with: the current one, and the previous during rotation."""
+    now = rt.now()
+    with rt.sessions() as s:
+        shop = s.scalars(select(Shop).where(Shop.domain == domain, Shop.active.is_(True))).one_or_none()
+        if shop is None:
+            return ()
+        found = [shop.webhook_secret]
+        if shop.previous_webhook_secret and (
+            shop.previous_secret_expires_at is None or shop.previous_secret_expires_at > now
+        ):
+            found.append(shop.previous_webhook_secret)
+        return found
+
+
+def receive_webhook(rt: Runtime, provider: str, headers: Mapping[str, str], body: bytes) -> Received:
+    """Verify and store one delivery. Raises ``WebhookRejectedError`` (nothing stored) on a bad signature."""
+    if len(body) > rt.settings.webhook_max_bytes:
+        raise PayloadTooLargeError(
+            f"webhook body is {len(body)} bytes; the limit is {rt.settings.webhook_max_bytes} "
+            "(CONNECTOR_WEBHOOK_MAX_BYTES)"
+        )
+    inbound = InboundWebhook(provider=provider, headers={k.lower(): v for k, v in headers.items()}, body=body)
+    verified: VerifiedWebhook | None = rt.plugins.hook.connector_verify_webhook(
+        webhook=inbound, secrets_for=lambda domain: shop_secrets(rt, domain), ctx=rt.hook_context(provider)
+    )
+    if verified is None:
+        raise NotFoundError(f"no installed plugin receives webhooks for provider {provider!r}")
+    row = WebhookDelivery(
+        provider=verified.provider,
+        shop_domain=verified.shop_domain,
+        topic=verified.topic,
+        webhook_id=verified.webhook_id,
+        event_id=verified.event_id,
+        triggered_at=verified.triggered_at,
+        resource_id=verified.resource_id,
+        resource_updated_at=verified.resource_updated_at,
+        customer_ref=verified.customer_ref,
+        body=body.decode("utf-8"),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        status="received",
+        received_at=rt.now(),
+    )
+    try:
+        with transaction(rt.sessions) as s:
+            s.add(row)
+    except IntegrityError:
+        return Received(delivery_id=None, duplicate=True, topic=verified.topic)
+    rt.enqueue(PROCESS_JOB, row.id, key=f"webhook-{row.id}")
+    return Received(delivery_id=row.id, duplicate=False, topic=verified.topic)
+
+
+def process_webhook(rt: Runtime, delivery_id: int) -> str:
+    """Job: apply a stored delivery's effects, once."""
+    with rt.sessions() as s:
+        d = s.get(WebhookDelivery, delivery_id)
+        if d is None or d.status != "received":
+            return "skipped"
+        verified = VerifiedWebhook(
+            provider=d.provider,
+            shop_domain=d.shop_domain,
+            topic=d.topic,
+            webhook_id=d.webhook_id,
+            event_id=d.event_id,
+            triggered_at=d.triggered_at,
+            resource_id=d.resource_id,
+            resource_updated_at=d.resource_updated_at,
+            customer_ref=d.customer_ref,
+        )
+        payload: dict[str, Any] = json.loads(d.body) if d.body else {}
+    effects: list[WebhookEffect] = (
+        rt.plugins.hook.connector_interpret_webhook(
+            delivery=verified, payload=payload, ctx=rt.hook_context(verified.provider)
+        )
+        or []
+    )
+    now = rt.now()
+    to_fulfil: list[tuple[int, int]] = []
+    actor = f"{verified.provider} webhook {verified.topic}"
+    with transaction(rt.sessions) as s:
+        won = s.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "received")
+            .values(status="processed", processed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won != 1:
+            return "skipped"
+        for effect in effects:
+            to_fulfil += _apply(rt, s, effect, verified, actor, now)
+    for redemption_id, attempts in to_fulfil:
+        schedule_fulfilment(rt, redemption_id, attempts)
+    return "processed"
+
+
+def _apply(
+    rt: Runtime, s: Session, effect: WebhookEffect, delivery: VerifiedWebhook, actor: str, now: datetime
+) -> list[tuple[int, int]]:
+    if isinstance(effect, DeliveryUpdate):
+        _apply_delivery(s, effect, actor, now)
+    elif isinstance(effect, RetryErrorsForSku):
+        rows = s.scalars(
+            select(Redemption)
+            .join(Reward, Reward.id == Redemption.reward_id)
+            .join(Shop, Shop.id == Redemption.shop_id)
+            .where(
+                Redemption.status == RedemptionStatus.ERROR,
+                Redemption.error_code == "product_not_found",
+                Reward.sku.in_(effect.skus),
+                Shop.domain == delivery.shop_domain,
+            )
+        ).all()
+        return [_auto_retry(s, r, actor, now, "the product was updated in the shop") for r in rows]
+    elif isinstance(effect, RetryErrorsForCustomer):
+        match = [Member.shop_customer_id == effect.customer_id]
+        if effect.email:
+            match.append(Member.email == effect.email)
+        rows = s.scalars(
+            select(Redemption)
+            .join(Member, Member.id == Redemption.member_id)
+            .where(
+                Redemption.status == RedemptionStatus.ERROR,
+                Redemption.error_code.in_(_CUSTOMER_ERRORS),
+                or_(*match),
+            )
+        ).all()
+        return [_auto_retry(s, r, actor, now, "the customer was updated in the shop") for r in rows]
+    elif isinstance(effect, RedactCustomer):
+        redact_customer(s, effect, now)
+    elif isinstance(effect, RedactShop):
+        redact_shop(s, effect.shop_domain, now)
+    elif isinstance(effect, CustomerDataRequest):
+        export_customer_data(rt, s, effect, delivery.shop_domain)
+    return []
+
+
+def _apply_delivery(s: Session, effect: DeliveryUpdate, actor: str, now: datetime) -> None:
+    r = s.scalars(
+        select(Redemption).where(Redemption.external_order_id == effect.order_id).with_for_update()
+    ).one_or_none()
+    if r is None:
+        return  # an order this connector did not create
+    if effect.updated_at and r.delivery_updated_at and effect.updated_at <= r.delivery_updated_at:
+        return  # older than what we already know: out-of-order delivery
+    current = DeliveryStatus(r.delivery_status) if r.delivery_status else DeliveryStatus.UNFULFILLED
+    if effect.updated_at is None and DELIVERY_RANK[effect.status] < DELIVERY_RANK[current]:
+        return  # no timestamp to order by: only move forward
+    if r.delivery_status == DeliveryStatus.CANCELLED and effect.status != DeliveryStatus.CANCELLED:
+        return
+    r.delivery_status = effect.status
+    r.delivery_updated_at = effect.updated_at or now
+    r.tracking_number = effect.tracking_number or r.tracking_number
+    r.tracking_url = effect.tracking_url or r.tracking_url
+    if current != effect.status:
+        record_event(
+            s,
+            r,
+            actor=actor,
+            kind="delivery_updated",
+            at=now,
+            message=f"delivery {current} → {effect.status}",
+            detail={"from": current, "to": effect.status, "tracking_number": effect.tracking_number},
+        )
+
+
+def _auto_retry(s: Session, r: Redemption, actor: str, now: datetime, why: str) -> tuple[int, int]:
+    previous = r.status
+    r.status = transition(r.status, RedemptionEvent.RETRY)
+    last = r.error_code
+    r.error_code = r.error_message = r.error_fix = r.error_field = None
+    r.next_attempt_at = None
+    r.attempt_budget_from = r.attempts
+    r.updated_at = now
+    record_event(
+        s,
+        r,
+        actor=actor,
+        kind="retried",
+        at=now,
+        from_status=previous,
+        to_status=r.status,
+        message=f"automatic retry after {last}: {why}",
+    )
+    return (r.id, r.attempts)
+
+
+def redact_customer(s: Session, effect: RedactCustomer, now: datetime) -> int:
+    """Erase a customer's personal data: member fields, stored webhook bodies, sent emails."""
+    match = []
+    if effect.customer_id:
+        match.append(Member.shop_customer_id == effect.customer_id)
+    if effect.email:
+        match.append(Member.email == effect.email)
+    if effect.phone:
+        match.append(Member.phone == effect.phone)
+    members = s.scalars(select(Member).where(or_(*match))).all() if match else []
+    for m in members:
+        m.first_name, m.last_name = "Redacted", "Member"
+        m.email = m.phone = m.address1 = m.address2 = m.city = m.zip = None
+        m.date_of_birth = None
+        m.redacted_at = now
+        s.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.redemption_id.in_(select(Redemption.id).where(Redemption.member_id == m.id)))
+            .values(to_address="redacted", body="")
+        )
+    body_match = []
+    if effect.customer_id:
+        body_match.append(WebhookDelivery.customer_ref == effect.customer_id)
+    for value in (effect.email, effect.phone):
+        if value:
+            body_match.append(WebhookDelivery.body.contains(value))
+    if body_match:
+        s.execute(
+            update(WebhookDelivery)
+            .where(or_(*body_match), WebhookDelivery.body.is_not(None))
+            .values(body=None, redacted_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return len(members)
+
+
+def redact_shop(s: Session, domain: str, now: datetime) -> None:
+    """shop/redact: the shop uninstalled; drop its credentials and every stored body."""
+    s.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.shop_domain == domain, WebhookDelivery.body.is_not(None))
+        .values(body=None, redacted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    s.execute(update(Shop).where(Shop.domain == domain).values(active=False, access_token=""))
+
+
+def export_customer_data(rt: Runtime, s: Session, effect: CustomerDataRequest, shop_domain: str) -> None:
+    """customers/data_request: write what we hold on the customer to the outbox for the merchant."""
+    match = []
+    if effect.customer_id:
+        match.append(Member.shop_customer_id == effect.customer_id)
+    if effect.email:
+        match.append(Member.email == effect.email)
+    members = s.scalars(select(Member).where(or_(*match))).all() if match else []
+    export = {
+        "shop_domain": shop_domain,
+        "request_id": effect.request_id,
+        "members": [
+            {
+                "first_name": m.first_name,
+                "last_name": m.last_name,
+                "email": m.email,
+                "phone": m.phone,
+                "date_of_birth": m.date_of_birth.isoformat() if m.date_of_birth else None,
+                "address": [m.address1, m.address2, m.city, m.province_code, m.country_code, m.zip],
+                "redemptions": [
+                    {"code": r.code, "status": r.status, "claimed_at": r.claimed_at.isoformat()}
+                    for r in s.scalars(select(Redemption).where(Redemption.member_id == m.id))
+                ],
+            }
+            for m in members
+        ],
+    }
+    target = rt.settings.outbox_dir / "data-requests"
+    target.mkdir(parents=True, exist_ok=True)
+    name = f"{shop_domain}-{effect.request_id or effect.customer_id or 'request'}.json".replace("/", "_")
+    (target / name).write_text(json.dumps(export, indent=2))
+
+
+def system_actor() -> Actor:
+    return Actor.system("webhook")

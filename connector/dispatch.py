@@ -1,0 +1,165 @@
+"""Job runners behind the core's ``Dispatcher`` port.
+
+* ``RqDispatcher``: production; jobs go to Redis and ``rq worker`` processes run them.
+* ``ThreadDispatcher``: embedded mode; a background thread runs the same jobs
+  in-process and sweeps periodically, so the product works with only Python.
+* ``SyncDispatcher``: runs due jobs inline after the caller's commit; tests and
+  CLI one-shots, where determinism beats concurrency.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from connector.core.runtime import Runtime
+from connector.jobs import run_job
+
+log = logging.getLogger("connector.dispatch")
+
+
+class SyncDispatcher:
+    """Runs an immediate job at once, in the caller's thread; delayed jobs wait for ``run_due``."""
+
+    def __init__(self, runtime: Runtime, clock: Callable[[], datetime] | None = None) -> None:
+        self.runtime = runtime
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.delayed: list[tuple[datetime, int, str, int, str]] = []
+        self.enqueued: list[str] = []
+        self._seq = itertools.count()
+        self._depth = 0
+
+    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool:
+        self.enqueued.append(key)
+        if at is not None and at > self.clock():
+            heapq.heappush(self.delayed, (at, next(self._seq), job, arg, key))
+            return True
+        if self._depth > 20:  # guard against a job that re-enqueues itself forever
+            heapq.heappush(self.delayed, (self.clock(), next(self._seq), job, arg, key))
+            return True
+        self._depth += 1
+        try:
+            run_job(job, arg, self.runtime)
+        finally:
+            self._depth -= 1
+        return True
+
+    def run_due(self, until: datetime | None = None) -> int:
+        """Run delayed jobs whose time has come (or all up to ``until``); returns how many ran."""
+        ran = 0
+        limit = until or self.clock()
+        while self.delayed and self.delayed[0][0] <= limit:
+            _, _, job, arg, _ = heapq.heappop(self.delayed)
+            run_job(job, arg, self.runtime)
+            ran += 1
+        return ran
+
+
+class ThreadDispatcher:
+    """One background thread: runs queued jobs in order, delayed ones when due, and sweeps."""
+
+    def __init__(self, runtime: Runtime, sweep_every: float = 30.0) -> None:
+        self.runtime = runtime
+        self.sweep_every = sweep_every
+        self._heap: list[tuple[datetime, int, str, int, str]] = []
+        self._keys: set[str] = set()
+        self._seq = itertools.count()
+        self._cv = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._loop, name="connector-jobs", daemon=True)
+        self._thread.start()
+
+    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool:
+        with self._cv:
+            if key in self._keys:
+                return False
+            self._keys.add(key)
+            heapq.heappush(self._heap, (at or datetime.now(UTC), next(self._seq), job, arg, key))
+            self._cv.notify()
+        return True
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        self._thread.join(timeout=10)
+
+    def idle(self) -> bool:
+        with self._cv:
+            return not self._heap or self._heap[0][0] > datetime.now(UTC)
+
+    def _loop(self) -> None:
+        next_sweep = datetime.now(UTC).timestamp() + self.sweep_every
+        while True:
+            with self._cv:
+                while not self._stop:
+                    now = datetime.now(UTC)
+                    if self._heap and self._heap[0][0] <= now:
+                        break
+                    if now.timestamp() >= next_sweep:
+                        break
+                    wait = next_sweep - now.timestamp()
+                    if self._heap:
+                        wait = min(wait, (self._heap[0][0] - now).total_seconds())
+                    self._cv.wait(timeout=max(0.01, wait))
+                if self._stop:
+                    return
+                item = heapq.heappop(self._heap) if self._heap and self._heap[0][0] <= datetime.now(UTC) else None
+                if item is not None:
+                    self._keys.discard(item[4])
+            if item is None:
+                next_sweep = datetime.now(UTC).timestamp() + self.sweep_every
+                self._run("sweep", 0)
+            else:
+                self._run(item[2], item[3])
+
+    def _run(self, job: str, arg: int) -> None:
+        try:
+            run_job(job, arg, self.runtime)
+        except Exception:  # noqa: BLE001 - one failing job must not stop the embedded runner
+            log.exception("job %s(%s) failed", job, arg)
+
+
+class RqDispatcher:
+    """Enqueues to RQ with deterministic, unique job ids; JSON-serialised, ids only."""
+
+    def __init__(self, redis_url: str, queue_name: str = "connector") -> None:
+        from redis import Redis
+        from rq import Queue
+        from rq.serializers import JSONSerializer
+
+        self.redis = Redis.from_url(redis_url)
+        self.queue = Queue(queue_name, connection=self.redis, serializer=JSONSerializer)
+
+    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool:
+        from rq.exceptions import DuplicateJobError
+        from rq.job import Job, JobStatus
+
+        options = {
+            "job_id": key,
+            "unique": True,
+            "result_ttl": 300,
+            "failure_ttl": 30 * 24 * 3600,
+            "job_timeout": 600,
+            "description": f"{job}({arg})",
+        }
+        for _ in range(2):
+            try:
+                if at is not None and at > datetime.now(UTC):
+                    self.queue.enqueue_at(at, "connector.jobs.run_job", job, arg, **options)
+                else:
+                    self.queue.enqueue("connector.jobs.run_job", job, arg, **options)
+                return True
+            except DuplicateJobError:
+                # A job with this key exists. If it is still waiting or running, nothing to do;
+                # if it already ended, the work is owed again (the sweeper says so): replace it.
+                existing = Job.fetch(key, connection=self.redis, serializer=self.queue.serializer)
+                status = existing.get_status(refresh=True)
+                if status in {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}:
+                    return False
+                existing.delete()
+        return False

@@ -1,0 +1,41 @@
+"""Job entry points. Each takes one id, builds nothing but the runtime, and calls one use case.
+
+RQ imports these by dotted path in worker processes, where ``current_runtime``
+builds the runtime from the environment once per process. In-process
+dispatchers call ``run_job`` with the runtime they already have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from connector.core.fulfilment import fulfil_redemption
+from connector.core.reversal import cancel_order
+from connector.core.runtime import Runtime
+from connector.core.sweeper import sweep
+from connector.core.webhook_intake import process_webhook
+
+JOBS: dict[str, Callable[[Runtime, int], object]] = {
+    "fulfil_redemption": fulfil_redemption,
+    "cancel_order": cancel_order,
+    "process_webhook": process_webhook,
+    "sweep": lambda rt, _arg: sweep(rt),
+}
+
+_process_runtime: Runtime | None = None
+
+
+def current_runtime() -> Runtime:
+    global _process_runtime
+    if _process_runtime is None:
+        from connector.bootstrap import build_runtime
+
+        _process_runtime = build_runtime()
+    return _process_runtime
+
+
+def run_job(name: str, arg: int, runtime: Runtime | None = None) -> str:
+    """Run one job by name; the RQ entry point (``connector.jobs.run_job``)."""
+    rt = runtime or current_runtime()
+    result = JOBS[name](rt, arg)
+    return str(result)
