@@ -149,7 +149,12 @@ def seed_world(rt: Runtime, *, api_base_url: str = "http://127.0.0.1:9", points:
             api_base_url=api_base_url,
         )
         reward = catalog.add_reward(
-            s, brand, name="Ambassador T-Shirt", sku="TSHIRT-M", points_cost=500, shop=shop,
+            s,
+            brand,
+            name="Ambassador T-Shirt",
+            sku="TSHIRT-M",
+            points_cost=500,
+            shop=shop,
             instructions="Ships in 5-7 days.",
         )
         member = catalog.add_member(

@@ -47,7 +47,9 @@ class FakeShopPlugin:
         if self.on_call:
             self.on_call(request)
         if request.submitted_at is not None and request.code in self.orders:
-            return FulfilmentResult(self.orders[request.code], "#found", "gid://shopify/Customer/1", found_existing=True)
+            return FulfilmentResult(
+                self.orders[request.code], "#found", "gid://shopify/Customer/1", found_existing=True
+            )
         step = self.script.pop(0) if self.script else "ok"
         if isinstance(step, ProviderError):
             raise step

@@ -26,8 +26,13 @@ def _load(rt, rid: int) -> Redemption:
 
 def _events(rt, rid: int) -> list[str]:
     with rt.sessions() as s:
-        return list(s.scalars(select(RedemptionEventRow.kind).where(RedemptionEventRow.redemption_id == rid)
-                              .order_by(RedemptionEventRow.id)))
+        return list(
+            s.scalars(
+                select(RedemptionEventRow.kind)
+                .where(RedemptionEventRow.redemption_id == rid)
+                .order_by(RedemptionEventRow.id)
+            )
+        )
 
 
 def test_fulfilment_success_creates_one_order_and_spends_points(make_runtime):

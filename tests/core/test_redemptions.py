@@ -62,8 +62,11 @@ def test_create_concurrent_same_key_makes_one(make_runtime):
 
     def go() -> None:
         barrier.wait()
-        ids.append(create_redemption(rt, SUPPORT, member_id=w.member.id, reward_id=w.reward.id,
-                                     idempotency_key="same").redemption.id)
+        ids.append(
+            create_redemption(
+                rt, SUPPORT, member_id=w.member.id, reward_id=w.reward.id, idempotency_key="same"
+            ).redemption.id
+        )
 
     threads = [threading.Thread(target=go) for _ in range(5)]
     for t in threads:

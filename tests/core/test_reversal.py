@@ -29,8 +29,11 @@ def _setup(make_runtime, shop=None):
 
 def _returned_rows(rt, rid):
     with rt.sessions() as s:
-        return s.scalar(select(func.count()).select_from(LedgerEntry).where(
-            LedgerEntry.redemption_id == rid, LedgerEntry.kind == "returned"))
+        return s.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.redemption_id == rid, LedgerEntry.kind == "returned")
+        )
 
 
 def test_reverse_returns_points_once_and_leaves_order_by_default(make_runtime):
