@@ -36,10 +36,7 @@ def db_upgrade() -> None:
     from connector.migrations import upgrade
 
     settings = _settings()
-    if settings.database_url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    _ensure_sqlite_dir(settings.database_url)
     upgrade(settings.database_url)
     click.echo(f"database at {_redact(settings.database_url)} is at the latest schema")
 
@@ -84,6 +81,55 @@ def _drain(rt: object) -> None:
         while not dispatcher.idle() and time.monotonic() < deadline:
             time.sleep(0.05)
         dispatcher.stop()
+
+
+@main.command(help="Run an RQ worker (needs CONNECTOR_REDIS_URL).")
+@click.option("--simple", is_flag=True, help="Run jobs in the worker process instead of a forked child.")
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@click.option("--sweep-every", default=60.0, show_default=True, help="Seconds between database sweeps (0: off).")
+@click.option("--worker-ttl", default=60, show_default=True, help="Seconds before a silent worker counts as dead.")
+@click.option("--maintenance-interval", default=30, show_default=True, help="Seconds between RQ's clean-ups.")
+@click.option("--name", default=None, help="Worker name (defaults to RQ's).")
+def worker(simple: bool, burst: bool, sweep_every: float, worker_ttl: int, maintenance_interval: int,
+           name: str | None) -> None:
+    from connector.worker import run_worker
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.UsageError(
+            "the worker needs CONNECTOR_REDIS_URL (e.g. redis://127.0.0.1:6379/0); "
+            "without Redis, `connector serve` runs jobs in-process"
+        )
+    run_worker(settings, simple=simple, burst=burst, sweep_every=sweep_every, worker_ttl=worker_ttl,
+               maintenance_interval=maintenance_interval, name=name)
+
+
+@main.command(help="Serve the web app (webhooks, API). Embedded defaults: SQLite, jobs in-process.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-migrate", is_flag=True, help="Do not upgrade the database schema first.")
+def serve(host: str, port: int, no_migrate: bool) -> None:
+    from werkzeug.serving import run_simple
+
+    from connector.app import create_app
+
+    settings = _settings()
+    if not no_migrate:
+        from connector.migrations import upgrade
+
+        _ensure_sqlite_dir(settings.database_url)
+        upgrade(settings.database_url)
+    app = create_app(settings)
+    mode = "RQ workers" if settings.jobs_mode == "rq" else "in-process jobs"
+    click.echo(f"connector on http://{host}:{port}  database {_redact(settings.database_url)}  ({mode})")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
 @main.group(help="Connected shops.")

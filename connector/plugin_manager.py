@@ -62,6 +62,8 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
     by_name = {info.name: info for info in plugin_infos(pm)}
     rows = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda pair: str(pair[0])):
+        if plugin is None:  # blocked: registered as a name only
+            continue
         hooks = sorted(caller.name for caller in (pm.get_hookcallers(plugin) or []))
         info = by_name.get(str(name))
         rows.append(
