@@ -7,6 +7,7 @@ dispatchers call ``run_job`` with the runtime they already have.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from connector.core.fulfilment import fulfil_redemption
@@ -26,11 +27,16 @@ _process_runtime: Runtime | None = None
 
 
 def current_runtime() -> Runtime:
+    """The runtime of this process; a forking worker builds it once, before forking."""
     global _process_runtime
     if _process_runtime is None:
         from connector.bootstrap import build_runtime
 
-        _process_runtime = build_runtime()
+        rt = build_runtime()
+        engine = rt.sessions.kw["bind"]
+        # A forked job must not reuse the parent's database connections (SQLAlchemy's pooling-and-fork rule).
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+        _process_runtime = rt
     return _process_runtime
 
 

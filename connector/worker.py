@@ -60,6 +60,9 @@ def run_worker(
         maintenance_interval=maintenance_interval,
         name=name,
     )
+    from connector.jobs import current_runtime
+
+    current_runtime()  # build once here, so each forked job starts warm instead of importing plugins anew
     stop = threading.Event()
     sweeper = None
     if sweep_every > 0 and not burst:

@@ -1,0 +1,70 @@
+"""Real Redis and real ``connector worker`` processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from connector.core.runtime import Runtime
+from connector.dispatch import RqDispatcher
+from tests.conftest import IN_CI, REDIS_URL
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    url = REDIS_URL.rsplit("/", 1)[0] + "/9"
+    client = Redis.from_url(url)
+    try:
+        client.ping()
+    except Exception as exc:  # noqa: BLE001
+        if IN_CI:
+            pytest.fail(f"Redis is not reachable at {url}: {exc}")
+        pytest.skip(f"Redis is not reachable at {url}")
+    client.flushdb()
+    yield url
+    client.flushdb()
+
+
+@pytest.fixture
+def rq_runtime(make_runtime: Callable[..., Runtime], redis_url: str, tmp_path: Path) -> Runtime:
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    rt = make_runtime(
+        redis_url=redis_url,
+        jobs_mode="rq",
+        queue_name=queue,
+        plugin_env={"EXAMPLE_ORDERS_FILE": str(tmp_path / "orders.jsonl")},
+    )
+    rt.dispatcher = RqDispatcher(redis_url, queue)
+    return rt
+
+
+def worker_env(rt: Runtime, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
+    env.update(
+        CONNECTOR_DATABASE_URL=rt.settings.database_url,
+        CONNECTOR_REDIS_URL=rt.settings.redis_url or "",
+        CONNECTOR_QUEUE=rt.settings.queue_name,
+        CONNECTOR_OUTBOX_DIR=str(rt.settings.outbox_dir),
+        CONNECTOR_RETRY_BASE_SECONDS="1",
+        **rt.settings.plugin_env,
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(rt: Runtime, *args: str, timeout: float = 120, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "connector", *args],
+        env=worker_env(rt, **extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
