@@ -1,0 +1,56 @@
+"""Import rules that keep the domain core independent of the web and of HTTP."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "connector"
+CORE = sorted((ROOT / "core").glob("*.py"))
+PURE = {"model.py", "lifecycle.py", "hooktypes.py", "errors.py", "access.py", "backoff.py", "ports.py"}
+NEVER_IN_CORE = {
+    "flask",
+    "werkzeug",
+    "requests",
+    "urllib3",
+    "http",
+    "rq",
+    "redis",
+    "connector.plugins",
+    "connector.api",
+    "connector.webhooks",
+    "connector.app",
+}
+NEVER_IN_PURE = NEVER_IN_CORE | {"sqlalchemy", "alembic", "psycopg"}
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def _violations(path: Path, banned: set[str]) -> set[str]:
+    return {m for m in _imports(path) if any(m == b or m.startswith(b + ".") for b in banned)}
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+def test_architecture_core_imports_no_web_or_http(path: Path):
+    banned = NEVER_IN_PURE if path.name in PURE else NEVER_IN_CORE
+    assert not _violations(path, banned), f"{path.name} imports {_violations(path, banned)}"
+
+
+@pytest.mark.parametrize("plugin", ["shopify", "darts"])
+def test_architecture_plugins_reach_core_only_through_public_modules(plugin: str):
+    allowed = {"connector", "connector.core.hooktypes", "connector.core.errors", "connector.core.model"}
+    for path in (ROOT / "plugins" / plugin).glob("*.py"):
+        internal = {
+            m for m in _imports(path) if m.startswith("connector.") and not m.startswith(f"connector.plugins.{plugin}")
+        }
+        assert internal <= allowed, f"{path.name} reaches into {internal - allowed}"
