@@ -1,11 +1,192 @@
-"""Shopify plugin hooks (placeholder until the plugin lands)."""
+"""The Shopify plugin's hook implementations: the only module the host calls.
+
+Each hook returns None for what is not Shopify's (another channel or webhook
+provider), so plugins compose without the core knowing them. The work lives
+in the modules named after it; this module holds the order of the steps,
+which is where "one shop order per redemption" is decided.
+"""
 
 from __future__ import annotations
 
-from connector import hookimpl
-from connector.core.hooktypes import PluginInfo
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from connector import __version__, hookimpl
+from connector.core.errors import ProviderError
+from connector.core.hooktypes import (
+    CancelRequest,
+    CancelResult,
+    FulfilmentRequest,
+    FulfilmentResult,
+    HookContext,
+    InboundWebhook,
+    PluginInfo,
+    SecretLookup,
+    ShopInfo,
+    VerifiedWebhook,
+    WebhookEffect,
+)
+from connector.plugins.shopify import orders, webhook_topics, webhooks
+from connector.plugins.shopify.config import ShopifyConfig
+from connector.plugins.shopify.customers import sync_customer
+from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
+from connector.plugins.shopify.identifiers import gid
+from connector.plugins.shopify.member_validation import validate_member
+from connector.plugins.shopify.variants import find_orderable_variant
+
+NAME = "shopify"
+VERSION = __version__  # built in: versioned with the connector
+CHANNEL = "shopify"
 
 
 @hookimpl
 def connector_plugin_info() -> PluginInfo:
-    return PluginInfo(name="shopify", version="0.1.0", channels=("shopify",), webhook_providers=("shopify",))
+    return PluginInfo(
+        name=NAME,
+        version=VERSION,
+        description="Zero-priced Shopify orders for loyalty rewards, with delivery tracking from webhooks.",
+        channels=(CHANNEL,),
+        webhook_providers=(webhooks.PROVIDER,),
+    )
+
+
+def make_client(shop: ShopInfo, ctx: HookContext, config: ShopifyConfig) -> ShopifyGraphQLClient:
+    """A client for one hook call; tests replace this to inject a clock."""
+    return ShopifyGraphQLClient(
+        shop,
+        connect_timeout=config.connect_timeout_seconds,
+        read_timeout=config.read_timeout_seconds,
+        max_throttle_wait=config.throttle_max_wait_seconds,
+        sleep=ctx.sleep,
+        clock=time.monotonic,
+        logger=ctx.logger,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    """Treat a naive timestamp as UTC (the host stores UTC) so the lag arithmetic cannot raise."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _no_shop() -> ProviderError:
+    return ProviderError(
+        "shop_auth_failed",
+        "No Shopify shop is connected for this reward's brand.",
+        fix="Connect the brand's Shopify shop (install the app), then retry.",
+        retryable=False,
+    )
+
+
+@hookimpl
+def connector_fulfil_redemption(request: FulfilmentRequest, ctx: HookContext) -> FulfilmentResult | None:
+    """Create the reward's zero-priced order, at most once per redemption.
+
+    Steps, in this order on purpose:
+
+    1. If an earlier attempt got as far as ``orderCreate`` (``submitted_at``),
+       look its order up by tag/sourceIdentifier first. Found: done. Not found
+       while Shopify's search may still lag (``SHOPIFY_ORDER_LOOKUP_LAG_SECONDS``
+       after ``submitted_at``): retry later rather than risk a second order.
+    2. Validate the member locally (no request wasted on an address Shopify
+       would reject), then check the SKU: cheap reads that fail permanently.
+    3. Match or create the customer (the CRM ID).
+    4. ``request.checkpoint()``: the host commits "submitted" before the one
+       irreversible call, so a crash after it is looked up, never repeated.
+    5. ``orderCreate``.
+    """
+    if request.channel != CHANNEL:
+        return None
+    if request.shop is None:
+        raise _no_shop()
+    config = ShopifyConfig.from_mapping(ctx.config)
+    with make_client(request.shop, ctx, config) as client:
+        if request.submitted_at is not None:
+            existing = orders.find_redemption_order(client, request.code, ctx.logger)
+            if existing is not None:
+                ctx.logger.info("shopify: redemption %s already has order %s", request.redemption_id, existing.id)
+                return FulfilmentResult(
+                    external_order_id=existing.id,
+                    external_order_name=existing.name,
+                    shop_customer_id=existing.customer_id or gid("Customer", request.member.shop_customer_id),
+                    found_existing=True,
+                )
+            elapsed = (_aware(ctx.now()) - _aware(request.submitted_at)).total_seconds()
+            remaining = config.order_lookup_lag_seconds - elapsed
+            if remaining > 0:
+                raise ProviderError(
+                    "order_lookup_pending",
+                    f"An earlier attempt may have created the order for redemption {request.code}; Shopify's "
+                    f"search does not show it yet, so the connector checks again in {remaining:.0f}s before "
+                    "creating one.",
+                    retryable=True,
+                    retry_after=remaining,
+                )
+
+        member = validate_member(request.member, _aware(ctx.now()).date())
+        variant = find_orderable_variant(client, request.reward.sku)
+        customer_id = sync_customer(client, member, ctx.logger)
+
+        request.checkpoint()
+        order = orders.create_reward_order(
+            client,
+            code=request.code,
+            variant=variant,
+            customer_id=customer_id,
+            member=member,
+            currency=config.currency,
+            test=config.test_orders,
+        )
+    ctx.logger.info("shopify: redemption %s fulfilled as order %s", request.redemption_id, order.id)
+    return FulfilmentResult(
+        external_order_id=order.id,
+        external_order_name=order.name,
+        shop_customer_id=order.customer_id or customer_id,
+    )
+
+
+@hookimpl
+def connector_cancel_order(request: CancelRequest, ctx: HookContext) -> CancelResult | None:
+    """Cancel a reversed redemption's order (restocked, not refunded, customer not emailed)."""
+    if request.channel != CHANNEL:
+        return None
+    if request.shop is None:
+        raise _no_shop()
+    order_id = gid("Order", request.external_order_id)
+    if order_id is None:
+        raise ProviderError(
+            "order_not_found",
+            f"'{request.external_order_id}' is not a Shopify order id, so there is nothing to cancel.",
+            fix="Cancel the order by hand in Shopify if one exists.",
+            retryable=False,
+        )
+    config = ShopifyConfig.from_mapping(ctx.config)
+    with make_client(request.shop, ctx, config) as client:
+        return orders.cancel_order(
+            client,
+            order_id=order_id,
+            code=request.code,
+            poll_seconds=config.cancel_poll_seconds,
+            sleep=ctx.sleep,
+        )
+
+
+@hookimpl
+def connector_verify_webhook(
+    webhook: InboundWebhook, secrets_for: SecretLookup, ctx: HookContext
+) -> VerifiedWebhook | None:
+    """Verify a Shopify delivery's HMAC (CPU only) and return the keys to dedupe it by."""
+    if webhook.provider != webhooks.PROVIDER:
+        return None
+    return webhooks.verify_delivery(webhook, secrets_for)
+
+
+@hookimpl
+def connector_interpret_webhook(
+    delivery: VerifiedWebhook, payload: Mapping[str, Any], ctx: HookContext
+) -> list[WebhookEffect] | None:
+    """Map a stored Shopify delivery to delivery updates, retries and privacy requests."""
+    if delivery.provider != webhooks.PROVIDER:
+        return None
+    return webhook_topics.interpret(delivery, payload)

@@ -1,0 +1,286 @@
+"""CRM sync: match a member to a Shopify customer (the "CRM ID"), creating or updating it.
+
+Matching order, most to least certain:
+
+1. the customer id stored from an earlier fulfilment (``customer(id)``); a
+   customer deleted or merged since then is skipped, not an error;
+2. the member's email (``email:"…"``, quoted because email is tokenised), then
+   their E.164 phone; search results are compared exactly, because search is
+   fuzzy and a near match would ship a reward to a stranger's account;
+3. otherwise a new customer with the member's address.
+
+A customer that is found but differs in name, email or phone is updated. Its
+addresses are left alone on purpose: ``customerUpdate`` with ``addresses``
+replaces the customer's whole address book, and the order's shipping address
+becomes the customer's default address anyway.
+
+Shopify's ``userErrors`` are translated to the field of the member at fault,
+with Shopify's own message, so the admin sees "Shopify rejected the member's
+state/province: Province is invalid" rather than a generic failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from connector.core.errors import ProviderError
+from connector.plugins.shopify.documents import (
+    CUSTOMER_BY_ID,
+    CUSTOMER_CREATE,
+    CUSTOMER_UPDATE,
+    FIND_CUSTOMERS,
+)
+from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
+from connector.plugins.shopify.identifiers import gid, term
+from connector.plugins.shopify.member_validation import LABELS, ValidatedMember
+
+#: Last element of a userError ``field`` path → the ``MemberInfo`` field it is about.
+USER_ERROR_FIELDS: dict[str, str] = {
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "email": "email",
+    "phone": "phone",
+    "address1": "address1",
+    "address2": "address2",
+    "city": "city",
+    "province": "province_code",
+    "provinceCode": "province_code",
+    "country": "country_code",
+    "countryCode": "country_code",
+    "zip": "zip",
+}
+
+NOTHING_IDENTIFYING = "a name, phone number, or email address must be present"
+_BLANK = re.compile(r"\b(blank|required|must be present|is missing|can't be empty)\b", re.IGNORECASE)
+
+
+class CustomerGoneError(Exception):
+    """Shopify said "Customer does not exist" for a customer it had just returned (deleted or merged)."""
+
+
+class CustomerTakenError(Exception):
+    """Shopify says another customer already has the member's email or phone: search missed it."""
+
+
+def sync_customer(client: ShopifyGraphQLClient, member: ValidatedMember, logger: logging.Logger) -> str:
+    """Find, update or create the member's Shopify customer and return its GID."""
+    customer = None
+    stored = gid("Customer", member.shop_customer_id) if member.shop_customer_id else None
+    if stored:
+        customer = _customer_by_id(client, stored)
+        if customer is None:
+            logger.info("shopify: stored customer of member %s no longer exists; matching again", member.id)
+    if customer is None:
+        customer = find_customer(client, member)
+    if customer is not None:
+        try:
+            return _update_if_changed(client, member, customer)
+        except CustomerGoneError:
+            # Deleted or merged after search returned it (search lags behind deletes): match again once.
+            logger.info("shopify: customer matched for member %s was just deleted; matching again", member.id)
+            customer = find_customer(client, member, skip_id=str(customer["id"]))
+            if customer is not None:
+                try:
+                    return _update_if_changed(client, member, customer)
+                except CustomerGoneError:
+                    raise ProviderError(
+                        "crm_id_not_found",
+                        "Shopify reported the member's matching customers as deleted while matching them.",
+                        fix="Retry in a few minutes; if it persists, check the member's customer in Shopify "
+                        "(merged or deleted).",
+                        retryable=True,
+                        retry_after=60.0,
+                        field="shop_customer_id",
+                    ) from None
+    try:
+        return _create(client, member)
+    except CustomerTakenError as taken:
+        # Shopify holds a customer with this email/phone that search did not return (search lags writes).
+        field = str(taken)
+        logger.info("shopify: %s of member %s already taken; looking the customer up again", field, member.id)
+        customer = find_customer(client, member)
+        if customer is not None:
+            return _update_if_changed(client, member, customer)
+        raise ProviderError(
+            "crm_id_not_found",
+            f"Shopify already has a customer with the member's {LABELS[field]}, but its search does not "
+            "return that customer yet, so the member cannot be matched.",
+            fix="Retry in a few minutes (Shopify's search catches up); if it persists, look the customer up "
+            f"by {LABELS[field]} in Shopify and check it is not disabled or merged.",
+            retryable=True,
+            retry_after=60.0,
+            field=field,
+        ) from None
+
+
+def find_customer(
+    client: ShopifyGraphQLClient, member: ValidatedMember, skip_id: str | None = None
+) -> dict[str, Any] | None:
+    """The customer whose email (first) or phone (second) is exactly the member's, if any."""
+    if member.email:
+        wanted = member.email.casefold()
+        for node in _search(client, term("email", member.email, always_quote=True)):
+            if node.get("id") != skip_id and (_email_of(node) or "").casefold() == wanted:
+                return node
+    if member.phone:
+        for node in _search(client, term("phone", member.phone, always_quote=True)):
+            if node.get("id") != skip_id and _digits(_phone_of(node)) == _digits(member.phone):
+                return node
+    return None
+
+
+# -- reads ---------------------------------------------------------------------------------------------
+
+
+def _customer_by_id(client: ShopifyGraphQLClient, customer_id: str) -> dict[str, Any] | None:
+    data = client.execute(CUSTOMER_BY_ID, {"id": customer_id})
+    customer = data.get("customer")
+    return customer if isinstance(customer, dict) and customer.get("id") else None
+
+
+def _search(client: ShopifyGraphQLClient, query: str) -> list[dict[str, Any]]:
+    data = client.execute(FIND_CUSTOMERS, {"query": query})
+    connection = data.get("customers") or {}
+    nodes = connection.get("nodes") if isinstance(connection, dict) else None
+    return [node for node in nodes or [] if isinstance(node, dict) and node.get("id")]
+
+
+def _email_of(customer: Mapping[str, Any]) -> str | None:
+    address = customer.get("defaultEmailAddress")
+    return address.get("emailAddress") if isinstance(address, Mapping) else None
+
+
+def _phone_of(customer: Mapping[str, Any]) -> str | None:
+    number = customer.get("defaultPhoneNumber")
+    return number.get("phoneNumber") if isinstance(number, Mapping) else None
+
+
+def _digits(value: str | None) -> str:
+    return re.sub(r"[^0-9]", "", value or "")
+
+
+# -- writes ----------------------------------------------------------------------------------------------
+
+
+def customer_create_input(member: ValidatedMember) -> dict[str, Any]:
+    """The ``CustomerInput`` for a new customer: name, contact and the shipping address."""
+    customer_input: dict[str, Any] = {
+        "firstName": member.first_name,
+        "lastName": member.last_name,
+        "addresses": [member.mailing_address()],
+    }
+    if member.email:
+        customer_input["email"] = member.email
+    if member.phone:
+        customer_input["phone"] = member.phone
+    return customer_input
+
+
+def _create(client: ShopifyGraphQLClient, member: ValidatedMember) -> str:
+    data = client.execute(CUSTOMER_CREATE, {"input": customer_create_input(member)})
+    return _customer_id_from(data.get("customerCreate"), "customerCreate")
+
+
+def _update_if_changed(client: ShopifyGraphQLClient, member: ValidatedMember, customer: Mapping[str, Any]) -> str:
+    changes: dict[str, Any] = {}
+    if customer.get("firstName") != member.first_name:
+        changes["firstName"] = member.first_name
+    if customer.get("lastName") != member.last_name:
+        changes["lastName"] = member.last_name
+    if member.email and (_email_of(customer) or "").casefold() != member.email.casefold():
+        changes["email"] = member.email
+    if member.phone and _digits(_phone_of(customer)) != _digits(member.phone):
+        changes["phone"] = member.phone
+    customer_id = str(customer["id"])
+    if not changes:
+        return customer_id
+    data = client.execute(CUSTOMER_UPDATE, {"input": {"id": customer_id, **changes}})
+    try:
+        return _customer_id_from(data.get("customerUpdate"), "customerUpdate")
+    except CustomerTakenError as taken:
+        field = str(taken)
+        raise ProviderError(
+            "crm_id_not_found",
+            f"The member matches Shopify customer {customer_id}, but another Shopify customer already has "
+            f"the member's {LABELS[field]}.",
+            fix=f"Merge the two customers in Shopify, or correct the member's {LABELS[field]}, then retry.",
+            retryable=False,
+            field=field,
+        ) from None
+
+
+def _customer_id_from(payload: Any, mutation: str) -> str:
+    if not isinstance(payload, Mapping):
+        raise ProviderError(
+            "shop_unavailable",
+            f"Shopify answered {mutation} without a payload.",
+            retryable=True,
+            in_doubt=True,
+        )
+    raise_for_customer_user_errors(payload.get("userErrors") or [])
+    customer = payload.get("customer")
+    if not isinstance(customer, Mapping) or not customer.get("id"):
+        raise ProviderError(
+            "shop_unavailable",
+            f"Shopify answered {mutation} with neither a customer nor an error.",
+            retryable=True,
+            in_doubt=True,
+        )
+    return str(customer["id"])
+
+
+def raise_for_customer_user_errors(user_errors: Sequence[Any]) -> None:
+    """Translate ``customerCreate``/``customerUpdate`` userErrors into the member field at fault.
+
+    Raises ``CustomerGoneError`` for "Customer does not exist" and
+    ``CustomerTakenError`` for an email/phone Shopify already holds, so the
+    caller can look the customer up again; everything else is a
+    ``ProviderError`` naming the field and quoting Shopify's message.
+    """
+    errors = [e for e in user_errors if isinstance(e, Mapping)]
+    if not errors:
+        return
+    missing: list[tuple[str, str]] = []
+    wrong: list[tuple[str, str]] = []
+    for error in errors:
+        message = str(error.get("message") or "unknown error")
+        path = [str(part) for part in error.get("field") or []]
+        last = path[-1] if path else ""
+        lowered = message.lower()
+        if "does not exist" in lowered and last in ("id", ""):
+            raise CustomerGoneError(message)
+        if NOTHING_IDENTIFYING in lowered:
+            missing.append(("first_name,last_name,email,phone", message))
+            continue
+        field = USER_ERROR_FIELDS.get(last)
+        if field in ("email", "phone") and "already been taken" in lowered:
+            raise CustomerTakenError(field)
+        if field and _BLANK.search(message):
+            missing.append((field, f"{LABELS[field]}: {message}"))
+        elif field:
+            wrong.append((field, f"Shopify rejected the member's {LABELS[field]}: {message}"))
+        else:
+            wrong.append(("", f"Shopify rejected the customer: {message}"))
+    if missing:
+        fields = ",".join(dict.fromkeys(f for f, _ in missing))
+        raise ProviderError(
+            "missing_user_information",
+            "Shopify needs more of the member's details: " + "; ".join(m for _, m in missing) + ".",
+            fix="Fill in the member's name and email or phone (contact the member if needed), then retry.",
+            retryable=False,
+            field=fields,
+        )
+    fields = ",".join(dict.fromkeys(f for f, _ in wrong if f)) or None
+    labels = ", ".join(LABELS[f] for f in (fields or "").split(",") if f)
+    raise ProviderError(
+        "crm_id_not_found",
+        "; ".join(m for _, m in wrong) + ".",
+        fix=f"Correct the member's {labels}, then retry."
+        if labels
+        else "Verify and correct the member's State, City, Date of Birth and Address format, then retry.",
+        retryable=False,
+        field=fields,
+    )

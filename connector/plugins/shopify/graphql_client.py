@@ -1,0 +1,392 @@
+"""A small GraphQL client for one shop's Admin API, built on ``requests``.
+
+Why not the ``ShopifyAPI`` package: it posts through urllib with no timeout,
+no retry and no throttle handling, and ``responses`` cannot mock it. This
+client adds exactly what the connector needs:
+
+* it waits for the rate-limit bucket instead of overdrawing it (see
+  ``throttle.py``) and retries THROTTLED answers within a bounded budget;
+* it turns every failure into a ``ProviderError`` with a catalogue code, says
+  whether retrying can help, and marks mutation failures whose effect is
+  unknown as ``in_doubt`` so the host looks the order up before repeating it;
+* it never puts request variables (member PII) into messages or logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from connector import __version__
+from connector.core.errors import ProviderError
+from connector.core.hooktypes import ShopInfo
+from connector.plugins.shopify.documents import Document
+from connector.plugins.shopify.throttle import (
+    SHARED_THROTTLE,
+    Reservation,
+    ThrottleRegistry,
+    ThrottleStatus,
+    requested_cost,
+)
+
+#: Wait after a 429 or THROTTLED answer that carries no hint of its own.
+DEFAULT_THROTTLE_WAIT = 1.0
+#: Shortest sleep: keeps float rounding from spinning through near-zero waits.
+MIN_WAIT = 0.01
+
+_AUTH_FIX = "Reconnect the shop (a new access token with write_orders and write_customers), then retry."
+_FROZEN_FIX = "Ask the merchant to reactivate the shop in Shopify, then retry."
+_INVALID_FIX = "Report this with the redemption code: the connector sent a request Shopify does not accept."
+
+
+class ShopifyGraphQLClient:
+    """Sends documents to ``POST {api_base_url}/admin/api/{api_version}/graphql.json``."""
+
+    def __init__(
+        self,
+        shop: ShopInfo,
+        *,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        max_throttle_wait: float = 30.0,
+        throttle: ThrottleRegistry = SHARED_THROTTLE,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        session: requests.Session | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.shop = shop
+        self.endpoint = f"{shop.api_base_url.rstrip('/')}/admin/api/{shop.api_version}/graphql.json"
+        self._timeout = (connect_timeout, read_timeout)
+        self._max_throttle_wait = max_throttle_wait
+        self._throttle = throttle
+        self._sleep = sleep
+        self._clock = clock
+        self._own_session = session is None
+        self._session = session or requests.Session()
+        self._logger = logger or logging.getLogger("connector.plugins.shopify")
+        # The bucket is per app and shop; the domain names the shop.
+        self._bucket_key = shop.domain.lower()
+
+    def __enter__(self) -> ShopifyGraphQLClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own_session:
+            self._session.close()
+
+    # -- the one public call -------------------------------------------------------------------
+
+    def execute(self, document: Document, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Run one operation and return its ``data``; raise ``ProviderError`` on any failure.
+
+        ``userErrors`` are part of ``data`` and left to the caller, who knows
+        which member or reward field each one points at.
+        """
+        start = self._clock()
+        waited = 0.0
+        payload = {"query": document.text, "variables": dict(variables or {}), "operationName": document.name}
+        while True:
+            reservation, waited = self._acquire(document, start, waited)
+            try:
+                response = self._session.post(
+                    self.endpoint, json=payload, headers=self._headers(), timeout=self._timeout
+                )
+            except requests.RequestException as exc:
+                self._throttle.settle(reservation, document.name, None, self._now(start, waited))
+                raise self._network_error(exc, document) from exc
+            except BaseException:
+                # Never leak the reservation, or the shop's estimate stays short of points forever.
+                self._throttle.settle(reservation, document.name, None, self._now(start, waited))
+                raise
+
+            body = _json_or_none(response)
+            extensions = body.get("extensions") if isinstance(body, dict) else None
+            self._throttle.settle(reservation, document.name, extensions, self._now(start, waited))
+            self._log_response(document, response, extensions)
+
+            if response.status_code == 429:
+                hint = _retry_after(response.headers.get("Retry-After"))
+                waited = self._wait_after_throttle(document, hint, start, waited)
+                continue
+            self._raise_for_status(document, response)
+            if not isinstance(body, dict):
+                raise self._unavailable(document, f"Shopify answered {document.name} with a body that is not JSON.")
+            errors = body.get("errors")
+            if errors:
+                if _has_code(errors, "THROTTLED"):
+                    waited = self._wait_after_throttle(document, _throttle_wait(extensions), start, waited)
+                    continue
+                raise self._graphql_error(document, errors)
+            data = body.get("data")
+            if not isinstance(data, dict):
+                raise self._unavailable(document, f"Shopify answered {document.name} without data.")
+            return data
+
+    # -- waiting ----------------------------------------------------------------------------------
+
+    def _now(self, start: float, waited: float) -> float:
+        # An injected sleep may not move an injected clock; count the time we slept either way.
+        return max(self._clock(), start + waited)
+
+    def _acquire(self, document: Document, start: float, waited: float) -> tuple[Reservation, float]:
+        """Reserve the operation's estimated cost, sleeping until the bucket holds it.
+
+        Returns the reservation and the total time waited so far in this call.
+        """
+        while True:
+            reservation, wait = self._throttle.try_reserve(self._bucket_key, document.name, self._now(start, waited))
+            if reservation is not None:
+                return reservation, waited
+            wait = max(wait, MIN_WAIT)
+            self._check_budget(document, wait, waited)
+            self._logger.info(
+                "shopify %s: waiting %.2fs for the rate-limit bucket of %s",
+                document.name,
+                wait,
+                self.shop.domain,
+            )
+            self._sleep(wait)
+            waited += wait
+
+    def _wait_after_throttle(self, document: Document, wait: float, start: float, waited: float) -> float:
+        wait = max(wait, MIN_WAIT)
+        self._check_budget(document, wait, waited)
+        self._logger.info("shopify %s: throttled by %s, retrying in %.2fs", document.name, self.shop.domain, wait)
+        self._sleep(wait)
+        return waited + wait
+
+    def _check_budget(self, document: Document, wait: float, waited: float) -> None:
+        if waited + wait > self._max_throttle_wait:
+            raise ProviderError(
+                "throttled",
+                f"Shopify's rate limit for {self.shop.domain} needs {wait:.1f}s more before {document.name} "
+                f"can run (already waited {waited:.1f}s of {self._max_throttle_wait:.0f}s).",
+                retryable=True,
+                retry_after=round(wait, 3),
+            )
+
+    # -- failures -----------------------------------------------------------------------------------
+
+    def _raise_for_status(self, document: Document, response: requests.Response) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        domain = self.shop.domain
+        if status == 401:
+            raise ProviderError(
+                "shop_auth_failed",
+                f"Shopify rejected the access token of {domain} (HTTP 401): it was revoked or the app was uninstalled.",
+                fix=_AUTH_FIX,
+                retryable=False,
+            )
+        if status == 403:
+            raise ProviderError(
+                "shop_auth_failed",
+                f"Shopify refused {document.name} for {domain} (HTTP 403): the access token lacks a required scope.",
+                fix=_AUTH_FIX,
+                retryable=False,
+            )
+        if status == 402:
+            raise ProviderError(
+                "shop_unavailable",
+                f"{domain} is frozen (HTTP 402 Payment Required): Shopify accepts no API calls until the "
+                "merchant pays.",
+                fix=_FROZEN_FIX,
+                retryable=False,
+            )
+        if status == 423:
+            raise ProviderError("shop_unavailable", f"{domain} is locked (HTTP 423).", fix=_FROZEN_FIX, retryable=False)
+        if status >= 500:
+            raise self._unavailable(
+                document,
+                f"Shopify answered {document.name} for {domain} with HTTP {status}.",
+                retry_after=_retry_after(response.headers.get("Retry-After"), default=None),
+            )
+        if status == 404:
+            message = (
+                f"Shopify answered HTTP 404 for {self.endpoint}: the shop domain or API version "
+                f"{self.shop.api_version} is wrong, or the shop no longer exists."
+            )
+            raise ProviderError("shop_request_invalid", message, fix=_AUTH_FIX, retryable=False)
+        raise ProviderError(
+            "shop_request_invalid",
+            f"Shopify refused {document.name} for {domain} with HTTP {status}.",
+            fix=_INVALID_FIX,
+            retryable=False,
+        )
+
+    def _graphql_error(self, document: Document, errors: Any) -> ProviderError:
+        if _has_code(errors, "ACCESS_DENIED"):
+            return ProviderError(
+                "shop_auth_failed",
+                f"The access token of {self.shop.domain} may not run {document.name}: {_describe_errors(errors)}",
+                fix=_AUTH_FIX,
+                retryable=False,
+            )
+        if _has_code(errors, "INTERNAL_SERVER_ERROR"):
+            return self._unavailable(document, f"Shopify failed internally running {document.name}.")
+        if _has_code(errors, "SHOP_INACTIVE"):
+            return ProviderError(
+                "shop_unavailable",
+                f"{self.shop.domain} is inactive: {_describe_errors(errors)}",
+                fix=_FROZEN_FIX,
+                retryable=False,
+            )
+        return ProviderError(
+            "shop_request_invalid",
+            f"Shopify rejected {document.name}: {_describe_errors(errors)}",
+            fix=_INVALID_FIX,
+            retryable=False,
+        )
+
+    def _unavailable(self, document: Document, message: str, retry_after: float | None = None) -> ProviderError:
+        return ProviderError(
+            "shop_unavailable",
+            message,
+            retryable=True,
+            retry_after=retry_after,
+            in_doubt=document.is_mutation,
+        )
+
+    def _network_error(self, exc: requests.RequestException, document: Document) -> ProviderError:
+        sent = _may_have_been_sent(exc)
+        if isinstance(exc, requests.Timeout):
+            what = "timed out waiting for the answer" if sent else "timed out connecting"
+        elif isinstance(exc, requests.ConnectionError):
+            what = "lost the connection" if sent else "could not connect"
+        else:
+            what = f"failed ({type(exc).__name__})"
+        return ProviderError(
+            "network_error",
+            f"{document.name} to {self.shop.domain} {what}.",
+            retryable=True,
+            in_doubt=sent and document.is_mutation,
+        )
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "X-Shopify-Access-Token": self.shop.access_token,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": f"connector-shopify/{__version__}",
+        }
+
+    def _log_response(
+        self, document: Document, response: requests.Response, extensions: Mapping[str, Any] | None
+    ) -> None:
+        status = ThrottleStatus.from_extensions(extensions)
+        self._logger.debug(
+            "shopify %s %s: HTTP %s cost=%s available=%s",
+            self.shop.domain,
+            document.name,
+            response.status_code,
+            requested_cost(extensions),
+            None if status is None else status.currently_available,
+        )
+        deprecated = response.headers.get("X-Shopify-API-Deprecated-Reason")
+        if deprecated:
+            self._logger.warning("shopify %s uses deprecated API: %s", document.name, deprecated)
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _codes(errors: Any) -> list[str]:
+    codes = []
+    if isinstance(errors, Sequence) and not isinstance(errors, str):
+        for error in errors:
+            if isinstance(error, Mapping):
+                extensions = error.get("extensions")
+                if isinstance(extensions, Mapping) and isinstance(extensions.get("code"), str):
+                    codes.append(extensions["code"])
+    return codes
+
+
+def _has_code(errors: Any, code: str) -> bool:
+    return code in _codes(errors)
+
+
+def _describe_errors(errors: Any, limit: int = 3) -> str:
+    """A short, PII-free summary of top-level GraphQL errors.
+
+    ``INVALID_VARIABLE`` messages quote the offending variable value (member
+    data), so only their ``problems`` paths and explanations are kept.
+    """
+    if not isinstance(errors, Sequence) or isinstance(errors, str):
+        return "unreadable error list"
+    parts = []
+    for error in list(errors)[:limit]:
+        if not isinstance(error, Mapping):
+            continue
+        extensions = error.get("extensions") if isinstance(error.get("extensions"), Mapping) else {}
+        code = extensions.get("code")
+        if code == "INVALID_VARIABLE":
+            problems = extensions.get("problems") or []
+            details = "; ".join(
+                f"{'.'.join(str(p) for p in problem.get('path') or [])}: {problem.get('explanation', '')}"
+                for problem in problems
+                if isinstance(problem, Mapping)
+            )
+            text = f"invalid variable ({details})" if details else "invalid variable"
+        else:
+            text = str(error.get("message") or "unknown error")
+        text = text[:200]
+        parts.append(f"{text} [{code}]" if code else text)
+    return "; ".join(parts) or "unknown error"
+
+
+def _throttle_wait(extensions: Mapping[str, Any] | None) -> float:
+    """``(requestedQueryCost - currentlyAvailable) / restoreRate``: when the bucket holds the cost again."""
+    status = ThrottleStatus.from_extensions(extensions)
+    cost = requested_cost(extensions)
+    if status is None or cost is None:
+        return DEFAULT_THROTTLE_WAIT
+    return max(MIN_WAIT, (min(cost, status.maximum_available) - status.currently_available) / status.restore_rate)
+
+
+def _retry_after(value: str | None, default: float | None = DEFAULT_THROTTLE_WAIT) -> float | None:
+    """Parse ``Retry-After`` as seconds or as an HTTP date."""
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return default
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _may_have_been_sent(exc: requests.RequestException) -> bool:
+    """False only when the failure provably happened before the request left this host."""
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.InvalidURL):
+        return False
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        reason: Any = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+        if isinstance(reason, NewConnectionError):
+            return False
+    return True
