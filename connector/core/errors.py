@@ -94,6 +94,36 @@ CATALOG: dict[str, ErrorInfo] = {
             "Install or enable the plugin for the channel, or change the reward's channel, then retry.",
         ),
         _info(
+            "order_rejected",
+            "Order Rejected by the Shop",
+            "The shop refused to create the order.",
+            "Read the shop's message on the redemption, correct the reward or member, then retry.",
+        ),
+        _info(
+            "order_not_cancellable",
+            "Order Cannot Be Cancelled",
+            "The shop refused to cancel the order (for example, it has been fulfilled).",
+            "Handle the order in the shop by hand; the points were already returned.",
+        ),
+        _info(
+            "order_not_found",
+            "Order Not Found",
+            "The shop has no order with the stored id (it may have been deleted).",
+            "Check the order in the shop; nothing else is needed for the reversal.",
+        ),
+        _info(
+            "shop_request_invalid",
+            "Shop Request Invalid",
+            "The shop rejected the connector's request.",
+            "Report it with the redemption code; the connector or its plugin needs a fix.",
+        ),
+        _info(
+            "plugin_config_invalid",
+            "Plugin Configuration Invalid",
+            "A plugin setting has a value the plugin cannot use.",
+            "Correct the named environment variable and restart, then retry.",
+        ),
+        _info(
             "internal_error",
             "Internal Error",
             "The fulfillment failed with an unexpected error.",
