@@ -70,6 +70,7 @@ class ThreadDispatcher:
         self._seq = itertools.count()
         self._cv = threading.Condition()
         self._stop = False
+        self._running = False
         self._thread = threading.Thread(target=self._loop, name="connector-jobs", daemon=True)
         self._thread.start()
 
@@ -89,8 +90,9 @@ class ThreadDispatcher:
         self._thread.join(timeout=10)
 
     def idle(self) -> bool:
+        """True when no job runs and none is due now (delayed retries may still wait)."""
         with self._cv:
-            return not self._heap or self._heap[0][0] > datetime.now(UTC)
+            return not self._running and (not self._heap or self._heap[0][0] > datetime.now(UTC))
 
     def _loop(self) -> None:
         next_sweep = datetime.now(UTC).timestamp() + self.sweep_every
@@ -111,11 +113,16 @@ class ThreadDispatcher:
                 item = heapq.heappop(self._heap) if self._heap and self._heap[0][0] <= datetime.now(UTC) else None
                 if item is not None:
                     self._keys.discard(item[4])
-            if item is None:
-                next_sweep = datetime.now(UTC).timestamp() + self.sweep_every
-                self._run("sweep", 0)
-            else:
-                self._run(item[2], item[3])
+                self._running = True
+            try:
+                if item is None:
+                    next_sweep = datetime.now(UTC).timestamp() + self.sweep_every
+                    self._run("sweep", 0)
+                else:
+                    self._run(item[2], item[3])
+            finally:
+                with self._cv:
+                    self._running = False
 
     def _run(self, job: str, arg: int) -> None:
         try:

@@ -68,3 +68,32 @@ def run_cli(rt: Runtime, *args: str, timeout: float = 120, **extra: str) -> subp
         timeout=timeout,
         check=False,
     )
+
+
+SHOP_TOKEN = "shpat_test_token"  # the token seed_world() gives the shop
+SHOP_SECRET = "whsec_test_secret_0123456789"
+
+
+@pytest.fixture
+def sim() -> Iterator[object]:
+    """A Shopify simulator on 127.0.0.1 with the rewards' products in stock."""
+    from connector.shopify_sim import SimServer
+
+    server = SimServer(access_token=SHOP_TOKEN, webhook_secret=SHOP_SECRET, shop_domain="acme-pets.myshopify.com")
+    server.start()
+    server.control("products", {"title": "Ambassador T-Shirt", "variants": [{"sku": "TSHIRT-M", "inventory": 1000}]})
+    yield server
+    server.stop()
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of ``pid`` (RQ's work horse), read from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
