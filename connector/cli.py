@@ -132,6 +132,38 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
+@main.command("shopify-sim", help="Run the local Shopify Admin API simulator (GraphQL 2026-07 subset).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=6789, show_default=True, type=int)
+@click.option("--access-token", default=None, help="Token the simulator accepts (default shpat_simulator).")
+@click.option("--latency-ms", default=None, type=float, help="Delay added to every GraphQL request.")
+@click.option("--bucket-size", default=None, type=float, help="Rate-limit bucket size (Standard plan: 2000).")
+@click.option("--restore-rate", default=None, type=float, help="Points restored per second (Standard plan: 100).")
+@click.option("--search-lag-seconds", default=None, type=float, help="New orders stay invisible to search this long.")
+@click.option("--webhook-target-url", default=None, help="Where to POST signed webhooks.")
+@click.option("--webhook-secret", default=None, help="HMAC key for webhooks.")
+@click.option("--shop-domain", default=None, help="X-Shopify-Shop-Domain of webhooks.")
+def shopify_sim(host: str, port: int, **options: object) -> None:
+    from connector.shopify_sim.server import run as run_sim
+
+    run_sim(host, port, **{k: v for k, v in options.items() if v is not None})
+
+
+@main.command(help="Seed demo data against the bundled Shopify simulator and show every status.")
+@click.option("--serve", is_flag=True, help="Keep the app and simulator running afterwards.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--sim-port", default=6789, show_default=True, type=int)
+def demo(serve: bool, host: str, port: int, sim_port: int) -> None:
+    from connector.demo import run_demo
+
+    settings = _settings()
+    if settings.jobs_mode == "sync":
+        raise click.UsageError("the demo needs background jobs: unset CONNECTOR_JOBS_MODE")
+    _ensure_sqlite_dir(settings.database_url)
+    run_demo(settings, host=host, port=port, sim_port=sim_port, serve=serve, echo=click.echo)
+
+
 @main.group(help="Connected shops.")
 def shops() -> None:
     pass

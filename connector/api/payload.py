@@ -1,0 +1,73 @@
+"""Reading request input through marshmallow schemas into the core's ``ValidationError``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import request
+from marshmallow import Schema
+from marshmallow import ValidationError as SchemaError
+
+from connector.core.errors import ConnectorError, ValidationError
+
+
+class InvalidJsonError(ConnectorError):
+    status_code = 400
+    code = "invalid_json"
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, str]:
+    """marshmallow's nested ``{"field": ["msg", ...]}`` as ``{"field": "msg ..."}`` (dotted for nesting)."""
+    if isinstance(messages, Mapping):
+        out: dict[str, str] = {}
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.update(flatten_messages(value, name))
+        return out
+    if isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            return {prefix or "_schema": " ".join(messages)}
+        out = {}
+        for item in messages:
+            out.update(flatten_messages(item, prefix))
+        return out
+    return {prefix or "_schema": str(messages)}
+
+
+def _load(schema: Schema, data: Mapping[str, Any], what: str) -> dict[str, Any]:
+    try:
+        return schema.load(data)  # type: ignore[no-any-return]
+    except SchemaError as exc:
+        problems = flatten_messages(exc.messages)
+        summary = "; ".join(f"{name}: {text}" for name, text in problems.items())
+        raise ValidationError(f"invalid {what}: {summary}", fields=problems) from None
+
+
+def load_body(schema: Schema) -> dict[str, Any]:
+    """The JSON object body validated by ``schema``; an empty body counts as ``{}``."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InvalidJsonError(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValidationError(
+            "the request body must be a JSON object", fields={"_body": f"got a JSON {type(data).__name__}"}
+        )
+    return _load(schema, data, "request body")
+
+
+def load_query(schema: Schema) -> dict[str, Any]:
+    """The query string validated by ``schema`` (a repeated parameter is refused, not silently dropped)."""
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise ValidationError(
+            f"invalid query parameters: {', '.join(repeated)} given more than once",
+            fields={name: "give this parameter once" for name in repeated},
+        )
+    return _load(schema, request.args.to_dict(flat=True), "query parameters")

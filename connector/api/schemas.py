@@ -1,0 +1,242 @@
+"""What the API accepts and what it answers, as marshmallow schemas.
+
+Request schemas validate input (unknown fields are refused, so a typo is an
+error rather than a silent no-op). Response schemas dump the dictionaries the
+presenters build; every response field is always present (possibly null)
+unless its metadata says ``optional``. The OpenAPI document is generated from
+both, so the description cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from connector.core.model import DeliveryStatus, LedgerKind, RedemptionStatus, Tab
+
+#: Idempotency keys are stored in a 255-character column (and Stripe uses the same bound).
+IDEMPOTENCY_KEY_MAX = 255
+
+
+class UtcDateTime(fields.DateTime):
+    """ISO 8601 in UTC with a ``Z`` suffix: ``2026-07-01T12:00:00.123456Z``."""
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # the database layer stores UTC; a naive value is UTC by contract
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _choices(values: Any) -> validate.OneOf:
+    names = [str(v) for v in values]
+    return validate.OneOf(names, error=f"must be one of: {', '.join(names)}")
+
+
+# -- requests ----------------------------------------------------------------------------------------------
+
+
+class RedemptionCreateSchema(Schema):
+    member_id = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1), metadata={"description": "The member's id."}
+    )
+    reward_id = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "The reward to redeem; it must belong to the member's brand and be active."},
+    )
+
+
+class ReverseSchema(Schema):
+    reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=500),
+        metadata={"description": "Why; shown on the timeline and the points ledger."},
+    )
+    cancel_order = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Also cancel the shop order (refused once it has shipped)."},
+    )
+
+
+class RetrySchema(Schema):
+    note = fields.String(
+        load_default="",
+        validate=validate.Length(max=500),
+        metadata={"description": "What was fixed; shown on the timeline."},
+    )
+
+
+class RedemptionListQuerySchema(Schema):
+    tab = fields.String(
+        validate=_choices(t.value for t in Tab),
+        metadata={"description": "The Fulfillments tab: unfulfilled = pending and error."},
+    )
+    status = fields.String(validate=_choices(s.value for s in RedemptionStatus))
+    q = fields.String(
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "Redemption code or member email (exact), member or reward name (contains); "
+            "empty means no search."
+        },
+    )
+    reward_id = fields.Integer(validate=validate.Range(min=1))
+    claimed_from = fields.AwareDateTime(
+        default_timezone=UTC, metadata={"description": "Claimed at or after (ISO 8601; UTC when no offset)."}
+    )
+    claimed_to = fields.AwareDateTime(
+        default_timezone=UTC, metadata={"description": "Claimed before (ISO 8601; UTC when no offset)."}
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="must be between 1 and 500"))
+    cursor = fields.String(
+        validate=validate.Length(max=500), metadata={"description": "``next_cursor`` of the previous page, unchanged."}
+    )
+
+
+# -- responses ---------------------------------------------------------------------------------------------
+
+
+class MemberRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String(allow_none=True)
+
+
+class RewardRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    sku = fields.String()
+    instructions = fields.String()
+
+
+class ShopOrderSchema(Schema):
+    id = fields.String(metadata={"description": "The shop's order id (a Shopify GID)."})
+    name = fields.String(allow_none=True, metadata={"description": "The order's name, like #1001."})
+    admin_url = fields.String(
+        allow_none=True, metadata={"description": "https://<shop>/admin/orders/<numeric id>", "format": "uri"}
+    )
+
+
+class DeliverySchema(Schema):
+    status = fields.String(validate=_choices(d.value for d in DeliveryStatus))
+    updated_at = UtcDateTime(allow_none=True)
+    tracking_number = fields.String(allow_none=True)
+    tracking_url = fields.String(allow_none=True)
+
+
+class RedemptionErrorSchema(Schema):
+    code = fields.String(metadata={"description": "Stable snake_case code, e.g. crm_id_not_found."})
+    title = fields.String()
+    message = fields.String(metadata={"description": "What went wrong."})
+    fix = fields.String(allow_none=True, metadata={"description": "What to do about it."})
+    field = fields.String(allow_none=True, metadata={"description": "The member or reward field at fault."})
+
+
+class RedemptionEventSchema(Schema):
+    at = UtcDateTime()
+    actor = fields.String()
+    kind = fields.String(metadata={"description": "claimed, attempt_started, fulfilled, failed, reversed, ..."})
+    from_status = fields.String(data_key="from", allow_none=True)
+    to_status = fields.String(data_key="to", allow_none=True)
+    message = fields.String()
+
+
+class RedemptionSummarySchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    status = fields.String(validate=_choices(s.value for s in RedemptionStatus))
+    channel = fields.String()
+    points_cost = fields.Integer()
+    member = fields.Nested(MemberRefSchema)
+    reward = fields.Nested(RewardRefSchema)
+    shop_order = fields.Nested(ShopOrderSchema, allow_none=True)
+    delivery = fields.Nested(DeliverySchema, allow_none=True)
+    error = fields.Nested(
+        RedemptionErrorSchema,
+        allow_none=True,
+        metadata={"description": "The last error; while pending, a temporary one shown with next_attempt_at."},
+    )
+    attempts = fields.Integer()
+    next_attempt_at = UtcDateTime(allow_none=True)
+    claimed_at = UtcDateTime()
+    fulfilled_at = UtcDateTime(allow_none=True)
+    reversed_at = UtcDateTime(allow_none=True)
+    order_cancelled_at = UtcDateTime(allow_none=True)
+    updated_at = UtcDateTime()
+
+
+class RedemptionSchema(RedemptionSummarySchema):
+    events = fields.List(fields.Nested(RedemptionEventSchema), metadata={"description": "The timeline, oldest first."})
+
+
+class RedemptionPageSchema(Schema):
+    items = fields.List(fields.Nested(RedemptionSummarySchema))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "Pass as ``cursor``; null on the last page."})
+
+
+class ConfirmationSchema(Schema):
+    message_id = fields.Integer()
+    status = fields.String(validate=_choices(["queued", "sent", "failed"]))
+    error = fields.String(allow_none=True, metadata={"description": "Why the send failed."})
+    created_at = UtcDateTime()
+    sent_at = UtcDateTime(allow_none=True)
+
+
+class LedgerEntrySchema(Schema):
+    id = fields.Integer()
+    at = UtcDateTime()
+    kind = fields.String(validate=_choices(k.value for k in LedgerKind))
+    delta = fields.Integer(metadata={"description": "Points added (positive) or spent (negative)."})
+    note = fields.String()
+    redemption_id = fields.Integer(allow_none=True)
+    actor = fields.String()
+
+
+class MemberSchema(Schema):
+    id = fields.Integer()
+    external_ref = fields.String(allow_none=True)
+    name = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    email = fields.String(allow_none=True)
+    shop_customer_id = fields.String(allow_none=True, metadata={"description": "The linked shop customer (CRM ID)."})
+    redacted_at = UtcDateTime(allow_none=True)
+    points_balance = fields.Integer()
+    ledger = fields.List(fields.Nested(LedgerEntrySchema), metadata={"description": "Every points move, oldest first."})
+
+
+class WebhookReceiptSchema(Schema):
+    status = fields.String(validate=_choices(["accepted", "duplicate"]))
+    delivery_id = fields.Integer(metadata={"description": "Only when accepted.", "optional": True})
+
+
+class HealthSchema(Schema):
+    status = fields.String(validate=_choices(["ok", "unavailable"]))
+    checks = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(metadata={"description": "Stable snake_case code: validation_error, not_found, ..."})
+    message = fields.String(metadata={"description": "What went wrong and, where it helps, what to do."})
+    fields_ = fields.Dict(
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={
+            "description": "Validation errors: each bad field or parameter and what is wrong with it.",
+            "optional": True,
+        },
+    )
+    details = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={"description": "More about the error (e.g. the current state).", "optional": True},
+    )
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema, required=True)

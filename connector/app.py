@@ -1,0 +1,226 @@
+"""The Flask host: one factory that wires the runtime, the blueprints, JSON errors and the CLI.
+
+gunicorn runs ``connector.app:create_app()``; tests pass their own settings and
+runtime. Everything the views need lives in ``app.extensions["connector"]`` (the
+``Runtime``), so there is no module-level state and two apps never share one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, redirect, request
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from connector.config import Settings
+from connector.core.errors import ConnectorError, ProviderError, ValidationError
+from connector.core.runtime import Runtime
+
+EXTENSION = "connector"
+
+#: Any request body above this is refused with 413 before it is read. The webhook route
+#: (``CONNECTOR_WEBHOOK_MAX_BYTES``) and the API set their own limits per request.
+MAX_CONTENT_LENGTH = 1_048_576
+
+#: Paths whose errors are always JSON (a browser-facing admin UI may render HTML later).
+_JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz")
+
+log = logging.getLogger("connector.web")
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the app handling the current request."""
+    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    """Build the web app. Without a ``runtime`` one is built from ``settings`` (or the environment)."""
+    if runtime is None:
+        from connector.bootstrap import build_runtime
+
+        runtime = build_runtime(settings)
+    settings = settings or runtime.settings
+
+    app = Flask("connector")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+        MAX_FORM_MEMORY_SIZE=500_000,
+        MAX_FORM_PARTS=1_000,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = runtime
+
+    from connector.api import bp as api_bp
+    from connector.webhooks import bp as webhooks_bp
+
+    app.register_blueprint(webhooks_bp)
+    app.register_blueprint(api_bp)
+    _register_error_handlers(app)
+    _register_root_routes(app)
+    _register_cli(app)
+    return app
+
+
+# -- errors ------------------------------------------------------------------------------------------------
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    fields: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The one error shape: ``{"error": {"code", "message", "fields"?, "details"?}}``."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    if details:
+        body["details"] = details
+    response = jsonify({"error": body})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(_JSON_PREFIXES) or request.path in {"/api", "/webhooks"}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ConnectorError)
+    def connector_error(exc: ConnectorError) -> Response:
+        if exc.status_code >= 500:
+            log.error("%s on %s %s: %s", exc.code, request.method, request.path, exc.message)
+        fields: dict[str, Any] | None = None
+        details: dict[str, Any] | None = None
+        if isinstance(exc, ValidationError):
+            fields = dict(exc.fields)
+        elif isinstance(exc, ProviderError):
+            details = {"fix": exc.fix, "retryable": exc.retryable}
+        elif exc.details:
+            details = dict(exc.details)
+        return error_response(
+            exc.status_code,
+            exc.code,
+            exc.message,
+            fields=fields,
+            details=details,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError) -> Response:
+        # The database went away mid-request: nothing was committed, so a retry is safe (and Shopify retries).
+        log.error("database error on %s %s: %s", request.method, request.path, type(exc.orig).__name__)
+        return error_response(
+            503,
+            "unavailable",
+            "the database is unavailable; nothing was changed, retry shortly",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(exc: InternalServerError) -> Response | HTTPException:
+        if not _wants_json():
+            return exc
+        return error_response(
+            500, "internal_error", "unexpected error; it was logged. Retry, and report it if it persists."
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response | HTTPException:
+        if not _wants_json() or exc.code is None:
+            return exc
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        code = {413: "payload_too_large", 405: "method_not_allowed", 404: "not_found"}.get(exc.code, _snake(exc.name))
+        message = exc.description or exc.name
+        if exc.code == 404:
+            message = f"no such resource: {request.path} (the API is described at /api/v1/openapi.json)"
+        elif exc.code == 405:
+            allowed = headers.get("Allow", "")
+            message = f"{request.method} is not allowed on {request.path}" + (f"; use {allowed}" if allowed else "")
+        elif exc.code == 413:
+            limit = request.max_content_length
+            message = "request body too large" + (f"; the limit is {limit} bytes" if limit else "")
+        return error_response(exc.code, code, message, headers=headers)
+
+
+# -- health and root ----------------------------------------------------------------------------------------
+
+
+def _register_root_routes(app: Flask) -> None:
+    @app.get("/")
+    def index() -> Response:
+        # The admin UI will live at /admin; until then the front door is the API description.
+        return redirect("/api/v1/openapi.json", code=302)  # type: ignore[return-value]
+
+    from connector.api.openapi import operation
+    from connector.api.schemas import HealthSchema
+
+    @app.get("/healthz")
+    @operation(
+        summary="Liveness and dependencies",
+        description="200 when the database (and Redis, when configured) answer; 503 otherwise.",
+        tag="health",
+        public=True,
+        responses={200: ("Everything answers", HealthSchema), 503: ("A dependency is down", HealthSchema)},
+    )
+    def healthz() -> tuple[dict[str, Any], int]:
+        rt = current_runtime()
+        checks: dict[str, str] = {}
+        try:
+            with rt.sessions() as s:
+                s.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
+            checks["database"] = f"error: {type(exc).__name__}"
+        if rt.settings.redis_url:
+            checks["redis"] = _ping_redis(rt.settings.redis_url)
+        else:
+            checks["redis"] = "not configured"
+        checks["jobs"] = rt.settings.jobs_mode
+        healthy = checks["database"] == "ok" and checks["redis"] in {"ok", "not configured"}
+        return HealthSchema().dump({"status": "ok" if healthy else "unavailable", "checks": checks}), (
+            200 if healthy else 503
+        )
+
+
+def _ping_redis(url: str) -> str:
+    try:
+        from redis import Redis
+
+        client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - never echo the URL (it may hold a password)
+        return f"error: {type(exc).__name__}"
+
+
+# -- CLI ----------------------------------------------------------------------------------------------------
+
+
+def _register_cli(app: Flask) -> None:
+    """Mount the ``connector`` commands so ``flask --app connector.app <command>`` works too."""
+    from connector.cli import main as cli_group
+
+    for name, command in cli_group.commands.items():
+        if name not in app.cli.commands:
+            app.cli.add_command(command, name)

@@ -1,0 +1,188 @@
+"""``connector demo``: a brand, a simulated shop, members and rewards, and redemptions in every status.
+
+A new user sees the product as support staff do: fulfilled orders with delivery
+progress, retries pending after a throttle, each permanent error with its fix,
+and a reversal with the points returned. Everything runs against the bundled
+Shopify simulator; nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from connector.config import Settings
+from connector.core import catalog
+from connector.core.access import Actor
+from connector.core.database import transaction
+from connector.core.model import Role
+from connector.core.redemptions import create_redemption
+from connector.core.reversal import reverse_redemption
+from connector.core.runtime import Runtime
+from connector.core.tables import Brand, Redemption, Shop
+from connector.shopify_sim import SimServer
+
+DEMO_SHOP = "demo-shop.myshopify.com"
+PARTNER_SHOP = "demo-partner.myshopify.com"
+SUPPORT = Actor("demo@connector.local", Role.SUPPORT)
+
+PRODUCTS: list[dict[str, Any]] = [
+    {"title": "Ambassador Tee", "status": "ACTIVE", "variants": [{"sku": "DEMO-TEE", "inventory": 100}]},
+    {"title": "Enamel Mug", "status": "ACTIVE", "variants": [{"sku": "DEMO-MUG", "inventory": 50}]},
+    {"title": "Winter Hoodie", "status": "DRAFT", "variants": [{"sku": "DEMO-HOODIE", "inventory": 10}]},
+]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+@dataclass
+class DemoResult:
+    app_url: str
+    sim_url: str
+    token: str | None
+    counts: dict[str, int]
+
+
+def _members(s: Any, brand: Brand) -> dict[str, Any]:
+    complete = {"address1": "150 Elgin St", "city": "Ottawa", "province_code": "ON", "country_code": "CA",
+                "zip": "K2P 1L4"}
+    people = {
+        "ada": dict(first_name="Ada", last_name="Lovelace", email="ada@example.com", phone="+16135550142",
+                    date_of_birth=date(1990, 12, 10), **complete),
+        "grace": dict(first_name="Grace", last_name="Hopper", email="grace@example.com", phone="+12125550123",
+                      date_of_birth=date(1985, 12, 9), address1="1 Liberty Plaza", city="New York",
+                      province_code="NY", country_code="US", zip="10006"),
+        "alan": dict(first_name="Alan", last_name="Turing", email="alan@example.com", phone="+16135550199",
+                     date_of_birth=date(1992, 6, 23), **complete),
+        "linus": dict(first_name="Linus", last_name="Pauling", email="linus@example.com", phone="+15035550100",
+                      date_of_birth=date(1988, 2, 28)),  # no address: missing_user_information
+        "marie": dict(first_name="Marie", last_name="Curie", email="marie@example.com", phone="+12125550111",
+                      date_of_birth=date(1991, 11, 7), address1="77 Main St", city="Springfield",
+                      province_code="XX", country_code="US", zip="62701"),  # bad state: crm_id_not_found
+    }
+    made = {}
+    for key, fields in people.items():
+        m = catalog.add_member(s, brand, external_ref=f"demo-{key}", **fields)
+        catalog.award_points(s, m, 2000, "demo welcome points")
+        made[key] = m.id
+    return made
+
+
+def seed(rt: Runtime, sim: SimServer, *, wait: Callable[[], None]) -> str:
+    """Create the demo data and redemptions; returns a platform-admin API token."""
+    with transaction(rt.sessions) as s:
+        brand = catalog.create_brand(s, "Demo Brand", "demo")
+        shop = catalog.add_shop(s, brand, domain=DEMO_SHOP, access_token=sim.access_token,
+                                webhook_secret="demo-webhook-secret-0123456789", api_base_url=sim.base_url)
+        partner = catalog.add_shop(s, brand, domain=PARTNER_SHOP, access_token="shpat_revoked_token",
+                                   webhook_secret="demo-partner-secret-0123456789", api_base_url=sim.base_url)
+        rewards = {
+            "tee": catalog.add_reward(s, brand, name="Ambassador Tee", sku="DEMO-TEE", points_cost=500, shop=shop,
+                                      instructions="Ships in 5-7 business days."),
+            "mug": catalog.add_reward(s, brand, name="Enamel Mug", sku="DEMO-MUG", points_cost=300, shop=shop),
+            "hoodie": catalog.add_reward(s, brand, name="Winter Hoodie", sku="DEMO-HOODIE", points_cost=900,
+                                         shop=shop),
+            "bottle": catalog.add_reward(s, brand, name="Water Bottle", sku="DEMO-BOTTLE", points_cost=200,
+                                         shop=shop),
+            "socks": catalog.add_reward(s, brand, name="Partner Socks", sku="DEMO-TEE", points_cost=100,
+                                        shop=partner),
+        }
+        reward_ids = {k: r.id for k, r in rewards.items()}
+        members = _members(s, brand)
+        _, token = catalog.create_api_token(s, "demo", Role.PLATFORM_ADMIN)
+    for product in PRODUCTS:  # after the shop exists, so the products/update webhooks verify
+        sim.control("products", product)
+
+    def redeem(member: str, reward: str) -> int:
+        rid = create_redemption(rt, SUPPORT, member_id=members[member], reward_id=reward_ids[reward]).redemption.id
+        wait()
+        return rid
+
+    shipped = redeem("ada", "tee")
+    delivered = redeem("grace", "mug")
+    reversed_ = redeem("alan", "mug")
+    redeem("linus", "mug")  # missing_user_information
+    redeem("marie", "tee")  # crm_id_not_found
+    redeem("grace", "hoodie")  # product_not_found: the product is a draft
+    redeem("alan", "bottle")  # product_not_found: no such SKU in the shop
+    redeem("ada", "socks")  # shop_auth_failed: the partner shop's token was revoked
+    reverse_redemption(rt, reversed_, SUPPORT, reason="ambassador picked the wrong reward", cancel_order=True)
+    wait()
+    for rid, status in ((shipped, "in_transit"), (delivered, "delivered")):
+        with rt.sessions() as s:
+            order_gid = s.get(Redemption, rid).external_order_id
+        if order_gid:
+            sim.control(f"orders/{order_gid.rsplit('/', 1)[1]}/fulfil", {"shipment_status": status})
+    sim.control("faults", {"queue": [{"kind": "503", "count": 1}]})
+    redeem("alan", "tee")  # the shop answered 503 once: pending, with the next attempt time
+    wait()
+    return token
+
+
+def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, sim_port: int = 6789,
+             serve: bool = False, echo: Callable[[str], None] = print) -> DemoResult:
+    from connector.app import create_app
+    from connector.migrations import upgrade
+
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    rt: Runtime = app.extensions["connector"]
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    app_url = f"http://{host}:{server.server_port}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sim = SimServer(port=sim_port, webhook_target_url=f"{app_url}/webhooks/shopify",
+                    webhook_secret="demo-webhook-secret-0123456789", shop_domain=DEMO_SHOP)
+    sim.start()
+
+    def wait() -> None:
+        idle = getattr(rt.dispatcher, "idle", None)
+        deadline = time.monotonic() + 30
+        time.sleep(0.05)
+        while idle is not None and not idle() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    with rt.sessions() as s:
+        existing = s.scalars(select(Brand).where(Brand.slug == "demo")).first()
+    token = None
+    if existing is None:
+        token = seed(rt, sim, wait=wait)
+        time.sleep(0.5)
+        wait()
+    else:
+        for product in PRODUCTS:
+            sim.control("products", product)
+        with transaction(rt.sessions) as s:
+            for shop in s.scalars(select(Shop).where(Shop.brand_id == existing.id)):
+                shop.api_base_url = sim.base_url
+        echo("demo data already present: reusing it (delete the database file to start over)")
+    with rt.sessions() as s:
+        counts = Counter(s.scalars(select(Redemption.status)))
+    result = DemoResult(app_url=app_url, sim_url=sim.url, token=token, counts=dict(counts))
+    echo(f"redemptions by status: {dict(sorted(counts.items()))}")
+    if token:
+        echo(f"API token (platform admin, shown once): {token}")
+    echo(f"try: curl -H 'Authorization: Bearer <token>' '{app_url}/api/v1/redemptions?tab=unfulfilled'")
+    if serve:
+        echo(f"connector demo on {app_url}  (Shopify simulator on {sim.url}); Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    server.shutdown()
+    sim.stop()
+    stop = getattr(rt.dispatcher, "stop", None)
+    if stop:
+        stop()
+    return result

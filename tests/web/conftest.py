@@ -1,0 +1,59 @@
+"""Web fixtures: a real database, the FakeShopPlugin, a seeded world, the app and tokens per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from connector.app import create_app
+from connector.core.model import Role
+from connector.core.runtime import Runtime
+from tests.conftest import World, seed_world
+from tests.fakes import FakeShopPlugin
+from tests.web.support import make_token
+
+
+@pytest.fixture
+def shop() -> FakeShopPlugin:
+    return FakeShopPlugin()
+
+
+@pytest.fixture
+def rt(make_runtime, shop) -> Runtime:
+    return make_runtime(plugins=[shop])
+
+
+@pytest.fixture
+def world(rt) -> World:
+    return seed_world(rt, points=5000)
+
+
+@pytest.fixture
+def app(rt, world) -> Flask:
+    return create_app(settings=rt.settings, runtime=rt)
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass(frozen=True)
+class Tokens:
+    support: str
+    admin: str
+    viewer: str
+    other_admin: str
+
+
+@pytest.fixture
+def tokens(rt, world) -> Tokens:
+    return Tokens(
+        support=make_token(rt, Role.SUPPORT, name="support-desk"),
+        admin=make_token(rt, Role.BRAND_ADMIN, world.brand, name="acme-admin"),
+        viewer=make_token(rt, Role.VIEWER, world.brand, name="acme-viewer"),
+        other_admin=make_token(rt, Role.BRAND_ADMIN, world.other_brand, name="other-admin"),
+    )
