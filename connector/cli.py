@@ -229,7 +229,7 @@ def tokens() -> None:
 @tokens.command("create", help="Create a bearer token for the JSON API; it is printed once.")
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(["platform_admin", "brand_admin", "support", "viewer"]), required=True)
-@click.option("--brand", default=None, help="Brand slug (required for brand_admin and viewer).")
+@click.option("--brand", default=None, help="Brand slug: scopes the token to one brand (required for brand_admin).")
 def tokens_create(name: str, role: str, brand: str | None) -> None:
     from connector.bootstrap import build_runtime
     from connector.core import catalog
@@ -245,6 +245,25 @@ def tokens_create(name: str, role: str, brand: str | None) -> None:
     except ConnectorError as exc:
         raise click.ClickException(_error_text(exc)) from exc
     click.echo(plain)
+
+
+@tokens.command("revoke", help="Revoke an API token by its name; it stops working at once.")
+@click.option("--name", required=True)
+def tokens_revoke(name: str) -> None:
+    from sqlalchemy import update
+
+    from connector.bootstrap import build_runtime
+    from connector.core.database import transaction
+    from connector.core.tables import ApiToken
+
+    rt = build_runtime(start_jobs=False)
+    with transaction(rt.sessions) as s:
+        count = s.execute(
+            update(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)).values(revoked_at=rt.now())
+        ).rowcount
+    if not count:
+        raise click.ClickException(f"no active token named {name!r}")
+    click.echo(f"revoked {count} token(s) named {name!r}")
 
 
 def run() -> None:  # pragma: no cover - console entry for ``python -m connector``

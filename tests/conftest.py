@@ -85,9 +85,10 @@ def database_url(_database_template: str, tmp_path: Path) -> str:
         shutil.copy(_database_template.removeprefix("sqlite:///"), path)
         return f"sqlite:///{path}"
     engine = make_engine(_database_template)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    # DELETE beats TRUNCATE on tables this small (TRUNCATE costs ~0.2 s a test in catalog locks).
     with engine.begin() as c:
-        c.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            c.execute(table.delete())
     engine.dispose()
     return _database_template
 

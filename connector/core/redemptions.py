@@ -154,7 +154,7 @@ def retry_redemption(rt: Runtime, redemption_id: int, actor: Actor, *, note: str
     with transaction(rt.sessions) as s:
         r = s.scalars(select(Redemption).where(Redemption.id == redemption_id).with_for_update()).one_or_none()
         if r is None:
-            raise NotFoundError(f"redemption {redemption_id} not found")
+            raise NotFoundError("redemption not found")
         actor.check_brand(r.brand_id)
         previous = r.status
         r.status = transition(r.status, RedemptionEvent.RETRY)
@@ -185,7 +185,7 @@ def resend_confirmation(rt: Runtime, redemption_id: int, actor: Actor) -> Outbou
     with transaction(rt.sessions) as s:
         r = s.get(Redemption, redemption_id)
         if r is None:
-            raise NotFoundError(f"redemption {redemption_id} not found")
+            raise NotFoundError("redemption not found")
         actor.check_brand(r.brand_id)
         if r.status == RedemptionStatus.REVERSED:
             raise ConflictError("this redemption was reversed; there is nothing to confirm")

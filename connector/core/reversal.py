@@ -46,7 +46,7 @@ def reverse_redemption(
     with transaction(rt.sessions) as s:
         r = s.get(Redemption, redemption_id)
         if r is None:
-            raise NotFoundError(f"redemption {redemption_id} not found")
+            raise NotFoundError("redemption not found")
         actor.check_brand(r.brand_id)
         new_status = transition(r.status, RedemptionEvent.REVERSE)
         if cancel_order and r.delivery_status in _NOT_CANCELLABLE:

@@ -99,7 +99,10 @@ def receive_webhook(rt: Runtime, provider: str, headers: Mapping[str, str], body
             s.add(row)
     except IntegrityError:
         return Received(delivery_id=None, duplicate=True, topic=verified.topic)
-    rt.enqueue(PROCESS_JOB, row.id, key=f"webhook-{row.id}")
+    try:
+        rt.enqueue(PROCESS_JOB, row.id, key=f"webhook-{row.id}")
+    except Exception:  # noqa: BLE001 - the delivery is committed; the sweeper enqueues it when the queue is back
+        rt.log.exception("webhook delivery %s stored but not enqueued; the sweeper will pick it up", row.id)
     return Received(delivery_id=row.id, duplicate=False, topic=verified.topic)
 
 
