@@ -221,7 +221,11 @@ class WebhookDelivery(Base):
     __table_args__ = (
         UniqueConstraint("provider", "event_id", "topic", name="uq_webhooks_event"),
         UniqueConstraint("provider", "webhook_id", name="uq_webhooks_delivery"),
-        UniqueConstraint("provider", "topic", "resource_id", "resource_updated_at", name="uq_webhooks_resource"),
+        # Same resource, same version, same content: a redelivery under a new event id (e.g. two subscriptions).
+        # The body hash is part of the key because ``updated_at`` has one-second resolution.
+        UniqueConstraint(
+            "provider", "topic", "resource_id", "resource_updated_at", "body_sha256", name="uq_webhooks_resource"
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(40))

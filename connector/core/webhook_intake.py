@@ -196,10 +196,14 @@ def _apply_delivery(s: Session, effect: DeliveryUpdate, actor: str, now: datetim
     ).one_or_none()
     if r is None:
         return  # an order this connector did not create
-    if effect.updated_at and r.delivery_updated_at and effect.updated_at <= r.delivery_updated_at:
-        return  # older than what we already know: out-of-order delivery
     current = DeliveryStatus(r.delivery_status) if r.delivery_status else DeliveryStatus.UNFULFILLED
-    if effect.updated_at is None and DELIVERY_RANK[effect.status] < DELIVERY_RANK[current]:
+    forward = DELIVERY_RANK[effect.status] > DELIVERY_RANK[current]
+    if effect.updated_at and r.delivery_updated_at:
+        if effect.updated_at < r.delivery_updated_at:
+            return  # older than what we already know: an out-of-order delivery
+        if effect.updated_at == r.delivery_updated_at and not forward:
+            return  # same second (Shopify's resolution): only progress can be newer
+    elif not forward and effect.status != current:
         return  # no timestamp to order by: only move forward
     if r.delivery_status == DeliveryStatus.CANCELLED and effect.status != DeliveryStatus.CANCELLED:
         return

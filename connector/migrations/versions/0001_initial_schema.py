@@ -62,7 +62,9 @@ def upgrade() -> None:
         sa.Column("redacted_at", connector.core.tables.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("provider", "event_id", "topic", name="uq_webhooks_event"),
-        sa.UniqueConstraint("provider", "topic", "resource_id", "resource_updated_at", name="uq_webhooks_resource"),
+        sa.UniqueConstraint(
+            "provider", "topic", "resource_id", "resource_updated_at", "body_sha256", name="uq_webhooks_resource"
+        ),
         sa.UniqueConstraint("provider", "webhook_id", name="uq_webhooks_delivery"),
     )
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
