@@ -54,8 +54,9 @@ def test_live_delivery_progress_from_fulfillment_webhooks(live, sim):
     assert [d["status"] for d in made["webhooks"]] == [200, 200]
     r = _get(rt, rid)
     assert (r.delivery_status, r.tracking_number) == ("shipped", "1Z999")
-    sim.control(f"fulfillments/{_numeric(made['fulfillment']['admin_graphql_api_id'])}/update",
-                {"shipment_status": "delivered"})
+    sim.control(
+        f"fulfillments/{_numeric(made['fulfillment']['admin_graphql_api_id'])}/update", {"shipment_status": "delivered"}
+    )
     assert _get(rt, rid).delivery_status == "delivered"
 
 
@@ -68,8 +69,13 @@ def test_live_products_update_retries_product_not_found(live, sim):
     r = _get(rt, rid)
     assert r.status == "fulfilled"
     with rt.sessions() as s:
-        actors = list(s.scalars(select(RedemptionEventRow.actor).where(RedemptionEventRow.redemption_id == rid,
-                                                                         RedemptionEventRow.kind == "retried")))
+        actors = list(
+            s.scalars(
+                select(RedemptionEventRow.actor).where(
+                    RedemptionEventRow.redemption_id == rid, RedemptionEventRow.kind == "retried"
+                )
+            )
+        )
     assert actors == ["shopify webhook products/update"]
     assert len(sim.control(f"orders?tag=redemption-{r.code}")["orders"]) == 1
 
@@ -83,8 +89,7 @@ def test_live_customers_update_retries_crm_errors(live, sim):
     with transaction(rt.sessions) as s:  # the member's details were corrected at the source
         s.get(Member, w.member.id).province_code = "ON"
     customer = sim.control("customers", {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"})
-    sim.control(f"customers/{_numeric(customer['customer']['admin_graphql_api_id'])}", {"note": "vip"},
-                method="PATCH")
+    sim.control(f"customers/{_numeric(customer['customer']['admin_graphql_api_id'])}", {"note": "vip"}, method="PATCH")
     assert _get(rt, rid).status == "fulfilled"
 
 
@@ -98,7 +103,31 @@ def test_live_each_webhook_delivered_three_times_has_one_effect(live, sim):
         assert again["statuses"] == [200, 200]
     with rt.sessions() as s:
         kinds = list(s.scalars(select(RedemptionEventRow.kind).where(RedemptionEventRow.redemption_id == rid)))
-        stored = s.scalar(select(func.count()).select_from(WebhookDelivery).where(
-            WebhookDelivery.topic.in_(["fulfillments/create", "orders/fulfilled"])))
+        stored = s.scalar(
+            select(func.count())
+            .select_from(WebhookDelivery)
+            .where(WebhookDelivery.topic.in_(["fulfillments/create", "orders/fulfilled"]))
+        )
     assert kinds.count("delivery_updated") == 1
     assert stored == 2
+
+
+def test_live_privacy_webhooks_export_then_redact(live, sim):
+    rt, w = live
+    rid = _redeem(rt, w)
+    customer_gid = None
+    with rt.sessions() as s:
+        customer_gid = s.get(Member, w.member.id).shop_customer_id
+    customer_id = _numeric(customer_gid)
+    exported = sim.control("webhooks/send", {"topic": "customers/data_request", "customer_id": customer_id})
+    assert exported["statuses"] == [200]
+    [export] = (rt.settings.outbox_dir / "data-requests").glob("*.json")
+    assert "ada@example.com" in export.read_text() and _get(rt, rid).code in export.read_text()
+    redacted = sim.control("webhooks/send", {"topic": "customers/redact", "customer_id": customer_id, "repeat": 2})
+    assert redacted["statuses"] == [200, 200]
+    with rt.sessions() as s:
+        member = s.get(Member, w.member.id)
+        assert (member.email, member.phone, member.address1, member.date_of_birth) == (None, None, None, None)
+        bodies = list(s.scalars(select(WebhookDelivery.body).where(WebhookDelivery.customer_ref == customer_gid)))
+        assert bodies and all(body is None for body in bodies)
+        assert not any("ada@example.com" in (b or "") for b in s.scalars(select(WebhookDelivery.body)))
