@@ -6,6 +6,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -147,33 +148,44 @@ def _replay(existing: Redemption, fp: str) -> Created:
     return Created(redemption=existing, replayed=True)
 
 
+def load_for_actor(s: Session, redemption_id: int, actor: Actor, *, lock: bool = False) -> Redemption:
+    """The redemption, if it exists and the actor's brand scope covers it (else "not found", no leak)."""
+    q = select(Redemption).where(Redemption.id == redemption_id)
+    r = s.scalars(q.with_for_update() if lock else q).one_or_none()
+    if r is None:
+        raise NotFoundError("redemption not found")
+    actor.check_brand(r.brand_id)
+    return r
+
+
+def reopen_for_retry(s: Session, r: Redemption, *, actor: str, now: datetime, why: str) -> int:
+    """error → pending with a fresh retry budget and an event row; returns the attempt count to key the job on."""
+    previous = r.status
+    r.status = transition(r.status, RedemptionEvent.RETRY)
+    last_error = r.error_code
+    r.error_code = r.error_message = r.error_fix = r.error_field = None
+    r.next_attempt_at = None
+    r.attempt_budget_from = r.attempts
+    r.updated_at = now
+    record_event(
+        s,
+        r,
+        actor=actor,
+        kind="retried",
+        at=now,
+        from_status=previous,
+        to_status=r.status,
+        message=f"retry after {last_error}" + (f": {why}" if why else ""),
+    )
+    return r.attempts
+
+
 def retry_redemption(rt: Runtime, redemption_id: int, actor: Actor, *, note: str = "") -> Redemption:
     """Put a redemption in error back to pending (after its cause was fixed) and queue an attempt."""
     actor.check_can_act()
-    now = rt.now()
     with transaction(rt.sessions) as s:
-        r = s.scalars(select(Redemption).where(Redemption.id == redemption_id).with_for_update()).one_or_none()
-        if r is None:
-            raise NotFoundError("redemption not found")
-        actor.check_brand(r.brand_id)
-        previous = r.status
-        r.status = transition(r.status, RedemptionEvent.RETRY)
-        last_error = r.error_code
-        r.error_code = r.error_message = r.error_fix = r.error_field = None
-        r.next_attempt_at = None
-        r.attempt_budget_from = r.attempts
-        r.updated_at = now
-        record_event(
-            s,
-            r,
-            actor=actor.name,
-            kind="retried",
-            at=now,
-            from_status=previous,
-            to_status=r.status,
-            message=f"retry after {last_error}" + (f": {note}" if note else ""),
-        )
-        attempts = r.attempts
+        r = load_for_actor(s, redemption_id, actor, lock=True)
+        attempts = reopen_for_retry(s, r, actor=actor.name, now=rt.now(), why=note)
     schedule_fulfilment(rt, redemption_id, attempts)
     return r
 
@@ -183,10 +195,7 @@ def resend_confirmation(rt: Runtime, redemption_id: int, actor: Actor) -> Outbou
     actor.check_can_act()
     now = rt.now()
     with transaction(rt.sessions) as s:
-        r = s.get(Redemption, redemption_id)
-        if r is None:
-            raise NotFoundError("redemption not found")
-        actor.check_brand(r.brand_id)
+        r = load_for_actor(s, redemption_id, actor)
         if r.status == RedemptionStatus.REVERSED:
             raise ConflictError("this redemption was reversed; there is nothing to confirm")
         if not r.member.email:

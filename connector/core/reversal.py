@@ -17,13 +17,13 @@ from connector.core.errors import (
     ConflictError,
     IllegalTransitionError,
     NoPluginClaimedError,
-    NotFoundError,
     ProviderError,
     ValidationError,
 )
 from connector.core.hooktypes import CancelRequest
 from connector.core.lifecycle import sources_of, transition
 from connector.core.model import DeliveryStatus, LedgerKind, RedemptionEvent, RedemptionStatus
+from connector.core.redemptions import load_for_actor
 from connector.core.runtime import Runtime
 from connector.core.snapshots import shop_info
 from connector.core.tables import LedgerEntry, Redemption
@@ -44,10 +44,7 @@ def reverse_redemption(
     actor.check_can_act()
     now = rt.now()
     with transaction(rt.sessions) as s:
-        r = s.get(Redemption, redemption_id)
-        if r is None:
-            raise NotFoundError("redemption not found")
-        actor.check_brand(r.brand_id)
+        r = load_for_actor(s, redemption_id, actor)
         new_status = transition(r.status, RedemptionEvent.REVERSE)
         if cancel_order and r.delivery_status in _NOT_CANCELLABLE:
             raise ValidationError(

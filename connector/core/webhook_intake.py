@@ -34,8 +34,8 @@ from connector.core.hooktypes import (
     VerifiedWebhook,
     WebhookEffect,
 )
-from connector.core.lifecycle import transition
-from connector.core.model import DELIVERY_RANK, DeliveryStatus, RedemptionEvent, RedemptionStatus
+from connector.core.model import DELIVERY_RANK, DeliveryStatus, RedemptionStatus
+from connector.core.redemptions import reopen_for_retry
 from connector.core.runtime import Runtime
 from connector.core.tables import Member, OutboundMessage, Redemption, Reward, Shop, WebhookDelivery
 from connector.core.timeline import record_event
@@ -224,24 +224,7 @@ def _apply_delivery(s: Session, effect: DeliveryUpdate, actor: str, now: datetim
 
 
 def _auto_retry(s: Session, r: Redemption, actor: str, now: datetime, why: str) -> tuple[int, int]:
-    previous = r.status
-    r.status = transition(r.status, RedemptionEvent.RETRY)
-    last = r.error_code
-    r.error_code = r.error_message = r.error_fix = r.error_field = None
-    r.next_attempt_at = None
-    r.attempt_budget_from = r.attempts
-    r.updated_at = now
-    record_event(
-        s,
-        r,
-        actor=actor,
-        kind="retried",
-        at=now,
-        from_status=previous,
-        to_status=r.status,
-        message=f"automatic retry after {last}: {why}",
-    )
-    return (r.id, r.attempts)
+    return (r.id, reopen_for_retry(s, r, actor=actor, now=now, why=f"automatic: {why}"))
 
 
 def redact_customer(s: Session, effect: RedactCustomer, now: datetime) -> int:

@@ -30,18 +30,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("slug"),
     )
     op.create_table(
-        "idempotency_keys",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("scope", sa.String(length=100), nullable=False),
-        sa.Column("key", sa.String(length=255), nullable=False),
-        sa.Column("fingerprint", sa.String(length=64), nullable=False),
-        sa.Column("status_code", sa.Integer(), nullable=False),
-        sa.Column("response", sa.JSON(), nullable=True),
-        sa.Column("created_at", connector.core.tables.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),
-    )
-    op.create_table(
         "webhook_deliveries",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("provider", sa.String(length=40), nullable=False),
@@ -347,6 +335,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_webhook_deliveries_customer_ref"))
 
     op.drop_table("webhook_deliveries")
-    op.drop_table("idempotency_keys")
     op.drop_table("brands")
     # ### end Alembic commands ###
