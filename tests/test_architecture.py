@@ -46,7 +46,7 @@ def test_architecture_core_imports_no_web_or_http(path: Path):
     assert not _violations(path, banned), f"{path.name} imports {_violations(path, banned)}"
 
 
-@pytest.mark.parametrize("plugin", ["shopify", "darts"])
+@pytest.mark.parametrize("plugin", ["shopify", "darts", "email"])
 def test_architecture_plugins_reach_core_only_through_public_modules(plugin: str):
     allowed = {"connector", "connector.core.hooktypes", "connector.core.errors", "connector.core.model"}
     for path in (ROOT / "plugins" / plugin).glob("*.py"):

@@ -124,6 +124,19 @@ CATALOG: dict[str, ErrorInfo] = {
             "Correct the named environment variable and restart, then retry.",
         ),
         _info(
+            "reward_instructions_missing",
+            "Reward Has No Instructions",
+            "The reward is fulfilled by email but has no instructions to send.",
+            "Write the reward's instructions (the code or link the member receives), then retry.",
+        ),
+        _info(
+            "mail_unavailable",
+            "Mail Server Unavailable",
+            "The mail server did not accept the message.",
+            "Nothing to do: the connector retries automatically.",
+            retryable=True,
+        ),
+        _info(
             "internal_error",
             "Internal Error",
             "The fulfillment failed with an unexpected error.",

@@ -39,6 +39,8 @@ class HookContext:
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("connector.plugins"))
     now: Callable[[], datetime] = utcnow
     sleep: Callable[[float], None] = field(default_factory=lambda: __import__("time").sleep)
+    #: ``send_email(to, subject, body)`` through the host's mail transport (SMTP or the outbox).
+    send_email: Callable[[str, str, str], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class Runtime:
             config=self.settings.plugin_config(plugin),
             logger=logging.getLogger(f"connector.plugins.{plugin}"),
             now=self.now,
+            send_email=self.mailer.send,
         )
 
     def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> None:

@@ -90,3 +90,31 @@ def test_resend_confirmation_logs_each_send(make_runtime):
     files = list(rt.settings.outbox_dir.glob("*.eml"))
     assert len(files) == 2
     assert "Ambassador T-Shirt" in files[0].read_text()
+
+
+def test_create_concurrent_claims_never_overspend_points(make_runtime):
+    shop = FakeShopPlugin()
+    rt = make_runtime(plugins=[shop])
+    w = seed_world(rt, points=1500)  # enough for exactly three 500-point rewards
+    outcomes: list[str] = []
+    barrier = threading.Barrier(10)
+
+    def go() -> None:
+        barrier.wait()
+        try:
+            create_redemption(rt, SUPPORT, member_id=w.member.id, reward_id=w.reward.id)
+            outcomes.append("ok")
+        except ValidationError as exc:
+            assert "not enough points" in exc.message
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=go) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok"] * 3 + ["refused"] * 7
+    with rt.sessions() as s:
+        assert points_balance(s, w.member.id) == 0
+        assert s.scalar(select(func.count()).select_from(Redemption)) == 3
+    assert len(shop.orders) == 3
