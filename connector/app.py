@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
+    if settings.secret_key == Settings.secret_key and not settings.database_url.startswith("sqlite"):
+        log.warning("CONNECTOR_SECRET_KEY is the development default; set a random value in production")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = runtime
 

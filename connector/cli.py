@@ -221,6 +221,26 @@ def shops_list() -> None:
             click.echo(f"{shop.id}\t{shop.domain}\t{shop.brand.slug}\t{shop.api_base_url}\t{state}")
 
 
+@shops.command("rotate-secret", help="Set a shop's new webhook secret; the old one is accepted for an hour more.")
+@click.option("--domain", required=True)
+@click.option("--webhook-secret", required=True, help="The app's new client secret.")
+def shops_rotate_secret(domain: str, webhook_secret: str) -> None:
+    from sqlalchemy import select
+
+    from connector.bootstrap import build_runtime
+    from connector.core import catalog
+    from connector.core.database import transaction
+    from connector.core.tables import Shop
+
+    rt = build_runtime(start_jobs=False)
+    with transaction(rt.sessions) as s:
+        shop = s.scalars(select(Shop).where(Shop.domain == domain)).first()
+        if shop is None:
+            raise click.ClickException(f"no shop {domain}; see `connector shops list`")
+        catalog.rotate_webhook_secret(s, shop, webhook_secret, rt.now())
+    click.echo(f"{domain}: new webhook secret in force; the previous one is accepted for one more hour")
+
+
 @main.group(help="API tokens.")
 def tokens() -> None:
     pass

@@ -97,3 +97,46 @@ def test_cli_demo_shows_every_status(tmp_path):
     counts = ast.literal_eval(line.split(":", 1)[1].strip())
     assert counts == {"error": 5, "fulfilled": 2, "pending": 1, "reversed": 1}
     assert "API token (platform admin, shown once): cn_" in out.stdout
+
+
+def test_cli_rotate_secret_keeps_old_secret_for_an_hour(tmp_path):
+    from connector.bootstrap import build_runtime
+    from connector.config import Settings
+    from connector.core.webhook_intake import shop_secrets
+
+    assert _run(tmp_path, "db", "upgrade").returncode == 0
+    _run(
+        tmp_path,
+        "shops",
+        "add",
+        "--brand",
+        "Acme",
+        "--domain",
+        "acme.myshopify.com",
+        "--access-token",
+        "t",
+        "--webhook-secret",
+        "old-secret-0123456789",
+    )
+    assert (
+        _run(
+            tmp_path,
+            "shops",
+            "rotate-secret",
+            "--domain",
+            "acme.myshopify.com",
+            "--webhook-secret",
+            "new-secret-0123456789",
+        ).returncode
+        == 0
+    )
+    missing = _run(tmp_path, "shops", "rotate-secret", "--domain", "nope.myshopify.com", "--webhook-secret", "x")
+    assert missing.returncode != 0 and "no shop nope.myshopify.com" in missing.stderr
+    db = tmp_path / "instance" / "connector.sqlite3"
+    rt = build_runtime(Settings.from_env({}, database_url=f"sqlite:///{db}"), start_jobs=False)
+    assert list(shop_secrets(rt, "acme.myshopify.com")) == ["new-secret-0123456789", "old-secret-0123456789"]
+    from datetime import timedelta
+
+    later = rt.now() + timedelta(hours=1, minutes=1)
+    rt.now = lambda: later
+    assert list(shop_secrets(rt, "acme.myshopify.com")) == ["new-secret-0123456789"]
