@@ -198,6 +198,11 @@ def _record_success(rt: Runtime, redemption_id: int, result: FulfilmentResult) -
         from connector.core.reversal import schedule_cancel
 
         schedule_cancel(rt, redemption_id)
+    if outcome == "fulfilled" and result.external_order_id:
+        # The member hears once the order exists; the email channel's own message is its confirmation.
+        from connector.core.redemptions import send_initial_confirmation
+
+        send_initial_confirmation(rt, redemption_id)
     return outcome
 
 

@@ -44,7 +44,7 @@ def test_fulfilment_success_creates_one_order_and_spends_points(make_runtime):
     assert r.status == "fulfilled"
     assert r.delivery_status == "unfulfilled"
     assert r.external_order_id == shop.orders[r.code]
-    assert _events(rt, r.id) == ["claimed", "attempt_started", "fulfilled"]
+    assert _events(rt, r.id) == ["claimed", "attempt_started", "fulfilled", "confirmation_sent"]
     with rt.sessions() as s:
         assert points_balance(s, w.member.id) == 500
 
@@ -73,7 +73,14 @@ def test_fulfilment_transient_error_schedules_retry_with_backoff(make_runtime):
     assert fulfil_redemption(rt, rid) == "skipped"
     rt.now = lambda: datetime.now(UTC) + timedelta(seconds=10)
     assert fulfil_redemption(rt, rid) == "fulfilled"
-    assert _events(rt, rid) == ["claimed", "attempt_started", "attempt_failed", "attempt_started", "fulfilled"]
+    assert _events(rt, rid) == [
+        "claimed",
+        "attempt_started",
+        "attempt_failed",
+        "attempt_started",
+        "fulfilled",
+        "confirmation_sent",
+    ]
 
 
 def test_fulfilment_in_doubt_attempt_looks_up_instead_of_creating_again(make_runtime):

@@ -85,11 +85,17 @@ def test_resend_confirmation_logs_each_send(make_runtime):
     resend_confirmation(rt, rid, SUPPORT)
     resend_confirmation(rt, rid, SUPPORT)
     with rt.sessions() as s:
-        sent = s.scalars(select(OutboundMessage).where(OutboundMessage.redemption_id == rid)).all()
-    assert [m.status for m in sent] == ["sent", "sent"]
+        sent = s.scalars(
+            select(OutboundMessage).where(OutboundMessage.redemption_id == rid).order_by(OutboundMessage.id)
+        ).all()
+    assert [(m.status, m.actor) for m in sent] == [
+        ("sent", "system"),
+        ("sent", "support@acme"),
+        ("sent", "support@acme"),
+    ]
     files = list(rt.settings.outbox_dir.glob("*.eml"))
-    assert len(files) == 2
-    assert "Ambassador T-Shirt" in files[0].read_text()
+    assert len(files) == 3  # the confirmation when the order was created, then two resends
+    assert all("Ambassador T-Shirt" in f.read_text() for f in files)
 
 
 def test_create_concurrent_claims_never_overspend_points(make_runtime):
