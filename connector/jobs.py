@@ -33,7 +33,7 @@ def current_runtime() -> Runtime:
         from connector.bootstrap import build_runtime
 
         rt = build_runtime()
-        engine = rt.sessions.kw["bind"]
+        engine = rt.engine
         # A forked job must not reuse the parent's database connections (SQLAlchemy's pooling-and-fork rule).
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         _process_runtime = rt

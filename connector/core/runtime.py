@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import Any
 
 import pluggy
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.config import Settings
 from connector.core.hooktypes import HookContext, utcnow
 from connector.core.ports import Dispatcher, Mailer
+from connector.core.secret_cache import ShopSecretCache
 
 
 @dataclass
@@ -25,8 +27,12 @@ class Runtime:
     dispatcher: Dispatcher | None = None
     now: Callable[[], datetime] = utcnow
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("connector"))
-    #: Webhook-provider secrets are read per delivery; this hook lets tests count reads.
+    secret_cache: ShopSecretCache = field(default_factory=ShopSecretCache)
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def engine(self) -> Engine:
+        return self.sessions.kw["bind"]  # type: ignore[no-any-return]
 
     def hook_context(self, plugin: str) -> HookContext:
         return HookContext(

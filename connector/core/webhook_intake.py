@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
 from connector.core.database import transaction
-from connector.core.errors import NotFoundError, PayloadTooLargeError
+from connector.core.errors import NotFoundError, PayloadTooLargeError, WebhookRejectedError
 from connector.core.fulfilment import schedule_fulfilment
 from connector.core.hooktypes import (
     CustomerDataRequest,
@@ -37,6 +37,7 @@ from connector.core.hooktypes import (
 from connector.core.model import DELIVERY_RANK, DeliveryStatus, RedemptionStatus
 from connector.core.redemptions import reopen_for_retry
 from connector.core.runtime import Runtime
+from connector.core.secret_cache import ShopSecrets
 from connector.core.tables import Member, OutboundMessage, Redemption, Reward, Shop, WebhookDelivery
 from connector.core.timeline import record_event
 
@@ -51,19 +52,17 @@ class Received:
     topic: str
 
 
-def shop_secrets(rt: Runtime, domain: str) -> Sequence[str]:
-    """Secrets a shop's deliveries may be signed with: the current one, and the previous during rotation."""
-    now = rt.now()
+def _load_secrets(rt: Runtime, domain: str) -> ShopSecrets | None:
     with rt.sessions() as s:
         shop = s.scalars(select(Shop).where(Shop.domain == domain, Shop.active.is_(True))).one_or_none()
         if shop is None:
-            return ()
-        found = [shop.webhook_secret]
-        if shop.previous_webhook_secret and (
-            shop.previous_secret_expires_at is None or shop.previous_secret_expires_at > now
-        ):
-            found.append(shop.previous_webhook_secret)
-        return found
+            return None
+        return ShopSecrets(shop.webhook_secret, shop.previous_webhook_secret, shop.previous_secret_expires_at)
+
+
+def shop_secrets(rt: Runtime, domain: str) -> Sequence[str]:
+    """Secrets a shop's deliveries may be signed with: the current one, and the previous during rotation."""
+    return rt.secret_cache.get(domain, rt.now(), lambda d: _load_secrets(rt, d))
 
 
 def receive_webhook(rt: Runtime, provider: str, headers: Mapping[str, str], body: bytes) -> Received:
@@ -74,36 +73,57 @@ def receive_webhook(rt: Runtime, provider: str, headers: Mapping[str, str], body
             "(CONNECTOR_WEBHOOK_MAX_BYTES)"
         )
     inbound = InboundWebhook(provider=provider, headers={k.lower(): v for k, v in headers.items()}, body=body)
-    verified: VerifiedWebhook | None = rt.plugins.hook.connector_verify_webhook(
-        webhook=inbound, secrets_for=lambda domain: shop_secrets(rt, domain), ctx=rt.hook_context(provider)
-    )
+    asked: list[str] = []
+
+    def secrets_for(domain: str) -> Sequence[str]:
+        asked.append(domain)
+        return shop_secrets(rt, domain)
+
+    def verify() -> VerifiedWebhook | None:
+        return rt.plugins.hook.connector_verify_webhook(  # type: ignore[no-any-return]
+            webhook=inbound, secrets_for=secrets_for, ctx=rt.hook_context(provider)
+        )
+
+    try:
+        verified = verify()
+    except WebhookRejectedError:
+        if not asked:
+            raise
+        for domain in asked:  # the cache may predate a rotation or a new shop: check against fresh secrets
+            rt.secret_cache.forget(domain)
+        asked.clear()
+        verified = verify()
     if verified is None:
         raise NotFoundError(f"no installed plugin receives webhooks for provider {provider!r}")
-    row = WebhookDelivery(
-        provider=verified.provider,
-        shop_domain=verified.shop_domain,
-        topic=verified.topic,
-        webhook_id=verified.webhook_id,
-        event_id=verified.event_id,
-        triggered_at=verified.triggered_at,
-        resource_id=verified.resource_id,
-        resource_updated_at=verified.resource_updated_at,
-        customer_ref=verified.customer_ref,
-        body=body.decode("utf-8"),
-        body_sha256=hashlib.sha256(body).hexdigest(),
-        status="received",
-        received_at=rt.now(),
-    )
+    values = {
+        "provider": verified.provider,
+        "shop_domain": verified.shop_domain,
+        "topic": verified.topic,
+        "webhook_id": verified.webhook_id,
+        "event_id": verified.event_id,
+        "triggered_at": verified.triggered_at,
+        "resource_id": verified.resource_id,
+        "resource_updated_at": verified.resource_updated_at,
+        "customer_ref": verified.customer_ref,
+        "body": body.decode("utf-8"),
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "status": "received",
+        "received_at": rt.now(),
+    }
+    engine = rt.engine
     try:
-        with transaction(rt.sessions) as s:
-            s.add(row)
+        # One Core INSERT … RETURNING: the ORM unit of work cost ~3 ms of CPU per delivery on this hot path.
+        with engine.begin() as conn:
+            delivery_id = conn.execute(
+                insert(WebhookDelivery).values(**values).returning(WebhookDelivery.id)
+            ).scalar_one()
     except IntegrityError:
         return Received(delivery_id=None, duplicate=True, topic=verified.topic)
     try:
-        rt.enqueue(PROCESS_JOB, row.id, key=f"webhook-{row.id}")
+        rt.enqueue(PROCESS_JOB, delivery_id, key=f"webhook-{delivery_id}")
     except Exception:  # noqa: BLE001 - the delivery is committed; the sweeper enqueues it when the queue is back
-        rt.log.exception("webhook delivery %s stored but not enqueued; the sweeper will pick it up", row.id)
-    return Received(delivery_id=row.id, duplicate=False, topic=verified.topic)
+        rt.log.exception("webhook delivery %s stored but not enqueued; the sweeper will pick it up", delivery_id)
+    return Received(delivery_id=delivery_id, duplicate=False, topic=verified.topic)
 
 
 def process_webhook(rt: Runtime, delivery_id: int) -> str:
