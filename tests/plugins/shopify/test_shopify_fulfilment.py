@@ -425,4 +425,4 @@ def test_customer_created_when_unknown_then_order_placed_for_it(shopify, ctx):
     assert shopify.calls_to("RewardOrderCreate")[0].variables["order"]["customer"] == {
         "toAssociate": {"id": "gid://shopify/Customer/777"}
     }
-    assert checkpoint.calls_before == [4]
+    assert checkpoint.calls_before == [3]
