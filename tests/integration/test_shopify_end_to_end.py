@@ -119,3 +119,28 @@ def test_e2e_throttled_and_failing_calls_succeed_later(shop_rt, sim):
     fulfil_redemption(rt, second.id)
     with rt.sessions() as s:
         assert s.get(Redemption, second.id).status == "fulfilled"
+
+
+def test_e2e_lost_answer_while_search_lags_never_makes_a_second_order(shop_rt, sim):
+    import time
+    from datetime import timedelta
+
+    from connector.core.fulfilment import fulfil_redemption
+
+    rt, w = shop_rt
+    # orderCreate runs, the answer is lost (500), and Shopify's search will not show the order for 2 s.
+    sim.control("config", {"search_lag_seconds": 2})
+    sim.control("faults", {"queue": [{"kind": "after_effect_500", "operation": "orderCreate"}]})
+    r = _redeem(rt, w)
+    assert r.status == "pending" and r.submitted_at is not None
+    due = r.next_attempt_at + timedelta(seconds=1)
+    rt.now = lambda: due
+    assert fulfil_redemption(rt, r.id) == "retry"  # not found yet: wait, do not create
+    with rt.sessions() as s:
+        assert s.get(Redemption, r.id).error_code == "order_lookup_pending"
+    time.sleep(2.2)  # the search index catches up
+    with rt.sessions() as s:
+        later = s.get(Redemption, r.id).next_attempt_at + timedelta(seconds=1)
+    rt.now = lambda: later
+    assert fulfil_redemption(rt, r.id) == "fulfilled"
+    assert len(sim.control(f"orders?tag=redemption-{r.code}")["orders"]) == 1

@@ -34,7 +34,8 @@ _FALSE = {"0", "false", "no", "off", ""}
 @dataclass(frozen=True)
 class ShopifyConfig:
     currency: str = "USD"
-    order_lookup_lag_seconds: float = 0.0
+    #: After an attempt that may have created the order, how long to keep looking before creating one (search lags).
+    order_lookup_lag_seconds: float = 300.0
     read_timeout_seconds: float = 10.0
     connect_timeout_seconds: float = 3.0
     throttle_max_wait_seconds: float = 30.0

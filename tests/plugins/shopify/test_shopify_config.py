@@ -11,7 +11,7 @@ from connector.plugins.shopify.config import ShopifyConfig
 def test_defaults():
     config = ShopifyConfig.from_mapping({})
     assert config.currency == "USD"
-    assert config.order_lookup_lag_seconds == 0
+    assert config.order_lookup_lag_seconds == 300
     assert (config.connect_timeout_seconds, config.read_timeout_seconds) == (3.0, 10.0)
     assert config.throttle_max_wait_seconds == 30.0
     assert config.test_orders is False
@@ -21,7 +21,7 @@ def test_values_are_read():
     config = ShopifyConfig.from_mapping(
         {
             "SHOPIFY_CURRENCY": " cad ",
-            "SHOPIFY_ORDER_LOOKUP_LAG_SECONDS": "300",
+            "SHOPIFY_ORDER_LOOKUP_LAG_SECONDS": "120",
             "SHOPIFY_TIMEOUT_SECONDS": "15",
             "SHOPIFY_CONNECT_TIMEOUT_SECONDS": "2.5",
             "SHOPIFY_THROTTLE_MAX_WAIT_SECONDS": "0",
@@ -29,7 +29,7 @@ def test_values_are_read():
         }
     )
     assert config.currency == "CAD"
-    assert config.order_lookup_lag_seconds == 300
+    assert config.order_lookup_lag_seconds == 120
     assert (config.connect_timeout_seconds, config.read_timeout_seconds) == (2.5, 15)
     assert config.throttle_max_wait_seconds == 0
     assert config.test_orders is True
