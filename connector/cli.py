@@ -164,6 +164,32 @@ def demo(serve: bool, host: str, port: int, sim_port: int) -> None:
     run_demo(settings, host=host, port=port, sim_port=sim_port, serve=serve, echo=click.echo)
 
 
+@main.command(help="Compare each shop's reward orders with the redemptions: duplicates and orphans (run daily).")
+@click.option("--days", default=7.0, show_default=True, help="How far back to look.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def reconcile(days: float, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from connector.bootstrap import build_runtime
+    from connector.core.reconcile import reconcile as run_reconcile
+
+    reports = run_reconcile(build_runtime(start_jobs=False), days=days)
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in reports], indent=2))
+    for r in reports if not as_json else []:
+        if r.error:
+            click.echo(f"{r.shop_domain}: could not list orders: {r.error}")
+            continue
+        click.echo(f"{r.shop_domain}: {r.orders_seen} reward orders, {len(r.duplicates)} redemptions with duplicate "
+                   f"orders, {len(r.orphans)} orphaned orders")
+        for code, ids in r.duplicates.items():
+            click.echo(f"  duplicate  {code}: {', '.join(ids)}")
+        for order_id, code, why in r.orphans:
+            click.echo(f"  orphan     {order_id} ({code or 'no code'}): {why}")
+    if any(r.duplicates or r.orphans or r.error for r in reports):
+        sys.exit(1)
+
+
 @main.group(help="Connected shops.")
 def shops() -> None:
     pass

@@ -8,6 +8,7 @@ can be added without the core knowing them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -16,12 +17,14 @@ if TYPE_CHECKING:
     from connector.core.hooktypes import (
         CancelRequest,
         CancelResult,
+        ExternalOrder,
         FulfilmentRequest,
         FulfilmentResult,
         HookContext,
         InboundWebhook,
         PluginInfo,
         SecretLookup,
+        ShopInfo,
         VerifiedWebhook,
         WebhookEffect,
     )
@@ -56,6 +59,17 @@ def connector_cancel_order(request: CancelRequest, ctx: HookContext) -> CancelRe
 
     Cancelling an order that is already cancelled counts as success. Raise
     ``ProviderError`` when the shop refuses (for example, the order has shipped).
+    """
+
+
+@hookspec(firstresult=True)
+def connector_list_reward_orders(
+    shop: ShopInfo, provider: str, since: datetime, ctx: HookContext
+) -> list[ExternalOrder] | None:
+    """Every reward order the shop holds that was created since ``since`` (cancelled ones too).
+
+    For reconciliation: the host compares them with its redemptions to find duplicate and
+    orphaned orders. Return None for shops of other providers.
     """
 
 

@@ -127,6 +127,18 @@ class CancelResult:
 
 
 @dataclass(frozen=True)
+class ExternalOrder:
+    """A reward order as the shop lists it, for reconciliation."""
+
+    order_id: str
+    name: str | None
+    #: The redemption code the order carries (tag / source identifier), if any.
+    redemption_code: str | None
+    created_at: datetime | None
+    cancelled: bool
+
+
+@dataclass(frozen=True)
 class InboundWebhook:
     """The raw delivery, before anything trusts it. Header names are lowercase."""
 

@@ -138,6 +138,18 @@ query FindOrders($query: String!) {{
 """,
 )
 
+LIST_REWARD_ORDERS = Document(
+    "ListRewardOrders",
+    f"""
+query ListRewardOrders($query: String!, $after: String) {{
+  orders(first: 100, after: $after, query: $query, sortKey: CREATED_AT, reverse: true) {{
+    nodes {{ id name tags sourceIdentifier createdAt cancelledAt }}
+    {PAGE_INFO_FIELDS}
+  }}
+}}
+""",
+)
+
 ORDER_BY_ID = Document(
     "OrderById",
     f"""
@@ -196,6 +208,7 @@ ALL_DOCUMENTS: tuple[Document, ...] = (
     CUSTOMER_CREATE,
     CUSTOMER_UPDATE,
     FIND_ORDERS,
+    LIST_REWARD_ORDERS,
     ORDER_BY_ID,
     ORDER_CREATE,
     ORDER_CANCEL,

@@ -18,6 +18,7 @@ from connector.core.errors import ProviderError
 from connector.core.hooktypes import (
     CancelRequest,
     CancelResult,
+    ExternalOrder,
     FulfilmentRequest,
     FulfilmentResult,
     HookContext,
@@ -170,6 +171,18 @@ def connector_cancel_order(request: CancelRequest, ctx: HookContext) -> CancelRe
             poll_seconds=config.cancel_poll_seconds,
             sleep=ctx.sleep,
         )
+
+
+@hookimpl
+def connector_list_reward_orders(
+    shop: ShopInfo, provider: str, since: datetime, ctx: HookContext
+) -> list[ExternalOrder] | None:
+    """Reward orders created in the shop since ``since``, for reconciliation."""
+    if provider != CHANNEL:
+        return None
+    config = ShopifyConfig.from_mapping(ctx.config)
+    with make_client(shop, ctx, config) as client:
+        return orders.list_reward_orders(client, since)
 
 
 @hookimpl

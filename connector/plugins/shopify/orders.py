@@ -17,11 +17,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.core.errors import ProviderError
-from connector.core.hooktypes import CancelResult
-from connector.plugins.shopify.documents import FIND_ORDERS, JOB_STATUS, ORDER_BY_ID, ORDER_CANCEL, ORDER_CREATE
+from connector.core.hooktypes import CancelResult, ExternalOrder
+from connector.plugins.shopify.documents import (
+    FIND_ORDERS,
+    JOB_STATUS,
+    LIST_REWARD_ORDERS,
+    ORDER_BY_ID,
+    ORDER_CANCEL,
+    ORDER_CREATE,
+)
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import redemption_key, term
 from connector.plugins.shopify.member_validation import LABELS, ValidatedMember
@@ -364,3 +372,42 @@ def _cancel_refused(errors: Sequence[Mapping[str, Any]], order_id: str) -> Cance
         fix="Open the order in Shopify: cancel it by hand, or create a return if it has shipped.",
         retryable=False,
     )
+
+
+# -- reconciliation ------------------------------------------------------------------------------------
+
+
+def list_reward_orders(client: ShopifyGraphQLClient, since: datetime, max_pages: int = 50) -> list[ExternalOrder]:
+    """Every order tagged as a loyalty reward created since ``since``, newest first, cancelled ones too."""
+    query = f"tag:{ORDER_TAG} created_at:>={since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    found: list[ExternalOrder] = []
+    after: str | None = None
+    for _ in range(max_pages):
+        data = client.execute(LIST_REWARD_ORDERS, {"query": query, "after": after})
+        connection = data.get("orders") or {}
+        for node in connection.get("nodes") or []:
+            if isinstance(node, Mapping) and node.get("id"):
+                found.append(_external_order(node))
+        page = connection.get("pageInfo") or {}
+        if not page.get("hasNextPage") or not page.get("endCursor"):
+            break
+        after = str(page["endCursor"])
+    return found
+
+
+def _external_order(node: Mapping[str, Any]) -> ExternalOrder:
+    tags = node.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",")]
+    marks = [str(t) for t in tags] + [str(node.get("sourceIdentifier") or "")]
+    prefix = redemption_key("")
+    code = next((m[len(prefix):] for m in marks if m.startswith(prefix) and len(m) > len(prefix)), None)
+    created = node.get("createdAt")
+    return ExternalOrder(
+        order_id=str(node["id"]),
+        name=node.get("name"),
+        redemption_code=code,
+        created_at=datetime.fromisoformat(str(created).replace("Z", "+00:00")) if created else None,
+        cancelled=node.get("cancelledAt") is not None,
+    )
+

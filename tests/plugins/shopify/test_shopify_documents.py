@@ -53,6 +53,7 @@ EXAMPLE_VARIABLES = {
     "CustomerCreate": {"input": customer_create_input(_MEMBER)},
     "CustomerUpdate": {"input": {"id": "gid://shopify/Customer/1", "phone": "+16135550142", "firstName": "Ada"}},
     "FindOrders": {"query": term("tag", "redemption-ABC123")},
+    "ListRewardOrders": {"query": "tag:loyalty-reward created_at:>=2026-11-15T00:00:00Z", "after": None},
     "OrderById": {"id": "gid://shopify/Order/1"},
     "RewardOrderCreate": order_create_variables(
         code="ABC123",
