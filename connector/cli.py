@@ -90,8 +90,9 @@ def _drain(rt: object) -> None:
 @click.option("--worker-ttl", default=60, show_default=True, help="Seconds before a silent worker counts as dead.")
 @click.option("--maintenance-interval", default=30, show_default=True, help="Seconds between RQ's clean-ups.")
 @click.option("--name", default=None, help="Worker name (defaults to RQ's).")
-def worker(simple: bool, burst: bool, sweep_every: float, worker_ttl: int, maintenance_interval: int,
-           name: str | None) -> None:
+def worker(
+    simple: bool, burst: bool, sweep_every: float, worker_ttl: int, maintenance_interval: int, name: str | None
+) -> None:
     from connector.worker import run_worker
 
     settings = _settings()
@@ -100,8 +101,15 @@ def worker(simple: bool, burst: bool, sweep_every: float, worker_ttl: int, maint
             "the worker needs CONNECTOR_REDIS_URL (e.g. redis://127.0.0.1:6379/0); "
             "without Redis, `connector serve` runs jobs in-process"
         )
-    run_worker(settings, simple=simple, burst=burst, sweep_every=sweep_every, worker_ttl=worker_ttl,
-               maintenance_interval=maintenance_interval, name=name)
+    run_worker(
+        settings,
+        simple=simple,
+        burst=burst,
+        sweep_every=sweep_every,
+        worker_ttl=worker_ttl,
+        maintenance_interval=maintenance_interval,
+        name=name,
+    )
 
 
 @main.command(help="Serve the web app (webhooks, API). Embedded defaults: SQLite, jobs in-process.")
@@ -180,8 +188,10 @@ def reconcile(days: float, as_json: bool) -> None:
         if r.error:
             click.echo(f"{r.shop_domain}: could not list orders: {r.error}")
             continue
-        click.echo(f"{r.shop_domain}: {r.orders_seen} reward orders, {len(r.duplicates)} redemptions with duplicate "
-                   f"orders, {len(r.orphans)} orphaned orders")
+        click.echo(
+            f"{r.shop_domain}: {r.orders_seen} reward orders, {len(r.duplicates)} redemptions with duplicate "
+            f"orders, {len(r.orphans)} orphaned orders"
+        )
         for code, ids in r.duplicates.items():
             click.echo(f"  duplicate  {code}: {', '.join(ids)}")
         for order_id, code, why in r.orphans:
@@ -216,7 +226,11 @@ def shops_add(brand: str, domain: str, access_token: str, webhook_secret: str, a
             slug = catalog.slugify(brand)
             row = s.scalars(select(Brand).where(Brand.slug == slug)).first() or catalog.create_brand(s, brand, slug)
             shop = catalog.add_shop(
-                s, row, domain=domain, access_token=access_token, webhook_secret=webhook_secret,
+                s,
+                row,
+                domain=domain,
+                access_token=access_token,
+                webhook_secret=webhook_secret,
                 api_base_url=api_base_url,
             )
             click.echo(f"connected {shop.domain} to brand {row.slug} (shop id {shop.id})")
@@ -265,6 +279,137 @@ def shops_rotate_secret(domain: str, webhook_secret: str) -> None:
             raise click.ClickException(f"no shop {domain}; see `connector shops list`")
         catalog.rotate_webhook_secret(s, shop, webhook_secret, rt.now())
     click.echo(f"{domain}: new webhook secret in force; the previous one is accepted for one more hour")
+
+
+@main.group(help="Rewards members can redeem.")
+def rewards() -> None:
+    pass
+
+
+@rewards.command("add", help="Add a reward to a brand's catalogue.")
+@click.option("--brand", required=True, help="Brand slug.")
+@click.option("--name", required=True)
+@click.option("--sku", required=True, help="The shop variant's SKU (or any reference for email rewards).")
+@click.option("--points", "points_cost", required=True, type=int, help="Points it costs.")
+@click.option("--channel", default="shopify", show_default=True, help="Fulfilment channel (a plugin's channel).")
+@click.option("--shop", "shop_domain", default=None, help="Shop domain, for shop-order rewards.")
+@click.option("--instructions", default="", help="Shown to staff; emailed to the member for email rewards.")
+def rewards_add(
+    brand: str, name: str, sku: str, points_cost: int, channel: str, shop_domain: str | None, instructions: str
+) -> None:
+    from sqlalchemy import select
+
+    from connector.bootstrap import build_runtime
+    from connector.core import catalog
+    from connector.core.database import transaction
+    from connector.core.errors import ConnectorError
+    from connector.core.tables import Shop
+    from connector.plugin_manager import plugin_infos
+
+    rt = build_runtime(start_jobs=False)
+    channels = {c for info in plugin_infos(rt.plugins) for c in info.channels}
+    if channel not in channels:
+        raise click.ClickException(
+            f"no installed plugin fulfils channel {channel!r}; known: {', '.join(sorted(channels))}"
+        )
+    try:
+        with transaction(rt.sessions) as s:
+            row = catalog.get_brand(s, brand)
+            shop = None
+            if shop_domain:
+                shop = s.scalars(select(Shop).where(Shop.domain == shop_domain, Shop.brand_id == row.id)).first()
+                if shop is None:
+                    raise click.ClickException(
+                        f"brand {row.slug} has no shop {shop_domain}; see `connector shops list`"
+                    )
+            elif channel == "shopify":
+                raise click.ClickException("shopify rewards need --shop your-shop.myshopify.com")
+            reward = catalog.add_reward(
+                s,
+                row,
+                name=name,
+                sku=sku,
+                points_cost=points_cost,
+                channel=channel,
+                shop=shop,
+                instructions=instructions,
+            )
+            click.echo(f"reward {reward.id}: {reward.name} ({reward.sku}, {reward.points_cost} points, {channel})")
+    except ConnectorError as exc:
+        raise click.ClickException(_error_text(exc)) from exc
+
+
+@rewards.command("list", help="List a brand's rewards.")
+@click.option("--brand", required=True, help="Brand slug.")
+def rewards_list(brand: str) -> None:
+    from sqlalchemy import select
+
+    from connector.bootstrap import build_runtime
+    from connector.core import catalog
+    from connector.core.tables import Reward
+
+    rt = build_runtime(start_jobs=False)
+    with rt.sessions() as s:
+        row = catalog.get_brand(s, brand)
+        for r in s.scalars(select(Reward).where(Reward.brand_id == row.id).order_by(Reward.id)):
+            click.echo(f"{r.id}\t{r.name}\t{r.sku}\t{r.points_cost}\t{r.channel}\t{'active' if r.active else 'off'}")
+
+
+@main.group(help="Members and their points.")
+def members() -> None:
+    pass
+
+
+@members.command("import", help="Create or update members from a CSV file (all rows or none).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--brand", required=True, help="Brand slug.")
+def members_import(path: str, brand: str) -> None:
+    from pathlib import Path
+
+    from connector.bootstrap import build_runtime
+    from connector.core import catalog
+    from connector.core.database import transaction
+    from connector.core.errors import ValidationError
+    from connector.core.member_import import import_members
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV") from exc
+    rt = build_runtime(start_jobs=False)
+    try:
+        with transaction(rt.sessions) as s:
+            result = import_members(s, catalog.get_brand(s, brand), text, actor=f"import:{Path(path).name}")
+    except ValidationError as exc:
+        lines = [exc.message, *exc.fields.get("rows", [])]
+        raise click.ClickException("\n".join(lines)) from exc
+    click.echo(f"{result.created} members created, {result.updated} updated, {result.points_awarded} points awarded")
+
+
+@main.group(help="Points.")
+def points() -> None:
+    pass
+
+
+@points.command("award", help="Give a member points (an 'earned' ledger entry).")
+@click.option("--member", "member_id", required=True, type=int)
+@click.option("--points", "amount", required=True, type=click.IntRange(min=1))
+@click.option("--note", required=True, help="Why: shown in the member's ledger.")
+def points_award(member_id: int, amount: int, note: str) -> None:
+    from connector.bootstrap import build_runtime
+    from connector.core import catalog
+    from connector.core.database import transaction
+    from connector.core.redemptions import points_balance
+    from connector.core.tables import Member
+
+    rt = build_runtime(start_jobs=False)
+    with transaction(rt.sessions) as s:
+        member = s.get(Member, member_id)
+        if member is None:
+            raise click.ClickException(f"no member {member_id}")
+        catalog.award_points(s, member, amount, note, actor="cli")
+        s.flush()
+        click.echo(f"member {member_id} now has {points_balance(s, member_id)} points")
 
 
 @main.group(help="API tokens.")
