@@ -25,50 +25,37 @@ def _run(tmp_path, *args: str, timeout: float = 120) -> subprocess.CompletedProc
     )
 
 
+def _shops_add(tmp_path, domain: str = "acme.myshopify.com", secret: str = "0123456789abcdef0123"):
+    return _run(
+        tmp_path,
+        "shops",
+        "add",
+        "--brand",
+        "Acme",
+        "--domain",
+        domain,
+        "--access-token",
+        "shpat_x",
+        "--webhook-secret",
+        secret,
+    )
+
+
+def _with_shop(tmp_path, secret: str = "0123456789abcdef0123") -> None:
+    """A migrated database with brand acme and its shop acme.myshopify.com."""
+    assert _run(tmp_path, "db", "upgrade").returncode == 0
+    added = _shops_add(tmp_path, secret=secret)
+    assert added.returncode == 0, added.stderr
+
+
 def test_cli_db_shops_tokens(tmp_path):
     assert _run(tmp_path, "db", "upgrade").returncode == 0
     assert (tmp_path / "instance" / "connector.sqlite3").exists()
-    added = _run(
-        tmp_path,
-        "shops",
-        "add",
-        "--brand",
-        "Acme",
-        "--domain",
-        "acme.myshopify.com",
-        "--access-token",
-        "shpat_x",
-        "--webhook-secret",
-        "0123456789abcdef0123",
-    )
+    added = _shops_add(tmp_path)
     assert added.returncode == 0 and "connected acme.myshopify.com to brand acme" in added.stdout
-    again = _run(
-        tmp_path,
-        "shops",
-        "add",
-        "--brand",
-        "Acme",
-        "--domain",
-        "acme.myshopify.com",
-        "--access-token",
-        "shpat_x",
-        "--webhook-secret",
-        "0123456789abcdef0123",
-    )
+    again = _shops_add(tmp_path)
     assert again.returncode != 0 and "already connected" in again.stderr
-    bad = _run(
-        tmp_path,
-        "shops",
-        "add",
-        "--brand",
-        "Acme",
-        "--domain",
-        "acme.com",
-        "--access-token",
-        "t",
-        "--webhook-secret",
-        "0123456789abcdef0123",
-    )
+    bad = _shops_add(tmp_path, domain="acme.com")
     assert bad.returncode != 0 and "your-shop.myshopify.com" in bad.stderr
     listed = _run(tmp_path, "shops", "list")
     assert "acme.myshopify.com\tacme" in listed.stdout
@@ -104,20 +91,7 @@ def test_cli_rotate_secret_keeps_old_secret_for_an_hour(tmp_path):
     from connector.config import Settings
     from connector.core.webhook_intake import shop_secrets
 
-    assert _run(tmp_path, "db", "upgrade").returncode == 0
-    _run(
-        tmp_path,
-        "shops",
-        "add",
-        "--brand",
-        "Acme",
-        "--domain",
-        "acme.myshopify.com",
-        "--access-token",
-        "t",
-        "--webhook-secret",
-        "old-secret-0123456789",
-    )
+    _with_shop(tmp_path, "old-secret-0123456789")
     assert (
         _run(
             tmp_path,
@@ -154,20 +128,7 @@ amb-2,Grace,Hopper,grace@example.com,,1985-12-09,1 Liberty Plaza,New York,NY,US,
 
 def test_cli_catalogue_from_an_empty_database(tmp_path):
     """Shop, reward and members from the command line alone: what a new user needs before the API."""
-    assert _run(tmp_path, "db", "upgrade").returncode == 0
-    _run(
-        tmp_path,
-        "shops",
-        "add",
-        "--brand",
-        "Acme",
-        "--domain",
-        "acme.myshopify.com",
-        "--access-token",
-        "t",
-        "--webhook-secret",
-        "0123456789abcdef0123",
-    )
+    _with_shop(tmp_path)
     added = _run(
         tmp_path,
         "rewards",
@@ -212,20 +173,7 @@ def test_cli_catalogue_from_an_empty_database(tmp_path):
 
 
 def test_cli_members_import_bad_rows_import_nothing_and_say_where(tmp_path):
-    assert _run(tmp_path, "db", "upgrade").returncode == 0
-    _run(
-        tmp_path,
-        "shops",
-        "add",
-        "--brand",
-        "Acme",
-        "--domain",
-        "acme.myshopify.com",
-        "--access-token",
-        "t",
-        "--webhook-secret",
-        "0123456789abcdef0123",
-    )
+    _with_shop(tmp_path)
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "external_ref,first_name,last_name,email,date_of_birth,country_code,points\n"
