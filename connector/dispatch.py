@@ -29,12 +29,10 @@ class SyncDispatcher:
         self.runtime = runtime
         self.clock = clock or (lambda: datetime.now(UTC))
         self.delayed: list[tuple[datetime, int, str, int, str]] = []
-        self.enqueued: list[str] = []
         self._seq = itertools.count()
         self._depth = 0
 
     def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool:
-        self.enqueued.append(key)
         if at is not None and at > self.clock():
             heapq.heappush(self.delayed, (at, next(self._seq), job, arg, key))
             return True

@@ -103,8 +103,7 @@ def _claim(rt: Runtime, redemption_id: int) -> _Claim | None:
         ).rowcount
         if claimed != 1:
             return None
-        r = s.scalars(select(Redemption).where(Redemption.id == redemption_id)).one()
-        s.refresh(r)
+        r = s.scalars(select(Redemption).where(Redemption.id == redemption_id)).one()  # fresh: not loaded before
         record_event(
             s,
             r,

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import pluggy
 from sqlalchemy import Engine
@@ -28,7 +27,6 @@ class Runtime:
     now: Callable[[], datetime] = utcnow
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("connector"))
     secret_cache: ShopSecretCache = field(default_factory=ShopSecretCache)
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def engine(self) -> Engine:
