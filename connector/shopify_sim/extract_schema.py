@@ -3,7 +3,7 @@
 Developers run this by hand when the simulator needs another field or when the pinned
 API version changes::
 
-    python -m connector.shopify_sim.extract_schema ../shared/shopify/admin-2026-07.graphql
+    python -m connector.shopify_sim.extract_schema tests/data/shopify/admin-2026-07.graphql
 
 Why a subset rather than the real 3.8 MB SDL: building the full schema takes seconds per
 process, and a simulator that *accepts* fields it does not implement would let client

@@ -8,9 +8,6 @@ types are complete. So a document valid against the subset is valid against Shop
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from graphql import (
     DocumentNode,
@@ -28,23 +25,14 @@ from graphql.pyutils import Undefined
 
 from connector.shopify_sim.extract_schema import SPEC, render
 from connector.shopify_sim.schema import SCHEMA_PATH, base_schema, schema_sdl
+from tests.shopify_schema import admin_schema_path, admin_sdl
 
 from . import documents
 
 
-def _real_schema_path() -> Path:
-    override = os.environ.get("CONNECTOR_SHOPIFY_SCHEMA")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "shopify" / "admin-2026-07.graphql"
-
-
 @pytest.fixture(scope="module")
 def real_sdl() -> str:
-    path = _real_schema_path()
-    if not path.is_file():
-        pytest.skip(f"real Shopify SDL not found at {path} (set CONNECTOR_SHOPIFY_SCHEMA)")
-    return path.read_text(encoding="utf-8")
+    return admin_sdl()
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +113,7 @@ def test_every_subset_definition_matches_the_real_schema(real_schema: GraphQLSch
 
 
 def test_shipped_file_is_what_the_extractor_generates(real_sdl: str, real_document: DocumentNode) -> None:
-    regenerated = render(real_sdl, _real_schema_path().name, real_document)
+    regenerated = render(real_sdl, admin_schema_path().name, real_document)
     assert regenerated == SCHEMA_PATH.read_text(encoding="utf-8"), (
         "schema.graphql is stale: run python -m connector.shopify_sim.extract_schema <path to real SDL>"
     )

@@ -7,9 +7,7 @@ and every wait goes through ``FakeTime``, whose sleep advances its clock.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import responses
@@ -21,25 +19,16 @@ from connector.plugins.shopify import hooks
 from connector.plugins.shopify.config import ShopifyConfig
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.throttle import ThrottleRegistry
-
-SCHEMA_ENV = "CONNECTOR_SHOPIFY_SCHEMA"
-DEFAULT_SCHEMA = Path(__file__).resolve().parents[3].parent / "shared" / "shopify" / "admin-2026-07.graphql"
+from tests.shopify_schema import admin_sdl
 
 
 @pytest.fixture(scope="session")
 def admin_schema() -> GraphQLSchema:
     """Shopify's Admin schema 2026-07, built once per session (3.8 MB of SDL, a few seconds)."""
-    path = Path(os.environ.get(SCHEMA_ENV) or DEFAULT_SCHEMA)
-    if not path.is_file():
-        pytest.fail(
-            f"Shopify Admin schema not found at {path}. The document tests need it: put "
-            f"admin-2026-07.graphql there or point {SCHEMA_ENV} at a copy.",
-            pytrace=False,
-        )
     # assume_valid: graphql-core 3.3 rejects Shopify's own SDL ("Interface field Node.id is not
     # deprecated, so implementation field ….id must not be deprecated"), a rule newer than the
     # schema. That concerns the schema's types, not our documents, which ``validate`` still checks.
-    return build_schema(path.read_text(encoding="utf-8"), assume_valid=True)
+    return build_schema(admin_sdl(), assume_valid=True)
 
 
 @pytest.fixture
