@@ -55,21 +55,61 @@ class DemoResult:
 
 
 def _members(s: Any, brand: Brand) -> dict[str, Any]:
-    complete = {"address1": "150 Elgin St", "city": "Ottawa", "province_code": "ON", "country_code": "CA",
-                "zip": "K2P 1L4"}
+    complete = {
+        "address1": "150 Elgin St",
+        "city": "Ottawa",
+        "province_code": "ON",
+        "country_code": "CA",
+        "zip": "K2P 1L4",
+    }
     people = {
-        "ada": dict(first_name="Ada", last_name="Lovelace", email="ada@example.com", phone="+16135550142",
-                    date_of_birth=date(1990, 12, 10), **complete),
-        "grace": dict(first_name="Grace", last_name="Hopper", email="grace@example.com", phone="+12125550123",
-                      date_of_birth=date(1985, 12, 9), address1="1 Liberty Plaza", city="New York",
-                      province_code="NY", country_code="US", zip="10006"),
-        "alan": dict(first_name="Alan", last_name="Turing", email="alan@example.com", phone="+16135550199",
-                     date_of_birth=date(1992, 6, 23), **complete),
-        "linus": dict(first_name="Linus", last_name="Pauling", email="linus@example.com", phone="+15035550100",
-                      date_of_birth=date(1988, 2, 28)),  # no address: missing_user_information
-        "marie": dict(first_name="Marie", last_name="Curie", email="marie@example.com", phone="+12125550111",
-                      date_of_birth=date(1991, 11, 7), address1="77 Main St", city="Springfield",
-                      province_code="XX", country_code="US", zip="62701"),  # bad state: crm_id_not_found
+        "ada": dict(
+            first_name="Ada",
+            last_name="Lovelace",
+            email="ada@example.com",
+            phone="+16135550142",
+            date_of_birth=date(1990, 12, 10),
+            **complete,
+        ),
+        "grace": dict(
+            first_name="Grace",
+            last_name="Hopper",
+            email="grace@example.com",
+            phone="+12125550123",
+            date_of_birth=date(1985, 12, 9),
+            address1="1 Liberty Plaza",
+            city="New York",
+            province_code="NY",
+            country_code="US",
+            zip="10006",
+        ),
+        "alan": dict(
+            first_name="Alan",
+            last_name="Turing",
+            email="alan@example.com",
+            phone="+16135550199",
+            date_of_birth=date(1992, 6, 23),
+            **complete,
+        ),
+        "linus": dict(
+            first_name="Linus",
+            last_name="Pauling",
+            email="linus@example.com",
+            phone="+15035550100",
+            date_of_birth=date(1988, 2, 28),
+        ),  # no address: missing_user_information
+        "marie": dict(
+            first_name="Marie",
+            last_name="Curie",
+            email="marie@example.com",
+            phone="+12125550111",
+            date_of_birth=date(1991, 11, 7),
+            address1="77 Main St",
+            city="Springfield",
+            province_code="XX",
+            country_code="US",
+            zip="62701",
+        ),  # bad state: crm_id_not_found
     }
     made = {}
     for key, fields in people.items():
@@ -83,20 +123,36 @@ def seed(rt: Runtime, sim: SimServer, *, wait: Callable[[], None]) -> str:
     """Create the demo data and redemptions; returns a platform-admin API token."""
     with transaction(rt.sessions) as s:
         brand = catalog.create_brand(s, "Demo Brand", "demo")
-        shop = catalog.add_shop(s, brand, domain=DEMO_SHOP, access_token=sim.access_token,
-                                webhook_secret="demo-webhook-secret-0123456789", api_base_url=sim.base_url)
-        partner = catalog.add_shop(s, brand, domain=PARTNER_SHOP, access_token="shpat_revoked_token",
-                                   webhook_secret="demo-partner-secret-0123456789", api_base_url=sim.base_url)
+        shop = catalog.add_shop(
+            s,
+            brand,
+            domain=DEMO_SHOP,
+            access_token=sim.access_token,
+            webhook_secret="demo-webhook-secret-0123456789",
+            api_base_url=sim.base_url,
+        )
+        partner = catalog.add_shop(
+            s,
+            brand,
+            domain=PARTNER_SHOP,
+            access_token="shpat_revoked_token",
+            webhook_secret="demo-partner-secret-0123456789",
+            api_base_url=sim.base_url,
+        )
         rewards = {
-            "tee": catalog.add_reward(s, brand, name="Ambassador Tee", sku="DEMO-TEE", points_cost=500, shop=shop,
-                                      instructions="Ships in 5-7 business days."),
+            "tee": catalog.add_reward(
+                s,
+                brand,
+                name="Ambassador Tee",
+                sku="DEMO-TEE",
+                points_cost=500,
+                shop=shop,
+                instructions="Ships in 5-7 business days.",
+            ),
             "mug": catalog.add_reward(s, brand, name="Enamel Mug", sku="DEMO-MUG", points_cost=300, shop=shop),
-            "hoodie": catalog.add_reward(s, brand, name="Winter Hoodie", sku="DEMO-HOODIE", points_cost=900,
-                                         shop=shop),
-            "bottle": catalog.add_reward(s, brand, name="Water Bottle", sku="DEMO-BOTTLE", points_cost=200,
-                                         shop=shop),
-            "socks": catalog.add_reward(s, brand, name="Partner Socks", sku="DEMO-TEE", points_cost=100,
-                                        shop=partner),
+            "hoodie": catalog.add_reward(s, brand, name="Winter Hoodie", sku="DEMO-HOODIE", points_cost=900, shop=shop),
+            "bottle": catalog.add_reward(s, brand, name="Water Bottle", sku="DEMO-BOTTLE", points_cost=200, shop=shop),
+            "socks": catalog.add_reward(s, brand, name="Partner Socks", sku="DEMO-TEE", points_cost=100, shop=partner),
         }
         reward_ids = {k: r.id for k, r in rewards.items()}
         members = _members(s, brand)
@@ -130,8 +186,15 @@ def seed(rt: Runtime, sim: SimServer, *, wait: Callable[[], None]) -> str:
     return token
 
 
-def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, sim_port: int = 6789,
-             serve: bool = False, echo: Callable[[str], None] = print) -> DemoResult:
+def run_demo(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    sim_port: int = 6789,
+    serve: bool = False,
+    echo: Callable[[str], None] = print,
+) -> DemoResult:
     from connector.app import create_app
     from connector.migrations import upgrade
 
@@ -141,8 +204,12 @@ def run_demo(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, s
     server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
     app_url = f"http://{host}:{server.server_port}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    sim = SimServer(port=sim_port, webhook_target_url=f"{app_url}/webhooks/shopify",
-                    webhook_secret="demo-webhook-secret-0123456789", shop_domain=DEMO_SHOP)
+    sim = SimServer(
+        port=sim_port,
+        webhook_target_url=f"{app_url}/webhooks/shopify",
+        webhook_secret="demo-webhook-secret-0123456789",
+        shop_domain=DEMO_SHOP,
+    )
     sim.start()
 
     def wait() -> None:

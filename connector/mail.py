@@ -54,8 +54,9 @@ class SmtpMailer:
     def send(self, to: str, subject: str, body: str) -> None:
         msg = _message(self.sender, to, subject, body)
         if self.secure:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                   context=ssl.create_default_context())
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         with client:

@@ -32,8 +32,7 @@ def create_brand(s: Session, name: str, slug: str | None = None) -> Brand:
 
 
 def get_brand(s: Session, ref: str | int) -> Brand:
-    brand = s.get(Brand, int(ref)) if str(ref).isdigit() else s.scalars(
-        select(Brand).where(Brand.slug == ref)).first()
+    brand = s.get(Brand, int(ref)) if str(ref).isdigit() else s.scalars(select(Brand).where(Brand.slug == ref)).first()
     if brand is None:
         raise NotFoundError(f"brand {ref!r} not found")
     return brand

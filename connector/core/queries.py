@@ -84,16 +84,15 @@ def filtered(actor: Actor, f: RedemptionFilter) -> Select[tuple[Redemption]]:
     return q
 
 
-def list_redemptions(s: Session, actor: Actor, f: RedemptionFilter, *, limit: int = 50,
-                     cursor: str | None = None) -> Page:
+def list_redemptions(
+    s: Session, actor: Actor, f: RedemptionFilter, *, limit: int = 50, cursor: str | None = None
+) -> Page:
     if not 1 <= limit <= 500:
         raise ValidationError("invalid limit", fields={"limit": "between 1 and 500"})
     q = filtered(actor, f)
     if cursor:
         at, ident = decode_cursor(cursor)
-        q = q.where(
-            or_(Redemption.claimed_at < at, and_(Redemption.claimed_at == at, Redemption.id < ident))
-        )
+        q = q.where(or_(Redemption.claimed_at < at, and_(Redemption.claimed_at == at, Redemption.id < ident)))
     rows = s.scalars(q.order_by(Redemption.claimed_at.desc(), Redemption.id.desc()).limit(limit + 1)).unique().all()
     items = rows[:limit]
     return Page(items=items, next_cursor=encode_cursor(items[-1]) if len(rows) > limit else None)

@@ -35,8 +35,10 @@ def fingerprint(payload: dict[str, Any]) -> str:
 
 
 def points_balance(session: Session, member_id: int) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
-        LedgerEntry.member_id == member_id)) or 0)
+    return int(
+        session.scalar(select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(LedgerEntry.member_id == member_id))
+        or 0
+    )
 
 
 @dataclass(frozen=True)
@@ -130,9 +132,7 @@ def create_redemption(
         if not idempotency_key:
             raise
         with rt.sessions() as s:
-            existing = s.scalars(
-                select(Redemption).where(Redemption.idempotency_key == idempotency_key)
-            ).first()
+            existing = s.scalars(select(Redemption).where(Redemption.idempotency_key == idempotency_key)).first()
             if existing is None:
                 raise
             return _replay(existing, fp)

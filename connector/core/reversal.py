@@ -117,12 +117,7 @@ def cancel_order(rt: Runtime, redemption_id: int) -> str:
     """Job: cancel the shop order of a reversed redemption whose reversal asked for it."""
     with rt.sessions() as s:
         r = s.get(Redemption, redemption_id)
-        if (
-            r is None
-            or r.cancel_requested_at is None
-            or r.order_cancelled_at is not None
-            or not r.external_order_id
-        ):
+        if r is None or r.cancel_requested_at is None or r.order_cancelled_at is not None or not r.external_order_id:
             return "skipped"
         request = CancelRequest(
             redemption_id=r.id,

@@ -401,7 +401,7 @@ def _external_order(node: Mapping[str, Any]) -> ExternalOrder:
         tags = [t.strip() for t in tags.split(",")]
     marks = [str(t) for t in tags] + [str(node.get("sourceIdentifier") or "")]
     prefix = redemption_key("")
-    code = next((m[len(prefix):] for m in marks if m.startswith(prefix) and len(m) > len(prefix)), None)
+    code = next((m[len(prefix) :] for m in marks if m.startswith(prefix) and len(m) > len(prefix)), None)
     created = node.get("createdAt")
     return ExternalOrder(
         order_id=str(node["id"]),
@@ -410,4 +410,3 @@ def _external_order(node: Mapping[str, Any]) -> ExternalOrder:
         created_at=datetime.fromisoformat(str(created).replace("Z", "+00:00")) if created else None,
         cancelled=node.get("cancelledAt") is not None,
     )
-
