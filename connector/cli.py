@@ -11,7 +11,10 @@ import sys
 
 import click
 
+from connector.commands import error_text
+from connector.commands.users import users
 from connector.config import Settings
+from connector.core.model import Role
 
 
 def _settings() -> Settings:
@@ -235,13 +238,7 @@ def shops_add(brand: str, domain: str, access_token: str, webhook_secret: str, a
             )
             click.echo(f"connected {shop.domain} to brand {row.slug} (shop id {shop.id})")
     except ConnectorError as exc:
-        raise click.ClickException(_error_text(exc)) from exc
-
-
-def _error_text(exc: object) -> str:
-    fields = getattr(exc, "fields", None) or {}
-    detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
-    return f"{getattr(exc, 'message', exc)}" + (f" ({detail})" if detail else "")
+        raise click.ClickException(error_text(exc)) from exc
 
 
 @shops.command("list", help="List connected shops.")
@@ -336,7 +333,7 @@ def rewards_add(
             )
             click.echo(f"reward {reward.id}: {reward.name} ({reward.sku}, {reward.points_cost} points, {channel})")
     except ConnectorError as exc:
-        raise click.ClickException(_error_text(exc)) from exc
+        raise click.ClickException(error_text(exc)) from exc
 
 
 @rewards.command("list", help="List a brand's rewards.")
@@ -419,22 +416,25 @@ def tokens() -> None:
 
 @tokens.command("create", help="Create a bearer token for the JSON API; it is printed once.")
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["platform_admin", "brand_admin", "support", "viewer"]), required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--brand", default=None, help="Brand slug: scopes the token to one brand (required for brand_admin).")
-def tokens_create(name: str, role: str, brand: str | None) -> None:
+@click.option("--distributor", "distributor_id", type=int, default=None, help="Distributor id (distributor role).")
+@click.option("--retailer", "retailer_id", type=int, default=None, help="Retailer id (retailer role).")
+def tokens_create(name: str, role: str, brand: str | None, distributor_id: int | None, retailer_id: int | None) -> None:
     from connector.bootstrap import build_runtime
     from connector.core import catalog
     from connector.core.database import transaction
     from connector.core.errors import ConnectorError
-    from connector.core.model import Role
 
     rt = build_runtime(start_jobs=False)
     try:
         with transaction(rt.sessions) as s:
             row = catalog.get_brand(s, brand) if brand else None
-            _, plain = catalog.create_api_token(s, name, Role(role), row)
+            _, plain = catalog.create_api_token(
+                s, name, Role(role), row, distributor_id=distributor_id, retailer_id=retailer_id
+            )
     except ConnectorError as exc:
-        raise click.ClickException(_error_text(exc)) from exc
+        raise click.ClickException(error_text(exc)) from exc
     click.echo(plain)
 
 
@@ -455,6 +455,9 @@ def tokens_revoke(name: str) -> None:
     if not count:
         raise click.ClickException(f"no active token named {name!r}")
     click.echo(f"revoked {count} token(s) named {name!r}")
+
+
+main.add_command(users)
 
 
 def run() -> None:  # pragma: no cover - console entry for ``python -m connector``

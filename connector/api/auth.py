@@ -81,7 +81,13 @@ def authenticate(rt: Runtime, authorization: str | None) -> Actor:
             raise AuthenticationError(
                 f"this token has an unknown role; {HOW_TO_GET_A_TOKEN}", token_given=True
             ) from None
-        actor = Actor(name=f"token:{row.name}", role=role, brand_id=row.brand_id)
+        actor = Actor(
+            name=f"token:{row.name}",
+            role=role,
+            brand_id=row.brand_id,
+            distributor_id=row.distributor_id,
+            retailer_id=row.retailer_id,
+        )
         token_id, last_used = row.id, row.last_used_at
     if last_used is None or last_used < now - LAST_USED_RESOLUTION:
         _touch(rt, token_id, now)

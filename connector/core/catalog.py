@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.core.access import check_scope
 from connector.core.errors import ConflictError, NotFoundError, ValidationError
 from connector.core.model import FulfilmentChannel, LedgerKind, Role
 from connector.core.tables import ApiToken, Brand, LedgerEntry, Member, Reward, Shop
@@ -155,12 +156,26 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(s: Session, name: str, role: Role, brand: Brand | None = None) -> tuple[ApiToken, str]:
+def create_api_token(
+    s: Session,
+    name: str,
+    role: Role,
+    brand: Brand | None = None,
+    *,
+    distributor_id: int | None = None,
+    retailer_id: int | None = None,
+) -> tuple[ApiToken, str]:
     """Returns the row and the plain token, which is shown once and never stored."""
-    if role == Role.BRAND_ADMIN and brand is None:
-        raise ValidationError("brand admin tokens need a brand", fields={"brand": "which brand this token manages"})
+    check_scope(role, brand_id=brand.id if brand else None, distributor_id=distributor_id, retailer_id=retailer_id)
     plain = "cn_" + secrets.token_urlsafe(32)
-    row = ApiToken(name=name, token_hash=hash_token(plain), role=role, brand_id=brand.id if brand else None)
+    row = ApiToken(
+        name=name,
+        token_hash=hash_token(plain),
+        role=role,
+        brand_id=brand.id if brand else None,
+        distributor_id=distributor_id,
+        retailer_id=retailer_id,
+    )
     s.add(row)
     s.flush()
     return row, plain

@@ -64,6 +64,9 @@ class Role(StrEnum):
     BRAND_ADMIN = "brand_admin"
     SUPPORT = "support"
     VIEWER = "viewer"
+    #: Frequent-buyer parties: scoped to one distributor or one retailer, never to brand redemptions.
+    DISTRIBUTOR = "distributor"
+    RETAILER = "retailer"
 
 
 class Tab(StrEnum):

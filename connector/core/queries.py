@@ -50,6 +50,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def filtered(actor: Actor, f: RedemptionFilter) -> Select[tuple[Redemption]]:
+    actor.check_sees_redemptions()
     q = (
         select(Redemption)
         .join(Member, Member.id == Redemption.member_id)

@@ -272,6 +272,33 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(30))
     brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"))
+    #: Frequent-buyer party scope (``Role.DISTRIBUTOR`` / ``Role.RETAILER``); checked by ``access.check_scope``.
+    distributor_id: Mapped[int | None]
+    retailer_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=_now)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """A person who signs in to the admin console; the password is stored as a salted scrypt hash.
+
+    Scope mirrors ``ApiToken``: a brand for brand admins (and optionally viewers), a distributor
+    or retailer for the frequent-buyer party roles, nothing for platform admins and support.
+    """
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lower-cased, so sign-in is case-insensitive and there is one account per address.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(30))
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"))
+    distributor_id: Mapped[int | None]
+    retailer_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    last_login_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    #: Bumped on password change or disable: sessions carry it, so old sessions stop working.
+    session_version: Mapped[int] = mapped_column(default=1)
