@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from connector.core.frequent_buyer.pos_types import PosFormat
     from connector.core.hooktypes import (
         CancelRequest,
         CancelResult,
@@ -95,3 +96,11 @@ def connector_interpret_webhook(
 
     Return None for other providers and an empty list for topics with no effect.
     """
+
+
+# -- frequent buyer ------------------------------------------------------------------------------
+
+
+@hookspec
+def connector_pos_formats() -> list[PosFormat]:
+    """The POS report formats this plugin reads (e.g. ``darts-bxgy``); each format name is unique."""

@@ -302,3 +302,8 @@ class User(Base):
     disabled_at: Mapped[datetime | None]
     #: Bumped on password change or disable: sessions carry it, so old sessions stop working.
     session_version: Mapped[int] = mapped_column(default=1)
+
+
+# The frequent-buyer tables share this Base; importing them here keeps ``Base.metadata`` whole
+# for migrations and for every caller that only imports this module.
+from connector.core.frequent_buyer import tables as _frequent_buyer_tables  # noqa: E402, F401
