@@ -1,6 +1,7 @@
 """The JSON API at ``/api/v1``: bearer-token auth, marshmallow-validated input, one core use case per route.
 
-One module per resource (``redemptions``, ``members``); ``auth`` guards every
+One module per resource (``redemptions``, ``members``, and the frequent-buyer ``programs``,
+``pos_reports``, ``distribution``, ``retailer_credits``); ``auth`` guards every
 route; ``openapi`` describes them all from the same schemas.
 """
 
@@ -8,4 +9,13 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from connector.api import auth, members, openapi, redemptions  # noqa: E402, F401  (routes register on import)
+from connector.api import (  # noqa: E402, F401  (routes register on import)
+    auth,
+    distribution,
+    members,
+    openapi,
+    pos_reports,
+    programs,
+    redemptions,
+    retailer_credits,
+)
