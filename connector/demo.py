@@ -8,6 +8,7 @@ Shopify simulator; nothing leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ from connector.core.redemptions import create_redemption
 from connector.core.reversal import reverse_redemption
 from connector.core.runtime import Runtime
 from connector.core.tables import Brand, Redemption, Shop
+from connector.core.users import create_user
 from connector.shopify_sim import SimServer
 
 DEMO_SHOP = "demo-shop.myshopify.com"
@@ -46,12 +48,21 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+#: Console accounts the demo creates; they share one password, generated and printed once.
+DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
+    ("admin@demo.local", "Demo Admin", Role.PLATFORM_ADMIN),
+    ("support@demo.local", "Demo Support", Role.SUPPORT),
+    ("viewer@demo.local", "Demo Viewer", Role.VIEWER),
+)
+
+
 @dataclass
 class DemoResult:
     app_url: str
     sim_url: str
     token: str | None
     counts: dict[str, int]
+    password: str | None = None
 
 
 def _members(s: Any, brand: Brand) -> dict[str, Any]:
@@ -119,8 +130,8 @@ def _members(s: Any, brand: Brand) -> dict[str, Any]:
     return made
 
 
-def seed(rt: Runtime, sim: SimServer, *, wait: Callable[[], None]) -> str:
-    """Create the demo data and redemptions; returns a platform-admin API token."""
+def seed(rt: Runtime, sim: SimServer, *, wait: Callable[[], None]) -> tuple[str, str]:
+    """Create the demo data and redemptions; returns a platform-admin API token and the users' password."""
     with transaction(rt.sessions) as s:
         brand = catalog.create_brand(s, "Demo Brand", "demo")
         shop = catalog.add_shop(
@@ -157,6 +168,16 @@ def seed(rt: Runtime, sim: SimServer, *, wait: Callable[[], None]) -> str:
         reward_ids = {k: r.id for k, r in rewards.items()}
         members = _members(s, brand)
         _, token = catalog.create_api_token(s, "demo", Role.PLATFORM_ADMIN)
+        password = secrets.token_urlsafe(12)
+        for email, name, role in DEMO_USERS:
+            create_user(
+                s,
+                email=email,
+                name=name,
+                password=password,
+                role=role,
+                brand_id=brand.id if role == Role.VIEWER else None,
+            )
     for product in PRODUCTS:  # after the shop exists, so the products/update webhooks verify
         sim.control("products", product)
 
@@ -183,7 +204,7 @@ def seed(rt: Runtime, sim: SimServer, *, wait: Callable[[], None]) -> str:
     sim.control("faults", {"queue": [{"kind": "503", "count": 1}]})
     redeem("alan", "tee")  # the shop answered 503 once: pending, with the next attempt time
     wait()
-    return token
+    return token, password
 
 
 def run_demo(
@@ -221,9 +242,9 @@ def run_demo(
 
     with rt.sessions() as s:
         existing = s.scalars(select(Brand).where(Brand.slug == "demo")).first()
-    token = None
+    token = password = None
     if existing is None:
-        token = seed(rt, sim, wait=wait)
+        token, password = seed(rt, sim, wait=wait)
         time.sleep(0.5)
         wait()
     else:
@@ -235,10 +256,13 @@ def run_demo(
         echo("demo data already present: reusing it (delete the database file to start over)")
     with rt.sessions() as s:
         counts = Counter(s.scalars(select(Redemption.status)))
-    result = DemoResult(app_url=app_url, sim_url=sim.url, token=token, counts=dict(counts))
+    result = DemoResult(app_url=app_url, sim_url=sim.url, token=token, counts=dict(counts), password=password)
     echo(f"redemptions by status: {dict(sorted(counts.items()))}")
     if token:
         echo(f"API token (platform admin, shown once): {token}")
+    if password:
+        accounts = ", ".join(email for email, _, _ in DEMO_USERS)
+        echo(f"admin console: {app_url}/admin  sign in as {accounts}; password (shown once): {password}")
     echo(f"try: curl -H 'Authorization: Bearer <token>' '{app_url}/api/v1/redemptions?tab=unfulfilled'")
     if serve:
         echo(f"connector demo on {app_url}  (Shopify simulator on {sim.url}); Ctrl-C to stop")

@@ -84,6 +84,17 @@ def test_cli_demo_shows_every_status(tmp_path):
     counts = ast.literal_eval(line.split(":", 1)[1].strip())
     assert counts == {"error": 5, "fulfilled": 2, "pending": 1, "reversed": 1}
     assert "API token (platform admin, shown once): cn_" in out.stdout
+    # The printed password signs in each demo console account.
+    password = out.stdout.split("password (shown once): ", 1)[1].split()[0]
+    from connector.bootstrap import build_runtime
+    from connector.config import Settings
+    from connector.core.users import sign_in
+
+    db = tmp_path / "instance" / "connector.sqlite3"
+    rt = build_runtime(Settings.from_env({}, database_url=f"sqlite:///{db}"), start_jobs=False)
+    with rt.sessions() as s:
+        assert sign_in(s, "admin@demo.local", password, rt.now()).role == "platform_admin"
+        assert sign_in(s, "viewer@demo.local", password, rt.now()).brand_id is not None
 
 
 def test_cli_rotate_secret_keeps_old_secret_for_an_hour(tmp_path):
