@@ -1,19 +1,30 @@
-"""DARTS plugin hooks.
+"""DARTS plugin hooks: the POS report formats it reads.
 
-Registered now so the plugin set users see is stable; POS report parsing,
-program rules and distributor batching arrive with the frequent-buyer work.
+Program rules, customer mapping and distributor batching live in the core; this plugin only
+turns report files into cards (``connector_pos_formats``), so the core never sees bytes.
 """
 
 from __future__ import annotations
 
-from connector import hookimpl
+from connector import __version__, hookimpl
+from connector.core.frequent_buyer.pos_types import PosFormat
 from connector.core.hooktypes import PluginInfo
+from connector.plugins.darts.formats import mappings
 
 
 @hookimpl
 def connector_plugin_info() -> PluginInfo:
     return PluginInfo(
         name="darts",
-        version="0.1.0",
-        description="Frequent-buyer free goods from DARTS POS redemption reports (report ingestion pending).",
+        version=__version__,
+        description=(
+            'Frequent-buyer free goods from POS redemption reports: the DARTS "Buy X Get Y Free Redemption '
+            'Export" (darts-bxgy) and any JSON column mapping in CONNECTOR_POS_MAPPINGS_DIR.'
+        ),
     )
+
+
+@hookimpl
+def connector_pos_formats() -> list[PosFormat]:
+    """A ``MappingError`` for a broken operator mapping propagates: a silently missing format is worse."""
+    return [m.as_pos_format() for m in mappings()]
