@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, redirect, request
@@ -26,8 +27,12 @@ EXTENSION = "connector"
 #: (``CONNECTOR_WEBHOOK_MAX_BYTES``) and the API set their own limits per request.
 MAX_CONTENT_LENGTH = 1_048_576
 
-#: Paths whose errors are always JSON (a browser-facing admin UI may render HTML later).
+#: Paths whose errors are always JSON.
 _JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz")
+#: The browser-facing console: its errors are HTML pages.
+_ADMIN_PREFIX = "/admin"
+#: A console session ends after this long without a request (the signed cookie carries its own age).
+ADMIN_SESSION_IDLE = timedelta(hours=12)
 
 log = logging.getLogger("connector.web")
 
@@ -53,17 +58,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         MAX_FORM_PARTS=1_000,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=ADMIN_SESSION_IDLE,
     )
     if settings.secret_key == Settings.secret_key and not settings.database_url.startswith("sqlite"):
         log.warning("CONNECTOR_SECRET_KEY is the development default; set a random value in production")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = runtime
 
+    from connector.admin import bp as admin_bp
     from connector.api import bp as api_bp
     from connector.webhooks import bp as webhooks_bp
 
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(admin_bp)
     _register_error_handlers(app)
     _register_root_routes(app)
     _register_cli(app)
@@ -99,6 +107,18 @@ def _wants_json() -> bool:
     return request.path.startswith(_JSON_PREFIXES) or request.path in {"/api", "/webhooks"}
 
 
+def _wants_admin_html() -> bool:
+    return request.path == _ADMIN_PREFIX or request.path.startswith(_ADMIN_PREFIX + "/")
+
+
+def _admin_error(
+    status: int, message: str, *, fix: str | None = None, fields: dict[str, Any] | None = None
+) -> Response:
+    from connector.admin.error_pages import render_error
+
+    return render_error(status, message, fix=fix, fields={k: str(v) for k, v in (fields or {}).items()})
+
+
 def _snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
@@ -108,6 +128,10 @@ def _register_error_handlers(app: Flask) -> None:
     def connector_error(exc: ConnectorError) -> Response:
         if exc.status_code >= 500:
             log.error("%s on %s %s: %s", exc.code, request.method, request.path, exc.message)
+        if _wants_admin_html():
+            fix = exc.fix if isinstance(exc, ProviderError) else None
+            fields_ = exc.fields if isinstance(exc, ValidationError) else None
+            return _admin_error(exc.status_code, _sentence(exc.message), fix=fix, fields=fields_)
         fields: dict[str, Any] | None = None
         details: dict[str, Any] | None = None
         if isinstance(exc, ValidationError):
@@ -129,6 +153,8 @@ def _register_error_handlers(app: Flask) -> None:
     def database_unavailable(exc: OperationalError) -> Response:
         # The database went away mid-request: nothing was committed, so a retry is safe (and Shopify retries).
         log.error("database error on %s %s: %s", request.method, request.path, type(exc.orig).__name__)
+        if _wants_admin_html():
+            return _admin_error(503, "The database is unavailable; nothing was changed.")
         return error_response(
             503,
             "unavailable",
@@ -138,6 +164,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def internal_error(exc: InternalServerError) -> Response | HTTPException:
+        if _wants_admin_html():
+            return _admin_error(500, "An unexpected error happened; it was logged.")
         if not _wants_json():
             return exc
         return error_response(
@@ -146,6 +174,13 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response | HTTPException:
+        if _wants_admin_html() and exc.code is not None and exc.code >= 400:
+            message = "There is no page at this address." if exc.code == 404 else (exc.description or exc.name)
+            response = _admin_error(exc.code, message)
+            for name, value in exc.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response
         if not _wants_json() or exc.code is None:
             return exc
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
@@ -162,14 +197,23 @@ def _register_error_handlers(app: Flask) -> None:
         return error_response(exc.code, code, message, headers=headers)
 
 
+def _sentence(message: str) -> str:
+    """A core message (lower-case, no full stop, made for JSON) as a sentence for a page."""
+    message = message.strip()
+    if not message:
+        return message
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
 # -- health and root ----------------------------------------------------------------------------------------
 
 
 def _register_root_routes(app: Flask) -> None:
     @app.get("/")
     def index() -> Response:
-        # The admin UI will live at /admin; until then the front door is the API description.
-        return redirect("/api/v1/openapi.json", code=302)  # type: ignore[return-value]
+        # The front door is the console (which sends a signed-out visitor to its sign-in page).
+        return redirect("/admin", code=302)  # type: ignore[return-value]
 
     from connector.api.openapi import operation
     from connector.api.schemas import HealthSchema

@@ -1,4 +1,4 @@
-"""``/api/v1/redemptions``: claim, list, inspect, reverse, retry, resend the confirmation."""
+"""``/api/v1/redemptions``: claim, list, export, inspect, reverse, retry, resend the confirmation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import request, url_for
+from flask import Response, request, stream_with_context, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -19,6 +19,7 @@ from connector.api.schemas import (
     IDEMPOTENCY_KEY_MAX,
     ConfirmationSchema,
     RedemptionCreateSchema,
+    RedemptionFilterQuerySchema,
     RedemptionListQuerySchema,
     RedemptionPageSchema,
     RedemptionSchema,
@@ -30,6 +31,7 @@ from connector.core import redemptions as core_redemptions
 from connector.core import reversal
 from connector.core.access import Actor
 from connector.core.errors import NotFoundError, ValidationError
+from connector.core.export import COLUMNS, export_csv, in_chunks
 from connector.core.model import RedemptionStatus, Tab
 from connector.core.queries import RedemptionFilter, decode_cursor
 from connector.core.queries import list_redemptions as query_redemptions
@@ -149,13 +151,50 @@ def list_redemptions() -> dict[str, Any]:
         at, _ = decode_cursor(cursor)
         if at.tzinfo is None:
             raise ValidationError("invalid cursor", fields={"cursor": "pass back next_cursor unchanged"})
+    f = _filter_of(args)
+    with rt.sessions() as s:
+        page = query_redemptions(s, actor, f, limit=args["limit"], cursor=cursor)
+        items = [redemption_summary(r) for r in page.items]
+    return RedemptionPageSchema().dump({"items": items, "next_cursor": page.next_cursor})
+
+
+@bp.get("/redemptions/export.csv")
+@operation(
+    summary="Export redemptions as CSV, with the same filters as the list",
+    description=(
+        "Answers `text/csv` (UTF-8, RFC 4180, every cell quoted), streamed, newest first: every redemption the "
+        "filters match, not one page, so `limit` and `cursor` are not taken. Columns: "
+        + ", ".join(f"`{c}`" for c in COLUMNS)
+        + ". A cell that a spreadsheet would read as a formula (starting with =, +, -, @, tab or carriage "
+        "return) is prefixed with a single quote."
+    ),
+    tag="redemptions",
+    query=RedemptionFilterQuerySchema,
+    responses={200: ("The CSV file, as an attachment (`Content-Type: text/csv`)", None)},
+    errors=(403,),
+)
+def export_redemptions() -> Response:
+    rt, actor = current_runtime(), current_actor()
+    f = _filter_of(load_query(RedemptionFilterQuerySchema()))
+    lines = export_csv(rt, actor, f)  # checks the role before the first byte is sent
+    response = Response(stream_with_context(in_chunks(lines)), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    filename = f"redemptions-{rt.now():%Y-%m-%d}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"  # member names and emails
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _filter_of(args: dict[str, Any]) -> RedemptionFilter:
+    """The core filter from validated query parameters (list and export alike)."""
     claimed_from, claimed_to = args.get("claimed_from"), args.get("claimed_to")
     if claimed_from and claimed_to and claimed_from >= claimed_to:
         raise ValidationError(
             "invalid query parameters: claimed_to must be after claimed_from",
             fields={"claimed_to": "must be after claimed_from"},
         )
-    f = RedemptionFilter(
+    return RedemptionFilter(
         tab=Tab(args["tab"]) if "tab" in args else None,
         status=RedemptionStatus(args["status"]) if "status" in args else None,
         search=(args.get("q") or "").strip() or None,
@@ -163,10 +202,6 @@ def list_redemptions() -> dict[str, Any]:
         claimed_from=claimed_from,
         claimed_to=claimed_to,
     )
-    with rt.sessions() as s:
-        page = query_redemptions(s, actor, f, limit=args["limit"], cursor=cursor)
-        items = [redemption_summary(r) for r in page.items]
-    return RedemptionPageSchema().dump({"items": items, "next_cursor": page.next_cursor})
 
 
 @bp.get("/redemptions/<int:redemption_id>")

@@ -71,7 +71,9 @@ class RetrySchema(Schema):
     )
 
 
-class RedemptionListQuerySchema(Schema):
+class RedemptionFilterQuerySchema(Schema):
+    """The Fulfillments filters, shared by the list and the CSV export so the two cannot drift apart."""
+
     tab = fields.String(
         validate=_choices(t.value for t in Tab),
         metadata={"description": "The Fulfillments tab: unfulfilled = pending and error."},
@@ -91,6 +93,9 @@ class RedemptionListQuerySchema(Schema):
     claimed_to = fields.AwareDateTime(
         default_timezone=UTC, metadata={"description": "Claimed before (ISO 8601; UTC when no offset)."}
     )
+
+
+class RedemptionListQuerySchema(RedemptionFilterQuerySchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="must be between 1 and 500"))
     cursor = fields.String(
         validate=validate.Length(max=500), metadata={"description": "``next_cursor`` of the previous page, unchanged."}

@@ -38,9 +38,9 @@ def test_app_database_down_is_503_json_not_500(make_runtime, rt, world):
     assert response.get_json()["error"]["code"] == "unavailable" and response.headers["Retry-After"] == "5"
 
 
-def test_app_root_redirects_to_the_api_document(client):
+def test_app_root_redirects_to_the_admin_console(client):
     response = client.get("/")
-    assert response.status_code == 302 and response.headers["Location"] == "/api/v1/openapi.json"
+    assert response.status_code == 302 and response.headers["Location"] == "/admin"
 
 
 def test_app_unknown_api_path_and_wrong_method_are_json(client):

@@ -1,0 +1,74 @@
+"""Bulk retry and bulk resend on the rows ticked in the Fulfillments table, with a per-item result page.
+
+The loop is the core's (``core.bulk.run_bulk``: one transaction per item); this
+view reads the selection, refuses what cannot run as a whole (a read-only role,
+nothing or too much selected) with nothing done, and shows each item's outcome.
+
+The results are the response to the POST itself (they are too large for a
+flash cookie), so a browser refresh would post the form again. Each rendering
+of the list carries a one-time ``bulk_nonce``; the same nonce with the same
+action and ids is refused the second time, so a refresh cannot send every
+member a second email.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import flash, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from connector.admin import bp
+from connector.admin.session_auth import current_actor, safe_next
+from connector.app import current_runtime
+from connector.core.bulk import MAX_BULK_ITEMS, BulkAction, check_selection, run_bulk
+from connector.core.errors import ValidationError
+
+_DONE_KEY = "bulk_done"
+#: Remembered submissions per session (a few dozen bytes each in the cookie).
+_DONE_KEEP = 20
+
+
+def _fingerprint(nonce: str, action: str, ids: list[int]) -> str:
+    return hashlib.sha256(f"{nonce}|{action}|{','.join(map(str, sorted(ids)))}".encode()).hexdigest()[:16]
+
+
+@bp.post("/fulfilments/bulk")
+def bulk() -> Response | tuple[str, int]:
+    actor = current_actor()
+    actor.check_sees_redemptions()
+    actor.check_can_act()  # a viewer's POST is refused as a whole (403), before anything is read
+    back = safe_next(request.form.get("next")) or url_for("admin.fulfilments")
+    action = request.form.get("action", "")
+    if action not in {a.value for a in BulkAction}:
+        flash("Choose Retry selected or Resend confirmation for selected.", "error")
+        return redirect(back)
+    raw = request.form.getlist("ids")
+    if not all(v.isdigit() and 0 < int(v) < 2**63 for v in raw):
+        flash("The selection was not valid; tick the rows again.", "error")
+        return redirect(back)
+    try:
+        ids = check_selection(int(v) for v in raw)
+    except ValidationError as exc:
+        hint = "; ".join(str(v) for v in exc.fields.values())
+        flash(f"Nothing was done: {exc.message} ({hint}).", "error")
+        return redirect(back)
+    nonce = request.form.get("bulk_nonce", "")
+    if nonce:
+        mark = _fingerprint(nonce, action, ids)
+        done: list[str] = list(session.get(_DONE_KEY) or [])
+        if mark in done:
+            html = render_template("admin/bulk_results.html", outcomes=None, action=action, back=back, repeated=True)
+            return html, 409
+        session[_DONE_KEY] = [*done, mark][-_DONE_KEEP:]
+    outcomes = run_bulk(current_runtime(), actor, action, ids)
+    html = render_template(
+        "admin/bulk_results.html",
+        outcomes=outcomes,
+        action=action,
+        back=back,
+        repeated=False,
+        succeeded=sum(1 for o in outcomes if o.ok),
+        max_items=MAX_BULK_ITEMS,
+    )
+    return html, 200

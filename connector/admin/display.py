@@ -1,0 +1,138 @@
+"""How redemptions read on screen: labels, dates, the error shown on hover, which actions apply.
+
+The rules for which button shows come from the lifecycle table and the access
+rules (``sources_of``, ``Actor.check_can_act``), the same ones the use cases
+enforce, so a button is offered exactly when pressing it can succeed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from connector.admin import bp
+from connector.api.presenters import shop_admin_url
+from connector.core.access import Actor
+from connector.core.errors import PermissionDeniedError, catalog_entry
+from connector.core.lifecycle import sources_of
+from connector.core.model import DELIVERY_RANK, DeliveryStatus, FulfilmentChannel, RedemptionEvent, RedemptionStatus
+from connector.core.tables import Redemption
+
+REVERSIBLE = frozenset(sources_of(RedemptionEvent.REVERSE))
+RETRYABLE = frozenset(sources_of(RedemptionEvent.RETRY))
+#: The shop refuses to cancel an order past these (the core refuses too, with the same reason).
+NOT_CANCELLABLE = frozenset({DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED})
+
+DELIVERY_LABELS: dict[str, str] = {
+    DeliveryStatus.UNFULFILLED: "Unfulfilled",
+    DeliveryStatus.IN_PROGRESS: "In progress",
+    DeliveryStatus.SHIPPED: "Shipped",
+    DeliveryStatus.DELIVERED: "Delivered",
+    DeliveryStatus.FAILURE: "Delivery failed",
+    DeliveryStatus.CANCELLED: "Cancelled",
+}
+#: The happy path drawn as a progress bar on the details page.
+DELIVERY_STEPS: tuple[DeliveryStatus, ...] = (
+    DeliveryStatus.UNFULFILLED,
+    DeliveryStatus.IN_PROGRESS,
+    DeliveryStatus.SHIPPED,
+    DeliveryStatus.DELIVERED,
+)
+
+
+def can_act(actor: Actor) -> bool:
+    try:
+        actor.check_can_act()
+    except PermissionDeniedError:
+        return False
+    return True
+
+
+@bp.app_template_filter("when")
+def when(value: datetime | None) -> str:
+    """Dates in UTC, to the minute: the same clock the API and the CSV use."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
+
+
+@bp.app_template_filter("iso")
+def iso(value: datetime | None) -> str:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else ""
+
+
+@bp.app_template_global()
+def is_shop_order(r: Redemption) -> bool:
+    """Only shop (Shopify) rewards have a delivery to track; email rewards show none (seed 004)."""
+    return bool(r.channel == FulfilmentChannel.SHOPIFY)
+
+
+@bp.app_template_global()
+def delivery_label(r: Redemption) -> str:
+    if not is_shop_order(r):
+        return ""
+    if r.delivery_status:
+        return DELIVERY_LABELS.get(r.delivery_status, r.delivery_status)
+    return "No order yet" if r.status != RedemptionStatus.REVERSED else ""
+
+
+@dataclass(frozen=True)
+class ErrorView:
+    title: str
+    message: str
+    fix: str
+    field: str | None
+    #: A temporary error while pending: the connector retries it by itself.
+    retrying: bool
+
+
+@bp.app_template_global()
+def error_of(r: Redemption) -> ErrorView | None:
+    """The error to show on the status label: the stored message and fix, or the catalogue's."""
+    if not r.error_code:
+        return None
+    entry = catalog_entry(r.error_code)
+    return ErrorView(
+        title=entry.title,
+        message=r.error_message or entry.message,
+        fix=r.error_fix or entry.fix,
+        field=r.error_field,
+        retrying=r.status == RedemptionStatus.PENDING,
+    )
+
+
+@bp.app_template_global()
+def order_url(r: Redemption) -> str | None:
+    """The order in the shop's admin, once the order exists."""
+    return shop_admin_url(r.shop.domain if r.shop else None, r.external_order_id)
+
+
+@bp.app_template_global()
+def may_retry(actor: Actor, r: Redemption) -> bool:
+    return can_act(actor) and r.status in RETRYABLE
+
+
+@bp.app_template_global()
+def may_reverse(actor: Actor, r: Redemption) -> bool:
+    return can_act(actor) and r.status in REVERSIBLE
+
+
+@bp.app_template_global()
+def may_resend(actor: Actor, r: Redemption) -> bool:
+    return can_act(actor) and r.status != RedemptionStatus.REVERSED and bool(r.member.email)
+
+
+def order_cancellable(r: Redemption) -> bool:
+    """A shop order exists and has not shipped, been delivered or been cancelled."""
+    return bool(r.external_order_id) and r.order_cancelled_at is None and r.delivery_status not in NOT_CANCELLABLE
+
+
+@bp.app_template_global()
+def delivery_steps(r: Redemption) -> list[tuple[str, str]]:
+    """Each step of the delivery progress with its state: ``done``, ``current`` or ``todo``."""
+    current = DeliveryStatus(r.delivery_status) if r.delivery_status else None
+    rank = DELIVERY_RANK.get(current, -1) if current in DELIVERY_STEPS else -1
+    steps = []
+    for step in DELIVERY_STEPS:
+        step_rank = DELIVERY_RANK[step]
+        state = "done" if step_rank < rank else "current" if step_rank == rank else "todo"
+        steps.append((DELIVERY_LABELS[step], state))
+    return steps

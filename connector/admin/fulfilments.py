@@ -1,0 +1,177 @@
+"""The Fulfillments screen (seed 004): tabs, search and filters, details, and the row actions.
+
+Every action is a POST that calls the core use case the API calls, then
+redirects (post/redirect/get) with a flash saying what happened. A refusal the
+user can fix (illegal transition, conflict, invalid input) comes back as an
+error flash with the core's message; "not found" and "not allowed" are error
+pages, raised to the app's handlers like the API's errors.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from connector.admin import bp, display, reads
+from connector.admin.filters import PAGE_SIZE, TABS, parse_filters
+from connector.admin.session_auth import current_actor, safe_next
+from connector.app import current_runtime
+from connector.core import redemptions as core_redemptions
+from connector.core import reversal
+from connector.core.errors import ConflictError, ValidationError
+from connector.core.queries import Page, list_redemptions
+from connector.core.redemptions import points_balance
+from connector.core.tables import Redemption
+
+#: Reasons and notes are stored in 500-character columns.
+MAX_NOTE = 500
+
+
+@bp.get("/fulfilments")
+def fulfilments() -> tuple[str, int]:
+    actor = current_actor()
+    actor.check_sees_redemptions()
+    form = parse_filters(request.args)
+    rt = current_runtime()
+    with rt.sessions() as s:
+        page = Page(items=[], next_cursor=None)
+        if not form.errors:
+            page = list_redemptions(s, actor, form.filter, limit=PAGE_SIZE, cursor=form.cursor or None)
+        html = render_template(
+            "admin/fulfilments.html",
+            form=form,
+            tabs=TABS,
+            page=page,
+            actor=actor,
+            counts={tab: reads.count_label(n) for tab, n in reads.tab_counts(s, actor).items()},
+            rewards=reads.visible_rewards(s, actor),
+            brands=reads.brand_names(s, actor),
+            here=_here(),
+            bulk_nonce=secrets.token_urlsafe(12),
+        )
+    return html, 400 if form.errors else 200
+
+
+@bp.get("/redemptions/<int:redemption_id>")
+def redemption(redemption_id: int) -> str:
+    actor = current_actor()
+    actor.check_sees_redemptions()
+    rt = current_runtime()
+    with rt.sessions() as s:
+        r = reads.redemption_for_details(s, actor, redemption_id)
+        return render_template(
+            "admin/redemption.html",
+            r=r,
+            actor=actor,
+            balance=points_balance(s, r.member_id),
+            messages=reads.confirmations(s, r.id),
+            here=_here(),
+        )
+
+
+@bp.post("/redemptions/<int:redemption_id>/resend")
+def resend(redemption_id: int) -> Response:
+    actor = current_actor()
+    actor.check_sees_redemptions()
+    rt = current_runtime()
+    try:
+        msg = core_redemptions.resend_confirmation(rt, redemption_id, actor)
+    except (ConflictError, ValidationError) as exc:
+        flash(_refusal(exc), "error")
+    else:
+        if msg.status == "failed":
+            flash(
+                f"The confirmation email to {msg.to_address} could not be sent: {msg.error}. The attempt is on the "
+                "timeline; check the mail settings and resend.",
+                "error",
+            )
+        else:
+            flash(f"Confirmation email sent to {msg.to_address}.", "success")
+    return _back(redemption_id)
+
+
+@bp.post("/redemptions/<int:redemption_id>/retry")
+def retry(redemption_id: int) -> Response:
+    actor = current_actor()
+    actor.check_sees_redemptions()
+    rt = current_runtime()
+    note = request.form.get("note", "").strip()[:MAX_NOTE]
+    try:
+        core_redemptions.retry_redemption(rt, redemption_id, actor, note=note)
+    except (ConflictError, ValidationError) as exc:
+        flash(_refusal(exc), "error")
+    else:
+        with rt.sessions() as s:
+            r = s.get(Redemption, redemption_id)
+            code, status = (r.code, r.status) if r else (str(redemption_id), "pending")
+        flash(f"{code} was retried; it is now {status.upper()}.", "success" if status != "error" else "error")
+    return _back(redemption_id)
+
+
+@bp.get("/redemptions/<int:redemption_id>/reverse")
+def reverse_confirm(redemption_id: int) -> Response | str:
+    """Says exactly what reversing does and does not do, before anything is done."""
+    actor = current_actor()
+    actor.check_sees_redemptions()
+    actor.check_can_act()
+    rt = current_runtime()
+    with rt.sessions() as s:
+        r = reads.redemption_for_details(s, actor, redemption_id)
+        if r.status not in display.REVERSIBLE:
+            flash(f"{r.code} is {r.status.upper()}; it cannot be reversed (a redemption is reversed once).", "error")
+            return redirect(url_for("admin.redemption", redemption_id=r.id))
+        return render_template(
+            "admin/reverse.html",
+            r=r,
+            balance=points_balance(s, r.member_id),
+            cancellable=display.order_cancellable(r),
+            max_note=MAX_NOTE,
+        )
+
+
+@bp.post("/redemptions/<int:redemption_id>/reverse")
+def reverse(redemption_id: int) -> Response:
+    actor = current_actor()
+    actor.check_sees_redemptions()
+    rt = current_runtime()
+    cancel_order = request.form.get("cancel_order") in {"on", "true", "1", "yes"}
+    reason = request.form.get("reason", "").strip()[:MAX_NOTE]
+    try:
+        r = reversal.reverse_redemption(rt, redemption_id, actor, reason=reason, cancel_order=cancel_order)
+    except ValidationError as exc:
+        # e.g. the order shipped since the page was shown: back to the confirmation, nothing was changed.
+        flash(_refusal(exc), "error")
+        return redirect(url_for("admin.reverse_confirm", redemption_id=redemption_id))
+    except ConflictError as exc:  # already reversed (a second POST of the same form): points went back once
+        flash(_refusal(exc), "error")
+        return redirect(url_for("admin.redemption", redemption_id=redemption_id))
+    with rt.sessions() as s:
+        member = s.get(Redemption, r.id).member  # type: ignore[union-attr]
+        name = member.full_name or "the member"
+    if r.external_order_id and cancel_order:
+        order = f" The shop order {r.external_order_name or ''} is being cancelled.".replace("  ", " ")
+    elif r.external_order_id:
+        order = " The shop order was left as it is: cancel it in the shop if it has not shipped, restock by hand."
+    else:
+        order = ""
+    flash(f"{r.code} reversed: {r.points_cost} points returned to {name}.{order}", "success")
+    return redirect(url_for("admin.redemption", redemption_id=r.id))
+
+
+def _refusal(exc: ConflictError | ValidationError) -> str:
+    """The core's message, with what to do when it names fields."""
+    fields = getattr(exc, "fields", None) or {}
+    hints = "; ".join(str(v) for v in fields.values())
+    message = exc.message[:1].upper() + exc.message[1:]
+    return f"{message}." if not hints else f"{message}: {hints}."
+
+
+def _back(redemption_id: int) -> Response:
+    return redirect(safe_next(request.form.get("next")) or url_for("admin.redemption", redemption_id=redemption_id))
+
+
+def _here() -> str:
+    """This page's path and query, for forms that should come back here."""
+    return request.full_path.rstrip("?")

@@ -1,0 +1,173 @@
+"""Signing in to the console: email and password, a signed session cookie, sign-out.
+
+The session cookie (Flask's, signed with ``CONNECTOR_SECRET_KEY``, HttpOnly,
+SameSite=Lax) holds only the user's id and ``session_version``. Every request
+reloads the user and compares the version, so a password change or a disabled
+account ends every open session at once, without a server-side session store.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import flash, g, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from connector.admin import REDEMPTION_ROLES, bp, csrf
+from connector.app import current_runtime
+from connector.core.access import Actor
+from connector.core.database import transaction
+from connector.core.model import Role
+from connector.core.tables import User
+from connector.core.users import SignInError, actor_for, sign_in
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SESSION_USER = "uid"
+SESSION_VERSION = "sv"
+#: Longer input is not an email or a password anyone types; refused before hashing.
+_MAX_EMAIL, _MAX_PASSWORD = 320, 1024
+#: Endpoints reachable without a session (sign-out too: a stale session must still be able to end).
+_PUBLIC: set[str] = {"admin.login", "admin.logout", "admin.static"}
+
+SIGN_IN_FAILED = "Wrong email or password."
+SESSION_ENDED = "Your session has ended (your password was changed or your account was disabled). Sign in again."
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    """The signed-in user as the views need them: a name to show and the actor to pass to use cases."""
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    actor: Actor
+
+
+def public(view: F) -> F:
+    """Let a view of the blueprint be reached without signing in."""
+    _PUBLIC.add(f"{bp.name}.{view.__name__}")
+    return view
+
+
+def load_user() -> SessionUser | None:
+    """The user of this request's session, if it is still valid; an outdated session is cleared."""
+    if "admin_user" in g:
+        return g.admin_user  # type: ignore[no-any-return]
+    user: SessionUser | None = None
+    uid, version = session.get(SESSION_USER), session.get(SESSION_VERSION)
+    if isinstance(uid, int) and isinstance(version, int):
+        with current_runtime().sessions() as s:
+            row = s.get(User, uid)
+            if row is not None and row.disabled_at is None and row.session_version == version:
+                user = SessionUser(row.id, row.email, row.name, Role(row.role), actor_for(row))
+        if user is None:
+            session.clear()
+            g.admin_session_ended = True
+    g.admin_user = user
+    return user
+
+
+def current_user() -> SessionUser:
+    user = load_user()
+    if user is None:  # a view reached without require_login: fail closed
+        raise RuntimeError("no signed-in user; the view must be behind require_login")
+    return user
+
+
+def current_actor() -> Actor:
+    return current_user().actor
+
+
+def _login_url() -> str:
+    if request.method == "GET":
+        here = request.full_path.rstrip("?")
+        return url_for("admin.login", next=here)
+    return url_for("admin.login")
+
+
+def require_login() -> Response | None:
+    """Before every console view: a redirect to sign-in unless the session holds a valid user."""
+    if request.endpoint in _PUBLIC:
+        return None
+    if load_user() is not None:
+        return None
+    flash(SESSION_ENDED if g.get("admin_session_ended") else "Sign in to continue.", "error")
+    return redirect(_login_url())
+
+
+def login_required(view: F) -> F:
+    """For views outside this blueprint that need the same session (the blueprint's own views have it)."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        refused = require_login()
+        return refused if refused is not None else view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def safe_next(value: str | None) -> str | None:
+    """``value`` if it is a path inside the console, else None: never an open redirect.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so
+    ``/\\t/evil.example`` or ``/\\evil.example`` would leave the site; anything with
+    whitespace, control characters or a backslash is refused outright.
+    """
+    if not value or len(value) > 2000:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in value):
+        return None
+    if not value.startswith("/") or value.startswith("//"):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    if parts.path != "/admin" and not parts.path.startswith("/admin/"):
+        return None
+    return value
+
+
+def landing_for(role: Role) -> str:
+    """Where a user goes after signing in: the Fulfillments list, or the home page for the other roles."""
+    return url_for("admin.fulfilments") if role in REDEMPTION_ROLES else url_for("admin.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        user = load_user()
+        if user is not None:
+            return redirect(next_url or landing_for(user.role))
+        return render_template("admin/login.html", next_url=next_url, email="")
+    email = request.form.get("email", "")[:_MAX_EMAIL]
+    password = request.form.get("password", "")
+    rt = current_runtime()
+    try:
+        if not email.strip() or not password or len(password) > _MAX_PASSWORD:
+            raise SignInError("wrong email or password")
+        with transaction(rt.sessions) as s:
+            row = sign_in(s, email, password, rt.now())
+            uid, version, role = row.id, row.session_version, Role(row.role)
+    except SignInError:
+        # One message whatever was wrong, so the form does not tell which emails have accounts.
+        return render_template("admin/login.html", next_url=next_url, email=email, error=SIGN_IN_FAILED), 200
+    session.clear()
+    session.permanent = True
+    session[SESSION_USER] = uid
+    session[SESSION_VERSION] = version
+    csrf.rotate()
+    return redirect(next_url or landing_for(role))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    session.clear()
+    flash("You are signed out.", "success")
+    return redirect(url_for("admin.login"))

@@ -1,0 +1,1 @@
+"""Flask test-client tests of the admin console at /admin: every route, role and refusal."""
