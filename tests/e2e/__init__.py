@@ -1,0 +1,1 @@
+"""Real-browser end-to-end tests of the admin console (headless Debian Chromium driven by Playwright)."""

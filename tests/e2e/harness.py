@@ -1,0 +1,118 @@
+"""The pieces the e2e fixtures and the screenshot script share: a live server and a browser.
+
+Kept out of conftest.py so ``python -m tests.e2e.screenshots`` can serve the same app and
+drive the same browser without pytest. The browser is always Debian's ``/usr/bin/chromium``:
+the machines reach package registries only, so Playwright's own browser download cannot work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from connector.app import create_app
+from connector.config import Settings
+from connector.core.database import make_engine, make_session_factory
+from connector.core.runtime import Runtime
+from connector.dispatch import SyncDispatcher
+from connector.mail import OutboxMailer
+from connector.plugin_manager import make_plugin_manager
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+#: Flags for a closed network: without the background-networking ones Chromium keeps dialling out
+#: (component updates, sync, QUIC probes) and the sandboxed network refuses it. Playwright adds a
+#: fresh, empty ``--user-data-dir`` of its own to every ``launch()``, so no profile leaks between runs.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+#: Milliseconds a single Playwright action or expectation may take: a page of this app renders in
+#: tens of milliseconds, so anything near this is a hang, and it must fail well inside the test timeout.
+DEFAULT_TIMEOUT_MS = 10_000
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Start Debian's Chromium through Playwright (never a downloaded build)."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+def build_runtime(settings: Settings, plugins: Iterable[object] = ()) -> Runtime:
+    """A runtime like the test suite's ``make_runtime``: real database, jobs run inline (deterministic)."""
+    engine = make_engine(settings.database_url)
+    rt = Runtime(
+        settings=settings,
+        sessions=make_session_factory(engine),
+        plugins=make_plugin_manager(load_entrypoints=True, extra=tuple(plugins)),
+        mailer=OutboxMailer(settings.outbox_dir, settings.mail_from),
+    )
+    rt.dispatcher = SyncDispatcher(rt)
+    return rt
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: pytest's output should show failures, not every GET the browser made."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+@dataclass
+class ServerErrors:
+    """Every 5xx the live server answered: a test that passes in the browser must not hide one."""
+
+    seen: list[str] = field(default_factory=list)
+
+    def wrap(self, app: Callable[..., Any]) -> Callable[..., Any]:
+        def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            def recording(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                if status[:1] == "5":
+                    self.seen.append(f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')} -> {status}")
+                return start_response(status, headers, exc_info)
+
+            return app(environ, recording)
+
+        return middleware
+
+
+class LiveServer:
+    """The real Flask app served over HTTP on 127.0.0.1, in a thread, so a real browser can talk to it."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.app = create_app(settings=rt.settings, runtime=rt)
+        self.errors = ServerErrors()
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, self.errors.wrap(self.app), threaded=True, request_handler=_QuietHandler
+        )
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="e2e-live-server", daemon=True
+        )
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        self._server.server_close()
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
