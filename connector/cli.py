@@ -12,6 +12,8 @@ import sys
 import click
 
 from connector.commands import error_text
+from connector.commands.distribution import distribution
+from connector.commands.frequent_buyer import fb, pos
 from connector.commands.users import users
 from connector.config import Settings
 from connector.core.model import Role
@@ -458,6 +460,9 @@ def tokens_revoke(name: str) -> None:
 
 
 main.add_command(users)
+main.add_command(pos)
+main.add_command(fb)
+main.add_command(distribution)
 
 
 def run() -> None:  # pragma: no cover - console entry for ``python -m connector``

@@ -26,6 +26,8 @@ class Settings:
     outbox_dir: Path = field(default_factory=lambda: _default_data_dir() / "outbox")
     disabled_plugins: tuple[str, ...] = ()
     webhook_max_bytes: int = 1_048_576
+    #: POS report uploads (multipart) may be this large; every other API body stays at 64 KiB.
+    pos_max_bytes: int = 50 * 1024 * 1024
     #: Transient failures are retried this many times before the redemption goes to ERROR.
     max_attempts: int = 8
     retry_base_seconds: float = 10.0
@@ -61,6 +63,7 @@ class Settings:
                 p.strip() for p in env.get("CONNECTOR_DISABLED_PLUGINS", "").split(",") if p.strip()
             ),
             "webhook_max_bytes": int(env.get("CONNECTOR_WEBHOOK_MAX_BYTES", 1_048_576)),
+            "pos_max_bytes": int(env.get("CONNECTOR_POS_MAX_BYTES", 50 * 1024 * 1024)),
             "max_attempts": int(env.get("CONNECTOR_MAX_ATTEMPTS", 8)),
             "retry_base_seconds": float(env.get("CONNECTOR_RETRY_BASE_SECONDS", 10)),
             "retry_cap_seconds": float(env.get("CONNECTOR_RETRY_CAP_SECONDS", 3600)),

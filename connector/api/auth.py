@@ -14,7 +14,7 @@ from flask import current_app, g, request
 from sqlalchemy import or_, select, update
 
 from connector.api import bp
-from connector.api.openapi import operation_of
+from connector.api.openapi import Operation, operation_of
 from connector.app import current_runtime
 from connector.core.access import Actor
 from connector.core.catalog import hash_token
@@ -116,15 +116,24 @@ def current_actor() -> Actor:
     return actor  # type: ignore[no-any-return]
 
 
-#: API request bodies are small JSON objects.
+#: API request bodies are small JSON objects (an operation's ``max_bytes`` may allow more, e.g. a report upload).
 API_MAX_BYTES = 64 * 1024
+
+
+def body_limit(op: Operation | None) -> int:
+    """The largest request body ``op`` accepts: its own ``max_bytes`` (a number or a setting), else 64 KiB."""
+    if op is None or op.max_bytes is None:
+        return API_MAX_BYTES
+    if callable(op.max_bytes):
+        return int(op.max_bytes(current_runtime().settings))
+    return int(op.max_bytes)
 
 
 @bp.before_request
 def require_token() -> None:
     """Every API route needs a token, unless its ``Operation`` says ``public``."""
-    request.max_content_length = API_MAX_BYTES
     op = operation_of(current_app.view_functions.get(request.endpoint or ""))
+    request.max_content_length = body_limit(op)
     if op is not None and op.public:
         return None
     g.connector_actor = authenticate(current_runtime(), request.headers.get("Authorization"))

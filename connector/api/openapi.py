@@ -22,6 +22,7 @@ from werkzeug.routing import Rule
 import connector
 from connector.api import bp
 from connector.api.schemas import ErrorSchema
+from connector.config import Settings
 
 ATTR = "__openapi__"
 _DOCUMENT_KEY = "connector.openapi"
@@ -64,6 +65,13 @@ class Operation:
     public: bool = False
     #: A raw (unparsed, signed) body: its description; ``body`` is then ignored.
     raw_body: str | None = None
+    #: A ``multipart/form-data`` body: its text fields (``form``) and file parts (name → description).
+    form: type[Schema] | None = None
+    files: Mapping[str, str] = field(default_factory=dict)
+    #: The largest body this operation accepts, in bytes or read from the settings; None: the API's 64 KiB.
+    max_bytes: int | Callable[[Settings], int] | None = None
+    #: Responses that are not JSON: status → media type (e.g. ``{200: "text/csv"}``).
+    media_types: Mapping[int, str] = field(default_factory=dict)
 
 
 def operation(**kwargs: Any) -> Callable[[F], F]:
@@ -280,7 +288,18 @@ def _operation(
         )
     if params:
         out["parameters"] = params
-    if op.raw_body is not None:
+    if op.form is not None or op.files:
+        form = conv.object_schema(op.form, response=False) if op.form is not None else {"type": "object"}
+        properties = dict(form.get("properties", {}))
+        required = list(form.get("required", []))
+        for name, text in op.files.items():
+            properties[name] = {"type": "string", "contentMediaType": "application/octet-stream", "description": text}
+            required.append(name)
+        multipart: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+        if required:
+            multipart["required"] = required
+        out["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": multipart}}}
+    elif op.raw_body is not None:
         out["requestBody"] = {
             "required": True,
             "description": op.raw_body,
@@ -294,8 +313,12 @@ def _operation(
         }
     responses: dict[str, Any] = {}
     for status, (description, schema) in sorted(op.responses.items()):
-        body_schema = conv.ref(schema, response=True) if schema is not None else {"type": "object"}
-        entry: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": body_schema}}}
+        media = op.media_types.get(status, "application/json")
+        if schema is not None:
+            body_schema = conv.ref(schema, response=True)
+        else:
+            body_schema = {"type": "object"} if media == "application/json" else {"type": "string"}
+        entry: dict[str, Any] = {"description": description, "content": {media: {"schema": body_schema}}}
         headers = op.response_headers.get(status)
         if headers:
             entry["headers"] = {
@@ -305,10 +328,12 @@ def _operation(
     errors = set(op.errors)
     if not op.public:
         errors.add(401)
-    if op.body is not None or op.query is not None or op.headers:
+    if op.body is not None or op.query is not None or op.headers or op.form is not None or op.files:
         errors.add(422)
     if op.body is not None:
         errors.update({400, 413})
+    if op.form is not None or op.files:
+        errors.add(413)
     for status in sorted(errors):
         if str(status) in responses:
             continue

@@ -1,0 +1,481 @@
+"""Marshmallow schemas of the frequent-buyer setup and POS report routes (``programs``, ``pos_reports``).
+
+Same conventions as ``connector.api.schemas``: request schemas refuse unknown fields,
+response schemas dump the core's frozen views and always carry every field. Amounts and sizes
+are decimal strings ("12.50", "4"), never floats, so no cent is lost on the way. Names are
+prefixed where a generic one (``Retailer``) could clash with another module's component.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from connector.api.schemas import UtcDateTime, _choices
+from connector.core.frequent_buyer.model import DenialReason, FulfilmentType, PosRedemptionStatus
+from connector.core.frequent_buyer.units import format_quantity
+
+_ID = {"strict": True, "validate": validate.Range(min=1)}
+
+
+class DecimalString(fields.String):
+    """A ``Decimal`` as a plain decimal string: ``Decimal("4.000")`` → ``"4"``, ``Decimal("12.50")`` → ``"12.50"``."""
+
+    def __init__(self, *, trim: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.trim = trim
+        self.metadata.setdefault("format", "decimal")
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        amount = Decimal(value)
+        return format_quantity(amount) if self.trim else format(amount, "f")
+
+
+# -- programs ---------------------------------------------------------------------------------------------
+
+
+class ProgramItemInSchema(Schema):
+    """An eligible item of a program."""
+
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    upc = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    size_value = fields.Decimal(
+        required=True, metadata={"description": "The package size, like 4 or 2.5 (with size_unit)."}
+    )
+    size_unit = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "lb, oz, kg, g (weight), ml, l, fl oz, gal (volume) or ct (count); spellings vary."},
+    )
+    category = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class ProgramCreateSchema(Schema):
+    brand_id = fields.Integer(required=True, **_ID)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    code = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "How POS systems name the program (defaults to the name); unique per brand."},
+    )
+    buy_quantity = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1), metadata={"description": "X in Buy X Get Y."}
+    )
+    free_quantity = fields.Integer(
+        load_default=1, strict=True, validate=validate.Range(min=1), metadata={"description": "Y in Buy X Get Y."}
+    )
+    fulfilment_type = fields.String(
+        load_default=FulfilmentType.DISTRIBUTOR.value, validate=_choices(t.value for t in FulfilmentType)
+    )
+    starts_on = fields.Date(load_default=None, allow_none=True)
+    ends_on = fields.Date(load_default=None, allow_none=True)
+    quality_check_required = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Passed cards wait in Quality Check for support to approve them."},
+    )
+    items = fields.List(fields.Nested(ProgramItemInSchema), required=True, validate=validate.Length(min=1, max=5000))
+
+
+class ProgramItemsAddSchema(Schema):
+    items = fields.List(fields.Nested(ProgramItemInSchema), required=True, validate=validate.Length(min=1, max=5000))
+
+
+class ProgramListQuerySchema(Schema):
+    brand_id = fields.Integer(validate=validate.Range(min=1))
+
+
+class ProgramItemSchema(Schema):
+    id = fields.Integer()
+    sku = fields.String()
+    upc = fields.String(allow_none=True)
+    description = fields.String()
+    size_value = DecimalString(trim=True)
+    size_unit = fields.String(metadata={"description": "Canonical unit: lb, oz, kg, g, ml, l, fl oz, gal or ct."})
+    category = fields.String()
+
+
+class ProgramSummarySchema(Schema):
+    id = fields.Integer()
+    brand_id = fields.Integer()
+    brand_name = fields.String()
+    name = fields.String()
+    code = fields.String()
+    buy_quantity = fields.Integer()
+    free_quantity = fields.Integer()
+    fulfilment_type = fields.String(validate=_choices(t.value for t in FulfilmentType))
+    starts_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True)
+    quality_check_required = fields.Boolean()
+    item_count = fields.Integer()
+    distributor_ids = fields.List(fields.Integer(), metadata={"description": "Distributors associated with it."})
+    created_at = UtcDateTime()
+
+
+class ProgramSchema(ProgramSummarySchema):
+    items = fields.List(fields.Nested(ProgramItemSchema))
+
+
+class ProgramListSchema(Schema):
+    items = fields.List(fields.Nested(ProgramSummarySchema))
+
+
+# -- retailers --------------------------------------------------------------------------------------------
+
+
+class RetailerLocationInSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    store_code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "The store number the POS prints on each report row."},
+    )
+    state = fields.String(required=True, validate=validate.Length(equal=2))
+    zip = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    address1 = fields.String(load_default="", validate=validate.Length(max=200))
+    city = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class RetailerCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    slug = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    account_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50))
+    locations = fields.List(fields.Nested(RetailerLocationInSchema), load_default=list)
+
+
+class RetailerLocationSchema(Schema):
+    id = fields.Integer()
+    retailer_id = fields.Integer()
+    name = fields.String()
+    store_code = fields.String()
+    address1 = fields.String()
+    city = fields.String()
+    state = fields.String()
+    zip = fields.String()
+
+
+class RetailerSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    slug = fields.String()
+    account_number = fields.String(allow_none=True)
+    locations = fields.List(fields.Nested(RetailerLocationSchema))
+    created_at = UtcDateTime()
+
+
+class RetailerListSchema(Schema):
+    items = fields.List(fields.Nested(RetailerSchema))
+
+
+class PriceListEntryInSchema(Schema):
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    unit_cost = fields.Decimal(required=True, metadata={"description": "The store's cost, in dollars (12.50)."})
+    srp = fields.Decimal(load_default=None, allow_none=True, metadata={"description": "Suggested retail price."})
+
+
+class PriceListUpsertSchema(Schema):
+    entries = fields.List(
+        fields.Nested(PriceListEntryInSchema), required=True, validate=validate.Length(min=1, max=20000)
+    )
+
+
+class PriceListEntrySchema(Schema):
+    sku = fields.String()
+    unit_cost = DecimalString()
+    srp = DecimalString(allow_none=True)
+
+
+class PriceListSchema(Schema):
+    items = fields.List(fields.Nested(PriceListEntrySchema))
+
+
+class PriceListResultSchema(Schema):
+    created = fields.Integer()
+    updated = fields.Integer()
+    entries = fields.List(fields.Nested(PriceListEntrySchema), metadata={"description": "The whole price list now."})
+
+
+# -- distributors -----------------------------------------------------------------------------------------
+
+
+class DistributorCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    slug = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    service_states = fields.List(
+        fields.String(validate=validate.Length(equal=2)),
+        load_default=list,
+        metadata={"description": "Two-letter states served (WA, OR, ...)."},
+    )
+    service_zip_prefixes = fields.List(
+        fields.String(validate=validate.Length(min=1, max=10)),
+        load_default=list,
+        metadata={"description": "ZIP prefixes served (980, 97201, ...); states and/or prefixes."},
+    )
+    program_ids = fields.List(fields.Integer(**_ID), load_default=list)
+
+
+class DistributorProgramSchema(Schema):
+    program_id = fields.Integer(required=True, **_ID)
+
+
+class DistributorListQuerySchema(Schema):
+    program_id = fields.Integer(validate=validate.Range(min=1))
+
+
+class FbDistributorSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    slug = fields.String()
+    service_states = fields.List(fields.String())
+    service_zip_prefixes = fields.List(fields.String())
+    program_ids = fields.List(fields.Integer(), metadata={"description": "Programs it is a distributor option for."})
+    created_at = UtcDateTime()
+
+
+class FbDistributorListSchema(Schema):
+    items = fields.List(fields.Nested(FbDistributorSchema))
+
+
+# -- enrollments ------------------------------------------------------------------------------------------
+
+
+class EnrollmentCreateSchema(Schema):
+    retailer_id = fields.Integer(
+        **_ID, metadata={"description": "Required unless the token is a retailer's (then it is that retailer)."}
+    )
+    program_id = fields.Integer(required=True, **_ID)
+    distributor_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "Required for distributor-fulfilled programs; it must serve every location."},
+    )
+
+
+class EnrollmentChangeSchema(Schema):
+    distributor_id = fields.Integer(required=True, allow_none=True, strict=True, validate=validate.Range(min=1))
+
+
+class EnrollmentListQuerySchema(Schema):
+    retailer_id = fields.Integer(validate=validate.Range(min=1))
+    program_id = fields.Integer(validate=validate.Range(min=1))
+    distributor_id = fields.Integer(validate=validate.Range(min=1))
+    active = fields.Boolean(metadata={"description": "true: only enrollments that have not ended."})
+
+
+class EnrollmentSchema(Schema):
+    id = fields.Integer()
+    retailer_id = fields.Integer()
+    retailer_name = fields.String()
+    program_id = fields.Integer()
+    program_name = fields.String()
+    fulfilment_type = fields.String(validate=_choices(t.value for t in FulfilmentType))
+    distributor_id = fields.Integer(allow_none=True)
+    distributor_name = fields.String(allow_none=True)
+    active = fields.Boolean()
+    enrolled_at = UtcDateTime()
+    ended_at = UtcDateTime(allow_none=True)
+
+
+class EnrollmentListSchema(Schema):
+    items = fields.List(fields.Nested(EnrollmentSchema))
+
+
+# -- POS reports ------------------------------------------------------------------------------------------
+
+
+class PosUploadFormSchema(Schema):
+    """The text fields of a POS report upload (the report itself is the ``file`` part)."""
+
+    retailer_id = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "Required unless the token is a retailer's (then it is that retailer)."},
+    )
+    format = fields.String(
+        load_default="darts-bxgy",
+        validate=validate.Length(min=1, max=50),
+        metadata={
+            "description": "The report format (a plugin's); unknown names answer 422 listing the installed ones."
+        },
+    )
+    dry_run = fields.Boolean(
+        load_default=False, metadata={"description": "Check and count everything, store nothing (answers 200)."}
+    )
+
+
+class PosDenialLineSchema(Schema):
+    redemption_id = fields.Integer(allow_none=True, metadata={"description": "Null on a dry run."})
+    pos_key = fields.String()
+    rows = fields.List(fields.Integer(), metadata={"description": "File rows (the header is row 1)."})
+    reason = fields.String(validate=_choices(r.value for r in DenialReason))
+    detail = fields.String()
+
+
+class PosImportSummarySchema(Schema):
+    report_id = fields.Integer(allow_none=True, metadata={"description": "Null on a dry run."})
+    duplicate_of = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Set when these same bytes were imported before: nothing was imported now."},
+    )
+    dry_run = fields.Boolean()
+    retailer_id = fields.Integer()
+    filename = fields.String()
+    format = fields.String()
+    sha256 = fields.String()
+    row_count = fields.Integer()
+    cards = fields.Integer()
+    imported = fields.Integer(metadata={"description": "New redemptions."})
+    replaced = fields.Integer(metadata={"description": "Denied redemptions replaced by a corrected card (same id)."})
+    already_imported = fields.Integer(metadata={"description": "Cards imported before (not denied): skipped."})
+    processed = fields.Integer()
+    quality_check = fields.Integer()
+    denied = fields.Integer()
+    denied_by_reason = fields.Dict(keys=fields.String(), values=fields.Integer())
+    customers_created = fields.Integer()
+    customers_matched = fields.Integer()
+    free_goods_created = fields.Integer()
+    denials = fields.List(fields.Nested(PosDenialLineSchema), metadata={"description": "The first 1,000 denials."})
+
+
+class PosStatusCountsSchema(Schema):
+    new = fields.Integer()
+    pending = fields.Integer()
+    denied = fields.Integer()
+    quality_check = fields.Integer()
+    processed = fields.Integer()
+    total = fields.Integer()
+
+
+class PosReportSchema(Schema):
+    id = fields.Integer()
+    retailer_id = fields.Integer()
+    retailer_name = fields.String()
+    filename = fields.String()
+    format = fields.String()
+    row_count = fields.Integer()
+    uploaded_by = fields.String()
+    uploaded_at = UtcDateTime()
+    counts = fields.Nested(PosStatusCountsSchema)
+
+
+class PosDashboardQuerySchema(Schema):
+    retailer_id = fields.Integer(validate=validate.Range(min=1))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="must be between 1 and 500"))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+class PosDashboardSchema(Schema):
+    reports = fields.List(fields.Nested(PosReportSchema), metadata={"description": "Newest first."})
+    totals = fields.Nested(PosStatusCountsSchema, metadata={"description": "Over every report in scope."})
+    next_cursor = fields.String(allow_none=True)
+
+
+class PosReviewQuerySchema(Schema):
+    status = fields.String(validate=_choices(s.value for s in PosRedemptionStatus))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="must be between 1 and 500"))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+class PosDenialSchema(Schema):
+    reason = fields.String(validate=_choices(r.value for r in DenialReason))
+    explanation = fields.String(metadata={"description": "What the reason means."})
+    fix = fields.String(metadata={"description": "What the retailer can do about it."})
+    detail = fields.String(metadata={"description": "Exactly what was wrong with this card."})
+
+
+class PosCardItemSchema(Schema):
+    sku = fields.String()
+    upc = fields.String(allow_none=True)
+    description = fields.String()
+    quantity = fields.Integer()
+    size_value = fields.String(allow_none=True)
+    size_unit = fields.String(allow_none=True)
+    brand = fields.String(allow_none=True)
+    purchased_on = fields.String(allow_none=True, metadata={"format": "date"})
+    row = fields.Integer()
+    program_item_id = fields.Integer(allow_none=True)
+
+
+class PosCustomerSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    internal_id = fields.String(allow_none=True)
+
+
+class PosLocationRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    store_code = fields.String()
+
+
+class PosProgramRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    code = fields.String()
+    brand_id = fields.Integer()
+
+
+class PosDistributorRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class PosRedemptionSummarySchema(Schema):
+    id = fields.Integer()
+    report_id = fields.Integer()
+    retailer_id = fields.Integer()
+    pos_key = fields.String()
+    status = fields.String(validate=_choices(s.value for s in PosRedemptionStatus))
+    redeemed_on = fields.Date()
+    source_rows = fields.List(fields.Integer())
+    location = fields.Nested(PosLocationRefSchema, allow_none=True)
+    customer = fields.Nested(PosCustomerSchema, allow_none=True)
+    program = fields.Nested(PosProgramRefSchema, allow_none=True)
+    distributor = fields.Nested(PosDistributorRefSchema, allow_none=True)
+    denial = fields.Nested(PosDenialSchema, allow_none=True)
+    purchases = fields.List(fields.Nested(PosCardItemSchema))
+    free_goods = fields.List(fields.Nested(PosCardItemSchema))
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+class PosEventSchema(Schema):
+    at = UtcDateTime()
+    actor = fields.String()
+    event = fields.String()
+    from_status = fields.String(data_key="from", allow_none=True)
+    to_status = fields.String(data_key="to", allow_none=True)
+    detail = fields.String()
+
+
+class PosRedemptionSchema(PosRedemptionSummarySchema):
+    events = fields.List(fields.Nested(PosEventSchema), metadata={"description": "The timeline, oldest first."})
+
+
+class PosReviewPageSchema(Schema):
+    report = fields.Nested(PosReportSchema)
+    status = fields.String(allow_none=True)
+    items = fields.List(fields.Nested(PosRedemptionSummarySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class PosApproveSchema(Schema):
+    pos_redemption_ids = fields.List(
+        fields.Integer(**_ID),
+        load_default=None,
+        validate=validate.Length(min=1, max=10000),
+        metadata={"description": "Only these (all must be in Quality Check); omit to approve the whole report."},
+    )
+
+
+class PosApproveResultSchema(Schema):
+    processed_ids = fields.List(fields.Integer())
+    free_goods_created = fields.Integer()
