@@ -237,12 +237,15 @@ class _Writer:
         parts = rows - 1 if rows is not None else rng.randint(min_parts, min(bought, MAX_CARD_ROWS - 1))
         quantities = self._split(bought, parts)
         if kind == "ineligible_free_good_size":
-            purchase_items = [items[0]] + [items[-1]] * (parts - 1)
-            free_item = items[-1]  # larger than the smallest (items[0]) purchased
+            # Sizes compare only within one unit, so the too-large free good shares the smallest item's unit.
+            same_unit = [i for i in items if i["size_unit"] == items[0]["size_unit"]]
+            purchase_items = [same_unit[0]] + [same_unit[-1]] * (parts - 1)
+            free_item = same_unit[-1]  # larger than the smallest (same_unit[0]) purchased
         else:
             size_item = rng.choice(items)
             purchase_items = [size_item] * parts
-            free_item = size_item if rng.random() < 0.7 else items[0]  # same size or smaller
+            smallest = next(i for i in items if i["size_unit"] == size_item["size_unit"])
+            free_item = size_item if rng.random() < 0.7 else smallest  # same size or smaller, same unit
         if kind == "multiple_brands_on_card":
             other = rng.choice([p for p in self.enrolled if p["brand"] != program["brand"]])
             purchase_items[rng.randrange(parts)] = other["items"][0]
