@@ -145,7 +145,7 @@ def _columns(**drop: bool) -> tuple[Column, ...]:
         ({"delimiter": ";;"}, "must be one character"),
         ({"line_kind": LineKind("column", ("P",), ("p",))}, "must be non-empty and distinct"),
         ({"line_kind": LineKind("colour")}, "use 'column' or 'quantity_sign'"),
-        ({"size_units": {"bag": "sack"}}, "the units are lb, oz, kg, g, ct"),
+        ({"size_units": {"bag": "sack"}}, "the units are lb, oz, kg, g, l, ml, fl oz, gal, ct"),
         ({"name": "Has Spaces"}, "format name 'Has Spaces'"),
     ],
 )

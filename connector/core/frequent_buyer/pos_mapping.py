@@ -41,6 +41,7 @@ from connector.core.frequent_buyer.pos_types import (
     PosReportProblem,
     PosReportRejected,
 )
+from connector.core.frequent_buyer.units import CANONICAL_UNITS, UnknownUnitError, canonical_unit
 
 #: At most this many problems are kept (the rest are counted and summarised as "and N more").
 MAX_PROBLEMS = 200
@@ -96,14 +97,6 @@ _ROW_FIELDS = (
 )
 
 #: Canonical size units and the spellings POS systems print for them (lower-case, spaces collapsed).
-SIZE_UNITS: dict[str, str] = {
-    **dict.fromkeys(["lb", "lbs", "lb.", "lbs.", "pound", "pounds", "#"], "lb"),
-    **dict.fromkeys(["oz", "oz.", "ounce", "ounces"], "oz"),
-    **dict.fromkeys(["kg", "kgs", "kg.", "kilo", "kilos", "kilogram", "kilograms"], "kg"),
-    **dict.fromkeys(["g", "g.", "gr", "gm", "gram", "grams"], "g"),
-    **dict.fromkeys(["ct", "ct.", "cnt", "count", "pk", "pack", "pc", "pcs", "piece", "pieces", "ea", "each"], "ct"),
-}
-CANONICAL_UNITS = ("lb", "oz", "kg", "g", "ct")
 
 _FORMAT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,49}")
 _SIZE = re.compile(r"(\d{1,7}(?:[.,]\d{1,3})?|[.,]\d{1,3})\s*-?\s*(\S(?:.{0,18}\S)?)")
@@ -426,9 +419,14 @@ def parse_size(
     if value <= 0:
         raise ValueError("a size greater than zero")
     key = " ".join(unit_text.lower().split())
-    unit = (aliases or {}).get(key) or SIZE_UNITS.get(key)
+    unit = (aliases or {}).get(key)
     if unit is None:
-        raise ValueError(f"a size unit of {', '.join(CANONICAL_UNITS)} (or a spelling of them, like 'lbs' or 'count')")
+        try:
+            unit = canonical_unit(key)
+        except UnknownUnitError:
+            raise ValueError(
+                f"a size unit of {', '.join(CANONICAL_UNITS)} (or a spelling of them, like 'lbs' or 'count')"
+            ) from None
     return value, unit
 
 

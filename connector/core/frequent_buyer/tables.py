@@ -51,7 +51,7 @@ class ProgramItem(Base):
     upc: Mapped[str | None] = mapped_column(String(20), index=True)
     description: Mapped[str] = mapped_column(String(300))
     size_value: Mapped[Decimal] = mapped_column(_SIZE)
-    size_unit: Mapped[str] = mapped_column(String(10))  # lb, oz, kg, g, ct, ...
+    size_unit: Mapped[str] = mapped_column(String(10))  # lb, oz, kg, g, l, ml, fl oz, gal, ct, ...
     category: Mapped[str] = mapped_column(String(100), default="")
     __table_args__ = (
         UniqueConstraint("program_id", "sku", name="uq_fb_program_item_sku"),
