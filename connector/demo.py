@@ -24,6 +24,7 @@ from connector.config import Settings
 from connector.core import catalog
 from connector.core.access import Actor
 from connector.core.database import transaction
+from connector.core.frequent_buyer.tables import PosRedemption
 from connector.core.model import Role
 from connector.core.redemptions import create_redemption
 from connector.core.reversal import reverse_redemption
@@ -204,6 +205,9 @@ def seed(rt: Runtime, sim: SimServer, *, wait: Callable[[], None]) -> tuple[str,
     sim.control("faults", {"queue": [{"kind": "503", "count": 1}]})
     redeem("alan", "tee")  # the shop answered 503 once: pending, with the next attempt time
     wait()
+    from connector.demo_frequent_buyer import seed_frequent_buyer
+
+    seed_frequent_buyer(rt, password)
     return token, password
 
 
@@ -256,12 +260,14 @@ def run_demo(
         echo("demo data already present: reusing it (delete the database file to start over)")
     with rt.sessions() as s:
         counts = Counter(s.scalars(select(Redemption.status)))
+        reported = Counter(s.scalars(select(PosRedemption.status)))
     result = DemoResult(app_url=app_url, sim_url=sim.url, token=token, counts=dict(counts), password=password)
     echo(f"redemptions by status: {dict(sorted(counts.items()))}")
+    echo(f"POS-reported free goods by status: {dict(sorted(reported.items()))}")
     if token:
         echo(f"API token (platform admin, shown once): {token}")
     if password:
-        accounts = ", ".join(email for email, _, _ in DEMO_USERS)
+        accounts = ", ".join([email for email, _, _ in DEMO_USERS] + ["retailer@demo.local", "distributor@demo.local"])
         echo(f"admin console: {app_url}/admin  sign in as {accounts}; password (shown once): {password}")
     echo(f"try: curl -H 'Authorization: Bearer <token>' '{app_url}/api/v1/redemptions?tab=unfulfilled'")
     if serve:

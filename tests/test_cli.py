@@ -95,6 +95,11 @@ def test_cli_demo_shows_every_status(tmp_path):
     with rt.sessions() as s:
         assert sign_in(s, "admin@demo.local", password, rt.now()).role == "platform_admin"
         assert sign_in(s, "viewer@demo.local", password, rt.now()).brand_id is not None
+        assert sign_in(s, "retailer@demo.local", password, rt.now()).retailer_id is not None
+    # The frequent-buyer half: the shipped DARTS sample imported, some cards processed, each denial explained.
+    line = next(line for line in out.stdout.splitlines() if line.startswith("POS-reported free goods by status"))
+    reported = ast.literal_eval(line.split(":", 1)[1].strip())
+    assert reported == {"denied": 5, "processed": 3}
 
 
 def test_cli_rotate_secret_keeps_old_secret_for_an_hour(tmp_path):
