@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from connector.admin import bp
-from connector.api.presenters import shop_admin_url
 from connector.core.access import Actor
 from connector.core.errors import PermissionDeniedError, catalog_entry
 from connector.core.lifecycle import sources_of
+from connector.core.links import shop_admin_url
 from connector.core.model import DELIVERY_RANK, DeliveryStatus, FulfilmentChannel, RedemptionEvent, RedemptionStatus
 from connector.core.tables import Redemption
 
@@ -23,20 +23,23 @@ RETRYABLE = frozenset(sources_of(RedemptionEvent.RETRY))
 #: The shop refuses to cancel an order past these (the core refuses too, with the same reason).
 NOT_CANCELLABLE = frozenset({DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED})
 
+#: Where the parcel is, in the words a member would use on the phone. The shop's own word for an order that
+#: has not shipped is "unfulfilled", which read as a contradiction beside a FULFILLED redemption (our word
+#: for "the shop order was placed"), so the shop's fulfilment words are not used here.
 DELIVERY_LABELS: dict[str, str] = {
-    DeliveryStatus.UNFULFILLED: "Unfulfilled",
-    DeliveryStatus.IN_PROGRESS: "In progress",
-    DeliveryStatus.SHIPPED: "Shipped",
+    DeliveryStatus.UNFULFILLED: "Not shipped yet",
+    DeliveryStatus.IN_PROGRESS: "Being prepared",
+    DeliveryStatus.SHIPPED: "In transit",
     DeliveryStatus.DELIVERED: "Delivered",
     DeliveryStatus.FAILURE: "Delivery failed",
-    DeliveryStatus.CANCELLED: "Cancelled",
+    DeliveryStatus.CANCELLED: "Order cancelled",
 }
-#: The happy path drawn as a progress bar on the details page.
-DELIVERY_STEPS: tuple[DeliveryStatus, ...] = (
-    DeliveryStatus.UNFULFILLED,
-    DeliveryStatus.IN_PROGRESS,
-    DeliveryStatus.SHIPPED,
-    DeliveryStatus.DELIVERED,
+#: The happy path drawn as a progress bar on the details page, each step named for what has happened.
+DELIVERY_STEPS: tuple[tuple[DeliveryStatus, str], ...] = (
+    (DeliveryStatus.UNFULFILLED, "Order placed"),
+    (DeliveryStatus.IN_PROGRESS, "Being prepared"),
+    (DeliveryStatus.SHIPPED, "In transit"),
+    (DeliveryStatus.DELIVERED, "Delivered"),
 )
 
 
@@ -52,6 +55,23 @@ def can_act(actor: Actor) -> bool:
 def when(value: datetime | None) -> str:
     """Dates in UTC, to the minute: the same clock the API and the CSV use."""
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
+
+
+@bp.app_template_filter("number")
+def number(value: int | None) -> str:
+    """Every count and amount of points in one format, with thousands separators: ``2,000``."""
+    return f"{value:,}" if value is not None else ""
+
+
+@bp.app_template_filter("signed")
+def signed(value: int) -> str:
+    """A points change with its sign, in the same format: ``+3,000``, ``-500``."""
+    return f"{value:+,}"
+
+
+def count_label(n: int, cap: int) -> str:
+    """A tab's count: exact up to ``cap``, then ``1,000+`` (the counts stop reading there)."""
+    return f"{number(cap)}+" if n > cap else number(n)
 
 
 @bp.app_template_filter("iso")
@@ -129,10 +149,11 @@ def order_cancellable(r: Redemption) -> bool:
 def delivery_steps(r: Redemption) -> list[tuple[str, str]]:
     """Each step of the delivery progress with its state: ``done``, ``current`` or ``todo``."""
     current = DeliveryStatus(r.delivery_status) if r.delivery_status else None
-    rank = DELIVERY_RANK.get(current, -1) if current in DELIVERY_STEPS else -1
+    on_path = current in {step for step, _ in DELIVERY_STEPS}
+    rank = DELIVERY_RANK[current] if current is not None and on_path else -1
     steps = []
-    for step in DELIVERY_STEPS:
+    for step, label in DELIVERY_STEPS:
         step_rank = DELIVERY_RANK[step]
         state = "done" if step_rank < rank else "current" if step_rank == rank else "todo"
-        steps.append((DELIVERY_LABELS[step], state))
+        steps.append((label, state))
     return steps

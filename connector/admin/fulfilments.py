@@ -12,14 +12,16 @@ from __future__ import annotations
 import secrets
 
 from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from connector.admin import bp, display, reads
-from connector.admin.filters import PAGE_SIZE, TABS, parse_filters
+from connector.admin.filters import ALL, PAGE_SIZE, TABS, parse_filters
 from connector.admin.session_auth import current_actor, safe_next
 from connector.app import current_runtime
 from connector.core import redemptions as core_redemptions
 from connector.core import reversal
+from connector.core.access import Actor
 from connector.core.errors import ConflictError, ValidationError
 from connector.core.queries import Page, list_redemptions
 from connector.core.redemptions import points_balance
@@ -45,7 +47,7 @@ def fulfilments() -> tuple[str, int]:
             tabs=TABS,
             page=page,
             actor=actor,
-            counts={tab: reads.count_label(n) for tab, n in reads.tab_counts(s, actor).items()},
+            counts=_tab_count_labels(s, actor),
             rewards=reads.visible_rewards(s, actor),
             brands=reads.brand_names(s, actor),
             here=_here(),
@@ -156,8 +158,19 @@ def reverse(redemption_id: int) -> Response:
         order = " The shop order was left as it is: cancel it in the shop if it has not shipped, restock by hand."
     else:
         order = ""
-    flash(f"{r.code} reversed: {r.points_cost} points returned to {name}.{order}", "success")
+    flash(f"{r.code} reversed: {r.points_cost:,} points returned to {name}.{order}", "success")
     return redirect(url_for("admin.redemption", redemption_id=r.id))
+
+
+def _tab_count_labels(s: Session, actor: Actor) -> dict[str, str]:
+    """Each tab's count as shown ("1,000+" past the cap), the All tab's included.
+
+    The three status tabs split the statuses between them, so All is their sum: exact while
+    it is at most the cap, and past the cap whenever any tab is (each reads up to cap + 1 rows).
+    """
+    counts = reads.tab_counts(s, actor)
+    counts[ALL] = sum(counts.values())
+    return {tab: display.count_label(n, reads.COUNT_CAP) for tab, n in counts.items()}
 
 
 def _refusal(exc: ConflictError | ValidationError) -> str:

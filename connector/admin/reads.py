@@ -31,10 +31,6 @@ def tab_counts(s: Session, actor: Actor) -> dict[str, int]:
     return counts
 
 
-def count_label(n: int) -> str:
-    return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
-
-
 def visible_rewards(s: Session, actor: Actor) -> Sequence[Reward]:
     """Rewards for the filter's picker: the actor's brand's, or every brand's for cross-brand roles."""
     q = select(Reward).order_by(Reward.name, Reward.id)

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from connector.core.errors import catalog_entry
+from connector.core.links import shop_admin_url
 from connector.core.tables import LedgerEntry, Member, OutboundMessage, Redemption, RedemptionEventRow
-
-_TRAILING_ID = re.compile(r"(\d+)$")
-
-
-def shop_admin_url(domain: str | None, order_id: str | None) -> str | None:
-    """``https://<shop>/admin/orders/<numeric id>`` for a GID like ``gid://shopify/Order/123``."""
-    if not domain or not order_id:
-        return None
-    match = _TRAILING_ID.search(order_id)
-    return f"https://{domain}/admin/orders/{match.group(1)}" if match else None
 
 
 def redemption_summary(r: Redemption) -> dict[str, Any]:

@@ -5,27 +5,24 @@ the list query's filter (``queries.filtered``: same search, filters and scope)
 along the (claimed_at, id) keyset, one short session per batch, so no
 connection or transaction is held open while a slow client downloads.
 
-Cells are neutralised against spreadsheet formula injection (OWASP "CSV
-Injection"): member names, reward names and error messages come from members,
-shops and admins, and a cell starting with ``=``, ``+``, ``-``, ``@``, tab or
-carriage return would run as a formula in Excel or LibreOffice. Every cell is
-also quoted, so an importer that guesses another separator (``;``) cannot
-split a cell into a new one that starts with ``=``.
+Lines are written by ``core.csv_safe`` (shared with the frequent-buyer exports):
+cells are neutralised against spreadsheet formula injection (OWASP "CSV
+Injection"), since member names, reward names and error messages come from
+members, shops and admins, and every cell is quoted; dates are ISO 8601 in UTC.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, or_
+from sqlalchemy import Row, Select
 
 from connector.core.access import Actor
+from connector.core.csv_safe import csv_line
 from connector.core.model import FulfilmentChannel
-from connector.core.queries import RedemptionFilter, filtered
+from connector.core.queries import RedemptionFilter, filtered, older_than
 from connector.core.runtime import Runtime
 from connector.core.tables import Member, Redemption, Reward
 
@@ -34,9 +31,6 @@ _Position = tuple[datetime, int]
 
 #: Rows read per query: large enough that round trips do not dominate, small enough to hold in memory.
 BATCH_SIZE = 1000
-
-#: First characters a spreadsheet reads as the start of a formula (OWASP CSV Injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 #: The Fulfillments table's columns first (as admins know them), then ids and machine-readable state.
 COLUMNS: tuple[str, ...] = (
@@ -64,16 +58,6 @@ COLUMNS: tuple[str, ...] = (
     "fulfilled_at",
     "reversed_at",
 )
-
-
-def neutralise(value: object) -> str:
-    """The cell text, with a leading ``'`` when a spreadsheet would otherwise read it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
-
-
-def _stamp(value: datetime | None) -> str:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else ""
 
 
 #: The columns read per row: plain values, not ORM objects (building those cost half the export's time).
@@ -106,11 +90,11 @@ _SELECTED = (
 
 
 def row_of(r: Row[Any]) -> list[object]:
-    """One selected row as the export's cells, in ``COLUMNS`` order."""
+    """One selected row as the export's cells, in ``COLUMNS`` order (``csv_line`` writes the dates in UTC)."""
     shop_order = r.channel == FulfilmentChannel.SHOPIFY
     return [
         f"{r.member_first_name} {r.member_last_name}".strip(),  # as Member.full_name shows it
-        _stamp(r.claimed_at),
+        r.claimed_at,
         r.status,
         r.reward_name,
         r.code,
@@ -130,16 +114,9 @@ def row_of(r: Row[Any]) -> list[object]:
         r.error_message,
         r.error_fix,
         r.attempts,
-        _stamp(r.fulfilled_at),
-        _stamp(r.reversed_at),
+        r.fulfilled_at,
+        r.reversed_at,
     ]
-
-
-def csv_line(cells: Sequence[object]) -> str:
-    """One CSV record (ending in CRLF, per RFC 4180) with every cell neutralised and quoted."""
-    buffer = io.StringIO()
-    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerow([neutralise(c) for c in cells])
-    return buffer.getvalue()
 
 
 def export_csv(rt: Runtime, actor: Actor, f: RedemptionFilter, *, batch_size: int = BATCH_SIZE) -> Iterator[str]:
@@ -169,17 +146,12 @@ def _lines(rt: Runtime, actor: Actor, f: RedemptionFilter, batch_size: int) -> I
 def _batch(actor: Actor, f: RedemptionFilter, after: _Position | None, size: int) -> Select[Any]:
     """The next ``size`` rows after ``after`` in the list's order (newest first).
 
-    The redundant ``claimed_at <= at`` bound lets the database seek straight into the
-    (claimed_at, id) index; with the OR alone it would scan every row before the cursor
-    again for each batch, and a large export would cost the square of its size.
+    The list's keyset condition (``queries.older_than``) seeks into the (claimed_at, id) index,
+    so each batch costs the same and a large export does not cost the square of its size.
     """
     q = filtered(actor, f).with_only_columns(*_SELECTED)  # the same joins, search, filters and scope
     if after is not None:
-        at, ident = after
-        q = q.where(
-            Redemption.claimed_at <= at,
-            or_(Redemption.claimed_at < at, and_(Redemption.claimed_at == at, Redemption.id < ident)),
-        )
+        q = q.where(older_than(*after))
     return q.order_by(Redemption.claimed_at.desc(), Redemption.id.desc()).limit(size)
 
 

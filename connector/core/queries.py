@@ -2,22 +2,43 @@
 
 Keyset (``claimed_at``, ``id``) rather than OFFSET so that page 10,000 costs
 what page 1 costs; the cursor is opaque to clients.
+
+Search takes one of three paths, so that the searches support staff make most
+(a code or an email read out on the phone) are index lookups at any size:
+
+* a term shaped like a redemption code (``R-`` and ten characters of the code
+  alphabet, any case) is that code: equality on the unique ``code`` index;
+* a term shaped like an email address is that email, in any case: equality on
+  ``lower(members.email)`` (its own index), then the member's redemptions;
+* anything else is a substring of the member's name or email, the offer name or
+  the code. The member and reward parts are matched in their own (small)
+  tables first and the redemptions tested against those ids, rather than
+  testing every joined row; on PostgreSQL, trigram indexes serve the member part.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session, contains_eager
 
 from connector.core.access import Actor
 from connector.core.errors import ValidationError
 from connector.core.model import TAB_STATUSES, RedemptionStatus, Tab
+from connector.core.redemptions import _CODE_ALPHABET
 from connector.core.tables import Member, Redemption, Reward
+
+#: What ``redemptions.new_code`` makes: ``R-`` and ten characters of its alphabet.
+CODE_SHAPE = re.compile(rf"R-[{re.escape(_CODE_ALPHABET)}]{{10}}")
+#: A member's name as search matches it; ``ix_members_name_trgm`` (PostgreSQL) indexes this very expression.
+MEMBER_NAME_SEARCH = func.lower(Member.first_name + literal_column("' '") + Member.last_name)
+#: Something@something, no spaces: looked up as a whole email address.
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass(frozen=True)
@@ -71,18 +92,46 @@ def filtered(actor: Actor, f: RedemptionFilter) -> Select[tuple[Redemption]]:
         q = q.where(Redemption.claimed_at >= f.claimed_from)
     if f.claimed_to is not None:
         q = q.where(Redemption.claimed_at < f.claimed_to)
-    if f.search:
-        term = f.search.strip()
-        like = f"%{term.lower()}%"
-        q = q.where(
-            or_(
-                Redemption.code == term.upper(),
-                func.lower(Member.email) == term.lower(),
-                func.lower(Member.first_name + " " + Member.last_name).like(like),
-                func.lower(Reward.name).like(like),
-            )
-        )
+    term = (f.search or "").strip()
+    if term:
+        q = q.where(search_condition(term))
     return q
+
+
+def search_condition(term: str) -> ColumnElement[bool]:
+    """The search box's condition on redemptions (see the module's docstring for the three paths)."""
+    if CODE_SHAPE.fullmatch(term.upper()):
+        return Redemption.code == term.upper()
+    if EMAIL_SHAPE.fullmatch(term):
+        return Redemption.member_id.in_(select(Member.id).where(func.lower(Member.email) == term.lower()))
+    pattern = "%" + _escape_like(term.lower()) + "%"
+    members = select(Member.id).where(
+        or_(MEMBER_NAME_SEARCH.like(pattern, escape="\\"), func.lower(Member.email).like(pattern, escape="\\"))
+    )
+    rewards = select(Reward.id).where(func.lower(Reward.name).like(pattern, escape="\\"))
+    return or_(
+        Redemption.member_id.in_(members),
+        Redemption.reward_id.in_(rewards),
+        Redemption.code.like(pattern.upper(), escape="\\"),
+    )
+
+
+def _escape_like(text: str) -> str:
+    """``text`` matched literally by LIKE: its ``%``, ``_`` and the escape character itself escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def older_than(at: datetime, ident: int) -> ColumnElement[bool]:
+    """Rows after (``at``, ``ident``) in the list's order (newest first): the keyset condition.
+
+    The redundant ``claimed_at <= at`` lets PostgreSQL seek straight into the (claimed_at, id)
+    index; with the OR alone it reads every row before the cursor again (0.1-0.2 s at row
+    600,000 of a million, against a few milliseconds with the bound).
+    """
+    return and_(
+        Redemption.claimed_at <= at,
+        or_(Redemption.claimed_at < at, and_(Redemption.claimed_at == at, Redemption.id < ident)),
+    )
 
 
 def list_redemptions(
@@ -92,8 +141,7 @@ def list_redemptions(
         raise ValidationError("invalid limit", fields={"limit": "between 1 and 500"})
     q = filtered(actor, f)
     if cursor:
-        at, ident = decode_cursor(cursor)
-        q = q.where(or_(Redemption.claimed_at < at, and_(Redemption.claimed_at == at, Redemption.id < ident)))
+        q = q.where(older_than(*decode_cursor(cursor)))
     rows = s.scalars(q.order_by(Redemption.claimed_at.desc(), Redemption.id.desc()).limit(limit + 1)).unique().all()
     items = rows[:limit]
     return Page(items=items, next_cursor=encode_cursor(items[-1]) if len(rows) > limit else None)

@@ -18,7 +18,7 @@ from connector.core.database import transaction
 from connector.core.errors import ConflictError, NotFoundError, ValidationError
 from connector.core.fulfilment import schedule_fulfilment
 from connector.core.lifecycle import transition
-from connector.core.model import LedgerKind, RedemptionEvent, RedemptionStatus
+from connector.core.model import FulfilmentChannel, LedgerKind, RedemptionEvent, RedemptionStatus
 from connector.core.runtime import Runtime
 from connector.core.tables import LedgerEntry, Member, OutboundMessage, Redemption, Reward
 from connector.core.timeline import record_event
@@ -220,17 +220,46 @@ def send_initial_confirmation(rt: Runtime, redemption_id: int) -> OutboundMessag
 
 
 def _confirmation(r: Redemption, actor: str, now: Any) -> OutboundMessage:
+    """The confirmation email, true to where the redemption is.
+
+    Support can resend it from any row that is not reversed, so it must not say "confirmed"
+    while the shop order does not exist yet (pending, or in error while someone fixes it).
+    The shop emails the member itself when the order ships (``sendFulfillmentReceipt``).
+    An email reward's instructions are the reward itself (a code, a link): they are sent
+    only once it is fulfilled.
+    """
     reward = r.reward
+    shop_order = r.channel == FulfilmentChannel.SHOPIFY
+    if r.status == RedemptionStatus.FULFILLED:
+        subject = f"Your reward: {reward.name} ({r.code})"
+        order = f" {r.external_order_name}" if r.external_order_name else ""
+        news = (
+            f"Your reward {reward.name} is confirmed: we have placed your order{order}. "
+            "You will get an email when it ships."
+            if shop_order
+            else f"Your reward {reward.name} is confirmed."
+        )
+        details = reward.instructions
+    else:
+        subject = f"We received your redemption: {reward.name} ({r.code})"
+        news = (
+            f"We have received your redemption of {reward.name} and are preparing your order. "
+            "You will get an email when it ships."
+            if shop_order
+            else f"We have received your redemption of {reward.name}. We will send you your reward as soon as it "
+            "is ready."
+        )
+        details = reward.instructions if shop_order else ""
     body = (
         f"Hi {r.member.first_name},\n\n"
-        f"Your reward {reward.name} is confirmed. Redemption code: {r.code}.\n"
-        + (f"\n{reward.instructions}\n" if reward.instructions else "")
+        f"{news}\nRedemption code: {r.code}.\n"
+        + (f"\n{details}\n" if details else "")
         + "\nThank you for being an ambassador.\n"
     )
     return OutboundMessage(
         redemption_id=r.id,
         to_address=r.member.email or "",
-        subject=f"Your reward: {reward.name} ({r.code})",
+        subject=subject,
         body=body,
         actor=actor,
         created_at=now,

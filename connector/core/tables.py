@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -87,7 +88,26 @@ class Shop(Base):
 
 class Member(Base):
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("brand_id", "external_ref", name="uq_members_brand_ref"),)
+    __table_args__ = (
+        UniqueConstraint("brand_id", "external_ref", name="uq_members_brand_ref"),
+        # The console's search (queries.search_condition): a whole email in any case, on every backend ...
+        Index("ix_members_email_lower", literal_column("lower(email)")),
+        # ... and part of an email or a name (LIKE '%term%') from trigram indexes, on PostgreSQL with pg_trgm only
+        # (migration 0004). The name is written the way PostgreSQL stores it, so autogenerate compares it equal;
+        # queries.MEMBER_NAME_SEARCH is the same expression (tests/web/admin/test_search.py checks the plan).
+        Index(
+            "ix_members_email_trgm",
+            literal_column("lower(email)").label("email_search"),
+            postgresql_using="gin",
+            postgresql_ops={"email_search": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_members_name_trgm",
+            literal_column("lower((first_name::text || ' '::text) || last_name::text)").label("name_search"),
+            postgresql_using="gin",
+            postgresql_ops={"name_search": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
     external_ref: Mapped[str | None] = mapped_column(String(100))

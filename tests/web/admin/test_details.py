@@ -23,7 +23,12 @@ def test_details_show_member_reward_shop_order_and_delivery(signed_in, people, r
     assert link["href"] == "https://acme-pets.myshopify.com/admin/orders/1" and link.text == "#1001"
     assert link["rel"] == "noopener noreferrer"
     steps = [(li.text, li["data-state"]) for li in order.one("ol", id="delivery-progress").find_all("li")]
-    assert steps == [("Unfulfilled", "done"), ("In progress", "done"), ("Shipped", "current"), ("Delivered", "todo")]
+    assert steps == [
+        ("Order placed", "done"),
+        ("Being prepared", "done"),
+        ("In transit", "current"),
+        ("Delivered", "todo"),
+    ]
     assert "1Z999AA10123456784" in order.text
 
 

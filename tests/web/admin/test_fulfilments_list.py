@@ -107,7 +107,7 @@ def test_columns_match_the_seed_screen_and_delivery_is_only_for_shop_orders(sign
     shop_row, email_row = row(page, shop_id), row(page, email_id)
     assert "Ada Lovelace" in shop_row.text and "Ambassador T-Shirt" in shop_row.text
     assert "Ships in 5-7 days." in shop_row.one("td", class_="instructions").text
-    assert shop_row.one("td", class_="delivery").text == "Shipped"
+    assert shop_row.one("td", class_="delivery").text == "In transit"
     assert email_row.one("td", class_="delivery").text == ""
     assert "Code: GIFT-42" in email_row.text
     assert shop_row.one("a", class_="action-details")["href"] == f"/admin/redemptions/{shop_id}"
