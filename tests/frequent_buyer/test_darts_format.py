@@ -277,7 +277,10 @@ def test_darts_rejects_a_bad_quantity(qty: str):
 @pytest.mark.parametrize(
     ("size", "expected"),
     [
-        ("28 stone", "a size unit of lb, oz, kg, g, l, ml, fl oz, gal, ct (or a spelling of them, like 'lbs' or 'count')"),
+        (
+            "28 stone",
+            "a size unit of lb, oz, kg, g, l, ml, fl oz, gal, ct (or a spelling of them, like 'lbs' or 'count')",
+        ),
         ("big", "a size like '28 lb', '12.5 oz' or '6 ct'"),
         ("0 lb", "a size greater than zero"),
         ("12,5 oz", "a size with '.' as the decimal separator, like '12.5 oz'"),

@@ -134,19 +134,6 @@ def test_product_list_export_is_csv_with_formulas_neutralised(rt, fb_world):
     assert len(lines) == 8
 
 
-def test_neutralise_cell():
-    assert [programs.neutralise_cell(v) for v in ("=1", "+1", "-1", "@a", "\tx", "\rx", "a=b", "")] == [
-        "'=1",
-        "'+1",
-        "'-1",
-        "'@a",
-        "'\tx",
-        "'\rx",
-        "a=b",
-        "",
-    ]
-
-
 # -- retailers and distributors --------------------------------------------------------------------------
 
 

@@ -21,8 +21,6 @@ Use cases take ``rt`` and an ``Actor`` and run one transaction each; they return
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
 from connector.core.catalog import slugify
+from connector.core.csv_safe import csv_line
 from connector.core.database import transaction
 from connector.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from connector.core.frequent_buyer.model import FulfilmentType
@@ -534,29 +533,13 @@ def list_programs(rt: Runtime, actor: Actor, *, brand_id: int | None = None) -> 
 
 
 PRODUCT_COLUMNS = ("SKU", "UPC", "Description", "Size", "Unit", "Category")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(value: str) -> str:
-    """A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading apostrophe."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def product_list_lines(items: Iterable[ItemView]) -> Iterator[str]:
-    """The Product List export as CSV lines (header first, every cell quoted, CRLF endings), one item per line."""
-    buffer = io.StringIO()
-    # Every cell quoted: an importer that guesses another separator (;) cannot split one into a new "=..." cell.
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-
-    def line(cells: Sequence[str]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([neutralise_cell(c) for c in cells])
-        return buffer.getvalue()
-
-    yield line(PRODUCT_COLUMNS)
+    """The Product List export as CSV lines (header first, every cell quoted and neutralised, CRLF endings)."""
+    yield csv_line(PRODUCT_COLUMNS)
     for i in items:
-        yield line([i.sku, i.upc or "", i.description, format_quantity(i.size_value), i.size_unit, i.category])
+        yield csv_line([i.sku, i.upc or "", i.description, format_quantity(i.size_value), i.size_unit, i.category])
 
 
 def export_product_list(rt: Runtime, actor: Actor, program_id: int) -> tuple[ProgramView, Iterator[str]]:
