@@ -68,3 +68,4 @@ from connector.admin import (  # noqa: E402, F401  (routes register on import)
 )
 
 add_nav("Fulfillments", "admin.fulfilments", REDEMPTION_ROLES)
+from connector.admin import frequent_buyer  # noqa: E402, F401  (frequent-buyer pages and their nav entries)

@@ -103,10 +103,6 @@ def reconcile(batch_id: int) -> dict[str, Any]:
     return DistributionBatchSchema().dump(batch_out(credit_status.reconcile_batch(rt, actor, batch_id, data["note"])))
 
 
-#: The memo itself may be up to ``MAX_MEMO_BYTES``; the rest is room for the multipart framing.
-UPLOAD_MAX_BYTES = credit_memo.MAX_MEMO_BYTES + 16 * 1024
-
-
 def _load_form() -> dict[str, Any]:
     """The upload's text fields, validated like a JSON body (a repeated or unknown field is refused)."""
     repeated = sorted(name for name, values in request.form.lists() if len(values) > 1)
@@ -143,7 +139,7 @@ def _rejected(exc: credit_memo.CreditMemoRejected) -> Response:
     tag=_TAG,
     form=CreditMemoUploadFormSchema,
     files={"file": "The distributor's credit memo as CSV (UTF-8)."},
-    max_bytes=UPLOAD_MAX_BYTES,
+    max_bytes=credit_memo.MAX_MEMO_UPLOAD_BYTES,
     responses={
         201: ("Imported; the comparison", CreditMemoComparisonSchema),
         200: ("Already imported (same file); the stored comparison", CreditMemoComparisonSchema),

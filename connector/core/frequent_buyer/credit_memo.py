@@ -70,6 +70,8 @@ MO = MemoLineOutcome
 
 #: A credit memo is a page or two; a file far larger is not one.
 MAX_MEMO_BYTES = 1024 * 1024
+#: The largest request body that carries a memo upload: the memo itself plus room for the multipart framing.
+MAX_MEMO_UPLOAD_BYTES = MAX_MEMO_BYTES + 16 * 1024
 MAX_MEMO_LINES = 10_000
 #: Problems reported for one file; more are summarised as a count.
 MAX_PROBLEMS = 200

@@ -60,21 +60,28 @@ def test_the_console_session_is_not_an_api_credential(signed_in, people):
 
 def test_the_nav_registry_lets_a_feature_add_a_page_for_some_roles(monkeypatch):
     monkeypatch.setattr("connector.admin.NAV", list(NAV))
-    add_nav("Credits", "admin.credits", [Role.DISTRIBUTOR, Role.RETAILER])
-    add_nav("Credits", "admin.credits", [Role.DISTRIBUTOR])  # registering twice changes nothing
-    assert [e.label for e in nav_for(Role.DISTRIBUTOR)] == ["Credits"]
-    assert [e.label for e in nav_for(Role.SUPPORT)] == ["Fulfillments"]
-    assert [e.label for e in nav_for(Role.VIEWER)] == ["Fulfillments"]
+    before = {role: [e.label for e in nav_for(role)] for role in Role}
+    add_nav("Rebates", "admin.rebates", [Role.DISTRIBUTOR, Role.RETAILER])
+    add_nav("Rebates", "admin.rebates", [Role.DISTRIBUTOR])  # registering twice changes nothing
+    assert [e.label for e in nav_for(Role.DISTRIBUTOR)] == [*before[Role.DISTRIBUTOR], "Rebates"]
+    assert [e.label for e in nav_for(Role.RETAILER)] == [*before[Role.RETAILER], "Rebates"]
+    assert [e.label for e in nav_for(Role.SUPPORT)] == before[Role.SUPPORT]
+    assert "Rebates" not in [e.label for e in nav_for(Role.VIEWER)]
 
 
 def test_the_header_shows_only_the_users_nav_entries(signed_in, people):
     support = signed_in(people.support).page("/admin/fulfilments")
     links = support.one("header").one("nav").find_all("a")
-    assert [(a.text, a["href"], a.get("aria-current")) for a in links] == [
-        ("Fulfillments", "/admin/fulfilments", "page")
-    ]
-    home = signed_in(people.distributor).page("/admin/")
-    assert home.one("header").one("nav").find_all("a") == []
+    assert [(a.text, a["href"], a.get("aria-current")) for a in links][0] == (
+        "Fulfillments",
+        "/admin/fulfilments",
+        "page",
+    )
+    assert all(a.get("aria-current") is None for a in links[1:])
+    # A distributor's header has its own portal and never the brand redemptions.
+    portal = signed_in(people.distributor).page("/admin/distribution")
+    labels = [a.text for a in portal.one("header").one("nav").find_all("a")]
+    assert "Distributor Portal" in labels and "Fulfillments" not in labels
 
 
 def test_an_unexpected_error_under_admin_is_an_html_500_that_leaks_nothing(rt, world, people):

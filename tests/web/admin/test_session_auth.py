@@ -61,15 +61,12 @@ def test_login_is_case_insensitive_on_the_email(console, people):
     assert response.status_code == 302 and response.headers["Location"] == "/admin/fulfilments"
 
 
-def test_a_distributor_or_retailer_lands_on_a_home_page_that_says_their_pages_are_to_come(signed_in, people):
-    for person in (people.distributor, people.retailer):
+def test_a_distributor_or_retailer_lands_on_their_own_pages_never_on_brand_redemptions(signed_in, people):
+    for person, landing in ((people.distributor, "/admin/distribution"), (people.retailer, "/admin/pos-reports")):
         browser = signed_in(person)
-        home = browser.get("/admin/fulfilments")
-        assert home.status_code == 403
-        page = browser.page("/admin/")
-        assert "no pages in this console yet" in page.one("main").text
-        assert page.one("form", id="logout-form")
-        assert page.find("nav") is None or "Fulfillments" not in page.one("header").text
+        assert browser.get("/admin/fulfilments").status_code == 403
+        home = browser.get("/admin/")
+        assert home.status_code == 302 and home.headers["Location"] == landing
 
 
 def test_a_signed_out_visitor_is_sent_to_login_and_back_to_the_page_asked_for(console, people, rt, shop, world):

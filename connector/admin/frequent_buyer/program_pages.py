@@ -1,0 +1,68 @@
+"""Frequent-buyer programs: the list, one program with its items, and its Product List as CSV.
+
+Reading only; programs are set up through the API and CLI. Who sees which
+program is the core's rule (``list_programs`` / ``get_program``): staff and
+global viewers every program, brand admins and brand viewers their brand's,
+retailers and distributors every program (a retailer must find a program to
+enroll in it; seed 002: "export a Product List showing all items included").
+A retailer also sees which programs it is enrolled in, and with which distributor.
+"""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from werkzeug.wrappers import Response
+
+from connector.admin import bp
+from connector.admin.frequent_buyer.common import INT, csv_download, parse_query
+from connector.admin.session_auth import current_actor
+from connector.app import current_runtime
+from connector.core.catalog import slugify
+from connector.core.frequent_buyer import programs as core
+from connector.core.model import Role
+
+
+@bp.get("/programs")
+def fb_programs() -> tuple[str, int]:
+    actor = current_actor()
+    rt = current_runtime()
+    form = parse_query(request.args, {"brand_id": INT})
+    listed = core.list_programs(rt, actor, brand_id=form.get("brand_id")) if not form.errors else []
+    all_programs = core.list_programs(rt, actor) if form.get("brand_id") else listed
+    enrolled: dict[int, core.EnrollmentView] = {}
+    if actor.role == Role.RETAILER:
+        enrolled = {e.program_id: e for e in core.list_enrollments(rt, actor, active_only=True)}
+    distributors = {d.id: d.name for d in core.list_distributors(rt, actor)}
+    html = render_template(
+        "admin/fb/programs.html",
+        programs=listed,
+        form=form,
+        brands=sorted({(p.brand_id, p.brand_name) for p in all_programs}, key=lambda b: b[1].lower()),
+        enrolled=enrolled,
+        is_retailer=actor.role == Role.RETAILER,
+        distributors=distributors,
+    )
+    return html, 400 if form.errors else 200
+
+
+@bp.get("/programs/<int:program_id>")
+def fb_program(program_id: int) -> str:
+    actor = current_actor()
+    rt = current_runtime()
+    program = core.get_program(rt, actor, program_id)  # another brand's program: not found
+    enrollments = core.list_enrollments(rt, actor, program_id=program_id, active_only=True)
+    distributors = core.list_distributors(rt, actor, program_id=program_id)
+    return render_template(
+        "admin/fb/program.html",
+        program=program,
+        enrollments=enrollments,
+        distributors=distributors,
+        is_retailer=actor.role == Role.RETAILER,
+    )
+
+
+@bp.get("/programs/<int:program_id>/products.csv")
+def fb_program_csv(program_id: int) -> Response:
+    """The Product List: SKU, UPC, Description, Size, Unit, Category (formula-like cells get a leading ')."""
+    program, lines = core.export_product_list(current_runtime(), current_actor(), program_id)
+    return csv_download(lines, f"{slugify(program.code or program.name)}-products.csv")
