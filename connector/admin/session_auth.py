@@ -34,7 +34,7 @@ _MAX_EMAIL, _MAX_PASSWORD = 320, 1024
 #: Endpoints reachable without a session (sign-out too: a stale session must still be able to end).
 _PUBLIC: set[str] = {"admin.login", "admin.logout", "admin.static"}
 
-SIGN_IN_FAILED = "Wrong email or password."
+SIGN_IN_FAILED = "Wrong email or password. Five wrong passwords in a row lock an account for 15 minutes."
 SESSION_ENDED = "Your session has ended (your password was changed or your account was disabled). Sign in again."
 
 
@@ -149,13 +149,16 @@ def login() -> Response | str | tuple[str, int]:
     email = request.form.get("email", "")[:_MAX_EMAIL]
     password = request.form.get("password", "")
     rt = current_runtime()
-    try:
-        if not email.strip() or not password or len(password) > _MAX_PASSWORD:
-            raise SignInError("wrong email or password")
+    failed = not email.strip() or not password or len(password) > _MAX_PASSWORD
+    if not failed:
+        # The transaction commits on a failed sign-in too: that is what counts wrong passwords.
         with transaction(rt.sessions) as s:
-            row = sign_in(s, email, password, rt.now())
-            uid, version, role = row.id, row.session_version, Role(row.role)
-    except SignInError:
+            try:
+                row = sign_in(s, email, password, rt.now())
+                uid, version, role = row.id, row.session_version, Role(row.role)
+            except SignInError:
+                failed = True
+    if failed:
         # One message whatever was wrong, so the form does not tell which emails have accounts.
         return render_template("admin/login.html", next_url=next_url, email=email, error=SIGN_IN_FAILED), 200
     session.clear()

@@ -322,6 +322,9 @@ class User(Base):
     disabled_at: Mapped[datetime | None]
     #: Bumped on password change or disable: sessions carry it, so old sessions stop working.
     session_version: Mapped[int] = mapped_column(default=1)
+    #: Consecutive wrong passwords; reaching ``users.MAX_FAILED_SIGN_INS`` locks sign-in for a while.
+    failed_sign_ins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
 
 # The frequent-buyer tables share this Base; importing them here keeps ``Base.metadata`` whole

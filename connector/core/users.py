@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor, check_scope
@@ -24,6 +25,12 @@ from connector.core.tables import User
 #: scrypt cost: n=2**14, r=8, p=1 uses 16 MiB and ~50 ms per check: slow for a guesser, fine for a login.
 _N, _R, _P = 2**14, 8, 1
 MIN_PASSWORD_LENGTH = 10
+#: Wrong passwords in a row that lock an account's sign-in, and for how long.
+MAX_FAILED_SIGN_INS = 5
+LOCKOUT = timedelta(minutes=15)
+SIGN_IN_FAILED = "wrong email or password (5 wrong passwords in a row lock an account for 15 minutes)"
+
+log = logging.getLogger("connector.users")
 
 
 class SignInError(ValidationError):
@@ -106,14 +113,42 @@ def create_user(
 
 
 def sign_in(s: Session, email: str, password: str, now: datetime) -> User:
-    """The user for these credentials, with ``last_login_at`` stamped; ``SignInError`` otherwise."""
+    """The user for these credentials, with ``last_login_at`` stamped; ``SignInError`` otherwise.
+
+    A wrong password is counted on the account (commit the session even when this raises, or the
+    count is lost); ``MAX_FAILED_SIGN_INS`` in a row lock sign-in for ``LOCKOUT``, during which even
+    the right password is refused. The answer is the same in every case, so a guesser learns
+    neither which emails exist nor which account is locked; the lock is logged for operators.
+    """
     user = s.scalars(select(User).where(User.email == normalise_email(email))).one_or_none()
     if user is None:
         verify_password(password, _DUMMY_HASH)
-        raise SignInError("wrong email or password")
-    if not verify_password(password, user.password_hash) or user.disabled_at is not None:
-        raise SignInError("wrong email or password")
+        raise SignInError(SIGN_IN_FAILED)
+    correct = verify_password(password, user.password_hash)
+    if user.locked_until is not None and user.locked_until > now:
+        raise SignInError(SIGN_IN_FAILED)
+    if not correct:
+        failures = s.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_sign_ins=User.failed_sign_ins + 1)
+            .returning(User.failed_sign_ins)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        if failures >= MAX_FAILED_SIGN_INS:
+            s.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(failed_sign_ins=0, locked_until=now + LOCKOUT)
+                .execution_options(synchronize_session=False)
+            )
+            log.warning("sign-in locked for user %s after %s wrong passwords", user.id, failures)
+        raise SignInError(SIGN_IN_FAILED)
+    if user.disabled_at is not None:
+        raise SignInError(SIGN_IN_FAILED)
     user.last_login_at = now
+    user.failed_sign_ins = 0
+    user.locked_until = None
     return user
 
 

@@ -103,3 +103,33 @@ def test_party_users_never_see_brand_redemptions():
     with pytest.raises(PermissionDeniedError):
         distributor.check_sees_redemptions()
     Actor(name="s", role=Role.SUPPORT).check_sees_redemptions()
+
+
+def test_wrong_passwords_in_a_row_lock_sign_in_and_a_success_resets_the_count(make_runtime):
+    from datetime import timedelta
+
+    from connector.core.users import LOCKOUT, MAX_FAILED_SIGN_INS
+
+    rt = make_runtime()
+    with transaction(rt.sessions) as s:
+        create_user(s, email="a@example.com", name="A", password=PASSWORD, role=Role.SUPPORT)
+
+    def attempt(password: str, at: datetime) -> bool:
+        # Committed even when it fails, as the console does: the failure count must survive.
+        with transaction(rt.sessions) as s:
+            try:
+                sign_in(s, "a@example.com", password, at)
+            except SignInError:
+                return False
+        return True
+
+    for _ in range(MAX_FAILED_SIGN_INS - 1):
+        assert not attempt("wrong password!", NOW)
+    assert attempt(PASSWORD, NOW)  # a success before the limit resets the count
+    for _ in range(MAX_FAILED_SIGN_INS):
+        assert not attempt("wrong password!", NOW)
+    assert not attempt(PASSWORD, NOW + LOCKOUT - timedelta(seconds=1))  # locked: even the right one fails
+    assert attempt(PASSWORD, NOW + LOCKOUT + timedelta(seconds=1))
+    with rt.sessions() as s:
+        user = s.scalars(select(User)).one()
+        assert (user.failed_sign_ins, user.locked_until) == (0, None)

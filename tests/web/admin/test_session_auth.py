@@ -171,3 +171,21 @@ def test_the_logout_form_is_in_the_header_of_every_page(signed_in, people, rt, s
         assert form["method"] == "post" and form["action"] == "/admin/logout", url
         assert form.one("button", type="submit")
         assert form.one("input", name="csrf_token")["value"] == token, url
+
+
+def test_five_wrong_passwords_lock_the_account_for_a_while_with_the_same_message(console, people, rt):
+    from datetime import timedelta
+
+    for _ in range(5):
+        console.login(people.support, password="wrong-password-123")
+    locked = console.login(people.support)  # the right password, now refused
+    assert locked.status_code == 200 and flashes(parse(locked.text), "error") == [SIGN_IN_FAILED]
+    with rt.sessions() as s:
+        user = find_user(s, people.support.email)
+        assert user.locked_until is not None and user.locked_until > rt.now()
+        user_id = user.id
+    # Another account is not affected, and the lock ends by itself.
+    assert console.login(people.brand_admin).status_code == 302
+    with transaction(rt.sessions) as s:
+        s.get(User, user_id).locked_until = rt.now() - timedelta(seconds=1)
+    assert console.login(people.support).status_code == 302
