@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from connector.core.access import Actor
-from connector.core.errors import NotFoundError
 from connector.core.model import TAB_STATUSES
+from connector.core.redemptions import load_for_actor
 from connector.core.tables import Brand, LedgerEntry, OutboundMessage, Redemption, Reward
 
 #: Tab counts stop here and read "1000+": counting a million rows on every page view would cost seconds.
@@ -48,20 +48,7 @@ def brand_names(s: Session, actor: Actor) -> dict[int, str]:
 
 def redemption_for_details(s: Session, actor: Actor, redemption_id: int) -> Redemption:
     """The redemption with its member, reward, shop and timeline, if the actor's scope covers it."""
-    r = s.scalars(
-        select(Redemption)
-        .where(Redemption.id == redemption_id)
-        .options(
-            joinedload(Redemption.member),
-            joinedload(Redemption.reward),
-            joinedload(Redemption.shop),
-            selectinload(Redemption.events),
-        )
-    ).one_or_none()
-    if r is None:
-        raise NotFoundError("redemption not found")
-    actor.check_brand(r.brand_id)  # another brand's: the same "not found", so its existence does not leak
-    return r
+    return load_for_actor(s, redemption_id, actor, details=True)
 
 
 def confirmations(s: Session, redemption_id: int) -> Sequence[OutboundMessage]:

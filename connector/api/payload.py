@@ -62,6 +62,17 @@ def load_body(schema: Schema) -> dict[str, Any]:
     return _load(schema, data, "request body")
 
 
+def load_form(schema: Schema) -> dict[str, Any]:
+    """A multipart upload's text fields validated by ``schema`` (a repeated field is refused, not dropped)."""
+    repeated = sorted(name for name, values in request.form.lists() if len(values) > 1)
+    if repeated:
+        raise ValidationError(
+            f"invalid form fields: {', '.join(repeated)} given more than once",
+            fields={name: "give this field once" for name in repeated},
+        )
+    return _load(schema, request.form.to_dict(flat=True), "form fields")
+
+
 def load_query(schema: Schema) -> dict[str, Any]:
     """The query string validated by ``schema`` (a repeated parameter is refused, not silently dropped)."""
     repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)

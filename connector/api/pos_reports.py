@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request, url_for
-from marshmallow import ValidationError as SchemaError
 
 from connector.api import bp
 from connector.api.auth import current_actor
@@ -28,7 +27,7 @@ from connector.api.fb_schemas import (
     PosUploadFormSchema,
 )
 from connector.api.openapi import operation
-from connector.api.payload import flatten_messages, load_body, load_query
+from connector.api.payload import load_body, load_form, load_query
 from connector.app import current_runtime, error_response
 from connector.config import Settings
 from connector.core.errors import ValidationError
@@ -47,19 +46,7 @@ def _pos_max_bytes(settings: Settings) -> int:
 
 
 def _load_form() -> dict[str, Any]:
-    """The upload's text fields, validated like a JSON body (a repeated field is refused, not dropped)."""
-    repeated = sorted(name for name, values in request.form.lists() if len(values) > 1)
-    if repeated:
-        raise ValidationError(
-            f"invalid form fields: {', '.join(repeated)} given more than once",
-            fields={name: "give this field once" for name in repeated},
-        )
-    try:
-        return PosUploadFormSchema().load(request.form.to_dict(flat=True))  # type: ignore[no-any-return]
-    except SchemaError as exc:
-        problems = flatten_messages(exc.messages)
-        summary = "; ".join(f"{name}: {text}" for name, text in problems.items())
-        raise ValidationError(f"invalid form fields: {summary}", fields=problems) from None
+    return load_form(PosUploadFormSchema())
 
 
 def rejected_response(exc: PosReportRejected) -> Response:

@@ -7,8 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Response, request, stream_with_context, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 
 from connector.api import bp
 from connector.api.auth import current_actor
@@ -35,6 +34,7 @@ from connector.core.export import COLUMNS, export_csv, in_chunks
 from connector.core.model import RedemptionStatus, Tab
 from connector.core.queries import RedemptionFilter, decode_cursor
 from connector.core.queries import list_redemptions as query_redemptions
+from connector.core.redemptions import load_for_actor
 from connector.core.runtime import Runtime
 from connector.core.tables import Redemption
 
@@ -57,19 +57,8 @@ def _same_not_found(redemption_id: int) -> Iterator[None]:
 
 def visible_redemption(s: Session, actor: Actor, redemption_id: int) -> Redemption:
     """The redemption with what its detail shows, if the actor may see it; otherwise ``NotFoundError``."""
-    r = s.scalars(
-        select(Redemption)
-        .where(Redemption.id == redemption_id)
-        .options(
-            joinedload(Redemption.member),
-            joinedload(Redemption.reward),
-            joinedload(Redemption.shop),
-            selectinload(Redemption.events),
-        )
-    ).one_or_none()
-    if r is None or not actor.sees_brand(r.brand_id):
-        raise _not_found(redemption_id)
-    return r
+    with _same_not_found(redemption_id):
+        return load_for_actor(s, redemption_id, actor, details=True)
 
 
 def _detail(rt: Runtime, actor: Actor, redemption_id: int) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request, url_for
-from marshmallow import ValidationError as SchemaError
 
 from connector.api import bp
 from connector.api.auth import current_actor
@@ -32,7 +31,7 @@ from connector.api.distribution_schemas import (
     memo_out,
 )
 from connector.api.openapi import operation
-from connector.api.payload import flatten_messages, load_body, load_query
+from connector.api.payload import load_body, load_form, load_query
 from connector.app import current_runtime, error_response
 from connector.core.errors import ValidationError
 from connector.core.frequent_buyer import credit_memo, credit_status
@@ -89,7 +88,8 @@ def get_retailer_batch(batch_id: int) -> dict[str, Any]:
 @operation(
     summary="Reconcile a credited batch: the retailer received the credits and is happy with them",
     description=(
-        "Only a fulfilled or grouped batch can be reconciled (409 with the current status otherwise). "
+        "Only a fulfilled or grouped batch can be reconciled (409 with the current status otherwise), and only "
+        "while it holds free goods: one the distributor emptied (every credit unbatched or declined) answers 409. "
         "Reconciling twice answers 409 and records nothing."
     ),
     tag=_TAG,
@@ -104,19 +104,7 @@ def reconcile(batch_id: int) -> dict[str, Any]:
 
 
 def _load_form() -> dict[str, Any]:
-    """The upload's text fields, validated like a JSON body (a repeated or unknown field is refused)."""
-    repeated = sorted(name for name, values in request.form.lists() if len(values) > 1)
-    if repeated:
-        raise ValidationError(
-            f"invalid form fields: {', '.join(repeated)} given more than once",
-            fields={name: "give this field once" for name in repeated},
-        )
-    try:
-        return CreditMemoUploadFormSchema().load(request.form.to_dict(flat=True))  # type: ignore[no-any-return]
-    except SchemaError as exc:
-        problems = flatten_messages(exc.messages)
-        summary = "; ".join(f"{name}: {text}" for name, text in problems.items())
-        raise ValidationError(f"invalid form fields: {summary}", fields=problems) from None
+    return load_form(CreditMemoUploadFormSchema())
 
 
 def _rejected(exc: credit_memo.CreditMemoRejected) -> Response:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from connector.core.access import Actor
 from connector.core.database import transaction
@@ -148,13 +148,25 @@ def _replay(existing: Redemption, fp: str) -> Created:
     return Created(redemption=existing, replayed=True)
 
 
-def load_for_actor(s: Session, redemption_id: int, actor: Actor, *, lock: bool = False) -> Redemption:
-    """The redemption, if it exists and the actor's brand scope covers it (else "not found", no leak)."""
+def load_for_actor(
+    s: Session, redemption_id: int, actor: Actor, *, lock: bool = False, details: bool = False
+) -> Redemption:
+    """The redemption, if it exists and the actor's brand scope covers it (else "not found", no leak).
+
+    ``details`` loads what a detail view shows (member, reward, shop, timeline) in the same round trips.
+    """
     q = select(Redemption).where(Redemption.id == redemption_id)
+    if details:
+        q = q.options(
+            joinedload(Redemption.member),
+            joinedload(Redemption.reward),
+            joinedload(Redemption.shop),
+            selectinload(Redemption.events),
+        )
     r = s.scalars(q.with_for_update() if lock else q).one_or_none()
-    if r is None:
+    if r is None or not actor.sees_brand(r.brand_id):
+        # The same words whether it does not exist or is another brand's, so existence does not leak.
         raise NotFoundError("redemption not found")
-    actor.check_brand(r.brand_id)
     return r
 
 
