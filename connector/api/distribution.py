@@ -177,6 +177,10 @@ def fulfil_batch(batch_id: int) -> dict[str, Any]:
 @bp.post("/distribution/credit-groups")
 @operation(
     summary="Group Fulfilled batches for manufacturer credit",
+    description=(
+        "Every batch must be Fulfilled and still hold free goods: a batch emptied by unbatching or declining its "
+        "credited free goods has nothing to claim (409 with `details.empty`); nothing changes."
+    ),
     tag=_TAG,
     body=DistributionCreditGroupCreateSchema,
     responses={201: ("The credit group", DistributionCreditGroupSchema)},
@@ -222,8 +226,13 @@ def _moved(result: core.Moved) -> dict[str, Any]:
 
 @bp.post("/distribution/free-goods/unbatch")
 @operation(
-    summary="Take batched free goods out of their Unfulfilled batches, back to Unbatched",
-    description="Credited free goods (their batch was fulfilled) cannot be unbatched: 409.",
+    summary="Take batched or credited free goods out of their batches, back to Unbatched",
+    description=(
+        "Batched free goods leave their Unfulfilled batch. Credited free goods leave their Fulfilled batch only "
+        "while it is neither reconciled by the retailer nor grouped for MFG credit; otherwise 409 naming the "
+        "batch and why (`details.current`: each offending free good's status, `details.batches`: "
+        "`reconciled` or `grouped` per batch). A Fulfilled batch that loses every free good stays, empty."
+    ),
     tag=_TAG,
     body=DistributionFreeGoodsSchema,
     responses={200: ("What moved", DistributionMovedSchema)},
@@ -237,7 +246,11 @@ def unbatch() -> dict[str, Any]:
 
 @bp.post("/distribution/free-goods/decline")
 @operation(
-    summary="Decline unbatched or batched free goods (they leave their batch)",
+    summary="Decline unbatched, batched or credited free goods (they leave their batch)",
+    description=(
+        "Credited free goods only while their Fulfilled batch is neither reconciled by the retailer nor grouped "
+        "for MFG credit (409 naming the batch and why otherwise). The reason is required and shown to the retailer."
+    ),
     tag=_TAG,
     body=DistributionReasonSchema,
     responses={200: ("What moved", DistributionMovedSchema)},

@@ -159,8 +159,10 @@ def group_cmd(description: str, batch_ids: tuple[int, ...], distributor_id: int 
 
 def _move(name: str, needs_reason: bool) -> None:
     help_text = {
-        "unbatch": "Take batched free goods out of their unfulfilled batches.",
-        "decline": "Decline unbatched or batched free goods (a reason is required).",
+        "unbatch": "Take batched or credited free goods out of their batches (a fulfilled batch: until it is "
+        "reconciled or grouped).",
+        "decline": "Decline unbatched, batched or credited free goods (credited: until their batch is reconciled or "
+        "grouped; a reason is required).",
         "hold": "Hold unbatched or batched free goods (a reason is required).",
         "release": "Release held or declined free goods back to unbatched.",
     }[name]

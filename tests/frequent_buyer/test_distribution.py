@@ -1,7 +1,9 @@
 """The distributor's moves on PostgreSQL: each with its event row, each illegal one refused with nothing changed.
 
-Sections, scoping (a distributor never sees or moves another's free goods or batches)
-and concurrency (two threads batching the same free good: exactly one batch gets it).
+Sections, scoping (a distributor never sees or moves another's free goods or batches),
+taking a credit back from a fulfilled batch (until it is reconciled or grouped) and concurrency
+(two threads batching the same free good: exactly one batch gets it; a decline racing the
+retailer's reconcile: exactly one of them applies).
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ from connector.core.errors import (
     ValidationError,
 )
 from connector.core.frequent_buyer import distribution as d
+from connector.core.frequent_buyer.credit_status import credit_status, reconcilable_batches, reconcile_batch
 from connector.core.frequent_buyer.distribution import DistributionFilter, Section
+from connector.core.frequent_buyer.distribution_reports import ReportParams, run_report
+from connector.core.frequent_buyer.model import CreditEvent, CreditStatus
+from connector.core.frequent_buyer.model import RetailerCreditView as RV
 from connector.core.frequent_buyer.tables import Batch, CreditGroup, FbEvent, FreeGood
 from tests.frequent_buyer.distribution_fixtures import (
     batch_row,
@@ -195,16 +201,22 @@ def test_unbatch_returns_free_goods_to_unbatched_and_records_it_on_both_timeline
     )
 
 
-def test_unbatch_is_refused_for_unbatched_and_credited_free_goods(rt, m):
-    loose, credited = make_free_goods(rt, m, 2)
-    batch = d.create_batch(rt, m.north_user, [credited], "week")
+def test_unbatch_is_refused_for_unbatched_and_grouped_free_goods(rt, m):
+    # The old rule refused credited free goods too; now a credited one may be unbatched while its batch is only
+    # fulfilled (see the take-back tests below), so the refusals left are unbatched and grouped free goods.
+    loose, grouped = make_free_goods(rt, m, 2)
+    batch = d.create_batch(rt, m.north_user, [grouped], "week")
     d.mark_batch_fulfilled(rt, m.north_user, batch.id)
+    group = d.group_for_mfg_credit(rt, m.north_user, [batch.id], "claim")
     before = snapshot(rt)
-    for ids, status in (([loose], "unbatched"), ([credited], "credited")):
-        with pytest.raises(IllegalTransitionError) as err:
-            d.unbatch(rt, m.north_user, ids)
-        assert err.value.details["current"] == {str(ids[0]): status}
-        assert "only from" not in err.value.message and "not batched" in err.value.message
+    with pytest.raises(IllegalTransitionError) as err:
+        d.unbatch(rt, m.north_user, [loose])
+    assert err.value.details["current"] == {str(loose): "unbatched"}
+    assert "only from" not in err.value.message and "not batched, credited" in err.value.message
+    with pytest.raises(IllegalTransitionError) as err:
+        d.unbatch(rt, m.north_user, [grouped])
+    assert err.value.details["current"] == {str(grouped): "grouped"}
+    assert f"batch {batch.id} is grouped for MFG credit (credit group {group.id})" in err.value.message
     assert snapshot(rt) == before
 
 
@@ -242,18 +254,165 @@ def test_decline_and_hold_need_a_reason(rt, m, move):
     assert statuses(rt, [good]) == {good: ("unbatched", None)} and count(rt, FbEvent) == 0
 
 
-def test_decline_a_credited_or_grouped_free_good_is_refused(rt, m):
+def test_hold_a_credited_and_decline_or_hold_a_grouped_free_good_is_refused(rt, m):
+    # Declining a credited free good is allowed now (while its batch is only fulfilled); holding it never is.
     good = make_free_good(rt, m)
     batch = d.create_batch(rt, m.north_user, [good], "week")
     d.mark_batch_fulfilled(rt, m.north_user, batch.id)
     before = snapshot(rt)
     with pytest.raises(IllegalTransitionError) as err:
-        d.decline(rt, m.north_user, [good], "late")
-    assert err.value.details["current"] == {str(good): "credited"}
-    d.group_for_mfg_credit(rt, m.north_user, [batch.id], "Q2 claim")
-    with pytest.raises(IllegalTransitionError):
         d.hold(rt, m.north_user, [good], "late")
-    assert snapshot(rt)[0][0][1] == "grouped" and before[0][0][1] == "credited"
+    assert err.value.details["current"] == {str(good): "credited"}
+    assert "not unbatched, batched:" in err.value.message
+    assert snapshot(rt) == before
+    d.group_for_mfg_credit(rt, m.north_user, [batch.id], "Q2 claim")
+    before = snapshot(rt)
+    for move in (d.decline, d.hold):
+        with pytest.raises(IllegalTransitionError) as err:
+            move(rt, m.north_user, [good], "late")
+        assert err.value.details["current"] == {str(good): "grouped"}
+    assert snapshot(rt) == before and before[0][0][1] == "grouped"
+
+
+# -- taking a credit back from a fulfilled batch ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("move", "target"), [("unbatch", "unbatched"), ("decline", "declined")])
+def test_a_credited_free_good_leaves_its_fulfilled_batch_with_events_and_totals_follow(rt, m, move, target):
+    a, b = make_free_goods(rt, m, 2, unit_cost="10.00")
+    batch = d.create_batch(rt, m.north_user, [a, b], "week")
+    d.mark_batch_fulfilled(rt, m.north_user, batch.id)
+    why = "not on our credit memo"
+    moved = d.unbatch(rt, m.north_user, [a], note=why) if move == "unbatch" else d.decline(rt, m.north_user, [a], why)
+
+    assert (moved.event, moved.to_status, moved.free_good_ids, moved.batch_ids) == (move, target, [a], [batch.id])
+    assert statuses(rt, [a, b]) == {a: (target, None), b: ("credited", batch.id)}
+    assert _event_tuples(rt, "free_good", a)[-1] == (
+        move,
+        "credited",
+        target,
+        "north-clerk",
+        f"removed from batch {batch.id}: {why}",
+    )
+    assert _event_tuples(rt, "batch", batch.id)[-1] == (
+        "remove",
+        "fulfilled",
+        "fulfilled",
+        "north-clerk",
+        f"{move}: free goods {a}; {why}",
+    )
+    view = d.get_batch(rt, m.north_user, batch.id).batch
+    assert (view.status, view.free_goods, view.approximate_cost) == ("fulfilled", 1, Decimal("10.00"))
+    assert batch_row(rt, batch.id).fulfilled_at is not None  # the batch stays fulfilled, with its date
+    # The retailer's credit status and the reports move the free good out of "credited" at once.
+    report = credit_status(rt, m.paws_user)
+    credited_ids = [line.free_good.id for line in report.views[RV.CREDITED]]
+    moved_ids = [line.free_good.id for line in report.views[RV.UNCREDITED if move == "unbatch" else RV.DECLINED]]
+    assert credited_ids == [b] and moved_ids == [a]
+    credited_total = next(t for t in report.totals if t.view == RV.CREDITED)
+    assert (credited_total.free_goods, credited_total.approximate_cost) == (1, Decimal("10.00"))
+    history = run_report(rt, m.north_user, "free-goods-fulfillment-history", ReportParams()).rows
+    assert [r["free_good_id"] for r in history] == [b]
+    pending = run_report(rt, m.north_user, "free-goods-fulfillment", ReportParams()).rows
+    assert [(r["free_good_id"], r["status"]) for r in pending] == [(a, target)]
+    # Taken back, it goes round again like any other: (released and) batched into a new batch.
+    if move == "decline":
+        d.release(rt, m.north_user, [a])
+    again = d.create_batch(rt, m.north_user, [a], "next week")
+    assert statuses(rt, [a]) == {a: ("batched", again.id)}
+
+
+def test_a_whole_call_is_refused_when_any_batch_was_reconciled_naming_the_batch_and_why(rt, m):
+    open_good, reconciled_good = make_free_goods(rt, m, 2)
+    still_open = d.create_batch(rt, m.north_user, [open_good], "open")
+    confirmed = d.create_batch(rt, m.north_user, [reconciled_good], "confirmed")
+    for batch in (still_open, confirmed):
+        d.mark_batch_fulfilled(rt, m.north_user, batch.id)
+    reconcile_batch(rt, m.paws_user, confirmed.id)
+    on = batch_row(rt, confirmed.id).reconciled_at
+    before = snapshot(rt)
+    for call in (
+        lambda: d.decline(rt, m.north_user, [open_good, reconciled_good], "late"),
+        lambda: d.unbatch(rt, m.north_user, [reconciled_good]),
+    ):
+        with pytest.raises(IllegalTransitionError) as err:
+            call()
+        assert err.value.message.endswith(
+            f"batch {confirmed.id} was reconciled by the retailer on {on:%Y-%m-%d}; a credit the retailer has "
+            "confirmed cannot be taken back here. Nothing was changed."
+        )
+        assert f"free good {reconciled_good}:" in err.value.message and str(open_good) not in err.value.message
+        assert err.value.details["current"] == {str(reconciled_good): "credited"}
+        assert err.value.details["batches"] == {str(confirmed.id): "reconciled"}
+        assert err.value.status_code == 409
+    assert snapshot(rt) == before  # not even the good in the open batch moved
+
+
+def test_taking_back_from_a_grouped_batch_is_refused_naming_the_credit_group(rt, m):
+    good = make_free_good(rt, m)
+    batch = d.create_batch(rt, m.north_user, [good], "week")
+    d.mark_batch_fulfilled(rt, m.north_user, batch.id)
+    group = d.group_for_mfg_credit(rt, m.north_user, [batch.id], "Acme claim")
+    reconcile_batch(rt, m.paws_user, batch.id)  # grouped and reconciled: both reasons are named
+    on = batch_row(rt, batch.id).reconciled_at
+    before = snapshot(rt)
+    with pytest.raises(IllegalTransitionError) as err:
+        d.decline(rt, m.north_user, [good], "late")
+    assert err.value.message == (
+        f"cannot decline free good {good}: batch {batch.id} was reconciled by the retailer on {on:%Y-%m-%d} and is "
+        f"grouped for MFG credit (credit group {group.id}); a credit the retailer has confirmed or a credit claimed "
+        "from the manufacturer cannot be taken back here. Nothing was changed."
+    )
+    assert snapshot(rt) == before
+
+
+def test_the_conditional_update_refuses_a_credit_whose_batch_closed_under_it(rt, m):
+    """The belt to the lock's braces: even if the checks were passed, the UPDATE itself will not move a credited
+    free good whose batch was reconciled (or grouped) meanwhile."""
+    good = make_free_good(rt, m)
+    batch = d.create_batch(rt, m.north_user, [good], "week")
+    d.mark_batch_fulfilled(rt, m.north_user, batch.id)
+    reconcile_batch(rt, m.paws_user, batch.id)
+    before = snapshot(rt)
+    with pytest.raises(ConnectorError) as err, rt.sessions() as s, s.begin():
+        d._update_free_goods(
+            s, [good], CreditEvent.DECLINE, CreditStatus.DECLINED, rt.now(), where=[d._leavable_batch()], batch_id=None
+        )
+    assert "changed while this decline was applied" in err.value.message
+    assert snapshot(rt) == before
+
+
+def test_an_emptied_fulfilled_batch_stays_but_cannot_be_grouped_or_reconciled(rt, m):
+    a, b, other = make_free_goods(rt, m, 3)
+    batch = d.create_batch(rt, m.north_user, [a, b], "emptied")
+    full = d.create_batch(rt, m.north_user, [other], "full")
+    for x in (batch, full):
+        d.mark_batch_fulfilled(rt, m.north_user, x.id)
+    d.unbatch(rt, m.north_user, [a])
+    d.decline(rt, m.north_user, [b], "duplicate")
+
+    view = d.get_batch(rt, m.north_user, batch.id).batch
+    assert (view.status, view.free_goods, view.quantity, view.approximate_cost) == ("fulfilled", 0, 0, None)
+    page = d.section(rt, m.north_user, Section.FULFILLED_BATCHES)
+    assert {x.id: x.free_goods for x in page.batches} == {batch.id: 0, full.id: 1}
+    assert [x.id for x in reconcilable_batches(rt, m.paws_user)] == [full.id]
+
+    before = snapshot(rt)
+    with pytest.raises(IllegalTransitionError) as err:
+        d.group_for_mfg_credit(rt, m.north_user, [batch.id, full.id], "claim")
+    assert err.value.message == (
+        f"cannot group batch {batch.id} for MFG credit: no free goods are left in it (each was unbatched or "
+        "declined after the batch was fulfilled), so there is nothing to claim. Nothing was changed."
+    )
+    assert err.value.details == {"event": "group", "current": {str(batch.id): "fulfilled"}, "empty": [batch.id]}
+    with pytest.raises(IllegalTransitionError) as err:
+        reconcile_batch(rt, m.paws_user, batch.id)
+    assert f"cannot reconcile batch {batch.id}: the distributor took every free good back out" in err.value.message
+    assert err.value.details["current"] == "fulfilled" and err.value.details["empty"] is True
+    assert snapshot(rt) == before and count(rt, CreditGroup) == 0
+    # The full one still groups and reconciles on its own.
+    d.group_for_mfg_credit(rt, m.north_user, [full.id], "claim")
+    assert reconcile_batch(rt, m.paws_user, full.id).reconciled_at is not None
 
 
 def test_release_puts_held_and_declined_back_to_unbatched_and_clears_the_reason(rt, m):
@@ -605,15 +764,12 @@ def test_concurrent_fulfil_and_decline_of_the_same_batch_never_leave_a_half_move
                 else d.decline(rt, m.north_user, [a], "late")
             ),
         )
-        final = statuses(rt, [a, b])
-        if isinstance(results[0], d.BatchView):  # fulfil first: the decline found a credited good
-            if isinstance(results[1], d.Moved):  # ... or the decline went first, then fulfil credited b alone
-                assert final == {a: ("declined", None), b: ("credited", batch.id)}
-            else:
-                assert isinstance(results[1], IllegalTransitionError)
-                assert final == {a: ("credited", batch.id), b: ("credited", batch.id)}
-        else:
-            pytest.fail(f"fulfil failed: {results[0]!r}")
+        assert isinstance(results[0], d.BatchView), results
+        # Both orders succeed now: the decline went first (fulfil credited b alone), or fulfil went first and
+        # the decline took a back from the (not yet reconciled) fulfilled batch. Either way a is declined once.
+        assert isinstance(results[1], d.Moved), results
+        assert statuses(rt, [a, b]) == {a: ("declined", None), b: ("credited", batch.id)}
+        assert [e.event for e in events(rt, "free_good", a)] in (["batch", "decline"], ["batch", "credit", "decline"])
         assert [e.event for e in events(rt, "batch", batch.id)].count("fulfil") == 1
 
 
@@ -657,6 +813,58 @@ def test_batching_calls_that_all_started_before_any_finished_still_give_the_free
     assert all(isinstance(r, IllegalTransitionError) for r in results if r is not won[0])
     assert statuses(rt, [shared])[shared] == ("batched", won[0].id)
     assert count(rt, Batch) == 1 and [e.event for e in events(rt, "free_good", shared)] == ["batch"]
+
+
+def test_a_decline_racing_the_retailers_reconcile_exactly_one_wins(rt, m):
+    """Both calls are queued on the batch's row lock before it is freed; whichever goes first, the other is
+    refused: a credit is never both declined and reconciled."""
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are a PostgreSQL behaviour; SQLite serialises whole transactions")
+    outcomes = set()
+    for _ in range(4):
+        good = make_free_good(rt, m)
+        batch = d.create_batch(rt, m.north_user, [good], "race")
+        d.mark_batch_fulfilled(rt, m.north_user, batch.id)
+        results: list[object] = [None, None]
+
+        def run(i, good=good, batch_id=batch.id, results=results):
+            try:
+                if i == 0:
+                    results[i] = d.decline(rt, m.north_user, [good], "not on our invoices")
+                else:
+                    results[i] = reconcile_batch(rt, m.paws_user, batch_id, "memo CM-1")
+            except Exception as exc:  # noqa: BLE001 - asserted on below
+                results[i] = exc
+
+        with rt.engine.connect() as blocker:
+            blocker.execute(select(Batch.id).where(Batch.id == batch.id).with_for_update())
+            threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 20
+            while _lock_waiters(rt) < 2:
+                assert time.monotonic() < deadline, "the calls never queued on the batch's row lock"
+                time.sleep(0.02)
+            blocker.rollback()
+        for t in threads:
+            t.join(30)
+        declined, reconciled = results
+        row = batch_row(rt, batch.id)
+        batch_events = [e.event for e in events(rt, "batch", batch.id)]
+        if isinstance(declined, d.Moved):
+            assert isinstance(reconciled, IllegalTransitionError) and "took every free good back" in reconciled.message
+            assert statuses(rt, [good]) == {good: ("declined", None)} and row.reconciled_at is None
+            assert batch_events == ["create", "fulfil", "remove"]
+            outcomes.add("decline")
+        else:
+            assert isinstance(declined, IllegalTransitionError), results
+            assert "was reconciled by the retailer" in declined.message
+            assert isinstance(reconciled, d.BatchView) and row.reconciled_at is not None
+            assert statuses(rt, [good]) == {good: ("credited", batch.id)}
+            assert batch_events == ["create", "fulfil", "reconcile"]
+            assert [e.event for e in events(rt, "free_good", good)] == ["batch", "credit"]
+            outcomes.add("reconcile")
+    assert outcomes  # which one wins is up to the database; that exactly one does is the point
 
 
 def _lock_waiters(rt) -> int:

@@ -12,6 +12,7 @@ from connector.core.frequent_buyer.lifecycle import (
     CREDIT_TRANSITIONS,
     POS_TRANSITIONS,
     batch_transition,
+    credit_sources,
     credit_transition,
     pos_transition,
 )
@@ -51,7 +52,8 @@ def test_every_pair(move, table, state, event):
 
 
 def test_distributor_path_matches_the_design():
-    # unbatched → batched → credited → grouped, with unbatch back, decline/hold from unbatched and batched.
+    # unbatched → batched → credited → grouped, with unbatch back, decline/hold from unbatched and batched,
+    # and unbatch/decline (never hold) from credited (seed 001: "in the Unfulfilled or Fulfilled section").
     s = CreditStatus.UNBATCHED
     for event in (CreditEvent.BATCH, CreditEvent.UNBATCH, CreditEvent.BATCH, CreditEvent.CREDIT, CreditEvent.GROUP):
         s = credit_transition(s, event)
@@ -59,5 +61,23 @@ def test_distributor_path_matches_the_design():
     for start in (CreditStatus.UNBATCHED, CreditStatus.BATCHED):
         assert credit_transition(start, CreditEvent.DECLINE) == CreditStatus.DECLINED
         assert credit_transition(start, CreditEvent.HOLD) == CreditStatus.HELD
+    # Whether the credited free good's batch still allows it (fulfilled, not grouped, not reconciled) is checked
+    # in distribution.py; the table only says the free good's own state may move.
+    assert credit_transition(CreditStatus.CREDITED, CreditEvent.DECLINE) == CreditStatus.DECLINED
+    assert credit_transition(CreditStatus.CREDITED, CreditEvent.UNBATCH) == CreditStatus.UNBATCHED
     with pytest.raises(IllegalTransitionError):
-        credit_transition(CreditStatus.CREDITED, CreditEvent.DECLINE)
+        credit_transition(CreditStatus.CREDITED, CreditEvent.HOLD)
+    # Once grouped for MFG credit nothing takes a free good back.
+    for event in CreditEvent:
+        with pytest.raises(IllegalTransitionError):
+            credit_transition(CreditStatus.GROUPED, event)
+
+
+def test_the_sources_of_each_take_back_move():
+    assert set(credit_sources(CreditEvent.UNBATCH)) == {CreditStatus.BATCHED, CreditStatus.CREDITED}
+    assert set(credit_sources(CreditEvent.DECLINE)) == {
+        CreditStatus.UNBATCHED,
+        CreditStatus.BATCHED,
+        CreditStatus.CREDITED,
+    }
+    assert set(credit_sources(CreditEvent.HOLD)) == {CreditStatus.UNBATCHED, CreditStatus.BATCHED}

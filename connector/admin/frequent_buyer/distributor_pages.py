@@ -91,12 +91,15 @@ REPORT_FILTERS = {
 FIXES: dict[str, str] = {
     "batch": "Only Unbatched free goods can be batched: reload the page to see where they are now.",
     "add": "Only Unbatched free goods can join a batch, and only an Unfulfilled batch takes more: reload the page.",
-    "unbatch": "Only free goods in an Unfulfilled batch can be unbatched (a fulfilled batch was already credited).",
-    "decline": "Only free goods not yet credited (Unbatched, or in an Unfulfilled batch) can be declined.",
+    "unbatch": "Only free goods in an Unfulfilled batch, or in a Fulfilled batch the retailer has not reconciled "
+    "and that is not grouped for MFG credit, can be unbatched.",
+    "decline": "Only Unbatched free goods, or free goods in an Unfulfilled batch or in a Fulfilled batch the retailer "
+    "has not reconciled and that is not grouped for MFG credit, can be declined.",
     "hold": "Only free goods not yet credited (Unbatched, or in an Unfulfilled batch) can be held.",
     "release": "Only Declined or Held free goods can be released back to Unbatched.",
     "fulfil": "Only an Unfulfilled batch with free goods in it can be marked fulfilled: reload the page.",
-    "group": "Only Fulfilled batches (not yet grouped) can be grouped for MFG credit: reload the page.",
+    "group": "Only Fulfilled batches that still hold free goods (and are not yet grouped) can be grouped for MFG "
+    "credit: reload the page.",
 }
 ACTIONS = ("batch", "add", "unbatch", "decline", "hold", "release")
 
@@ -173,6 +176,7 @@ def fb_distribution() -> tuple[str, int]:
         show_distributor=actor.role != Role.DISTRIBUTOR,
         here=here(),
         options=filter_options(actor),
+        can_take_back=core.credits_can_be_taken_back,
     )
     return html, 400 if errors else 200
 
@@ -301,12 +305,32 @@ def _detail_page(template: str, actor: Actor, detail: object, **context: object)
     return render_template(template, detail=detail, can_move=allowed(core.check_acts, actor), here=here(), **context)
 
 
+def _batch_page_moves(batch: core.BatchView) -> tuple[str | None, str | None]:
+    """Which free-good moves the batch page offers, as ``(moves, locked)``: ``"open"`` (unbatch, decline, hold)
+    for an Unfulfilled batch, ``"take_back"`` (unbatch, decline) for a Fulfilled one neither reconciled nor
+    grouped, else None with ``locked`` saying why (the core's words), so the buttons match what the core allows."""
+    if batch.status == "unfulfilled":
+        return "open", None
+    if core.credits_can_be_taken_back(batch):
+        return "take_back", None
+    return None, core.closed_batch_reason(batch)
+
+
 @bp.get("/distribution/batches/<int:batch_id>")
 def fb_batch(batch_id: int) -> str:
     """A Batch Report: its free goods, totals, credit memos and every event, with the moves it allows."""
     actor = _reader()
     detail = core.get_batch(current_runtime(), actor, batch_id)
-    return _detail_page("admin/fb/batch.html", actor, detail, batch=detail.batch, memos=_memos(actor, batch_id))
+    moves, locked = _batch_page_moves(detail.batch)
+    return _detail_page(
+        "admin/fb/batch.html",
+        actor,
+        detail,
+        batch=detail.batch,
+        memos=_memos(actor, batch_id),
+        moves=moves,
+        locked=locked,
+    )
 
 
 @bp.get("/distribution/free-goods/<int:free_good_id>")
@@ -314,7 +338,13 @@ def fb_free_good(free_good_id: int) -> str:
     """One free good: where it is, its redemption, and every move it made."""
     actor = _reader()
     detail = core.get_free_good(current_runtime(), actor, free_good_id)
-    return _detail_page("admin/fb/free_good.html", actor, detail, g_=detail.free_good)
+    return _detail_page(
+        "admin/fb/free_good.html",
+        actor,
+        detail,
+        g_=detail.free_good,
+        take_back=core.free_good_can_be_taken_back(detail.free_good),
+    )
 
 
 # -- reports -------------------------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ invoices and credit memos.
 
 Reconciling is the retailer telling the manufacturer "I received these credits and I am happy with them": it
 sets the batch's ``reconciled_at``/``reconciled_by`` once, with a ``reconcile`` event, and is only possible
-for a credited (fulfilled or grouped) batch.
+for a credited (fulfilled or grouped) batch that still holds free goods: the distributor may unbatch or
+decline the credited free goods of a fulfilled batch until it is reconciled, and a batch emptied that way
+has nothing to reconcile (it is not listed among the batches to reconcile either).
 """
 
 from __future__ import annotations
@@ -25,12 +27,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
 from connector.core.database import transaction
-from connector.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from connector.core.errors import (
+    ConflictError,
+    IllegalTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from connector.core.frequent_buyer.distribution import (
     REASON_MAX,
     BatchView,
@@ -192,7 +200,12 @@ def credit_status(
 
 
 def reconcile_locked(s: Session, actor: Actor, batch: Batch, at: datetime, detail: str) -> None:
-    """Reconcile a batch already locked in ``s``: checked, conditional, one event. Raises if it cannot."""
+    """Reconcile a batch already locked in ``s``: checked, conditional, one event. Raises if it cannot.
+
+    Free goods leave a batch only under its row lock, so the emptiness check below cannot go stale before the
+    commit: a decline racing this reconcile either empties the batch first (this refuses) or waits and finds
+    the batch reconciled (the decline refuses).
+    """
     batch_transition(batch.status, BatchEvent.RECONCILE)  # only fulfilled or grouped batches
     if batch.reconciled_at is not None:
         raise ConflictError(
@@ -202,12 +215,21 @@ def reconcile_locked(s: Session, actor: Actor, batch: Batch, at: datetime, detai
             reconciled_at=batch.reconciled_at.isoformat(),
             reconciled_by=batch.reconciled_by,
         )
+    if not s.scalar(select(exists().where(FreeGood.batch_id == batch.id))):
+        raise IllegalTransitionError(
+            f"cannot reconcile batch {batch.id}: the distributor took every free good back out of it (unbatched "
+            "or declined) after marking it fulfilled, so there is no credit to reconcile; nothing was changed",
+            current=batch.status,
+            event=BatchEvent.RECONCILE.value,
+            empty=True,
+        )
     won = s.execute(
         update(Batch)
         .where(
             Batch.id == batch.id,
             Batch.reconciled_at.is_(None),
             Batch.status.in_((BatchStatus.FULFILLED, BatchStatus.GROUPED)),
+            exists().where(FreeGood.batch_id == Batch.id),
         )
         .values(reconciled_at=at, reconciled_by=actor.name)
         .execution_options(synchronize_session=False)
@@ -246,11 +268,17 @@ def reconcile_batch(rt: Runtime, actor: Actor, batch_id: int, note: str | None =
 
 
 def reconcilable_batches(rt: Runtime, actor: Actor, *, retailer_id: int | None = None) -> list[BatchView]:
-    """The retailer's credited batches not yet reconciled, oldest first: what its credit memos should cover."""
+    """The retailer's credited batches not yet reconciled, oldest first: what its credit memos should cover.
+
+    A fulfilled batch the distributor emptied (every free good unbatched or declined) is left out: there is
+    nothing in it to reconcile.
+    """
     if actor.role == Role.RETAILER:
         retailer_id = actor.retailer_id
     q = batch_select(actor).where(
-        Batch.status.in_((BatchStatus.FULFILLED, BatchStatus.GROUPED)), Batch.reconciled_at.is_(None)
+        Batch.status.in_((BatchStatus.FULFILLED, BatchStatus.GROUPED)),
+        Batch.reconciled_at.is_(None),
+        exists().where(FreeGood.batch_id == Batch.id),
     )
     if retailer_id is not None:
         q = q.where(Batch.retailer_id == retailer_id)

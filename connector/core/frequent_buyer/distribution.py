@@ -6,7 +6,11 @@ The distributor rolls a retailer's unbatched free goods into a Batch Report
 batch fulfilled/credited (its free goods ``credited``), and later groups fulfilled
 batches to claim from the manufacturer (``grouped``). Free goods can be declined or
 held from unbatched or batched, released back to unbatched, and unbatched while
-their batch is still unfulfilled.
+their batch is still unfulfilled. A credited free good can still be unbatched or
+declined (seed 001: "in the Unfulfilled or Fulfilled section") while its batch is
+fulfilled but neither grouped for MFG credit nor reconciled by the retailer; a
+fulfilled batch that loses every free good stays, empty, and can be neither grouped
+nor reconciled.
 
 Every move is one transaction that
 
@@ -37,7 +41,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
@@ -575,6 +579,63 @@ def _describe_status(g: FreeGood) -> str:
     return f"{g.id} is {g.status}" + (f" (in batch {g.batch_id})" if g.batch_id is not None else "")
 
 
+def closed_batch_reason(batch: Batch | BatchView) -> str | None:
+    """Why the credited free goods of a fulfilled batch can no longer be unbatched or declined, else None.
+
+    Once the retailer reconciled the batch it has confirmed the credit, and once the batch is grouped for MFG
+    credit the distributor has claimed it from the manufacturer: either way taking a credit back here would
+    contradict what the other party was told.
+    """
+    reasons: list[str] = []
+    tails: list[str] = []
+    if batch.reconciled_at is not None:
+        reasons.append(f"was reconciled by the retailer on {batch.reconciled_at:%Y-%m-%d}")
+        tails.append("a credit the retailer has confirmed")
+    if batch.status == BS.GROUPED or batch.credit_group_id is not None:
+        reasons.append(f"is grouped for MFG credit (credit group {batch.credit_group_id})")
+        tails.append("a credit claimed from the manufacturer")
+    if not reasons:
+        return None
+    return f"batch {batch.id} {' and '.join(reasons)}; {' or '.join(tails)} cannot be taken back here"
+
+
+def credits_can_be_taken_back(batch: BatchView) -> bool:
+    """Whether the batch's credited free goods may still be unbatched or declined (for drawing the buttons)."""
+    return batch.status == BS.FULFILLED and closed_batch_reason(batch) is None
+
+
+def free_good_can_be_taken_back(g: FreeGoodView) -> bool:
+    """Whether a credited free good may still be unbatched or declined: its batch is fulfilled, not reconciled.
+
+    (A credited free good's batch is never grouped: grouping moves its free goods to ``grouped``.)
+    """
+    return g.status == CS.CREDITED and g.batch_status == BS.FULFILLED and g.reconciled_at is None
+
+
+def _leavable_batch() -> ColumnElement[bool]:
+    """For the conditional UPDATE: the free good is in no batch, or in one it may still leave.
+
+    A batched free good leaves an unfulfilled batch; a credited one a fulfilled batch that is neither grouped
+    nor reconciled. The row locks already guarantee it; this keeps a lost race from ever moving a credit the
+    retailer has just confirmed.
+    """
+    return or_(
+        FreeGood.batch_id.is_(None),
+        exists().where(
+            Batch.id == FreeGood.batch_id,
+            or_(
+                and_(FreeGood.status == CS.BATCHED, Batch.status == BS.UNFULFILLED),
+                and_(
+                    FreeGood.status == CS.CREDITED,
+                    Batch.status == BS.FULFILLED,
+                    Batch.credit_group_id.is_(None),
+                    Batch.reconciled_at.is_(None),
+                ),
+            ),
+        ),
+    )
+
+
 def _check_moves(goods: dict[int, FreeGood], event: CreditEvent) -> dict[int, CreditStatus]:
     """Each free good's target under ``event``; refuses the whole call naming every free good that cannot move."""
     targets: dict[int, CreditStatus] = {}
@@ -627,13 +688,16 @@ def _update_free_goods(
     event: CreditEvent,
     to_status: CreditStatus,
     at: datetime,
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
     **values: Any,
 ) -> None:
-    """The conditional UPDATE: only rows still in a source state of ``event`` move; all of them must."""
+    """The conditional UPDATE: only rows still in a source state of ``event`` (and matching ``where``) move;
+    all of them must."""
     moved = (
         s.execute(
             update(FreeGood)
-            .where(FreeGood.id.in_(ids), FreeGood.status.in_(credit_sources(event)))
+            .where(FreeGood.id.in_(ids), FreeGood.status.in_(credit_sources(event)), *where)
             .values(status=to_status, updated_at=at, **values)
             .returning(FreeGood.id)
             .execution_options(synchronize_session=False)
@@ -860,6 +924,20 @@ def group_for_mfg_credit(rt: Runtime, actor: Actor, batch_ids: Iterable[Any], de
                 event=BE.GROUP.value,
                 current={str(i): st for i, st in offending.items()},
             )
+        holding = set(
+            s.scalars(select(FreeGood.batch_id).where(FreeGood.batch_id.in_(ids)).group_by(FreeGood.batch_id))
+        )
+        empty = [i for i in ids if i not in holding]
+        if empty:  # every free good was unbatched or declined after the batch was fulfilled
+            noun = "batch" if len(empty) == 1 else "batches"
+            raise IllegalTransitionError(
+                f"cannot group {noun} {_ids_text(empty)} for MFG credit: no free goods are left in "
+                f"{'it' if len(empty) == 1 else 'them'} (each was unbatched or declined after the batch was "
+                "fulfilled), so there is nothing to claim. Nothing was changed.",
+                event=BE.GROUP.value,
+                current={str(i): batches[i].status for i in empty},
+                empty=empty,
+            )
         distributors = {b.distributor_id for b in batches.values()}
         if len(distributors) > 1:
             raise ValidationError(
@@ -932,6 +1010,45 @@ class _BatchesChanged(Exception):
     """A free good joined or left a batch between reading its batch and locking it: take the locks again."""
 
 
+def _check_batches_not_closed(goods: dict[int, FreeGood], batches: dict[int, Batch], event: CreditEvent) -> None:
+    """Refuse taking back credits of a batch the retailer reconciled or the distributor grouped, saying why."""
+    closed = {b.id: why for b in batches.values() if (why := closed_batch_reason(b)) is not None}
+    if not closed:
+        return
+    offending = [g for g in goods.values() if g.batch_id in closed]
+    shown = "; ".join(closed[b] for b in sorted(closed))
+    raise IllegalTransitionError(
+        f"cannot {event.value} {'free good' if len(offending) == 1 else 'free goods'} "
+        f"{_ids_text(g.id for g in offending)}: {shown}. Nothing was changed.",
+        event=event.value,
+        current={str(g.id): g.status for g in offending},
+        batches={
+            str(b.id): ("reconciled" if b.reconciled_at is not None else b.status)
+            for b in batches.values()
+            if b.id in closed
+        },
+    )
+
+
+#: The batch status a free good of each status sits in (a broken invariant is refused, never spread).
+_BATCH_OF = {CS.BATCHED: BS.UNFULFILLED, CS.CREDITED: BS.FULFILLED}
+
+
+def _check_batch_invariant(goods: dict[int, FreeGood], batches: dict[int, Batch], event: CreditEvent) -> None:
+    wrong = {
+        g.batch_id: batches[g.batch_id].status
+        for g in goods.values()
+        if g.batch_id is not None and batches[g.batch_id].status != _BATCH_OF.get(CS(g.status))
+    }
+    if wrong:
+        raise IllegalTransitionError(
+            f"cannot {event.value} free goods of batches in an unexpected state: "
+            + "; ".join(f"batch {i} is {st}" for i, st in sorted(wrong.items())),
+            event=event.value,
+            current={str(i): st for i, st in sorted(wrong.items())},
+        )
+
+
 def _move_free_goods(
     rt: Runtime, actor: Actor, free_good_ids: Iterable[Any], event: CreditEvent, *, reason: str | None, note: str
 ) -> Moved:
@@ -962,20 +1079,17 @@ def _move_free_goods_once(
         goods = lock_free_goods(s, actor, ids)
         if any(g.batch_id is not None and g.batch_id not in batches for g in goods.values()):
             raise _BatchesChanged
+        if CS.CREDITED in credit_sources(event):
+            _check_batches_not_closed(goods, batches, event)
         targets = _check_moves(goods, event)
-        not_open = {b.id: b.status for b in batches.values() if b.status != BS.UNFULFILLED}
-        if not_open:  # batched free goods sit in unfulfilled batches; checked so a broken invariant cannot spread
-            raise IllegalTransitionError(
-                f"cannot {event.value} free goods of batches that are not unfulfilled: "
-                + "; ".join(f"batch {i} is {st}" for i, st in not_open.items()),
-                event=event.value,
-                current={str(i): st for i, st in not_open.items()},
-            )
+        _check_batch_invariant(goods, batches, event)
         by_target: dict[CreditStatus, list[int]] = {}
         for i in ids:
             by_target.setdefault(targets[i], []).append(i)
         for target, target_ids in by_target.items():
-            _update_free_goods(s, target_ids, event, target, now, batch_id=None, reason=reason)
+            _update_free_goods(
+                s, target_ids, event, target, now, where=[_leavable_batch()], batch_id=None, reason=reason
+            )
         why = reason or note
         for i in ids:
             g = goods[i]
@@ -1001,10 +1115,11 @@ def _move_free_goods_once(
 
 
 def unbatch(rt: Runtime, actor: Actor, free_good_ids: Iterable[Any], note: str | None = None) -> Moved:
-    """Take batched free goods out of their (unfulfilled) batches, back to Unbatched.
+    """Take batched or credited free goods out of their batches, back to Unbatched.
 
-    Credited free goods cannot be unbatched: their batch was marked fulfilled, so the retailer has been told
-    the credit was issued (and may have reconciled it). The lifecycle table has no ``credited → unbatched``.
+    A credited free good (its batch was marked fulfilled) can be unbatched only while the batch is neither
+    grouped for MFG credit nor reconciled by the retailer; otherwise the whole call is refused, naming the
+    batch and why. A fulfilled batch that loses every free good stays, empty.
     """
     return _move_free_goods(
         rt, actor, free_good_ids, CE.UNBATCH, reason=None, note=optional_text(note, "note", REASON_MAX)
@@ -1012,7 +1127,10 @@ def unbatch(rt: Runtime, actor: Actor, free_good_ids: Iterable[Any], note: str |
 
 
 def decline(rt: Runtime, actor: Actor, free_good_ids: Iterable[Any], reason: str) -> Moved:
-    """Decline unbatched or batched free goods (they leave their batch); the reason is shown to the retailer."""
+    """Decline unbatched, batched or credited free goods (they leave their batch); the retailer sees the reason.
+
+    Credited ones only while their batch is neither grouped for MFG credit nor reconciled (as for ``unbatch``).
+    """
     check_acts(actor)  # before the input: a caller who may not act learns that first
     why = required_text(reason, "reason", REASON_MAX)
     return _move_free_goods(rt, actor, free_good_ids, CE.DECLINE, reason=why, note="")

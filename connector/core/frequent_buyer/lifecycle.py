@@ -26,8 +26,13 @@ C, CE = CreditStatus, CreditEvent
 CREDIT_TRANSITIONS: dict[tuple[CreditStatus, CreditEvent], CreditStatus] = {
     (C.UNBATCHED, CE.BATCH): C.BATCHED,
     (C.BATCHED, CE.UNBATCH): C.UNBATCHED,
+    # A credited free good may be taken back (unbatched or declined) only while its batch is still just
+    # fulfilled: not grouped for MFG credit and not reconciled by the retailer. The table cannot see the
+    # batch, so distribution.py checks that (under the batch's row lock and in the conditional UPDATE).
+    (C.CREDITED, CE.UNBATCH): C.UNBATCHED,
     (C.UNBATCHED, CE.DECLINE): C.DECLINED,
     (C.BATCHED, CE.DECLINE): C.DECLINED,
+    (C.CREDITED, CE.DECLINE): C.DECLINED,
     (C.UNBATCHED, CE.HOLD): C.HELD,
     (C.BATCHED, CE.HOLD): C.HELD,
     (C.HELD, CE.RELEASE): C.UNBATCHED,

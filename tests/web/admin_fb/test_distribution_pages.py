@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from connector.core.frequent_buyer import distribution as dist
+from connector.core.frequent_buyer.credit_status import reconcile_batch
 from connector.core.frequent_buyer.tables import Batch, CreditGroup, FbEvent, FreeGood
 from tests.frequent_buyer.distribution_fixtures import snapshot
 from tests.web.admin.dom import parse
@@ -245,6 +246,95 @@ def test_grouping_fulfilled_batches_for_mfg_credit(signed_in, people, rt, fb_wor
         str(first),
         str(second),
     }
+
+
+def test_taking_credits_back_from_a_fulfilled_batch_through_its_page(signed_in, people, rt, fb_world):
+    goods = free_goods_for(rt, fb_world, 2)
+    batch = credited_batch(rt, fb_world, goods, "Credited week")
+    browser = signed_in(people.distributor)
+    actor = people.distributor.actor_name
+
+    # The Fulfilled Batches section links to the batch page, where the controls are.
+    section = browser.page("/admin/distribution?section=fulfilled")
+    row = section.one("table", id="section-batches").one("tr", data_batch_id=str(batch))
+    assert row.one("a", class_="fb-take-back")["href"] == f"/admin/distribution/batches/{batch}"
+    batch_url = f"/admin/distribution/batches/{batch}"
+    page = browser.page(batch_url)
+    form = page.one("form", id="distribution-actions")
+    assert form["data-moves"] == "take_back"
+    assert {b["value"] for b in form.find_all("button", name="action")} == {"unbatch", "decline"}  # no hold
+    assert sorted(int(i["value"]) for i in form.find_all("input", name="ids")) == goods
+    assert page.one(id="take-back-note")
+
+    # Decline one with a reason, from the batch page: back on the batch page with what moved.
+    response = browser.post(
+        ACTIONS, {"action": "decline", "ids": [str(goods[0])], "reason": "not on our credit memo", "next": batch_url}
+    )
+    assert response.headers["Location"] == batch_url
+    page = browser.follow(response)
+    assert flashes(page, "success") == [
+        f'Declined 1 free good ({goods[0]}) (taken out of batch {batch}) with the reason "not on our credit memo": '
+        "they are in Declined/Held Credits."
+    ]
+    assert _goods(rt, goods) == {
+        goods[0]: ("declined", None, "not on our credit memo"),
+        goods[1]: ("credited", batch, None),
+    }
+    assert _events(rt, "free_good", goods[0])[-1] == ("decline", "credited", "declined", actor)
+    assert _events(rt, "batch", batch)[-1] == ("remove", "fulfilled", "fulfilled", actor)
+    assert page.one("dd", data_count="free_goods").text == "1"
+
+    # Unbatch the other from its own free-good page: the batch is left empty but stays, and cannot be grouped.
+    good_page = browser.page(f"/admin/distribution/free-goods/{goods[1]}")
+    form = good_page.one("form", id="distribution-actions")
+    assert {b["value"] for b in form.find_all("button", name="action")} == {"unbatch", "decline"}
+    browser.follow(browser.post(ACTIONS, {"action": "unbatch", "ids": [str(goods[1])], "next": batch_url}))
+    assert _goods(rt, [goods[1]])[goods[1]] == ("unbatched", None, None)
+    assert _events(rt, "free_good", goods[1])[-1] == ("unbatch", "credited", "unbatched", actor)
+    page = browser.page(batch_url)
+    assert page.one("h1")["data-status"] == "fulfilled" and page.find("form", id="distribution-actions") is None
+    assert page.one(id="batch-emptied")
+    row = browser.page("/admin/distribution?section=fulfilled").one("tr", data_batch_id=str(batch))
+    assert "disabled" in row.one("input", name="batch_ids").attrs and row.find("a", class_="fb-take-back") is None
+    before = snapshot(rt)
+    page = browser.follow(
+        browser.post("/admin/distribution/credit-groups", {"batch_ids": [str(batch)], "description": "claim"})
+    )
+    [message] = flashes(page, "error")
+    assert "no free goods are left in it" in message and "still hold free goods" in message
+    assert snapshot(rt) == before
+
+
+def test_take_back_controls_are_hidden_for_reconciled_and_grouped_batches(signed_in, people, rt, fb_world):
+    goods = free_goods_for(rt, fb_world, 2)
+    reconciled = credited_batch(rt, fb_world, goods[:1], "Reconciled")
+    grouped = credited_batch(rt, fb_world, goods[1:], "Grouped")
+    reconcile_batch(rt, fb_world.actors.retailer, reconciled)
+    group = dist.group_for_mfg_credit(rt, fb_world.actors.distributor, [grouped], "Acme claim")
+    browser = signed_in(people.distributor)
+
+    row = browser.page("/admin/distribution?section=fulfilled").one("tr", data_batch_id=str(reconciled))
+    assert row.find("a", class_="fb-take-back") is None
+    for batch, why in (
+        (reconciled, f"batch {reconciled} was reconciled by the retailer on "),
+        (grouped, f"batch {grouped} is grouped for MFG credit (credit group {group.id})"),
+    ):
+        page = browser.page(f"/admin/distribution/batches/{batch}")
+        assert page.find("form", id="distribution-actions") is None and page.find("input", name="ids") is None
+        assert why in page.one(id="batch-locked").text
+    good_page = browser.page(f"/admin/distribution/free-goods/{goods[0]}")
+    assert good_page.find("form", id="distribution-actions") is None
+
+    # Posting anyway is refused by the core, naming the batch and why; nothing changes.
+    before = snapshot(rt)
+    page = browser.follow(_act(browser, "decline", goods[:1], reason="late"))
+    [message] = flashes(page, "error")
+    assert f"batch {reconciled} was reconciled by the retailer on " in message
+    assert "a credit the retailer has confirmed cannot be taken back here" in message
+    assert "Nothing was changed." in message
+    page = browser.follow(_act(browser, "unbatch", goods[1:]))
+    assert f"batch {grouped} is grouped for MFG credit" in flashes(page, "error")[0]
+    assert snapshot(rt) == before
 
 
 def test_support_reads_the_portal_without_buttons_and_its_posts_are_refused(signed_in, people, rt, fb_world):
