@@ -452,3 +452,12 @@ def test_a_platform_admin_sees_every_brand(page: Page, console: Console, rt: Run
     open_tab(page, "fulfilled")
     assert console.redemptions["other_brand"] in row_ids(page)
     assert row_ids(page) == _tab_ids(console, rt, "fulfilled")
+
+
+def test_every_tab_fits_a_1280_pixel_window_without_sideways_scrolling(page: Page, console: Console) -> None:
+    # Support sees the widest table (the Brand column); a page wider than the window hides the row actions.
+    log_in_to_fulfilments(page, console.support)
+    for tab in ("unfulfilled", "fulfilled", "reversed"):
+        open_tab(page, tab)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1280, f"the {tab} tab is {width} px wide in a 1280 px window"
