@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         MAX_FORM_PARTS=1_000,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=ADMIN_SESSION_IDLE,
     )
     if settings.secret_key == Settings.secret_key and not settings.database_url.startswith("sqlite"):

@@ -16,11 +16,22 @@ def _default_data_dir() -> Path:
     return Path(os.environ.get("CONNECTOR_DATA_DIR", "instance")).resolve()
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in {"", "0", "false", "no", "off"}:
+        return False
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     redis_url: str | None = None
     secret_key: str = "dev-only-change-me"
+    #: Console session cookies only over HTTPS. Off by default because the demo serves plain HTTP.
+    secure_cookies: bool = False
     smtp_url: str | None = None
     mail_from: str = "rewards@connector.local"
     outbox_dir: Path = field(default_factory=lambda: _default_data_dir() / "outbox")
@@ -56,6 +67,7 @@ class Settings:
             "database_url": database_url,
             "redis_url": redis_url,
             "secret_key": env.get("CONNECTOR_SECRET_KEY", "dev-only-change-me"),
+            "secure_cookies": _flag(env, "CONNECTOR_SECURE_COOKIES"),
             "smtp_url": env.get("CONNECTOR_SMTP_URL") or None,
             "mail_from": env.get("CONNECTOR_MAIL_FROM", "rewards@connector.local"),
             "outbox_dir": Path(env.get("CONNECTOR_OUTBOX_DIR", str(data_dir / "outbox"))),

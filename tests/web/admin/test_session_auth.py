@@ -56,6 +56,21 @@ def test_login_failure_says_the_same_for_an_unknown_email_a_wrong_password_and_a
     assert "Set-Cookie" not in answers[1].headers or "uid" not in answers[1].headers["Set-Cookie"]
 
 
+def test_behind_tls_the_session_cookie_is_marked_secure(rt, people):
+    import dataclasses
+
+    from connector.app import create_app
+    from connector.config import Settings
+    from tests.web.admin.conftest import Console
+
+    assert "Secure" not in Console(create_app(runtime=rt)).login(people.support).headers["Set-Cookie"]
+    assert Settings.from_env({"CONNECTOR_SECURE_COOKIES": "true"}).secure_cookies
+    with pytest.raises(ValueError, match="CONNECTOR_SECURE_COOKIES must be true or false"):
+        Settings.from_env({"CONNECTOR_SECURE_COOKIES": "maybe"})
+    tls = create_app(settings=dataclasses.replace(rt.settings, secure_cookies=True), runtime=rt)
+    assert "; Secure" in Console(tls).login(people.support).headers["Set-Cookie"]
+
+
 def test_login_is_case_insensitive_on_the_email(console, people):
     response = console.login(Person(people.support.email.upper(), people.support.role))
     assert response.status_code == 302 and response.headers["Location"] == "/admin/fulfilments"
