@@ -13,6 +13,7 @@ from connector.core.csv_safe import csv_line, safe_cell
 from connector.core.errors import PermissionDeniedError, ValidationError
 from connector.core.frequent_buyer import distribution as d
 from connector.core.frequent_buyer import distribution_reports as reports
+from connector.core.frequent_buyer import paging
 from connector.core.frequent_buyer.distribution_reports import ReportName, ReportParams, report_csv, run_report
 from tests.frequent_buyer.distribution_fixtures import build_market, make_free_good
 
@@ -237,7 +238,9 @@ def test_report_pages_by_keyset(rt, m):
             break
     assert seen == sorted(ids, reverse=True)
     with pytest.raises(ValidationError):
-        run_report(rt, m.north_user, ReportName.ENROLLED_PROGRAMS, cursor=d.encode_cursor("free-goods-fulfillment", 3))
+        run_report(
+            rt, m.north_user, ReportName.ENROLLED_PROGRAMS, cursor=paging.encode_cursor("free-goods-fulfillment", 3)
+        )
 
 
 # -- CSV ----------------------------------------------------------------------------------------------------------

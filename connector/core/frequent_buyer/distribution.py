@@ -32,7 +32,6 @@ as not found, so its existence does not leak.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +59,7 @@ from connector.core.frequent_buyer.lifecycle import (
     credit_transition,
 )
 from connector.core.frequent_buyer.model import BatchEvent, BatchStatus, CreditEvent, CreditStatus
+from connector.core.frequent_buyer.paging import check_limit, decode_cursor, encode_cursor
 from connector.core.frequent_buyer.tables import (
     Batch,
     CreditGroup,
@@ -1217,25 +1217,6 @@ def parse_section(name: str | Section) -> Section:
         ) from None
 
 
-def encode_cursor(tag: str, ident: int) -> str:
-    return base64.urlsafe_b64encode(f"{tag}|{ident}".encode()).decode()
-
-
-def decode_cursor(tag: str, cursor: str) -> int:
-    try:
-        got, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        if got != tag:
-            raise ValueError(got)
-        return int(ident)
-    except Exception as exc:  # noqa: BLE001 - any malformed cursor is the client's error
-        raise ValidationError("invalid cursor", fields={"cursor": "pass back next_cursor unchanged"}) from exc
-
-
-def _check_limit(limit: int) -> None:
-    if not 1 <= limit <= 500:
-        raise ValidationError("invalid limit", fields={"limit": "between 1 and 500"})
-
-
 def _batch_section_where(section: Section, f: DistributionFilter) -> list[ColumnElement[bool]]:
     status = _BATCH_SECTIONS[section]
     out: list[ColumnElement[bool]] = [Batch.status == status]
@@ -1265,7 +1246,7 @@ def section(
     sec = parse_section(name)
     f = filters or DistributionFilter()
     f.check()
-    _check_limit(limit)
+    check_limit(limit)
     after = decode_cursor(sec.value, cursor) if cursor else None
     with rt.sessions() as s:
         if sec in _FREE_GOOD_SECTIONS:

@@ -39,13 +39,12 @@ from connector.core.frequent_buyer.distribution import (
     FreeGoodView,
     check_reads_distribution,
     day_start,
-    decode_cursor,
-    encode_cursor,
     free_good_scope,
     free_good_select,
     free_good_view,
 )
 from connector.core.frequent_buyer.model import CreditStatus
+from connector.core.frequent_buyer.paging import decode_cursor, encode_cursor
 from connector.core.frequent_buyer.tables import (
     Batch,
     Customer,

@@ -20,7 +20,6 @@ Pages are keyset-paginated on the id (reports newest first, redemptions in impor
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -32,6 +31,7 @@ from connector.core.access import Actor
 from connector.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from connector.core.frequent_buyer.model import DENIAL_EXPLANATIONS, DenialReason
 from connector.core.frequent_buyer.model import PosRedemptionStatus as PS
+from connector.core.frequent_buyer.paging import check_limit, decode_cursor, encode_cursor
 from connector.core.frequent_buyer.programs import is_staff
 from connector.core.frequent_buyer.tables import (
     Customer,
@@ -45,8 +45,6 @@ from connector.core.frequent_buyer.tables import (
 )
 from connector.core.model import Role
 from connector.core.runtime import Runtime
-
-MAX_LIMIT = 500
 
 
 def check_sees_pos_reports(actor: Actor) -> None:
@@ -64,25 +62,6 @@ def _scope_retailer(actor: Actor, retailer_id: int | None) -> int | None:
             raise NotFoundError(f"retailer {retailer_id} not found")
         return actor.retailer_id
     return retailer_id
-
-
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        kind, value = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
-        if kind != "id":
-            raise ValueError(kind)
-        return int(value)
-    except Exception as exc:  # noqa: BLE001 - any malformed cursor is the client's error
-        raise ValidationError("invalid cursor", fields={"cursor": "pass back next_cursor unchanged"}) from exc
-
-
-def _check_limit(limit: int) -> None:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationError("invalid limit", fields={"limit": f"between 1 and {MAX_LIMIT}"})
 
 
 @dataclass(frozen=True)
@@ -150,7 +129,7 @@ def dashboard(
 ) -> DashboardPage:
     """Reports newest first with their counts per status, and the totals over all of them."""
     check_sees_pos_reports(actor)
-    _check_limit(limit)
+    check_limit(limit)
     scope = _scope_retailer(actor, retailer_id)
     with rt.sessions() as s:
         q = select(PosReport, Retailer.name).join(Retailer, Retailer.id == PosReport.retailer_id)
@@ -159,14 +138,14 @@ def dashboard(
             q = q.where(PosReport.retailer_id == scope)
             totals_q = totals_q.where(PosRedemption.retailer_id == scope)
         if cursor:
-            q = q.where(PosReport.id < decode_cursor(cursor))
+            q = q.where(PosReport.id < decode_cursor("pos-reports", cursor))
         rows = [(r, name) for r, name in s.execute(q.order_by(PosReport.id.desc()).limit(limit + 1))]
         page = rows[:limit]
         totals = StatusCounts.of({status: n for status, n in s.execute(totals_q)})
         return DashboardPage(
             reports=_report_rows(s, page),
             totals=totals,
-            next_cursor=encode_cursor(page[-1][0].id) if len(rows) > limit else None,
+            next_cursor=encode_cursor("pos-reports", page[-1][0].id) if len(rows) > limit else None,
         )
 
 
@@ -308,7 +287,7 @@ def review(
     cursor: str | None = None,
 ) -> ReviewPage:
     """A report's redemptions (in one status, when given), in import order."""
-    _check_limit(limit)
+    check_limit(limit)
     if status is not None:
         try:
             status = PS(status)
@@ -322,14 +301,14 @@ def review(
         if status is not None:
             q = q.where(PosRedemption.status == status.value)
         if cursor:
-            q = q.where(PosRedemption.id > decode_cursor(cursor))
+            q = q.where(PosRedemption.id > decode_cursor("pos-review", cursor))
         rows = list(s.scalars(q.order_by(PosRedemption.id).limit(limit + 1)))
         page = rows[:limit]
         return ReviewPage(
             report=_report_rows(s, [report])[0],
             status=status.value if status is not None else None,
             items=_review_items(s, page),
-            next_cursor=encode_cursor(page[-1].id) if len(rows) > limit else None,
+            next_cursor=encode_cursor("pos-review", page[-1].id) if len(rows) > limit else None,
         )
 
 
