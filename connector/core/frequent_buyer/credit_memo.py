@@ -63,6 +63,7 @@ from connector.core.frequent_buyer.distribution import (
     lock_batches,
 )
 from connector.core.frequent_buyer.model import BatchStatus, MemoLineOutcome
+from connector.core.frequent_buyer.pos_types import PosReportProblem
 from connector.core.frequent_buyer.tables import Batch, CreditMemo, CreditMemoLine, FreeGood, PriceListEntry
 from connector.core.runtime import Runtime
 
@@ -91,26 +92,12 @@ _GROUPED_AMOUNT = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$")
 _WHOLE = re.compile(r"^\d+$")
 
 
-@dataclass(frozen=True)
-class MemoProblem:
-    """Exactly where a memo is wrong and what was expected there."""
-
-    row: int
-    column: str
-    value: str
-    expected: str
-
-    def describe(self) -> str:
-        shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
-        return f"row {self.row}, column {self.column!r}: got {shown!r}, expected {self.expected}"
-
-
 class CreditMemoRejected(ValidationError):
     """The memo cannot be imported as it is; nothing of it was stored."""
 
     code = "credit_memo_rejected"
 
-    def __init__(self, filename: str, problems: list[MemoProblem], more: int = 0) -> None:
+    def __init__(self, filename: str, problems: list[PosReportProblem], more: int = 0) -> None:
         fields = {f"row {p.row}, column {p.column}": f"got {p.value!r}, expected {p.expected}" for p in problems}
         if more:
             fields["more"] = f"{more} more problems not listed; fix these and upload again"
@@ -142,12 +129,12 @@ class ParsedMemo:
 
 class _Problems:
     def __init__(self) -> None:
-        self.items: list[MemoProblem] = []
+        self.items: list[PosReportProblem] = []
         self.more = 0
 
     def add(self, row: int, column: str, value: str, expected: str) -> None:
         if len(self.items) < MAX_PROBLEMS:
-            self.items.append(MemoProblem(row, column, value, expected))
+            self.items.append(PosReportProblem(row, column, value, expected))
         else:
             self.more += 1
 

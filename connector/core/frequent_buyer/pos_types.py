@@ -67,7 +67,7 @@ class ParsedReport:
 
 @dataclass(frozen=True)
 class PosReportProblem:
-    """Exactly where a file is wrong and what was expected there."""
+    """Exactly where a file is wrong and what was expected there (POS reports and credit memos alike)."""
 
     row: int
     column: str
