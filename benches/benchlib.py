@@ -24,6 +24,19 @@ PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgr
 REDIS_BASE_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 
 
+def clean_up_on_sigterm() -> None:
+    """Turn SIGTERM into ``SystemExit`` so a killed run still stops its servers and drops its database.
+
+    Without this, ``kill <bench pid>`` skips every ``finally`` and leaves workers and ``bench_*``
+    databases behind.
+    """
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
+
+
 def say(*parts: object) -> None:
     print(*parts, flush=True)
 
@@ -231,14 +244,23 @@ def child_pids(pid: int) -> list[int]:
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    """SIGTERM the process we started (it stops its own children), SIGKILL it if it does not exit."""
+    """SIGTERM the process we started (it stops its own children), SIGKILL it if it does not exit.
+
+    Its children (an RQ work horse mid-job) can outlive it, so any still running are killed
+    too rather than left behind.
+    """
     if proc.poll() is None:
+        children = child_pids(proc.pid)
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            children = children + child_pids(proc.pid)
             proc.kill()
             proc.wait(timeout=5)
+        for pid in children:  # gone already, normally; reaped by init, so no zombie either way
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 # -- figures ------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benches.benchlib import fresh_database, print_machine, say  # noqa: E402
+from benches.benchlib import clean_up_on_sigterm, fresh_database, print_machine, say  # noqa: E402
 from benches.pos_data import bench_catalog, generate_darts_report  # noqa: E402
 
 _CHILD = r"""
@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=2, help="each run imports into a fresh database")
     ap.add_argument("--sqlite", action="store_true", help="import into a SQLite file instead of PostgreSQL")
     args = ap.parse_args(argv)
+    clean_up_on_sigterm()
     print_machine()
     with tempfile.TemporaryDirectory(prefix="pos-bench-") as tmp:
         path = Path(tmp) / "darts-bench.csv"

@@ -224,6 +224,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    benchlib.clean_up_on_sigterm()
     started = time.monotonic()
     say("webhook ingest benchmark: POST /webhooks/shopify with signed fulfillments/update deliveries")
     say("machine:")
