@@ -207,7 +207,9 @@ def resend_confirmation(rt: Runtime, redemption_id: int, actor: Actor) -> Outbou
     actor.check_can_act()
     now = rt.now()
     with transaction(rt.sessions) as s:
-        r = load_for_actor(s, redemption_id, actor)
+        # Locked until the message is queued: a reversal then waits for it, or wins and this is refused,
+        # so no confirmation is queued for a redemption that is already reversed.
+        r = load_for_actor(s, redemption_id, actor, lock=True)
         if r.status == RedemptionStatus.REVERSED:
             raise ConflictError("this redemption was reversed; there is nothing to confirm")
         if not r.member.email:

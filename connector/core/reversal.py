@@ -44,7 +44,9 @@ def reverse_redemption(
     actor.check_can_act()
     now = rt.now()
     with transaction(rt.sessions) as s:
-        r = load_for_actor(s, redemption_id, actor)
+        # Locked: a retry, a fulfilment or a resend committing between this read and the update below
+        # would leave the timeline's from-status and the order checks (cancel, shipped) on stale values.
+        r = load_for_actor(s, redemption_id, actor, lock=True)
         new_status = transition(r.status, RedemptionEvent.REVERSE)
         if cancel_order and r.delivery_status in _NOT_CANCELLABLE:
             raise ValidationError(
