@@ -10,7 +10,7 @@ What it does, all on 127.0.0.1:
    one brand and one shop; uses a dedicated, empty Redis db (``--redis-db``, default 13) and a
    fresh queue name;
 2. starts the connector under gunicorn (``connector.app:create_app()``, ``-w 2 --threads 4``)
-   with ``CONNECTOR_REDIS_URL`` set, so a delivery is verified, stored and enqueued and no worker
+   with ``CONNECTOR_REDIS_URL`` set, so a delivery is verified, stored and a drain run woken, and no worker
    runs; and, in the same run and with the same gunicorn settings, the ceilings of
    ``benches/ceiling_app.py``: a bare route, HMAC + Redis push (*the* ceiling), and
    HMAC + PostgreSQL insert + Redis push (the shape of the DESIGN's 1,150 req/s figure);
@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             for t in targets:
                 t.server.stop()
         checks = verify(targets, database_url, redis_url, queue)
+        checks.append(drain(database_url, redis_url, queue, Path(tmp)))
         steps = step_costs(args.steps, database_url, redis_url, secret, deliveries, Path(tmp)) if args.steps else []
     report(args, targets, checks, steps)
     say(f"\ncpu speed probe at the end: {benchlib.cpu_probe():.2f} s (the machine's speed drifts)")
@@ -360,7 +361,7 @@ def run_load(args: argparse.Namespace, targets: list[Target], deliveries: Delive
 
 
 def verify(targets: list[Target], database_url: str, redis_url: str, queue: str) -> list[tuple[str, bool]]:
-    """Nothing lost: every 200 answer is a stored row and a queued job (or a pushed body)."""
+    """Nothing lost: every 200 answer is a stored row with a drain run queued for it (or a pushed body)."""
     from redis import Redis
     from rq import Queue
 
@@ -371,7 +372,10 @@ def verify(targets: list[Target], database_url: str, redis_url: str, queue: str)
         if t.name == CONNECTOR:
             rows = count_rows(database_url, "webhook_deliveries")
             jobs = Queue(queue, connection=client).count
-            checks.append((f"{line}, {rows} webhook_deliveries rows, {jobs} jobs queued", rows == t.ok_total == jobs))
+            # No worker runs, so every row waits for a drain run: at least one must be queued.
+            checks.append(
+                (f"{line}, {rows} webhook_deliveries rows, {jobs} drain runs queued", rows == t.ok_total and jobs >= 1)
+            )
         elif t.name == "bare":
             checks.append((f"{line} (stores nothing)", t.ok_total == t.sent_total))
         else:
@@ -385,6 +389,34 @@ def verify(targets: list[Target], database_url: str, redis_url: str, queue: str)
             checks.append((line, ok))
     client.close()
     return checks
+
+
+def drain(database_url: str, redis_url: str, queue: str, tmp: Path) -> tuple[str, bool]:
+    """Apply everything the load stored with one drain run, in this process, as a worker would.
+
+    The ingest figures stop at "stored"; this shows the other half keeps up: deliveries applied
+    per second by one process, and that every stored delivery ends ``processed``.
+    """
+    from connector.bootstrap import build_runtime
+    from connector.config import Settings
+    from connector.core.webhook_intake import DRAIN_JOB
+    from connector.jobs import run_job
+
+    settings = Settings.from_env(
+        {}, database_url=database_url, redis_url=redis_url, jobs_mode="rq", queue_name=queue, outbox_dir=tmp / "drain"
+    )
+    rt = build_runtime(settings)
+    rows = count_rows(database_url, "webhook_deliveries")
+    began, cpu = time.perf_counter(), time.process_time()
+    result = run_job(DRAIN_JOB, 0, rt)
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    left = count_rows(database_url, "webhook_deliveries WHERE status <> 'processed'")
+    rt.engine.dispose()
+    say(
+        f"\ndrain: one run applied {rows} deliveries ({result}) in {wall:.1f} s = {rows / wall:.0f}/s, "
+        f"{cpu / max(rows, 1) * 1000:.2f} CPU ms each; {left} left unprocessed"
+    )
+    return (f"drain: {rows} stored deliveries applied by one run, {left} left", left == 0)
 
 
 def _timed(label: str, fn: Callable[[int], object], n: int) -> tuple[str, float, float]:
@@ -405,7 +437,7 @@ def step_costs(
     from connector.app import create_app
     from connector.config import Settings
     from connector.core.hooktypes import InboundWebhook
-    from connector.core.webhook_intake import receive_webhook, shop_secrets
+    from connector.core.webhook_intake import DRAIN_JOB, DRAIN_KEY, receive_webhook, shop_secrets
 
     say(f"\n(c) timing each step of the connector's path in-process, one thread, {n} calls each")
     settings = Settings.from_env(
@@ -444,12 +476,13 @@ def step_costs(
         ),
         _timed("shop secret lookup (ORM session, SELECT)", lambda i: shop_secrets(rt, SHOP_DOMAIN), n),
         _timed(
-            "RQ enqueue (unique job, Lua script)",
+            "RQ enqueue (unique job, Lua script; only when no run waits)",
             lambda i: rt.dispatcher.enqueue("process_webhook", i, key=f"bench-steps-{run_key}-{i}"),
             n,
         ),
+        _timed("wake the drain job (SET NX, a run already waits)", lambda i: rt.wake(DRAIN_JOB, key=DRAIN_KEY), n),
         _timed(
-            "receive_webhook (verify + lookup + INSERT + enqueue)",
+            "receive_webhook (verify + lookup + INSERT + wake)",
             lambda i: receive_webhook(rt, "shopify", dict(batches[1][i][0]), batches[1][i][1]),
             n,
         ),

@@ -13,6 +13,7 @@ import heapq
 import itertools
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -45,6 +46,12 @@ class SyncDispatcher:
         finally:
             self._depth -= 1
         return True
+
+    def wake(self, job: str, *, key: str) -> bool:
+        return self.enqueue(job, 0, key=key)
+
+    def woken(self, key: str) -> None:
+        """Nothing to clear: every wake runs the job at once."""
 
     def run_due(self, until: datetime | None = None) -> int:
         """Run delayed jobs whose time has come (or all up to ``until``); returns how many ran."""
@@ -80,6 +87,13 @@ class ThreadDispatcher:
             heapq.heappush(self._heap, (at or datetime.now(UTC), next(self._seq), job, arg, key))
             self._cv.notify()
         return True
+
+    def wake(self, job: str, *, key: str) -> bool:
+        # ``enqueue`` already coalesces: a key is held while its job waits and released as it starts.
+        return self.enqueue(job, 0, key=key)
+
+    def woken(self, key: str) -> None:
+        """Nothing to clear: the key was released when the job was taken off the heap."""
 
     def stop(self) -> None:
         with self._cv:
@@ -139,6 +153,23 @@ class RqDispatcher:
 
         self.redis = Redis.from_url(redis_url)
         self.queue = Queue(queue_name, connection=self.redis, serializer=JSONSerializer)
+        self._wake_prefix = f"connector:{queue_name}:waiting:"
+
+    def wake(self, job: str, *, key: str) -> bool:
+        """One ``SET NX`` per wake; an RQ job only when no run is waiting.
+
+        The flag means "a run is queued and has not started". The run clears it as it starts
+        (``woken``), so work stored after that sets it again and gets a run of its own. If the
+        enqueue is lost (Redis restarted without its data), the flag goes with it; if only the
+        enqueue fails, the flag expires, and the sweeper covers the gap either way.
+        """
+        if not self.redis.set(self._wake_prefix + key, b"1", nx=True, ex=60):
+            return False
+        # A fresh id per run: a run that has started must not swallow the next wake as a duplicate.
+        return self.enqueue(job, 0, key=f"{key}-{uuid.uuid4().hex}")
+
+    def woken(self, key: str) -> None:
+        self.redis.delete(self._wake_prefix + key)
 
     def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool:
         from rq.exceptions import DuplicateJobError

@@ -14,12 +14,13 @@ from connector.core.fulfilment import fulfil_redemption
 from connector.core.reversal import cancel_order
 from connector.core.runtime import Runtime
 from connector.core.sweeper import sweep
-from connector.core.webhook_intake import process_webhook
+from connector.core.webhook_intake import process_received_webhooks, process_webhook
 
 JOBS: dict[str, Callable[[Runtime, int], object]] = {
     "fulfil_redemption": fulfil_redemption,
     "cancel_order": cancel_order,
     "process_webhook": process_webhook,
+    "process_received_webhooks": process_received_webhooks,
     "sweep": lambda rt, _arg: sweep(rt),
 }
 

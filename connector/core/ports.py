@@ -15,6 +15,18 @@ class Dispatcher(Protocol):
 
     def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool: ...
 
+    def wake(self, job: str, *, key: str) -> bool:
+        """Have ``job`` (arg 0) run soon, unless a run of it is already waiting: many wakes, one run.
+
+        For jobs that work through whatever the database says is owed (a drain), where one
+        run per event would cost a job per event. Returns whether a run was queued.
+        """
+        ...
+
+    def woken(self, key: str) -> None:
+        """Called by such a job as it starts: from then on a wake queues another run."""
+        ...
+
 
 class Mailer(Protocol):
     def send(self, to: str, subject: str, body: str) -> None: ...

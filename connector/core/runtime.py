@@ -44,3 +44,12 @@ class Runtime:
         if self.dispatcher is None:
             raise RuntimeError("no dispatcher configured: the runtime was built without a job runner")
         self.dispatcher.enqueue(job, arg, key=key, at=at)
+
+    def wake(self, job: str, *, key: str) -> None:
+        if self.dispatcher is None:
+            raise RuntimeError("no dispatcher configured: the runtime was built without a job runner")
+        self.dispatcher.wake(job, key=key)
+
+    def woken(self, key: str) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.woken(key)

@@ -544,6 +544,8 @@ def test_redelivered_three_times_in_random_order_rq_workers(make_runtime, rq_run
         f"rq redelivery: setup+worker start {ready - started:.1f}s, POSTs and jobs {applied - ready:.1f}s, "
         f"jobs per worker {jobs}"
     )
-    assert sum(jobs) == len(events) + 2  # one job per stored delivery, one attempt per automatic retry
+    # Two fulfilment attempts (one per automatic retry) plus drain runs: at least one, and never more than
+    # one per stored delivery, since a wake while a run is waiting queues nothing.
+    assert 2 + 1 <= sum(jobs) <= 2 + len(events)
     summary = assert_effects_once(rt, sim, scene, events, result)
     assert summary["duplicates"] == 2 * len(events)
