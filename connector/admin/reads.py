@@ -21,14 +21,20 @@ COUNT_CAP = 1000
 
 
 def tab_counts(s: Session, actor: Actor) -> dict[str, int]:
-    """Redemptions per tab in the actor's scope (not the search), each counted up to ``COUNT_CAP + 1`` rows."""
-    counts: dict[str, int] = {}
+    """Redemptions per tab in the actor's scope (not the search), each counted up to ``COUNT_CAP + 1`` rows.
+
+    One statement, a capped count per tab as a scalar subquery each: one round trip instead of three.
+    """
+    counts = []
     for tab, statuses in TAB_STATUSES.items():
         q = select(Redemption.id).where(Redemption.status.in_(statuses))
         if actor.brand_id is not None:
             q = q.where(Redemption.brand_id == actor.brand_id)
-        counts[tab.value] = int(s.scalar(select(func.count()).select_from(q.limit(COUNT_CAP + 1).subquery())) or 0)
-    return counts
+        counts.append(
+            select(func.count()).select_from(q.limit(COUNT_CAP + 1).subquery()).scalar_subquery().label(tab.value)
+        )
+    row = s.execute(select(*counts)).one()
+    return {tab.value: int(row._mapping[tab.value] or 0) for tab in TAB_STATUSES}
 
 
 def visible_rewards(s: Session, actor: Actor) -> Sequence[Reward]:

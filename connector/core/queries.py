@@ -14,6 +14,13 @@ Search takes one of three paths, so that the searches support staff make most
   the code. The member and reward parts are matched in their own (small)
   tables first and the redemptions tested against those ids, rather than
   testing every joined row; on PostgreSQL, trigram indexes serve the member part.
+  The code part is left out when the term has a character no code has (a space,
+  an ``O``, ...), since it would only make the database test every row for
+  nothing. ``list_redemptions`` looks the matching members and rewards up first
+  (at most ``SEARCH_ID_CAP`` of each) and passes their ids as values, so the
+  planner knows how few they are: a name that matches a handful of members is
+  read through ``ix_redemptions_member_id`` instead of walking the whole list,
+  and a term that matches nothing at all is answered without reading it.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select
 from sqlalchemy.orm import Session, contains_eager
 
 from connector.core.access import Actor
@@ -39,6 +46,13 @@ CODE_SHAPE = re.compile(rf"R-[{re.escape(_CODE_ALPHABET)}]{{10}}")
 MEMBER_NAME_SEARCH = func.lower(Member.first_name + literal_column("' '") + Member.last_name)
 #: Something@something, no spaces: looked up as a whole email address.
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: The code as search matches a part of it; ``ix_redemptions_code_trgm`` (PostgreSQL, migration 0007) indexes this.
+CODE_SEARCH = func.upper(Redemption.code)
+#: Every part of a code (upper-cased): some of its ten characters, optionally after ``-`` or ``R-``.
+CODE_PART_SHAPE = re.compile(rf"(?:R?-)?[{re.escape(_CODE_ALPHABET)}]{{0,10}}")
+#: ``list_redemptions`` passes the ids of at most this many matching members (and rewards) as values;
+#: a term matching more (a common name) is left as a subquery, which the list walks newest first anyway.
+SEARCH_ID_CAP = 500
 
 
 @dataclass(frozen=True)
@@ -70,7 +84,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise ValidationError("invalid cursor", fields={"cursor": "pass back next_cursor unchanged"}) from exc
 
 
-def filtered(actor: Actor, f: RedemptionFilter) -> Select[tuple[Redemption]]:
+def filtered(actor: Actor, f: RedemptionFilter, s: Session | None = None) -> Select[tuple[Redemption]]:
+    """The list's query. With a session ``s`` the search's members and rewards are looked up first (see
+    ``search_condition``); without one (the CSV export, which reads every match anyway) they stay subqueries."""
     actor.check_sees_redemptions()
     q = (
         select(Redemption)
@@ -94,12 +110,17 @@ def filtered(actor: Actor, f: RedemptionFilter) -> Select[tuple[Redemption]]:
         q = q.where(Redemption.claimed_at < f.claimed_to)
     term = (f.search or "").strip()
     if term:
-        q = q.where(search_condition(term))
+        q = q.where(search_condition(term, s))
     return q
 
 
-def search_condition(term: str) -> ColumnElement[bool]:
-    """The search box's condition on redemptions (see the module's docstring for the three paths)."""
+def search_condition(term: str, s: Session | None = None) -> ColumnElement[bool]:
+    """The search box's condition on redemptions (see the module's docstring for the three paths).
+
+    With a session, the members and rewards the term matches are read first and, when there are at
+    most ``SEARCH_ID_CAP`` of each, passed as id values (none at all drops that part, and a term that
+    matches nothing anywhere is ``false``); the rows found are the same either way.
+    """
     if CODE_SHAPE.fullmatch(term.upper()):
         return Redemption.code == term.upper()
     if EMAIL_SHAPE.fullmatch(term):
@@ -109,11 +130,34 @@ def search_condition(term: str) -> ColumnElement[bool]:
         or_(MEMBER_NAME_SEARCH.like(pattern, escape="\\"), func.lower(Member.email).like(pattern, escape="\\"))
     )
     rewards = select(Reward.id).where(func.lower(Reward.name).like(pattern, escape="\\"))
-    return or_(
-        Redemption.member_id.in_(members),
-        Redemption.reward_id.in_(rewards),
-        Redemption.code.like(pattern.upper(), escape="\\"),
-    )
+    code = [CODE_SEARCH.like(pattern.upper(), escape="\\")] if CODE_PART_SHAPE.fullmatch(term.upper()) else []
+    if s is not None:
+        member_ids = _few_ids(s, members)
+        reward_ids = _few_ids(s, rewards) if member_ids is not None else None
+        if member_ids is not None and reward_ids is not None:
+            parts = [
+                column.in_(ids)
+                for column, ids in ((Redemption.member_id, member_ids), (Redemption.reward_id, reward_ids))
+                if ids
+            ]
+            return or_(*parts, *code) if parts or code else false()
+    # Many matches (or no session): the subqueries. Keep them OR-ed: PostgreSQL then tests each row against
+    # hashed ids while walking the list newest first; a lone "member_id IN (subquery)" becomes a semi-join
+    # that looks each row's member up (4x slower for a common name).
+    return or_(Redemption.member_id.in_(members), Redemption.reward_id.in_(rewards), *code)
+
+
+def _few_ids(s: Session, ids: Select[tuple[int]]) -> list[int] | None:
+    """The ids the query finds, sorted, or ``None`` when there are more than ``SEARCH_ID_CAP``.
+
+    The cap is applied outside a ``MATERIALIZED`` CTE, which PostgreSQL plans for all its rows (and still
+    reads lazily): under a bare ``LIMIT`` (or an ``OFFSET 0`` subquery, which inherits the limit) it scans
+    the members table until the cap instead of using the trigram indexes (40-60 ms instead of 2-5 for a
+    common name at 100,000 members).
+    """
+    found_ids = ids.cte("search_ids").prefix_with("MATERIALIZED", dialect="postgresql")
+    found = s.scalars(select(found_ids.c.id).limit(SEARCH_ID_CAP + 1)).all()
+    return sorted(found) if len(found) <= SEARCH_ID_CAP else None
 
 
 def _escape_like(text: str) -> str:
@@ -139,7 +183,7 @@ def list_redemptions(
 ) -> Page:
     if not 1 <= limit <= 500:
         raise ValidationError("invalid limit", fields={"limit": "between 1 and 500"})
-    q = filtered(actor, f)
+    q = filtered(actor, f, s)
     if cursor:
         q = q.where(older_than(*decode_cursor(cursor)))
     rows = s.scalars(q.order_by(Redemption.claimed_at.desc(), Redemption.id.desc()).limit(limit + 1)).unique().all()

@@ -173,6 +173,23 @@ class Redemption(Base):
         Index("ix_redemptions_brand_status_claimed", "brand_id", "status", "claimed_at", "id"),
         Index("ix_redemptions_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_redemptions_claimed_id", "claimed_at", "id"),
+        # A brand's Unfulfilled tab (pending + error), newest first at any cursor depth (migration 0007).
+        Index(
+            "ix_redemptions_unfulfilled",
+            "brand_id",
+            "claimed_at",
+            "id",
+            postgresql_where=text("status IN ('pending', 'error')"),
+            sqlite_where=text("status IN ('pending', 'error')"),
+        ),
+        # Search by part of a code (queries.CODE_SEARCH, LIKE '%term%'), on PostgreSQL with pg_trgm only
+        # (migration 0007); the expression written as autogenerate compares it, like ix_members_email_trgm.
+        Index(
+            "ix_redemptions_code_trgm",
+            literal_column("upper(code)").label("code_search"),
+            postgresql_using="gin",
+            postgresql_ops={"code_search": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
