@@ -194,10 +194,13 @@ def process_received_webhooks(rt: Runtime, _arg: int = 0) -> str:
     It clears its wake flag before it looks, so a delivery stored after it looked has woken
     another run. Each delivery is applied by ``process_webhook``, whose conditional update makes
     two runs racing on the same rows apply each once. The cursor only moves forward, so a
-    delivery that another run holds, or that fails, cannot make this one loop.
+    delivery that another run holds, or that fails, cannot make this one loop; and one that
+    fails is logged and left ``received`` rather than failing the run, or it would block every
+    delivery behind it on every run. The sweeper gives it a job of its own, whose failure RQ
+    keeps with its traceback.
     """
     rt.woken(DRAIN_KEY)
-    applied = after = 0
+    applied = failed = after = 0
     while True:
         with rt.sessions() as s:
             ids = s.scalars(
@@ -207,9 +210,13 @@ def process_received_webhooks(rt: Runtime, _arg: int = 0) -> str:
                 .limit(_DRAIN_BATCH)
             ).all()
         if not ids:
-            return f"applied {applied}"
+            return f"applied {applied}" + (f", failed {failed}" if failed else "")
         for delivery_id in ids:
-            applied += process_webhook(rt, delivery_id) == "processed"
+            try:
+                applied += process_webhook(rt, delivery_id) == "processed"
+            except Exception:  # noqa: BLE001 - one bad delivery must not hold up the others
+                failed += 1
+                rt.log.exception("webhook delivery %s could not be applied; the sweeper will retry it", delivery_id)
         after = ids[-1]
 
 

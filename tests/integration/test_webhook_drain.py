@@ -11,6 +11,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
+from connector.core import webhook_intake
 from connector.core.runtime import Runtime
 from connector.core.sweeper import sweep
 from connector.core.tables import WebhookDelivery
@@ -77,6 +78,28 @@ def test_two_runs_racing_over_the_same_deliveries_apply_each_once(rq_runtime):
     assert process_received_webhooks(rt) == "applied 4"
     assert process_received_webhooks(rt) == "applied 0"  # the rows were flipped by the first run
     assert run_job(DRAIN_JOB, 0, rt) == "applied 0"
+
+
+def test_a_delivery_that_fails_to_apply_does_not_hold_up_the_ones_behind_it(rq_runtime, monkeypatch):
+    rt = rq_runtime
+    seed_world(rt)
+    first, poison, *rest = _deliver(rt, 5)
+    real = webhook_intake.process_webhook
+
+    def failing(rt_: Runtime, delivery_id: int) -> str:
+        if delivery_id == poison:
+            raise RuntimeError("a bug in applying this one delivery")
+        return real(rt_, delivery_id)
+
+    monkeypatch.setattr(webhook_intake, "process_webhook", failing)
+    assert process_received_webhooks(rt) == "applied 4, failed 1"
+    with rt.sessions() as s:
+        left = s.scalars(select(WebhookDelivery.id).where(WebhookDelivery.status == "received")).all()
+    assert left == [poison]  # still owed: the sweeper's per-delivery job retries it
+    monkeypatch.undo()
+    assert sweep(rt, webhook_grace_seconds=0).webhooks == 1
+    assert run_cli(rt, "worker", "--burst").returncode == 0
+    assert _statuses(rt) == ["processed"] * 5
 
 
 def test_a_lost_wake_is_recovered_by_the_sweeper(rq_runtime):
