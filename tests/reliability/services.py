@@ -34,6 +34,7 @@ from connector.core.model import LedgerKind, Role
 from connector.core.redemptions import create_redemption
 from connector.core.runtime import Runtime
 from connector.core.tables import LedgerEntry, Redemption, RedemptionEventRow
+from tests.integration.conftest import child_pids, worker_env
 
 SHOP_DOMAIN = "acme-pets.myshopify.com"
 SHOP_TOKEN = "shpat_test_token"
@@ -221,6 +222,20 @@ class PrivatePostgres:
 # -- workers ------------------------------------------------------------------------------------------
 
 
+def fast_recovery_env(rt: Runtime, lease_seconds: int) -> dict[str, str]:
+    """A worker environment in which an interrupted attempt is taken over in seconds, not minutes.
+
+    A short claim lease and retry cap; the order lookup lag only has to outlive a stalled live
+    attempt, because the simulator's search shows an order at once.
+    """
+    return worker_env(
+        rt,
+        CONNECTOR_CLAIM_LEASE_SECONDS=str(lease_seconds),
+        CONNECTOR_RETRY_CAP_SECONDS="4",
+        SHOPIFY_ORDER_LOOKUP_LAG_SECONDS=str(lease_seconds),
+    )
+
+
 @dataclass
 class Workers:
     """``connector worker`` processes, each with its own log file."""
@@ -259,12 +274,6 @@ class Workers:
                 proc.send_signal(signal.SIGTERM)
         for proc in self.procs.values():
             stop_process(proc, grace=8)
-
-
-def child_pids(pid: int) -> list[int]:
-    from tests.integration.conftest import child_pids as children
-
-    return children(pid)
 
 
 def scheduler_pids(redis_url: str) -> set[int]:

@@ -27,12 +27,12 @@ import pytest
 
 from connector.app import create_app
 from connector.migrations import upgrade
-from tests.integration.conftest import worker_env
 from tests.reliability.services import (
     SHOP_DOMAIN,
     SHOP_SECRET,
     Workers,
     check_invariants,
+    fast_recovery_env,
     redeem_all,
     say,
     seed_members,
@@ -64,12 +64,7 @@ def test_postgres_stopped_mid_run_loses_nothing_and_webhooks_get_503(
     ids = redeem_all(rt, seeded)
     client = create_app(runtime=rt).test_client()
     body, headers = _delivery()
-    env = worker_env(
-        rt,
-        CONNECTOR_CLAIM_LEASE_SECONDS=str(LEASE_SECONDS),
-        CONNECTOR_RETRY_CAP_SECONDS="4",
-        SHOPIFY_ORDER_LOOKUP_LAG_SECONDS=str(LEASE_SECONDS),
-    )
+    env = fast_recovery_env(rt, LEASE_SECONDS)
     workers = Workers(env, tmp_path, sweep_every=1)
     progress = lambda: f"{dict(status_counts(rt, ids))}, workers alive {workers.alive()}"  # noqa: E731
     try:

@@ -17,10 +17,11 @@ import time
 
 import pytest
 
-from tests.integration.conftest import run_cli, worker_env
+from tests.integration.conftest import run_cli
 from tests.reliability.services import (
     Workers,
     check_invariants,
+    fast_recovery_env,
     redeem_all,
     say,
     seed_members,
@@ -39,12 +40,7 @@ def test_redis_restarted_empty_loses_no_redemption(make_rq_runtime, private_redi
     rt = make_rq_runtime()
     seeded = seed_members(rt, fast_sim.base_url, COUNT)
     ids = redeem_all(rt, seeded)
-    env = worker_env(
-        rt,
-        CONNECTOR_CLAIM_LEASE_SECONDS=str(LEASE_SECONDS),
-        CONNECTOR_RETRY_CAP_SECONDS="4",
-        SHOPIFY_ORDER_LOOKUP_LAG_SECONDS=str(LEASE_SECONDS),
-    )
+    env = fast_recovery_env(rt, LEASE_SECONDS)
     workers = Workers(env, tmp_path, sweep_every=2)
     progress = lambda: f"{dict(status_counts(rt, ids))}, workers alive {workers.alive()}"  # noqa: E731
     try:

@@ -32,11 +32,11 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from connector.core.tables import Redemption, RedemptionEventRow
-from tests.integration.conftest import worker_env
 from tests.reliability.services import (
     Workers,
     check_invariants,
     child_pids,
+    fast_recovery_env,
     redeem_all,
     say,
     seed_members,
@@ -87,13 +87,7 @@ def test_sigkilled_workers_lose_nothing_and_double_nothing(make_rq_runtime, fast
     t0 = time.monotonic()
     ids = redeem_all(rt, seeded)
     say(f"worker kill: {COUNT} redemptions created in {time.monotonic() - t0:.1f}s, {rt.dispatcher.queue.count} queued")
-    env = worker_env(
-        rt,
-        CONNECTOR_CLAIM_LEASE_SECONDS=str(LEASE_SECONDS),
-        CONNECTOR_RETRY_CAP_SECONDS="4",
-        # The simulator's search shows an order at once; the lag only has to outlive a stalled live attempt.
-        SHOPIFY_ORDER_LOOKUP_LAG_SECONDS=str(LEASE_SECONDS),
-    )
+    env = fast_recovery_env(rt, LEASE_SECONDS)
     workers = Workers(env, tmp_path, sweep_every=1)
     progress = lambda: f"{dict(status_counts(rt, ids))}, workers alive {workers.alive()}"  # noqa: E731
     try:
