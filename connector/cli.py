@@ -125,8 +125,13 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
     from werkzeug.serving import run_simple
 
     from connector.app import create_app
+    from connector.config import InsecureSecretKey, check_secret_key
 
     settings = _settings()
+    try:
+        check_secret_key(settings.secret_key)
+    except InsecureSecretKey as exc:
+        raise click.ClickException(str(exc)) from exc
     if not no_migrate:
         from connector.migrations import upgrade
 

@@ -25,11 +25,50 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
+#: Shortest session-signing key accepted: 32 characters (``secrets.token_hex(32)`` gives 64).
+MIN_SECRET_KEY_LENGTH = 32
+#: Values that were published as examples or defaults: whoever read them could sign a session.
+_KNOWN_KEYS = frozenset({"dev-only-change-me", "change-me", "changeme", "secret", "secret-key", "dev", "development"})
+HOW_TO_SET_SECRET_KEY = (
+    "Set a random key of at least 32 characters, the same for every web process and kept across restarts "
+    "(sessions signed with another key end):\n"
+    "    export CONNECTOR_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')\n"
+    "(`connector demo` makes its own key; one-shot commands such as `connector db upgrade` need none.)"
+)
+
+
+class InsecureSecretKey(ValueError):
+    """The web app would sign console sessions with a key an attacker can know or guess: it refuses to start."""
+
+
+def check_secret_key(key: str) -> None:
+    """Raise ``InsecureSecretKey`` unless ``key`` is fit to sign sessions that grant admin rights.
+
+    The development default used to sign real sessions, so anyone could forge a platform admin's
+    cookie; now an unset, published, short or low-variety key stops the server at start-up instead.
+    """
+    problem: str | None = None
+    if not key:
+        problem = "CONNECTOR_SECRET_KEY is not set"
+    elif key.strip().lower() in _KNOWN_KEYS or "change-me" in key.lower() or "changeme" in key.lower():
+        problem = "CONNECTOR_SECRET_KEY is a published example value, so anyone could sign a console session"
+    elif len(key) < MIN_SECRET_KEY_LENGTH:
+        problem = f"CONNECTOR_SECRET_KEY is too short ({len(key)} characters; at least {MIN_SECRET_KEY_LENGTH})"
+    elif len(set(key)) < 10:
+        problem = "CONNECTOR_SECRET_KEY has too few different characters to be random"
+    if problem:
+        raise InsecureSecretKey(
+            f"{problem}: the web app refuses to serve, because its session cookies would let anyone sign in "
+            f"as an administrator. {HOW_TO_SET_SECRET_KEY}"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     redis_url: str | None = None
-    secret_key: str = "dev-only-change-me"
+    #: Signs console session cookies; empty means unset, and the web app then refuses to start.
+    secret_key: str = ""
     #: Console session cookies only over HTTPS. Off by default because the demo serves plain HTTP.
     secure_cookies: bool = False
     smtp_url: str | None = None
@@ -66,7 +105,7 @@ class Settings:
         values: dict[str, object] = {
             "database_url": database_url,
             "redis_url": redis_url,
-            "secret_key": env.get("CONNECTOR_SECRET_KEY", "dev-only-change-me"),
+            "secret_key": env.get("CONNECTOR_SECRET_KEY", ""),
             "secure_cookies": _flag(env, "CONNECTOR_SECURE_COOKIES"),
             "smtp_url": env.get("CONNECTOR_SMTP_URL") or None,
             "mail_from": env.get("CONNECTOR_MAIL_FROM", "rewards@connector.local"),

@@ -7,6 +7,7 @@ server answers, and required under CI) or ``sqlite``.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -99,6 +100,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         {},
         database_url=database_url,
         outbox_dir=tmp_path / "outbox",
+        secret_key=secrets.token_hex(32),
         jobs_mode="sync",
         retry_base_seconds=1.0,
         claim_lease_seconds=60.0,
