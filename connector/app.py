@@ -16,6 +16,7 @@ from flask import Flask, Response, current_app, jsonify, redirect, request
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from connector.config import InsecureSecretKey, Settings, check_secret_key
 from connector.core.errors import ConnectorError, ProviderError, ValidationError
@@ -67,8 +68,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
-        PERMANENT_SESSION_LIFETIME=ADMIN_SESSION_IDLE,
+        PERMANENT_SESSION_LIFETIME=min(ADMIN_SESSION_IDLE, timedelta(hours=settings.session_lifetime_hours)),
     )
+    if settings.trusted_proxies:
+        # Only then is X-Forwarded-For believed (the last N hops); otherwise anyone could pick their address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = runtime
 

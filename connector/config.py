@@ -25,6 +25,30 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) > 10:
+        raise ValueError(
+            f"{name} must be a whole number from 0 to 10 (how many proxies forward to the app), not {value!r}"
+        )
+    return int(value)
+
+
+def _hours(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = -1.0
+    if not 0 < hours <= 24 * 30:
+        raise ValueError(f"{name} must be a number of hours above 0 and at most 720 (e.g. 12), not {value!r}")
+    return hours
+
+
 #: Shortest session-signing key accepted: 32 characters (``secrets.token_hex(32)`` gives 64).
 MIN_SECRET_KEY_LENGTH = 32
 #: Values that were published as examples or defaults: whoever read them could sign a session.
@@ -88,6 +112,12 @@ class Settings:
     jobs_mode: str = "thread"
     queue_name: str = "connector"
     plugin_env: Mapping[str, str] = field(default_factory=dict)
+    #: Reverse proxies in front of the web app whose ``X-Forwarded-For`` is believed (0: the socket's address).
+    trusted_proxies: int = 0
+    #: A console session ends this long after sign-in, however active it is (absolute lifetime).
+    session_lifetime_hours: float = 12.0
+    #: scrypt N of new password hashes: OWASP's 2**17. No variable sets it; only tests lower it, explicitly.
+    password_scrypt_n: int = 2**17
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -121,6 +151,8 @@ class Settings:
             "claim_lease_seconds": float(env.get("CONNECTOR_CLAIM_LEASE_SECONDS", 300)),
             "jobs_mode": jobs_mode,
             "queue_name": env.get("CONNECTOR_QUEUE", "connector"),
+            "trusted_proxies": _count(env, "CONNECTOR_TRUSTED_PROXIES", 0),
+            "session_lifetime_hours": _hours(env, "CONNECTOR_SESSION_LIFETIME_HOURS", 12.0),
             "plugin_env": {k: v for k, v in env.items() if not k.startswith("CONNECTOR_") and k.isupper()},
         }
         values.update(overrides)
