@@ -1,6 +1,7 @@
 """The ``connector`` command. Every command builds what it needs from the environment.
 
-The same commands are mounted on the Flask app, so ``flask --app connector.app …`` works too.
+The same commands are mounted on the Flask app, so ``flask --app connector.app …`` works too (that path
+builds the web app, so it needs ``CONNECTOR_SECRET_KEY``; the ``connector`` command does not for one-shot work).
 """
 
 from __future__ import annotations
