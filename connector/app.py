@@ -16,8 +16,9 @@ from flask import Flask, Response, current_app, jsonify, redirect, request
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from connector.config import Settings
+from connector.config import InsecureSecretKey, Settings, check_secret_key
 from connector.core.errors import ConnectorError, ProviderError, ValidationError
 from connector.core.runtime import Runtime
 
@@ -44,11 +45,19 @@ def current_runtime() -> Runtime:
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     """Build the web app. Without a ``runtime`` one is built from ``settings`` (or the environment)."""
+    if runtime is None and settings is None:
+        settings = Settings.from_env()
+    settings = settings or runtime.settings  # type: ignore[union-attr]
+    # Before anything starts (jobs, plugins): a server that would sign forgeable sessions does not start.
+    try:
+        check_secret_key(settings.secret_key)
+    except InsecureSecretKey as exc:
+        log.critical("%s", exc)  # gunicorn shows this line; the exception stops the worker's boot
+        raise
     if runtime is None:
         from connector.bootstrap import build_runtime
 
         runtime = build_runtime(settings)
-    settings = settings or runtime.settings
 
     app = Flask("connector")
     app.config.update(
@@ -59,10 +68,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
-        PERMANENT_SESSION_LIFETIME=ADMIN_SESSION_IDLE,
+        PERMANENT_SESSION_LIFETIME=min(ADMIN_SESSION_IDLE, timedelta(hours=settings.session_lifetime_hours)),
     )
-    if settings.secret_key == Settings.secret_key and not settings.database_url.startswith("sqlite"):
-        log.warning("CONNECTOR_SECRET_KEY is the development default; set a random value in production")
+    if settings.trusted_proxies:
+        # Only then is X-Forwarded-For believed (the last N hops); otherwise anyone could pick their address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = runtime
 
@@ -74,6 +84,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     _register_error_handlers(app)
+    _register_security_headers(app, hsts=settings.secure_cookies)
     _register_root_routes(app)
     _register_cli(app)
     return app
@@ -205,6 +216,23 @@ def _sentence(message: str) -> str:
         return message
     message = message[0].upper() + message[1:]
     return message if message.endswith((".", "!", "?")) else message + "."
+
+
+# -- headers on every response --------------------------------------------------------------------------------
+
+#: One year, the usual HSTS max-age; sent only when the operator said the site is HTTPS (secure cookies).
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _register_security_headers(app: Flask, *, hsts: bool) -> None:
+    """Every answer (API, console, webhooks, errors): never content-sniffed; HTTPS-only once TLS is declared."""
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        return response
 
 
 # -- health and root ----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The ``connector`` command. Every command builds what it needs from the environment.
 
-The same commands are mounted on the Flask app, so ``flask --app connector.app …`` works too.
+The same commands are mounted on the Flask app, so ``flask --app connector.app …`` works too (that path
+builds the web app, so it needs ``CONNECTOR_SECRET_KEY``; the ``connector`` command does not for one-shot work).
 """
 
 from __future__ import annotations
@@ -125,8 +126,13 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
     from werkzeug.serving import run_simple
 
     from connector.app import create_app
+    from connector.config import InsecureSecretKey, check_secret_key
 
     settings = _settings()
+    try:
+        check_secret_key(settings.secret_key)
+    except InsecureSecretKey as exc:
+        raise click.ClickException(str(exc)) from exc
     if not no_migrate:
         from connector.migrations import upgrade
 

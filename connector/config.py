@@ -25,11 +25,74 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) > 10:
+        raise ValueError(
+            f"{name} must be a whole number from 0 to 10 (how many proxies forward to the app), not {value!r}"
+        )
+    return int(value)
+
+
+def _hours(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = -1.0
+    if not 0 < hours <= 24 * 30:
+        raise ValueError(f"{name} must be a number of hours above 0 and at most 720 (e.g. 12), not {value!r}")
+    return hours
+
+
+#: Shortest session-signing key accepted: 32 characters (``secrets.token_hex(32)`` gives 64).
+MIN_SECRET_KEY_LENGTH = 32
+#: Values that were published as examples or defaults: whoever read them could sign a session.
+_KNOWN_KEYS = frozenset({"dev-only-change-me", "change-me", "changeme", "secret", "secret-key", "dev", "development"})
+HOW_TO_SET_SECRET_KEY = (
+    "Set a random key of at least 32 characters, the same for every web process and kept across restarts "
+    "(sessions signed with another key end):\n"
+    "    export CONNECTOR_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')\n"
+    "(`connector demo` makes its own key; one-shot commands such as `connector db upgrade` need none.)"
+)
+
+
+class InsecureSecretKey(ValueError):
+    """The web app would sign console sessions with a key an attacker can know or guess: it refuses to start."""
+
+
+def check_secret_key(key: str) -> None:
+    """Raise ``InsecureSecretKey`` unless ``key`` is fit to sign sessions that grant admin rights.
+
+    The development default used to sign real sessions, so anyone could forge a platform admin's
+    cookie; now an unset, published, short or low-variety key stops the server at start-up instead.
+    """
+    problem: str | None = None
+    if not key:
+        problem = "CONNECTOR_SECRET_KEY is not set"
+    elif key.strip().lower() in _KNOWN_KEYS or "change-me" in key.lower() or "changeme" in key.lower():
+        problem = "CONNECTOR_SECRET_KEY is a published example value, so anyone could sign a console session"
+    elif len(key) < MIN_SECRET_KEY_LENGTH:
+        problem = f"CONNECTOR_SECRET_KEY is too short ({len(key)} characters; at least {MIN_SECRET_KEY_LENGTH})"
+    elif len(set(key)) < 10:
+        problem = "CONNECTOR_SECRET_KEY has too few different characters to be random"
+    if problem:
+        raise InsecureSecretKey(
+            f"{problem}: the web app refuses to serve, because its session cookies would let anyone sign in "
+            f"as an administrator. {HOW_TO_SET_SECRET_KEY}"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     redis_url: str | None = None
-    secret_key: str = "dev-only-change-me"
+    #: Signs console session cookies; empty means unset, and the web app then refuses to start.
+    secret_key: str = ""
     #: Console session cookies only over HTTPS. Off by default because the demo serves plain HTTP.
     secure_cookies: bool = False
     smtp_url: str | None = None
@@ -49,6 +112,12 @@ class Settings:
     jobs_mode: str = "thread"
     queue_name: str = "connector"
     plugin_env: Mapping[str, str] = field(default_factory=dict)
+    #: Reverse proxies in front of the web app whose ``X-Forwarded-For`` is believed (0: the socket's address).
+    trusted_proxies: int = 0
+    #: A console session ends this long after sign-in, however active it is (absolute lifetime).
+    session_lifetime_hours: float = 12.0
+    #: scrypt N of new password hashes: OWASP's 2**17. No variable sets it; only tests lower it, explicitly.
+    password_scrypt_n: int = 2**17
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -66,7 +135,7 @@ class Settings:
         values: dict[str, object] = {
             "database_url": database_url,
             "redis_url": redis_url,
-            "secret_key": env.get("CONNECTOR_SECRET_KEY", "dev-only-change-me"),
+            "secret_key": env.get("CONNECTOR_SECRET_KEY", ""),
             "secure_cookies": _flag(env, "CONNECTOR_SECURE_COOKIES"),
             "smtp_url": env.get("CONNECTOR_SMTP_URL") or None,
             "mail_from": env.get("CONNECTOR_MAIL_FROM", "rewards@connector.local"),
@@ -82,6 +151,8 @@ class Settings:
             "claim_lease_seconds": float(env.get("CONNECTOR_CLAIM_LEASE_SECONDS", 300)),
             "jobs_mode": jobs_mode,
             "queue_name": env.get("CONNECTOR_QUEUE", "connector"),
+            "trusted_proxies": _count(env, "CONNECTOR_TRUSTED_PROXIES", 0),
+            "session_lifetime_hours": _hours(env, "CONNECTOR_SESSION_LIFETIME_HOURS", 12.0),
             "plugin_env": {k: v for k, v in env.items() if not k.startswith("CONNECTOR_") and k.isupper()},
         }
         values.update(overrides)

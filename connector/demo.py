@@ -8,6 +8,7 @@ Shopify simulator; nothing leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 import time
@@ -223,6 +224,9 @@ def run_demo(
     from connector.app import create_app
     from connector.migrations import upgrade
 
+    if not settings.secret_key:
+        # A demo on a fresh machine needs no setup: a random key for this run (sessions end when it stops).
+        settings = dataclasses.replace(settings, secret_key=secrets.token_hex(32))
     upgrade(settings.database_url)
     app = create_app(settings)
     rt: Runtime = app.extensions["connector"]

@@ -7,6 +7,7 @@ server answers, and required under CI) or ``sqlite``.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -99,6 +100,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         {},
         database_url=database_url,
         outbox_dir=tmp_path / "outbox",
+        secret_key=secrets.token_hex(32),
+        # Explicitly cheap password hashes: these tests are about behaviour, not the KDF's cost (which
+        # tests/core/test_password_hashing.py checks at the production figure).
+        password_scrypt_n=2**4,
         jobs_mode="sync",
         retry_base_seconds=1.0,
         claim_lease_seconds=60.0,

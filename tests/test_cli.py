@@ -102,6 +102,35 @@ def test_cli_demo_shows_every_status(tmp_path):
     assert reported == {"denied": 5, "processed": 3}
 
 
+@pytest.mark.slow
+def test_cli_demo_serve_starts_on_a_fresh_machine_with_no_environment(tmp_path):
+    """The README's first command: no CONNECTOR_SECRET_KEY set, yet the demo serves (with a key of its own)."""
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
+    env["CONNECTOR_DATA_DIR"] = str(tmp_path / "instance")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector", "demo", "--serve", "--port", "0", "--sim-port", "0"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = None
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.startswith("connector demo on "):
+                url = line.split()[3]
+                break
+        assert url, "the demo never said it was serving"
+        with urllib.request.urlopen(f"{url}/admin/login", timeout=10) as answer:
+            assert answer.status == 200 and "login-form" in answer.read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_cli_rotate_secret_keeps_old_secret_for_an_hour(tmp_path):
     from connector.bootstrap import build_runtime
     from connector.config import Settings

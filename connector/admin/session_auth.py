@@ -1,9 +1,12 @@
-"""Signing in to the console: email and password, a signed session cookie, sign-out.
+"""Signing in to the console: email and password, a signed session cookie backed by a server row, sign-out.
 
-The session cookie (Flask's, signed with ``CONNECTOR_SECRET_KEY``, HttpOnly,
-SameSite=Lax) holds only the user's id and ``session_version``. Every request
-reloads the user and compares the version, so a password change or a disabled
-account ends every open session at once, without a server-side session store.
+The session cookie (Flask's, signed with ``CONNECTOR_SECRET_KEY``, HttpOnly, SameSite=Lax) holds the
+user's id, their ``session_version`` and a random session id whose hash is a ``ConsoleSession`` row
+(``core.console_sessions``). Every request reloads the user and that row: sign-out deletes the row (a
+saved copy of the cookie stops working), a password change or a disabled account deletes all the
+user's rows and bumps the version, and a session older than ``CONNECTOR_SESSION_LIFETIME_HOURS`` ends
+however active it was. Wrong passwords are throttled per client address (``core.sign_in_throttle``),
+never by locking the account.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -19,9 +23,12 @@ from werkzeug.wrappers import Response
 
 from connector.admin import REDEMPTION_ROLES, bp, csrf
 from connector.app import current_runtime
+from connector.core import console_sessions
 from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.model import Role
+from connector.core.runtime import Runtime
+from connector.core.sign_in_throttle import UNKNOWN_ADDRESS, SignInThrottled
 from connector.core.tables import User
 from connector.core.users import SignInError, actor_for, sign_in
 
@@ -29,13 +36,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 SESSION_USER = "uid"
 SESSION_VERSION = "sv"
+SESSION_ID = "sid"
 #: Longer input is not an email or a password anyone types; refused before hashing.
 _MAX_EMAIL, _MAX_PASSWORD = 320, 1024
 #: Endpoints reachable without a session (sign-out too: a stale session must still be able to end).
 _PUBLIC: set[str] = {"admin.login", "admin.logout", "admin.static"}
 
-SIGN_IN_FAILED = "Wrong email or password. Five wrong passwords in a row lock an account for 15 minutes."
-SESSION_ENDED = "Your session has ended (your password was changed or your account was disabled). Sign in again."
+SIGN_IN_FAILED = "Wrong email or password."
+SESSION_ENDED = (
+    "Your session has ended (you signed out, it reached its time limit, your password was changed "
+    "or your account was disabled). Sign in again."
+)
+THROTTLED = "Too many sign-in attempts from this address. Try again in {seconds} s."
 
 
 @dataclass(frozen=True)
@@ -60,17 +72,35 @@ def load_user() -> SessionUser | None:
     if "admin_user" in g:
         return g.admin_user  # type: ignore[no-any-return]
     user: SessionUser | None = None
-    uid, version = session.get(SESSION_USER), session.get(SESSION_VERSION)
-    if isinstance(uid, int) and isinstance(version, int):
-        with current_runtime().sessions() as s:
-            row = s.get(User, uid)
-            if row is not None and row.disabled_at is None and row.session_version == version:
-                user = SessionUser(row.id, row.email, row.name, Role(row.role), actor_for(row))
+    uid, version, sid = session.get(SESSION_USER), session.get(SESSION_VERSION), session.get(SESSION_ID)
+    if isinstance(uid, int) or isinstance(version, int) or sid is not None:
+        rt = current_runtime()
+        if isinstance(uid, int) and isinstance(version, int) and isinstance(sid, str):
+            with rt.sessions() as s:
+                row = s.get(User, uid)
+                if (
+                    row is not None
+                    and row.disabled_at is None
+                    and row.session_version == version
+                    and console_sessions.is_open(s, uid, sid, rt.now(), session_lifetime(rt))
+                ):
+                    user = SessionUser(row.id, row.email, row.name, Role(row.role), actor_for(row))
         if user is None:
             session.clear()
             g.admin_session_ended = True
     g.admin_user = user
     return user
+
+
+def session_lifetime(rt: Runtime) -> timedelta:
+    """How long a console session lasts after sign-in, however active (``CONNECTOR_SESSION_LIFETIME_HOURS``)."""
+    return timedelta(hours=rt.settings.session_lifetime_hours)
+
+
+def client_address() -> str:
+    """The address sign-in failures are counted under: the socket's peer, or, behind
+    ``CONNECTOR_TRUSTED_PROXIES`` proxies, the address they forwarded (ProxyFix, set up in create_app)."""
+    return request.remote_addr or UNKNOWN_ADDRESS
 
 
 def current_user() -> SessionUser:
@@ -139,7 +169,7 @@ def landing_for(role: Role) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
         user = load_user()
@@ -154,10 +184,21 @@ def login() -> Response | str | tuple[str, int]:
         # The transaction commits on a failed sign-in too: that is what counts wrong passwords.
         with transaction(rt.sessions) as s:
             try:
-                row = sign_in(s, email, password, rt.now())
+                row = sign_in(
+                    s, email, password, rt.now(), address=client_address(), scrypt_n=rt.settings.password_scrypt_n
+                )
                 uid, version, role = row.id, row.session_version, Role(row.role)
+                sid = console_sessions.open_session(s, uid, rt.now(), session_lifetime(rt))
             except SignInError:
                 failed = True
+            except SignInThrottled as exc:
+                page = render_template(
+                    "admin/login.html",
+                    next_url=next_url,
+                    email=email,
+                    error=THROTTLED.format(seconds=exc.retry_after),
+                )
+                return page, 429, exc.headers
     if failed:
         # One message whatever was wrong, so the form does not tell which emails have accounts.
         return render_template("admin/login.html", next_url=next_url, email=email, error=SIGN_IN_FAILED), 200
@@ -165,12 +206,18 @@ def login() -> Response | str | tuple[str, int]:
     session.permanent = True
     session[SESSION_USER] = uid
     session[SESSION_VERSION] = version
+    session[SESSION_ID] = sid
     csrf.rotate()
     return redirect(next_url or landing_for(role))
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    sid = session.get(SESSION_ID)
+    if isinstance(sid, str):
+        # Ended on the server too: a copy of the cookie saved before this no longer signs anyone in.
+        with transaction(current_runtime().sessions) as s:
+            console_sessions.end_session(s, sid)
     session.clear()
     flash("You are signed out.", "success")
     return redirect(url_for("admin.login"))

@@ -347,9 +347,43 @@ class User(Base):
     disabled_at: Mapped[datetime | None]
     #: Bumped on password change or disable: sessions carry it, so old sessions stop working.
     session_version: Mapped[int] = mapped_column(default=1)
-    #: Consecutive wrong passwords; reaching ``users.MAX_FAILED_SIGN_INS`` locks sign-in for a while.
-    failed_sign_ins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """One signed-in console session, so signing out (or a password change) ends it on the server too.
+
+    The cookie carries a random session id; only its SHA-256 is stored, so a database reader cannot
+    replay a session. A row older than the absolute lifetime (``CONNECTOR_SESSION_LIFETIME_HOURS``)
+    no longer counts, however active the session was.
+    """
+
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SignInFailure(Base):
+    """One wrong sign-in, kept for the throttle's window (``core.sign_in_throttle``).
+
+    Counted per (account, client address) and per client address, never per account alone, so a
+    guesser slows themselves down without locking the real user out. Rows in the database (not in a
+    worker's memory) make the count the same across every gunicorn worker and host.
+    """
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the normalised email that was typed (an account or not: typed text is not stored).
+    account: Mapped[str] = mapped_column(String(64))
+    #: The client address (an IPv6 address reduced to its /64, which one client usually holds whole).
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = (
+        Index("ix_sign_in_failures_address_at", "address", "at"),
+        Index("ix_sign_in_failures_account_address_at", "account", "address", "at"),
+    )
 
 
 # The frequent-buyer tables share this Base; importing them here keeps ``Base.metadata`` whole

@@ -3,32 +3,39 @@
 Passwords are hashed with the standard library's scrypt (memory-hard, salted per user), so
 the core needs no web framework to create or check a user: the CLI, the admin UI and the
 tests share this one module. A failed sign-in never says whether the email exists.
+
+The cost is OWASP's current recommendation for scrypt (Password Storage Cheat Sheet: N=2**17,
+i.e. 128 MiB, r=8, p=1; about 1 s a check on a small server). Each hash records its own cost, so
+hashes made at a lower cost still verify, and are replaced at the current cost on the user's next
+successful sign-in. A lower cost exists for tests only, passed explicitly (``scrypt_n``, from
+``Settings.password_scrypt_n``), never as a silent default.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from connector.core import console_sessions, sign_in_throttle
 from connector.core.access import Actor, check_scope
 from connector.core.errors import ConflictError, ValidationError
 from connector.core.model import Role
 from connector.core.tables import User
 
-#: scrypt cost: n=2**14, r=8, p=1 uses 16 MiB and ~50 ms per check: slow for a guesser, fine for a login.
-_N, _R, _P = 2**14, 8, 1
+#: OWASP Password Storage Cheat Sheet, scrypt: N=2**17 (128 MiB with r=8), r=8, p=1.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+#: A stored hash asking for more than this (N=2**20, 1 GiB) is refused rather than computed.
+_MAX_N = 2**20
 MIN_PASSWORD_LENGTH = 10
-#: Wrong passwords in a row that lock an account's sign-in, and for how long.
-MAX_FAILED_SIGN_INS = 5
-LOCKOUT = timedelta(minutes=15)
-SIGN_IN_FAILED = "wrong email or password (5 wrong passwords in a row lock an account for 15 minutes)"
+SIGN_IN_FAILED = "wrong email or password"
 
 log = logging.getLogger("connector.users")
 
@@ -44,10 +51,22 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-def hash_password(password: str) -> str:
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    # OpenSSL needs 128*r*n*p bytes for the work plus some room; allow twice that.
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=2 * 128 * r * n * p + 2**20)
+
+
+def _check_n(n: int) -> None:
+    if n < 2 or n & (n - 1) or n > _MAX_N:
+        raise ValueError(f"scrypt N must be a power of two between 2 and {_MAX_N}, not {n}")
+
+
+def hash_password(password: str, *, scrypt_n: int = SCRYPT_N) -> str:
+    """A salted scrypt hash that records its own cost: ``scrypt$N$r$p$salt$digest``."""
+    _check_n(scrypt_n)
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, maxmem=64 * 1024 * 1024)
-    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+    digest = _scrypt(password, salt, scrypt_n, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${scrypt_n}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -55,17 +74,30 @@ def verify_password(password: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
+        _check_n(int(n))
         expected = base64.b64decode(digest)
-        got = hashlib.scrypt(
-            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), maxmem=64 * 1024 * 1024
-        )
+        got = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, expected)
 
 
-#: Checked against when the email is unknown, so a miss costs the same time as a wrong password.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+def needs_rehash(stored: str, *, scrypt_n: int = SCRYPT_N) -> bool:
+    """True when ``stored`` was made at a lower cost than ``scrypt_n``, r=8, p=1 (or is unreadable)."""
+    try:
+        scheme, n, r, p, _, _ = stored.split("$")
+        return scheme != "scrypt" or int(n) < scrypt_n or int(r) < SCRYPT_R or int(p) < SCRYPT_P
+    except ValueError:
+        return True
+
+
+@functools.cache
+def _dummy_hash(scrypt_n: int) -> str:
+    """Checked against when the email is unknown, so a miss costs the same time as a wrong password.
+
+    Made on first use (not at import: at the OWASP cost that would add a second to every command).
+    """
+    return hash_password(secrets.token_urlsafe(16), scrypt_n=scrypt_n)
 
 
 def normalise_email(email: str) -> str:
@@ -90,6 +122,7 @@ def create_user(
     brand_id: int | None = None,
     distributor_id: int | None = None,
     retailer_id: int | None = None,
+    scrypt_n: int = SCRYPT_N,
 ) -> User:
     email = normalise_email(email)
     if "@" not in email or email.startswith("@") or email.endswith("@"):
@@ -101,7 +134,7 @@ def create_user(
     user = User(
         email=email,
         name=name.strip() or email,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, scrypt_n=scrypt_n),
         role=role.value,
         brand_id=brand_id,
         distributor_id=distributor_id,
@@ -112,55 +145,56 @@ def create_user(
     return user
 
 
-def sign_in(s: Session, email: str, password: str, now: datetime) -> User:
+def sign_in(
+    s: Session,
+    email: str,
+    password: str,
+    now: datetime,
+    *,
+    address: str | None = None,
+    scrypt_n: int = SCRYPT_N,
+) -> User:
     """The user for these credentials, with ``last_login_at`` stamped; ``SignInError`` otherwise.
 
-    A wrong password is counted on the account (commit the session even when this raises, or the
-    count is lost); ``MAX_FAILED_SIGN_INS`` in a row lock sign-in for ``LOCKOUT``, during which even
-    the right password is refused. The answer is the same in every case, so a guesser learns
-    neither which emails exist nor which account is locked; the lock is logged for operators.
+    ``address`` is the client's address when the attempt came over the network: wrong sign-ins are
+    counted per (account, address) and per address (``sign_in_throttle``; commit the session even
+    when this raises, or the count is lost), and a throttled address gets ``SignInThrottled`` before
+    its password is checked. The account itself is never locked, so a guesser elsewhere cannot keep
+    its owner out. ``address=None`` (a local caller such as a test or a command) is not throttled.
+    The answer is the same for an unknown email, a wrong password and a disabled account.
+
+    A right password stored at a lower cost than ``scrypt_n`` is rehashed at ``scrypt_n``.
     """
+    if address is not None:
+        sign_in_throttle.check(s, email, address, now)
     user = s.scalars(select(User).where(User.email == normalise_email(email))).one_or_none()
-    if user is None:
-        verify_password(password, _DUMMY_HASH)
+    correct = verify_password(password, user.password_hash if user is not None else _dummy_hash(scrypt_n))
+    if user is None or not correct or user.disabled_at is not None:
+        if address is not None:
+            sign_in_throttle.record_failure(s, email, address, now)
         raise SignInError(SIGN_IN_FAILED)
-    correct = verify_password(password, user.password_hash)
-    if user.locked_until is not None and user.locked_until > now:
-        raise SignInError(SIGN_IN_FAILED)
-    if not correct:
-        failures = s.execute(
-            update(User)
-            .where(User.id == user.id)
-            .values(failed_sign_ins=User.failed_sign_ins + 1)
-            .returning(User.failed_sign_ins)
-            .execution_options(synchronize_session=False)
-        ).scalar_one()
-        if failures >= MAX_FAILED_SIGN_INS:
-            s.execute(
-                update(User)
-                .where(User.id == user.id)
-                .values(failed_sign_ins=0, locked_until=now + LOCKOUT)
-                .execution_options(synchronize_session=False)
-            )
-            log.warning("sign-in locked for user %s after %s wrong passwords", user.id, failures)
-        raise SignInError(SIGN_IN_FAILED)
-    if user.disabled_at is not None:
-        raise SignInError(SIGN_IN_FAILED)
+    if address is not None:
+        sign_in_throttle.record_success(s, email, address)
+    if needs_rehash(user.password_hash, scrypt_n=scrypt_n):
+        user.password_hash = hash_password(password, scrypt_n=scrypt_n)
+        log.info("password hash of user %s upgraded to scrypt N=%s", user.id, scrypt_n)
     user.last_login_at = now
-    user.failed_sign_ins = 0
-    user.locked_until = None
     return user
 
 
-def set_password(s: Session, user: User, password: str) -> None:
+def set_password(s: Session, user: User, password: str, *, scrypt_n: int = SCRYPT_N) -> None:
+    """A new password; every open console session of the user ends."""
     check_password_strength(password)
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, scrypt_n=scrypt_n)
     user.session_version += 1
+    console_sessions.end_all_sessions(s, user.id)
 
 
 def disable_user(s: Session, user: User, now: datetime) -> None:
+    """Sign-in stops and every open console session of the user ends."""
     user.disabled_at = now
     user.session_version += 1
+    console_sessions.end_all_sessions(s, user.id)
 
 
 def find_user(s: Session, email: str) -> User | None:

@@ -15,6 +15,7 @@ the person doing that step sees it. Self-contained (no PostgreSQL needed), like 
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -135,7 +136,13 @@ def take(out: Path, workdir: Path) -> list[Path]:
     """Seed, serve, walk the story, photograph; returns the files written. Fails if the server answered any 5xx."""
     database_url = f"sqlite:///{workdir / 'fb-screenshots.sqlite3'}"
     upgrade(database_url)
-    settings = Settings.from_env({}, database_url=database_url, outbox_dir=workdir / "outbox", jobs_mode="sync")
+    settings = Settings.from_env(
+        {},
+        database_url=database_url,
+        outbox_dir=workdir / "outbox",
+        jobs_mode="sync",
+        secret_key=secrets.token_hex(32),
+    )
     rt = build_runtime(settings)
     world = seed_darts_world(rt)
     memo = workdir / "rocky-credit-memo-CM-5521.csv"

@@ -12,6 +12,7 @@ way support staff see it: logged in as the support user, an ERROR tooltip hovere
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 from collections.abc import Callable
@@ -75,7 +76,10 @@ def take(out: Path, workdir: Path) -> list[Path]:
     database_url = f"sqlite:///{workdir / 'screenshots.sqlite3'}"
     upgrade(database_url)
     settings = Settings.from_env(
-        {}, database_url=database_url, outbox_dir=workdir / "outbox", jobs_mode="sync", retry_base_seconds=60.0
+        {}, database_url=database_url, outbox_dir=workdir / "outbox",
+        jobs_mode="sync",
+        retry_base_seconds=60.0,
+        secret_key=secrets.token_hex(32),
     )
     shop = FakeShopPlugin()
     rt = build_runtime(settings, [shop])

@@ -98,12 +98,19 @@ def _users(rt: Runtime, world: World) -> tuple[ConsoleUser, ConsoleUser, Console
     support = ConsoleUser("sam.support@example.com", "Sam Support", Role.SUPPORT)
     brand_admin = ConsoleUser("bea.brand@example.com", "Bea Brand", Role.BRAND_ADMIN)
     viewer = ConsoleUser("vic.viewer@example.com", "Vic Viewer", Role.VIEWER)
+    cost = rt.settings.password_scrypt_n  # the tests' explicitly cheap cost (tests/conftest.py)
     with transaction(rt.sessions) as s:
         for user in (admin, support):
-            create_user(s, email=user.email, name=user.name, password=user.password, role=user.role)
+            create_user(s, email=user.email, name=user.name, password=user.password, role=user.role, scrypt_n=cost)
         for user in (brand_admin, viewer):
             create_user(
-                s, email=user.email, name=user.name, password=user.password, role=user.role, brand_id=world.brand.id
+                s,
+                email=user.email,
+                name=user.name,
+                password=user.password,
+                role=user.role,
+                brand_id=world.brand.id,
+                scrypt_n=cost,
             )
     return admin, support, brand_admin, viewer
 

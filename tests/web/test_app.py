@@ -86,3 +86,27 @@ def test_app_mounts_the_connector_commands_and_runs_them(app):
     result = app.test_cli_runner().invoke(args=["plugins"])
     assert result.exit_code == 0, result.output
     assert "shopify" in {p["name"] for p in json.loads(result.output)}
+
+
+def test_every_answer_is_nosniff_and_hsts_only_with_secure_cookies(rt, world, tokens):
+    import dataclasses
+
+    plain = create_app(runtime=rt).test_client()
+    tls = create_app(settings=dataclasses.replace(rt.settings, secure_cookies=True), runtime=rt).test_client()
+    requests = [
+        ("get", "/healthz", {}),
+        ("get", "/api/v1/redemptions", {"headers": bearer(tokens.support)}),
+        ("get", "/api/v1/redemptions", {}),  # a 401
+        ("get", "/api/v1/no-such-thing", {}),  # a 404
+        ("get", "/api/v1/openapi.json", {}),
+        ("post", "/webhooks/shopify", {"data": b"{}"}),  # unsigned: refused
+        ("get", "/admin/login", {}),
+        ("get", "/", {}),
+    ]
+    for method, url, kwargs in requests:
+        answer = getattr(plain, method)(url, **kwargs)
+        assert answer.headers.get("X-Content-Type-Options") == "nosniff", (url, answer.status_code)
+        assert "Strict-Transport-Security" not in answer.headers, url
+        secure = getattr(tls, method)(url, **kwargs)
+        assert secure.headers.get("X-Content-Type-Options") == "nosniff", url
+        assert secure.headers["Strict-Transport-Security"].startswith("max-age=31536000"), url

@@ -14,7 +14,6 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from connector.core import users as core_users
 from connector.core.database import transaction
 from connector.core.model import Role
 from connector.core.runtime import Runtime
@@ -23,16 +22,6 @@ from tests.conftest import World
 from tests.web.admin.dom import Node, parse
 
 PASSWORD = "correct-horse-battery-staple"
-
-
-@pytest.fixture(autouse=True)
-def _cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hash new test passwords at a low scrypt cost: these tests are about sessions, not the KDF.
-
-    The cost is stored in each hash, so verification uses the same low cost; the production
-    cost is what ``create_user`` uses everywhere else.
-    """
-    monkeypatch.setattr(core_users, "_N", 2**4)
 
 
 @dataclass(frozen=True)
@@ -85,6 +74,7 @@ def people(rt: Runtime, world: World) -> People:
                 name=person.email.split("@")[0].title(),
                 password=person.password,
                 role=person.role,
+                scrypt_n=rt.settings.password_scrypt_n,
                 **scopes.get(person, {}),
             )
     return made

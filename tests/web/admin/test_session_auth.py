@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
-from connector.admin.session_auth import SESSION_ENDED, SIGN_IN_FAILED
+from connector.admin.session_auth import SESSION_ENDED, SIGN_IN_FAILED, THROTTLED
 from connector.core.database import transaction
 from connector.core.tables import User
 from connector.core.users import disable_user, find_user, set_password
-from tests.web.admin.conftest import Person, flashes
+from tests.web.admin.conftest import Console, Person, flashes
 from tests.web.admin.dom import parse
 from tests.web.admin.stories import fulfilled
 
@@ -188,19 +190,141 @@ def test_the_logout_form_is_in_the_header_of_every_page(signed_in, people, rt, s
         assert form.one("input", name="csrf_token")["value"] == token, url
 
 
-def test_five_wrong_passwords_lock_the_account_for_a_while_with_the_same_message(console, people, rt):
-    from datetime import timedelta
+# -- throttling: a guesser slows themselves down, never the real user -----------------------------------------
 
+ATTACKER, USER, PROXY = "203.0.113.7", "198.51.100.20", "10.0.0.2"
+
+
+def _from(app, address: str) -> Console:
+    browser = Console(app)
+    browser.client.environ_base["REMOTE_ADDR"] = address
+    return browser
+
+
+class Clock:
+    """The runtime's clock, moved by the test (no sleeps)."""
+
+    def __init__(self, rt) -> None:
+        self.at = rt.now()
+        rt.now = lambda: self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+def test_a_guesser_at_one_address_cannot_lock_out_the_user_at_another(app, people, rt):
+    Clock(rt)
+    attacker = _from(app, ATTACKER)
     for _ in range(5):
-        console.login(people.support, password="wrong-password-123")
-    locked = console.login(people.support)  # the right password, now refused
-    assert locked.status_code == 200 and flashes(parse(locked.text), "error") == [SIGN_IN_FAILED]
-    with rt.sessions() as s:
-        user = find_user(s, people.support.email)
-        assert user.locked_until is not None and user.locked_until > rt.now()
-        user_id = user.id
-    # Another account is not affected, and the lock ends by itself.
-    assert console.login(people.brand_admin).status_code == 302
-    with transaction(rt.sessions) as s:
-        s.get(User, user_id).locked_until = rt.now() - timedelta(seconds=1)
-    assert console.login(people.support).status_code == 302
+        answer = attacker.login(people.support, password="wrong-password-123")
+        assert answer.status_code == 200 and flashes(parse(answer.text), "error") == [SIGN_IN_FAILED]
+    # The attacker's address is now throttled, even with the right password (their sixth try is not checked).
+    throttled = attacker.login(people.support)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == str(15 * 60)
+    assert flashes(parse(throttled.text), "error") == [THROTTLED.format(seconds=15 * 60)]
+    assert attacker.get("/admin/fulfilments").status_code == 302
+    # The real user, at their own address, signs in at once.
+    user = _from(app, USER)
+    assert user.login(people.support).status_code == 302
+    assert user.get("/admin/fulfilments").status_code == 200
+
+
+def test_one_address_guessing_many_accounts_is_throttled_as_a_whole(app, people, rt):
+    Clock(rt)
+    attacker = _from(app, ATTACKER)
+    for i in range(20):  # four tries on each of five emails: under the per-account limit every time
+        email = f"guess{i % 5}@nowhere.example"
+        assert attacker.login(Person(email, people.support.role), password="wrong-password-123").status_code == 200
+    assert attacker.login(people.brand_admin, password="wrong-password-123").status_code == 429
+    assert _from(app, USER).login(people.brand_admin).status_code == 302
+
+
+def test_wrong_sign_ins_stop_counting_once_they_are_older_than_the_window(app, people, rt):
+    clock = Clock(rt)
+    attacker = _from(app, ATTACKER)
+    for _ in range(4):
+        attacker.login(people.support, password="wrong-password-123")
+    clock.advance(minutes=10)
+    attacker.login(people.support, password="wrong-password-123")  # the fifth in 15 minutes
+    assert attacker.login(people.support).headers.get("Retry-After") == str(5 * 60)  # when the first four expire
+    clock.advance(minutes=5, seconds=1)
+    # Four of the five have left the window: the address may try again.
+    assert attacker.login(people.support).status_code == 302
+
+
+def test_x_forwarded_for_is_ignored_unless_proxies_are_trusted(people, rt):
+    import dataclasses
+
+    from connector.app import create_app
+
+    Clock(rt)
+    direct = create_app(runtime=rt)
+    attacker = _from(direct, ATTACKER)
+    for i in range(5):  # a new forged address each time does not reset the count
+        headers = {"X-Forwarded-For": f"192.0.2.{i}"}
+        attacker.client.environ_base["HTTP_X_FORWARDED_FOR"] = headers["X-Forwarded-For"]
+        assert attacker.login(people.support, password="wrong-password-123").status_code == 200
+    attacker.client.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.99"
+    assert attacker.login(people.support).status_code == 429
+
+    # Behind one trusted proxy, the forwarded address is the client: the attacker is throttled, the
+    # user coming through the same proxy is not.
+    proxied = create_app(settings=dataclasses.replace(rt.settings, trusted_proxies=1), runtime=rt)
+    via_proxy = _from(proxied, PROXY)
+    via_proxy.client.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.50"
+    for _ in range(5):
+        assert via_proxy.login(people.brand_admin, password="wrong-password-123").status_code == 200
+    assert via_proxy.login(people.brand_admin).status_code == 429
+    user = _from(proxied, PROXY)
+    user.client.environ_base["HTTP_X_FORWARDED_FOR"] = USER
+    assert user.login(people.brand_admin).status_code == 302
+
+
+def test_trusted_proxies_is_read_from_the_environment():
+    from connector.config import Settings
+
+    assert Settings.from_env({}).trusted_proxies == 0
+    assert Settings.from_env({"CONNECTOR_TRUSTED_PROXIES": "1"}).trusted_proxies == 1
+    with pytest.raises(ValueError, match="CONNECTOR_TRUSTED_PROXIES must be a whole number"):
+        Settings.from_env({"CONNECTOR_TRUSTED_PROXIES": "yes"})
+
+
+# -- sessions end on the server -----------------------------------------------------------------------------
+
+
+def test_a_cookie_saved_before_logout_no_longer_signs_in(signed_in, people):
+    browser = signed_in(people.support)
+    saved = browser.client.get_cookie("session").value
+    assert browser.post("/admin/logout").status_code == 302
+    browser.client.set_cookie("session", saved, domain="localhost")
+    replay = browser.get("/admin/fulfilments")
+    assert replay.status_code == 302 and replay.headers["Location"].startswith("/admin/login")
+    assert flashes(browser.follow(replay), "error") == [SESSION_ENDED]
+
+
+def test_signing_out_on_one_device_leaves_the_other_signed_in(signed_in, people):
+    laptop, phone = signed_in(people.support), signed_in(people.support)
+    laptop.post("/admin/logout")
+    assert phone.get("/admin/fulfilments").status_code == 200
+
+
+def test_a_session_ends_after_its_absolute_lifetime_however_active(signed_in, people, rt):
+    clock = Clock(rt)
+    browser = signed_in(people.support)
+    for _ in range(11):
+        clock.advance(hours=1)
+        assert browser.get("/admin/fulfilments").status_code == 200
+    clock.advance(hours=1, seconds=1)  # 12 h (the default lifetime) after sign-in
+    response = browser.get("/admin/fulfilments")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login")
+    assert flashes(browser.follow(response), "error") == [SESSION_ENDED]
+    assert browser.login(people.support).status_code == 302  # signing in again starts a new one
+
+
+def test_the_session_lifetime_is_configurable():
+    from connector.config import Settings
+
+    assert Settings.from_env({}).session_lifetime_hours == 12
+    assert Settings.from_env({"CONNECTOR_SESSION_LIFETIME_HOURS": "8"}).session_lifetime_hours == 8
+    with pytest.raises(ValueError, match="CONNECTOR_SESSION_LIFETIME_HOURS must be a number of hours"):
+        Settings.from_env({"CONNECTOR_SESSION_LIFETIME_HOURS": "0"})

@@ -38,7 +38,6 @@ from connector.core.runtime import Runtime
 from connector.core.users import create_user
 from tests.frequent_buyer.conftest import CardsCsvFormat, FbWorld, cards_csv, import_cards, make_card, seed_fb_world
 from tests.web.admin.conftest import PASSWORD, Console, Person, flashes
-from tests.web.admin.conftest import _cheap_scrypt as _cheap_scrypt  # noqa: F401  (autouse: cheap test hashes)
 from tests.web.admin.conftest import signed_in as signed_in  # noqa: F401  (with this folder's app and people)
 
 __all__ = ["Console", "Person", "flashes", "cards_csv", "make_card"]
@@ -100,6 +99,7 @@ def people(rt: Runtime, fb_world: FbWorld) -> FbPeople:
                 name=person.email.split("@")[0].title(),
                 password=PASSWORD,
                 role=person.role,
+                scrypt_n=rt.settings.password_scrypt_n,
                 **scopes.get(person, {}),
             )
     return made
