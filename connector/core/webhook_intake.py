@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +42,7 @@ from connector.core.hooktypes import (
     VerifiedWebhook,
     WebhookEffect,
 )
+from connector.core.links import safe_link
 from connector.core.model import DELIVERY_RANK, DeliveryStatus, RedemptionStatus
 from connector.core.redemptions import reopen_for_retry
 from connector.core.runtime import Runtime
@@ -347,25 +347,8 @@ def _email_is(email: str) -> ColumnElement[bool]:
     return func.lower(Member.email) == email.lower()
 
 
-#: A tracking link from a webhook is shown to staff as a link: only these schemes may be stored.
-_LINK_SCHEMES = frozenset({"http", "https"})
-_TRACKING_URL_MAX = Redemption.__table__.c.tracking_url.type.length
-_TRACKING_NUMBER_MAX = Redemption.__table__.c.tracking_number.type.length
-
-
-def safe_tracking_url(url: str | None) -> str | None:
-    """``url`` when it is an absolute http(s) link that fits its column; None otherwise.
-
-    A signed payload may still carry ``javascript:`` or ``data:`` (the shop's merchant or app
-    typed it), and the console renders tracking URLs as links.
-    """
-    if not url or len(url) > (_TRACKING_URL_MAX or 500) or not url.isprintable() or any(c.isspace() for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    return url if parts.scheme.lower() in _LINK_SCHEMES and parts.netloc else None
+_TRACKING_URL_MAX = Redemption.__table__.c.tracking_url.type.length or 500
+_TRACKING_NUMBER_MAX = Redemption.__table__.c.tracking_number.type.length or 100
 
 
 def _apply_delivery(s: Session, effect: DeliveryUpdate, scope: ShopScope, actor: str, now: datetime) -> None:
@@ -387,15 +370,14 @@ def _apply_delivery(s: Session, effect: DeliveryUpdate, scope: ShopScope, actor:
         return  # no timestamp to order by: only move forward
     if r.delivery_status == DeliveryStatus.CANCELLED and effect.status != DeliveryStatus.CANCELLED:
         return
-    number = (
-        effect.tracking_number
-        if effect.tracking_number and len(effect.tracking_number) <= (_TRACKING_NUMBER_MAX or 100)
-        else None
-    )
+    # Untrusted values that would not fit their columns are dropped, not truncated: a cut tracking number
+    # is a wrong one, and an oversize value would fail the whole delivery on PostgreSQL, forever.
+    number = effect.tracking_number if len(effect.tracking_number or "") <= _TRACKING_NUMBER_MAX else None
+    url = safe_link(effect.tracking_url)
     r.delivery_status = effect.status
     r.delivery_updated_at = effect.updated_at or now
     r.tracking_number = number or r.tracking_number
-    r.tracking_url = safe_tracking_url(effect.tracking_url) or r.tracking_url
+    r.tracking_url = (url if url and len(url) <= _TRACKING_URL_MAX else None) or r.tracking_url
     if current != effect.status:
         record_event(
             s,

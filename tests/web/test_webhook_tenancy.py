@@ -33,14 +33,23 @@ from connector.core.tables import (
     WebhookDelivery,
 )
 from tests.conftest import World
-from tests.web.support import SHOP_DOMAIN, as_body, fulfillment_payload, shopify_headers
+from tests.web.support import (
+    ADA_EMAIL,
+    ADA_GID,
+    ADA_PHONE,
+    ATTACKER_URL,
+    HANDLED_TOPICS,
+    SHOP_DOMAIN,
+    as_body,
+    fulfillment_payload,
+    shopify_headers,
+)
+from tests.web.support import topic_payload as _payload
 
 SUPPORT = Actor("support@acme", Role.SUPPORT)
 URL = "/webhooks/shopify"
 OTHER_DOMAIN = "other-brand.myshopify.com"
 OTHER_SECRET = "whsec_other_brand_secret_987654"
-ATTACKER_URL = "https://attacker.example/track"
-ADA_EMAIL, ADA_PHONE, ADA_GID = "ada@example.com", "+16135550142", "gid://shopify/Customer/1"
 
 
 @pytest.fixture
@@ -107,67 +116,6 @@ def _store_brand_a_bodies(client) -> None:
     }
     for customer in (ada, grace):
         assert _post(client, customer, "customers/update", own=True).status_code == 200
-
-
-# -- the attack payloads, one per handled topic --------------------------------------------------------------
-
-ORDER_1 = {
-    "id": 1,
-    "admin_graphql_api_id": "gid://shopify/Order/1",
-    "name": "#1001",
-    "updated_at": "2026-07-05T10:00:00Z",
-    "cancelled_at": None,
-    "customer": {"id": 1, "email": ADA_EMAIL, "phone": ADA_PHONE},
-    "line_items": [],
-}
-DELIVERED = {**fulfillment_payload(1, "delivered", "2026-07-05T10:00:00Z"), "tracking_url": ATTACKER_URL}
-
-
-def _payload(topic: str, domain: str) -> dict[str, Any]:
-    customer = {"id": 1, "email": ADA_EMAIL, "phone": ADA_PHONE}
-    return {
-        "fulfillments/create": DELIVERED,
-        "fulfillments/update": DELIVERED,
-        "orders/fulfilled": {**ORDER_1, "fulfillment_status": "fulfilled", "fulfillments": [DELIVERED]},
-        "orders/cancelled": {**ORDER_1, "cancelled_at": "2026-07-05T10:00:00Z", "cancel_reason": "other"},
-        "products/update": {
-            "id": 788032119674292922,
-            "admin_graphql_api_id": "gid://shopify/Product/788032119674292922",
-            "title": "Ambassador T-Shirt",
-            "status": "active",
-            "updated_at": "2026-07-05T10:00:00Z",
-            "variants": [{"id": 1, "sku": "TSHIRT-M"}],
-        },
-        "customers/update": {
-            **customer,
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            "updated_at": "2026-07-05T10:00:00Z",
-            "admin_graphql_api_id": ADA_GID,
-        },
-        "customers/redact": {"shop_id": 954889, "shop_domain": domain, "customer": customer, "orders_to_redact": [1]},
-        "customers/data_request": {
-            "shop_id": 954889,
-            "shop_domain": domain,
-            "orders_requested": [1],
-            "customer": customer,
-            "data_request": {"id": 9999},
-        },
-        "shop/redact": {"shop_id": 954889, "shop_domain": domain},
-    }[topic]
-
-
-HANDLED_TOPICS = [
-    "fulfillments/create",
-    "fulfillments/update",
-    "orders/fulfilled",
-    "orders/cancelled",
-    "products/update",
-    "customers/update",
-    "customers/redact",
-    "customers/data_request",
-    "shop/redact",
-]
 
 
 # -- snapshots ------------------------------------------------------------------------------------------------
