@@ -461,9 +461,9 @@ def _deliveries_about(s: Session, domain: str, effect: RedactCustomer) -> list[i
     needles = {n for v in values for n in (v, json.dumps(v)[1:-1], json.dumps(v, ensure_ascii=False)[1:-1]) if n}
     emails = {effect.email.lower()} if effect.email else set()
     candidates = s.execute(
-        select(WebhookDelivery.id, WebhookDelivery.body).where(
-            *own, or_(*(WebhookDelivery.body.contains(n, autoescape=True) for n in needles))
-        )
+        select(WebhookDelivery.id, WebhookDelivery.body)
+        .where(*own, or_(*(WebhookDelivery.body.icontains(n, autoescape=True) for n in needles)))
+        .execution_options(yield_per=500)
     )
     for delivery_id, body in candidates:
         if delivery_id not in found and _has_value(body, values, emails):

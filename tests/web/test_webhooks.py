@@ -400,3 +400,14 @@ def test_webhook_non_http_tracking_url_is_not_stored(client, rt, redemption_id):
     assert client.post(URL, data=body, headers=shopify_headers(body, "fulfillments/update")).status_code == 200
     r = _redemption(rt, redemption_id)
     assert r.delivery_status == "delivered" and r.tracking_url is None
+
+
+def test_webhook_tracking_values_too_long_for_their_columns_are_dropped_not_a_stuck_delivery(client, rt, redemption_id):
+    payload = fulfillment_payload(1, "in_transit", "2026-07-01T12:00:00Z", tracking="1Z" + "9" * 150)
+    payload["tracking_url"] = "https://www.ups.com/track?n=" + "9" * 600
+    body = as_body(payload)
+    assert client.post(URL, data=body, headers=shopify_headers(body, "fulfillments/update")).status_code == 200
+    with rt.sessions() as s:
+        assert s.scalars(select(WebhookDelivery.status)).all() == ["processed"]
+    r = _redemption(rt, redemption_id)
+    assert (r.delivery_status, r.tracking_number, r.tracking_url) == ("shipped", None, None)
