@@ -9,9 +9,9 @@ Every effect is scoped to the shop that signed the delivery. A valid signature
 proves which shop sent the body, nothing more: a shop of one brand can put any
 email, customer id or order id in a body it signs. So the job resolves the
 signing shop once and every lookup is confined to it: its brand's members, its
-own redemptions (``Redemption.shop_id``), its own stored deliveries, and only
-exact matches (never substring or LIKE). A delivery whose shop is gone applies
-nothing.
+own redemptions (``Redemption.shop_id``), its own stored deliveries. Every match
+is exact (an email in any case); a LIKE may narrow candidates, never decide. A
+delivery whose shop is gone applies nothing.
 """
 
 from __future__ import annotations
@@ -83,7 +83,11 @@ def shop_secrets(rt: Runtime, domain: str) -> Sequence[str]:
 
 
 def receive_webhook(rt: Runtime, provider: str, headers: Mapping[str, str], body: bytes) -> Received:
-    """Verify and store one delivery. Raises ``WebhookRejectedError`` (nothing stored) on a bad signature."""
+    """Verify and store one delivery; nothing is stored when it is refused.
+
+    Raises ``WebhookRejectedError`` (401) on a bad signature or an unknown shop, and the plugin's
+    ``WebhookPayloadError`` (400) for a signed body it cannot use (see ``connector_verify_webhook``).
+    """
     if len(body) > rt.settings.webhook_max_bytes:
         raise PayloadTooLargeError(
             f"webhook body is {len(body)} bytes; the limit is {rt.settings.webhook_max_bytes} "

@@ -159,6 +159,7 @@ def brand_a_secrets(rt: Runtime, world: World) -> list[str]:
 @pytest.mark.parametrize("topic", HANDLED_TOPICS)
 def test_signed_delivery_from_another_brands_shop_changes_nothing_of_brand_a(client, rt, world, tenancy, topic):
     before, files_before = brand_snapshot(rt, world.brand.id), outbox(rt)
+    assert all(before.values()), {table: len(rows) for table, rows in before.items()}  # something to protect
 
     response = _post(client, _payload(topic, OTHER_DOMAIN), topic, own=False)
 
