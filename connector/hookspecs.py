@@ -84,7 +84,10 @@ def connector_verify_webhook(
     """Verify a delivery for a provider this plugin owns; None for other providers.
 
     CPU only: no database and no outbound HTTP (the sender waits). Raise
-    ``WebhookRejectedError`` with a precise reason on a bad or missing signature.
+    ``WebhookRejectedError`` (401) on a bad or missing signature, with a precise ``reason`` for
+    the log and a ``message`` that does not tell an unknown shop from a wrong signature. Raise
+    ``WebhookPayloadError`` (400) for a signed body that is unusable, including one that does not
+    have the shape of its topic: only the body is signed, so the topic header may be a replay's.
     """
 
 
@@ -94,7 +97,9 @@ def connector_interpret_webhook(
 ) -> list[WebhookEffect] | None:
     """Turn a stored, verified delivery's payload into effects the core applies.
 
-    Return None for other providers and an empty list for topics with no effect.
+    Return None for other providers and an empty list for topics with no effect. Effects name
+    customers and orders as the payload does; the core confines each to the shop that signed the
+    delivery (its brand's members, its own orders), so a plugin need not, and cannot, widen them.
     """
 
 

@@ -14,7 +14,7 @@ from connector.admin import bp
 from connector.core.access import Actor
 from connector.core.errors import PermissionDeniedError, catalog_entry
 from connector.core.lifecycle import sources_of
-from connector.core.links import shop_admin_url
+from connector.core.links import safe_link, shop_admin_url
 from connector.core.model import DELIVERY_RANK, DeliveryStatus, FulfilmentChannel, RedemptionEvent, RedemptionStatus
 from connector.core.tables import Redemption
 
@@ -117,6 +117,16 @@ def error_of(r: Redemption) -> ErrorView | None:
         field=r.error_field,
         retrying=r.status == RedemptionStatus.PENDING,
     )
+
+
+@bp.app_template_global()
+def tracking_link(r: Redemption) -> str | None:
+    """The tracking URL when it is safe as a link (absolute http or https); None shows the number as text.
+
+    Tracking URLs come from shop webhooks. Webhooks no longer store other schemes, but rows stored
+    earlier may hold ``javascript:``; the CSP would block it, and this keeps it from being a link at all.
+    """
+    return safe_link(r.tracking_url)
 
 
 @bp.app_template_global()

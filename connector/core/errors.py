@@ -197,10 +197,30 @@ class PermissionDeniedError(ConnectorError):
 
 
 class WebhookRejectedError(ConnectorError):
-    """A delivery failed verification; answered 401 and nothing is stored."""
+    """A delivery failed verification; answered 401 and nothing is stored.
+
+    ``message`` is what the sender is told; ``reason`` (default: the message) is what the
+    server logs. They differ where the precise reason would tell an outsider something, e.g.
+    that a shop is connected: an unknown shop and a wrong signature answer alike.
+    """
 
     status_code = 401
     code = "webhook_rejected"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class WebhookPayloadError(ConnectorError):
+    """A delivery's signature holds but its body is unusable (not JSON, too deep, not its topic's shape).
+
+    Answered 400 with the reason and nothing is stored. The sender proved it holds the shop's
+    secret (or replayed a body the shop signed), so the reason reveals nothing new.
+    """
+
+    status_code = 400
+    code = "webhook_payload_invalid"
 
 
 class PayloadTooLargeError(ConnectorError):

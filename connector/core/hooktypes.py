@@ -167,6 +167,8 @@ class VerifiedWebhook:
 
 
 # -- effects a plugin reads out of a webhook payload; the core applies them ---------------
+# The core applies each within the shop that signed the delivery: that shop's orders and its
+# brand's members only, matched exactly. No effect carries a shop or brand of its own.
 
 
 @dataclass(frozen=True)

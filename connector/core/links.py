@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 _TRAILING_ID = re.compile(r"(\d+)$")
 
@@ -13,3 +14,19 @@ def shop_admin_url(domain: str | None, order_id: str | None) -> str | None:
         return None
     match = _TRAILING_ID.search(order_id)
     return f"https://{domain}/admin/orders/{match.group(1)}" if match else None
+
+
+def safe_link(url: str | None) -> str | None:
+    """``url`` when it is an absolute http(s) link, else None: what may be stored or shown as a link.
+
+    Tracking URLs come from shop webhooks, and a signed payload may still carry ``javascript:`` or
+    ``data:`` (whatever the merchant or another app typed). The console renders tracking URLs as
+    links, so webhooks store only these, and the console links only these.
+    """
+    if not url or not url.isprintable() or any(c.isspace() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None

@@ -2,8 +2,8 @@
 
 Uniqueness constraints carry the product's promises where the database can
 enforce them better than code: one ledger refund per redemption
-(``uq_ledger_redemption_kind``), one stored webhook per event and per delivery,
-one redemption per idempotency key.
+(``uq_ledger_redemption_kind``), one stored webhook per shop and event, delivery
+and signed body, one redemption per idempotency key.
 """
 
 from __future__ import annotations
@@ -257,13 +257,13 @@ class WebhookDelivery(Base):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        UniqueConstraint("provider", "event_id", "topic", name="uq_webhooks_event"),
-        UniqueConstraint("provider", "webhook_id", name="uq_webhooks_delivery"),
-        # Same resource, same version, same content: a redelivery under a new event id (e.g. two subscriptions).
-        # The body hash is part of the key because ``updated_at`` has one-second resolution.
-        UniqueConstraint(
-            "provider", "topic", "resource_id", "resource_updated_at", "body_sha256", name="uq_webhooks_resource"
-        ),
+        # Every key includes the shop, so no shop's delivery is ever taken for a duplicate of another shop's.
+        UniqueConstraint("provider", "shop_domain", "event_id", "topic", name="uq_webhooks_event"),
+        UniqueConstraint("provider", "shop_domain", "webhook_id", name="uq_webhooks_delivery"),
+        # The same signed body again for the same topic: a redelivery under new ids (two subscriptions), or a
+        # replay. Only the body is signed, so this is the key a replay cannot dodge; no part of it is ever NULL
+        # (a NULL never conflicts, which let bodies without ``updated_at`` be replayed at will: migration 0008).
+        UniqueConstraint("provider", "shop_domain", "topic", "body_sha256", name="uq_webhooks_body"),
         # The drain job and the sweeper look for deliveries not yet applied: a handful among millions.
         Index(
             "ix_webhook_deliveries_received",

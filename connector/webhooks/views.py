@@ -18,7 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from connector.api.openapi import operation
 from connector.api.schemas import WebhookReceiptSchema
 from connector.app import current_runtime
-from connector.core.errors import PayloadTooLargeError, WebhookRejectedError
+from connector.core.errors import PayloadTooLargeError, WebhookPayloadError, WebhookRejectedError
 from connector.core.webhook_intake import receive_webhook
 from connector.webhooks import bp
 
@@ -53,14 +53,17 @@ def read_body(limit: int) -> bytes:
         "The provider's plugin verifies the signature over the raw body (Shopify: base64 HMAC-SHA256 in "
         "`X-Shopify-Hmac-Sha256`, plus `X-Shopify-Topic`, `X-Shopify-Shop-Domain`, `X-Shopify-Webhook-Id`, "
         "`X-Shopify-Event-Id`, `X-Shopify-Triggered-At`). A verified delivery is stored once and applied by a "
-        "background job; a redelivery answers 200 `duplicate` and has no second effect. A delivery that fails "
-        "verification answers 401 with the reason and nothing is stored."
+        "background job; a redelivery (or the same signed body again under a fresh delivery id) answers 200 "
+        "`duplicate` and has no second effect. A delivery that fails verification answers 401 and nothing is "
+        "stored; an unknown shop and a wrong signature answer alike. A signed body that is not a JSON object, "
+        "nests too deeply, or does not have the shape of its `X-Shopify-Topic` answers 400 with the reason and "
+        "nothing is stored. Every effect is confined to the signing shop and its brand."
     ),
     tag="webhooks",
     public=True,
     raw_body="The provider's payload, byte for byte as signed.",
     responses={200: ("Stored (accepted) or already stored (duplicate)", WebhookReceiptSchema)},
-    errors=(401, 404, 413),
+    errors=(400, 401, 404, 413),
 )
 def receive(provider: str) -> dict[str, Any]:
     rt = current_runtime()
@@ -68,8 +71,12 @@ def receive(provider: str) -> dict[str, Any]:
     try:
         received = receive_webhook(rt, provider, request.headers, body)
     except WebhookRejectedError as exc:
-        # Log the reason and the provider only: the body may hold personal data.
-        log.info("webhook rejected (provider %s): %s", provider, exc.message)
+        # Log the precise reason and the provider only: the body may hold personal data, and the
+        # answer may be deliberately vaguer than the reason (an unknown shop answers as a bad signature).
+        log.info("webhook rejected (provider %s): %s", provider, exc.reason)
+        raise
+    except WebhookPayloadError as exc:
+        log.info("webhook refused (provider %s): %s", provider, exc.message)
         raise
     if received.duplicate:
         return WebhookReceiptSchema().dump({"status": "duplicate"})

@@ -12,9 +12,11 @@ headers, and the provider in the URL.
 The oracle is the documented behaviour (docs/architecture.md "Webhooks", the route's OpenAPI text):
 
 * the status is exactly what the delivery deserves: 413 over the size limit, 404 for an unknown
-  provider, 401 (``webhook_rejected``) for anything that fails verification (signature, shop, topic,
-  a body that is not a JSON object), 200 for a validly signed JSON object, including an unknown but
-  well-formed topic (stored, then applied with no effect);
+  provider, 401 (``webhook_rejected``) for anything that fails verification (signature, shop, topic),
+  400 (``webhook_payload_invalid``) for a validly signed body that is not a JSON object or does not
+  have the shape of the handled topic it was sent under (``payload_shapes``), 200 for a validly
+  signed JSON object otherwise, including an unknown but well-formed topic (stored, then applied
+  with no effect);
 * never a 5xx; every refusal is JSON ``{"error": {"code", "message"}}`` with a non-empty message;
 * a refused delivery stores no ``webhook_deliveries`` row and enqueues nothing;
 * an accepted one stores exactly one row and wakes the drain job (``process_received_webhooks``) once, and that
@@ -45,6 +47,7 @@ from connector.core.runtime import Runtime
 from connector.core.tables import Shop, WebhookDelivery
 from connector.core.webhook_intake import DRAIN_JOB
 from connector.jobs import run_job
+from connector.plugins.shopify.payload_shapes import shape_problem
 from tests.conftest import seed_world
 from tests.fakes import FakeShopPlugin
 from tests.web.support import SHOP_DOMAIN, SHOP_SECRET, shopify_signature
@@ -177,14 +180,14 @@ def unstorable(d: dict[str, Any]) -> str | None:
     which Shopify does not sign), and timestamps that overflow once converted to UTC (``updated_at``,
     and the unsigned ``X-Shopify-Triggered-At``). The insert then raises and the route answers 500.
     """
-    from connector.core.errors import WebhookRejectedError
+    from connector.core.errors import WebhookPayloadError, WebhookRejectedError
     from connector.core.hooktypes import InboundWebhook
     from connector.plugins.shopify.webhooks import verify_delivery
 
     headers = {k.lower(): v for k, v in _headers(d).items()}
     try:
         v = verify_delivery(InboundWebhook("shopify", headers, d["body"]), lambda _domain: [SHOP_SECRET])
-    except WebhookRejectedError:
+    except (WebhookRejectedError, WebhookPayloadError):
         return None
     columns = WebhookDelivery.__table__.c
     for name in ("topic", "webhook_id", "event_id", "resource_id", "customer_ref"):
@@ -214,10 +217,14 @@ def expected_status(d: dict[str, Any]) -> set[int]:
     if d["provider"] != "shopify":
         return {404}
     verified = d["signature"] == "valid" and d["domain"] in ("shop", "shop_upper")
-    if not verified or d["topic_kind"] in ("bad", "missing") or not _is_json_object(d["body"]):
+    if not verified or d["topic_kind"] in ("bad", "missing"):
         return {401}
     if d["topic_kind"] == "fuzz":
-        return {200, 401}  # fuzzed text may or may not be a well-formed topic
+        return {200, 400, 401}  # fuzzed text may or may not be a well-formed (even a handled) topic
+    if not _is_json_object(d["body"]):
+        return {400}
+    if shape_problem(d["topic"].strip().lower(), json.loads(d["body"]), SHOP_DOMAIN):
+        return {400}  # a handled topic's payload (topics are read in lower case) must have that topic's shape
     return {200}
 
 

@@ -291,7 +291,7 @@ def three_copies(event: Event, rng: random.Random) -> list[tuple[str, dict[str, 
     """The original, Shopify's retry of it (same Webhook-Id), and a redelivery (new Webhook-Id).
 
     The redelivery keeps the Event-Id (a resend, a second subscription) or, for a payload that
-    carries ``updated_at``, may come under new ids with the same body (caught by the resource key).
+    carries ``updated_at``, may come under new ids with the same body (caught by the body key, uq_webhooks_body).
     """
     first = str(uuid.uuid4())
     kinds = ["same event, new webhook id"] + (["same body, new ids"] if event.versioned else [])

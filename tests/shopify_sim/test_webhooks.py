@@ -201,3 +201,32 @@ def test_receiver_failures_are_reported(sim: SimServer, receiver: Receiver) -> N
     unreachable = sim.control("webhooks/send", {"topic": "shop/redact", "url": "http://127.0.0.1:9/nothing"})
     assert unreachable["statuses"] == [None]
     assert unreachable["deliveries"][0]["error"]
+
+
+def test_every_handled_topic_the_simulator_sends_fits_the_connectors_shape_check(
+    sim: SimServer, receiver: Receiver
+) -> None:
+    """The connector refuses a body that does not fit its topic (issue 10): the simulator's bodies must fit."""
+    from connector.plugins.shopify.payload_shapes import SHAPES, shape_problem
+
+    subscribe(sim, receiver)
+    order = make_order(sim, "shape")
+    numeric = int(order["legacyResourceId"])
+    fulfilment = sim.control(f"orders/{numeric}/fulfil", {"shipment_status": "in_transit"})
+    sim.control(f"fulfillments/{fulfilment['fulfillment']['id']}/update", {"shipment_status": "delivered"})
+    other = make_order(sim, "shape-cancel")
+    data(sim, ORDER_CANCEL, {"orderId": other["id"], "reason": "OTHER", "restock": False})
+    add_variant(sim, "SHAPE-1", inventory=2)
+    sim.control("variants/SHAPE-1", {"inventory": 0}, method="PATCH")
+    customer = sim.control("customers", {"email": "shape@example.com", "phone": "+16135550100"})["customer"]
+    sim.control(f"customers/{customer['id']}", {"first_name": "Shape"}, method="PATCH")
+    for topic in ("customers/redact", "customers/data_request"):
+        sim.control("webhooks/send", {"topic": topic, "customer_id": customer["id"]})
+    sim.control("webhooks/send", {"topic": "shop/redact"})
+    assert sim.control("webhooks/flush", {"timeout": 5})["flushed"] is True
+    seen = set()
+    for delivery in receiver.requests:
+        topic = delivery.headers["X-Shopify-Topic"]
+        seen.add(topic)
+        assert shape_problem(topic, json.loads(delivery.body), "reward-shop.myshopify.com") is None, topic
+    assert set(SHAPES) <= seen, set(SHAPES) - seen

@@ -19,6 +19,8 @@ from connector.core.tables import Brand, RedemptionEventRow, WebhookDelivery
 
 SHOP_DOMAIN = "acme-pets.myshopify.com"
 SHOP_SECRET = "whsec_test_secret_0123456789"
+ATTACKER_URL = "https://attacker.example/track"
+ADA_EMAIL, ADA_PHONE, ADA_GID = "ada@example.com", "+16135550142", "gid://shopify/Customer/1"
 _ids = itertools.count(1)
 
 
@@ -96,3 +98,65 @@ def event_count(rt: Runtime, redemption_id: int, kind: str) -> int:
             )
             or 0
         )
+
+
+# -- one payload per handled topic, aimed at the seeded world (Ada, her order gid://shopify/Order/1) -----------
+
+ORDER_1 = {
+    "id": 1,
+    "admin_graphql_api_id": "gid://shopify/Order/1",
+    "name": "#1001",
+    "updated_at": "2026-07-05T10:00:00Z",
+    "cancelled_at": None,
+    "customer": {"id": 1, "email": ADA_EMAIL, "phone": ADA_PHONE},
+    "line_items": [],
+}
+DELIVERED = {**fulfillment_payload(1, "delivered", "2026-07-05T10:00:00Z"), "tracking_url": ATTACKER_URL}
+
+
+def topic_payload(topic: str, domain: str = SHOP_DOMAIN) -> dict[str, Any]:
+    """A well-formed ``topic`` body about Ada and Order/1, as the shop ``domain`` would sign it."""
+    customer = {"id": 1, "email": ADA_EMAIL, "phone": ADA_PHONE}
+    return {
+        "fulfillments/create": DELIVERED,
+        "fulfillments/update": DELIVERED,
+        "orders/fulfilled": {**ORDER_1, "fulfillment_status": "fulfilled", "fulfillments": [DELIVERED]},
+        "orders/cancelled": {**ORDER_1, "cancelled_at": "2026-07-05T10:00:00Z", "cancel_reason": "other"},
+        "products/update": {
+            "id": 788032119674292922,
+            "admin_graphql_api_id": "gid://shopify/Product/788032119674292922",
+            "title": "Ambassador T-Shirt",
+            "status": "active",
+            "updated_at": "2026-07-05T10:00:00Z",
+            "variants": [{"id": 1, "sku": "TSHIRT-M"}],
+        },
+        "customers/update": {
+            **customer,
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "updated_at": "2026-07-05T10:00:00Z",
+            "admin_graphql_api_id": ADA_GID,
+        },
+        "customers/redact": {"shop_id": 954889, "shop_domain": domain, "customer": customer, "orders_to_redact": [1]},
+        "customers/data_request": {
+            "shop_id": 954889,
+            "shop_domain": domain,
+            "orders_requested": [1],
+            "customer": customer,
+            "data_request": {"id": 9999},
+        },
+        "shop/redact": {"shop_id": 954889, "shop_domain": domain},
+    }[topic]
+
+
+HANDLED_TOPICS = [
+    "fulfillments/create",
+    "fulfillments/update",
+    "orders/fulfilled",
+    "orders/cancelled",
+    "products/update",
+    "customers/update",
+    "customers/redact",
+    "customers/data_request",
+    "shop/redact",
+]

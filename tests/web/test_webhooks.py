@@ -12,14 +12,19 @@ from connector.core.access import Actor
 from connector.core.model import Role
 from connector.core.redemptions import create_redemption
 from connector.core.tables import Member, OutboundMessage, Redemption, WebhookDelivery
+from connector.plugins.shopify.webhooks import SIGNATURE_MISMATCH
 from tests.web.support import (
+    ADA_EMAIL,
+    HANDLED_TOPICS,
     SHOP_DOMAIN,
+    SHOP_SECRET,
     as_body,
     delivery_count,
     event_count,
     fulfillment_payload,
     shopify_headers,
     shopify_signature,
+    topic_payload,
 )
 
 SUPPORT = Actor("support@acme", Role.SUPPORT)
@@ -160,7 +165,7 @@ def _good(body: bytes = b"") -> tuple[bytes, dict[str, str]]:
 def test_webhook_forged_signature_is_rejected_and_stores_nothing(client, rt, redemption_id):
     body, headers = _good()
     headers["X-Shopify-Hmac-Sha256"] = shopify_signature(body, secret="not-the-shop-secret-at-all")
-    assert _rejected(client.post(URL, data=body, headers=headers)) == "signature does not match"
+    assert _rejected(client.post(URL, data=body, headers=headers)) == SIGNATURE_MISMATCH
     assert delivery_count(rt) == 0
     assert _redemption(rt, redemption_id).delivery_status == "unfulfilled"
 
@@ -168,10 +173,10 @@ def test_webhook_forged_signature_is_rejected_and_stores_nothing(client, rt, red
 def test_webhook_tampered_body_is_rejected_and_stores_nothing(client, rt, redemption_id):
     body, headers = _good()
     tampered = body.replace(b"in_transit", b"delivered")
-    assert _rejected(client.post(URL, data=tampered, headers=headers)) == "signature does not match"
+    assert _rejected(client.post(URL, data=tampered, headers=headers)) == SIGNATURE_MISMATCH
     # Re-serialised with other whitespace is a different byte string too.
     reformatted = json.dumps(json.loads(body), indent=2).encode()
-    assert _rejected(client.post(URL, data=reformatted, headers=headers)) == "signature does not match"
+    assert _rejected(client.post(URL, data=reformatted, headers=headers)) == SIGNATURE_MISMATCH
     assert delivery_count(rt) == 0
     assert _redemption(rt, redemption_id).delivery_status == "unfulfilled"
 
@@ -190,7 +195,7 @@ def test_webhook_malformed_signature_is_a_401_not_a_500(client, rt):
     for signature, reason in [
         ("\u00e9" + good[1:], "signature is not valid base64 (it contains non-ASCII characters)"),
         ("not base64 at all!", "signature is not valid base64"),
-        (good[:-4] + "AAA=", "signature does not match"),
+        (good[:-4] + "AAA=", SIGNATURE_MISMATCH),
         ("c2hvcnQ=", "signature is not an HMAC-SHA256 digest (wrong length)"),
     ]:
         headers["X-Shopify-Hmac-Sha256"] = signature
@@ -198,11 +203,32 @@ def test_webhook_malformed_signature_is_a_401_not_a_500(client, rt):
     assert delivery_count(rt) == 0
 
 
-def test_webhook_from_an_unknown_shop_is_rejected(client, rt):
+def test_webhook_from_an_unknown_shop_answers_exactly_as_a_bad_signature(client, rt, caplog):
+    """One answer for both, so the endpoint cannot be used to find out which shops are connected."""
     body = as_body(fulfillment_payload(1, "in_transit", "2026-07-01T12:00:00Z"))
-    headers = shopify_headers(body, "fulfillments/update", domain="someone-else.myshopify.com")
-    assert "unknown shop someone-else.myshopify.com" in _rejected(client.post(URL, data=body, headers=headers))
+    unknown = shopify_headers(body, "fulfillments/update", domain="someone-else.myshopify.com")
+    forged = shopify_headers(body, "fulfillments/update")
+    forged["X-Shopify-Hmac-Sha256"] = shopify_signature(body, secret="not-the-shop-secret-at-all")
+    with caplog.at_level("INFO", logger="connector.webhooks"):
+        answers = [client.post(URL, data=body, headers=headers) for headers in (unknown, forged)]
+    assert [a.status_code for a in answers] == [401, 401]
+    assert (
+        answers[0].get_json()
+        == answers[1].get_json()
+        == {"error": {"code": "webhook_rejected", "message": SIGNATURE_MISMATCH}}
+    )
     assert delivery_count(rt) == 0
+    # The operator still learns the precise reason, from the server log (and never a secret).
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "unknown shop someone-else.myshopify.com" in logged
+    assert "signature does not match any of the 1 webhook secret(s) of acme-pets.myshopify.com" in logged
+    assert SHOP_SECRET not in logged and "not-the-shop-secret-at-all" not in logged
+
+    # A malformed signature answers the same for a connected and an unknown shop, too.
+    for headers in (unknown, forged):
+        headers["X-Shopify-Hmac-Sha256"] = "c2hvcnQ="
+    wrong_length = [client.post(URL, data=body, headers=headers).get_json() for headers in (unknown, forged)]
+    assert wrong_length[0] == wrong_length[1]
 
 
 def test_webhook_unknown_provider_is_404(client, rt):
@@ -277,3 +303,111 @@ def test_webhook_oversize_is_413_and_stores_nothing(small_limit_client):
     response = _post_chunked(client, chunked, shopify_headers(chunked, "fulfillments/update"))
     assert response.status_code == 200 and response.get_json()["status"] == "accepted"
     assert delivery_count(rt) == 2
+
+
+# -- topic swap, replay of a signed body, malformed bodies, unsafe links ---------------------------------------------
+
+
+def _refused(response) -> str:
+    assert response.status_code == 400, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert error["code"] == "webhook_payload_invalid"
+    return error["message"]
+
+
+def test_webhook_data_request_body_resent_as_redact_is_refused_and_redacts_nothing(client, rt, world, redemption_id):
+    body = as_body(topic_payload("customers/data_request"))
+    assert client.post(URL, data=body, headers=shopify_headers(body, "customers/data_request")).status_code == 200
+    swapped = client.post(URL, data=body, headers=shopify_headers(body, "customers/redact"))
+    message = _refused(swapped)
+    assert "customers/redact" in message and "orders_to_redact" in message
+    assert delivery_count(rt) == 1
+    with rt.sessions() as s:
+        ada = s.get(Member, world.member.id)
+    assert (ada.email, ada.last_name, ada.redacted_at) == (ADA_EMAIL, "Lovelace", None)
+
+
+def test_webhook_body_of_one_handled_topic_is_refused_under_any_other(client, rt, world, redemption_id):
+    """Every handled topic checks the shape of its payload: no body fits another topic, save the two fulfilment ones."""
+    same_shape = {frozenset({"fulfillments/create", "fulfillments/update"})}
+    for body_topic in HANDLED_TOPICS:
+        body = as_body(topic_payload(body_topic))
+        for header_topic in HANDLED_TOPICS:
+            if header_topic == body_topic or frozenset({header_topic, body_topic}) in same_shape:
+                continue
+            response = client.post(URL, data=body, headers=shopify_headers(body, header_topic))
+            assert response.status_code == 400, (body_topic, header_topic, response.get_data(as_text=True))
+            assert header_topic in _refused(response)
+    assert delivery_count(rt) == 0
+    with rt.sessions() as s:
+        ada, r = s.get(Member, world.member.id), s.get(Redemption, redemption_id)
+    assert ada.redacted_at is None and (r.delivery_status, r.tracking_url) == ("unfulfilled", None)
+
+
+def test_webhook_privacy_body_naming_another_shop_is_refused(client, rt, world):
+    for topic in ("customers/redact", "customers/data_request", "shop/redact"):
+        body = as_body(topic_payload(topic, "someone-else.myshopify.com"))
+        assert "shop_domain is not the shop that signed it" in _refused(
+            client.post(URL, data=body, headers=shopify_headers(body, topic))
+        )
+    assert delivery_count(rt) == 0
+
+
+@pytest.mark.parametrize("topic", ["customers/redact", "customers/data_request", "shop/redact"])
+def test_webhook_same_body_under_fresh_ids_is_stored_and_applied_once(client, rt, world, redemption_id, topic):
+    """Privacy bodies carry no ``updated_at``: the body itself (per shop and topic) is the dedupe key."""
+    body = as_body(topic_payload(topic))
+    answers = [client.post(URL, data=body, headers=shopify_headers(body, topic)) for _ in range(6)]
+    assert [a.status_code for a in answers] == [200] * 6
+    assert [a.get_json()["status"] for a in answers] == ["accepted"] + ["duplicate"] * 5
+    assert delivery_count(rt) == 1
+    with rt.sessions() as s:
+        processed = s.scalars(select(WebhookDelivery.processed_at)).all()
+    assert len(processed) == 1 and processed[0] is not None
+
+
+def test_webhook_redact_replayed_under_fresh_ids_erases_once(client, rt, world, redemption_id):
+    body = as_body(topic_payload("customers/redact"))
+    assert client.post(URL, data=body, headers=shopify_headers(body, "customers/redact")).status_code == 200
+    with rt.sessions() as s:
+        first = s.get(Member, world.member.id).redacted_at
+    assert first is not None
+    for _ in range(3):
+        client.post(URL, data=body, headers=shopify_headers(body, "customers/redact"))
+    with rt.sessions() as s:
+        assert s.get(Member, world.member.id).redacted_at == first
+    assert delivery_count(rt) == 1
+
+
+def test_webhook_json_nested_30000_deep_is_400_and_stores_nothing(client, rt, redemption_id):
+    body = b'{"order_id": 1, "status": "success", "note": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+    response = client.post(URL, data=body, headers=shopify_headers(body, "fulfillments/update"))
+    assert _refused(response) == "body nests JSON arrays or objects too deeply to read"
+    deep_object = b'{"a":' * 30_000 + b"1" + b"}" * 30_000
+    assert _refused(client.post(URL, data=deep_object, headers=shopify_headers(deep_object, "orders/create")))
+    assert delivery_count(rt) == 0
+
+
+def test_webhook_non_http_tracking_url_is_not_stored(client, rt, redemption_id):
+    payload = {**fulfillment_payload(1, "in_transit", "2026-07-01T12:00:00Z"), "tracking_url": "javascript:alert(1)"}
+    body = as_body(payload)
+    assert client.post(URL, data=body, headers=shopify_headers(body, "fulfillments/update")).status_code == 200
+    r = _redemption(rt, redemption_id)
+    assert r.delivery_status == "shipped" and r.tracking_number == "1Z999AA10123456784" and r.tracking_url is None
+    payload = {**fulfillment_payload(1, "delivered", "2026-07-02T12:00:00Z"), "tracking_urls": ["data:text/html,x"]}
+    payload["tracking_url"] = None
+    body = as_body(payload)
+    assert client.post(URL, data=body, headers=shopify_headers(body, "fulfillments/update")).status_code == 200
+    r = _redemption(rt, redemption_id)
+    assert r.delivery_status == "delivered" and r.tracking_url is None
+
+
+def test_webhook_tracking_values_too_long_for_their_columns_are_dropped_not_a_stuck_delivery(client, rt, redemption_id):
+    payload = fulfillment_payload(1, "in_transit", "2026-07-01T12:00:00Z", tracking="1Z" + "9" * 150)
+    payload["tracking_url"] = "https://www.ups.com/track?n=" + "9" * 600
+    body = as_body(payload)
+    assert client.post(URL, data=body, headers=shopify_headers(body, "fulfillments/update")).status_code == 200
+    with rt.sessions() as s:
+        assert s.scalars(select(WebhookDelivery.status)).all() == ["processed"]
+    r = _redemption(rt, redemption_id)
+    assert (r.delivery_status, r.tracking_number, r.tracking_url) == ("shipped", None, None)

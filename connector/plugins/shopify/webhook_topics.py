@@ -2,8 +2,14 @@
 
 Payloads are Shopify's REST shapes (snake_case, numeric ids plus
 ``admin_graphql_api_id``). Because no header is signed, a captured body could
-be replayed under another topic: each handler checks that the payload has the
-shape its topic promises and otherwise yields no effect.
+be replayed under another topic: the verify step refuses a body whose shape
+does not fit its topic (``payload_shapes``), and ``interpret`` checks again, so
+a row stored before that check existed yields no effect either.
+
+Effects name customers, orders and SKUs as the payload does; the host confines
+them to the shop that signed the delivery (its brand's members, its own orders).
+A tracking URL is passed on only when it is an http(s) link: the console shows
+it as a link, and a ``javascript:`` URL is not one.
 
 Delivery status mapping (fulfilment ``shipment_status`` first, then ``status``):
 
@@ -29,6 +35,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from connector.core.hooktypes import (
     CustomerDataRequest,
@@ -42,6 +49,7 @@ from connector.core.hooktypes import (
 )
 from connector.core.model import DeliveryStatus
 from connector.plugins.shopify.identifiers import gid
+from connector.plugins.shopify.payload_shapes import shape_problem
 from connector.plugins.shopify.webhooks import parse_timestamp
 
 logger = logging.getLogger("connector.plugins.shopify")
@@ -76,6 +84,10 @@ def interpret(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -> list[Web
     handler = TOPICS.get(delivery.topic)
     if handler is None:
         return []
+    problem = shape_problem(delivery.topic, payload, delivery.shop_domain)
+    if problem is not None:
+        logger.warning("shopify %s delivery %s: %s; no effect", delivery.topic, delivery.webhook_id, problem)
+        return []
     effects = handler(delivery, payload)
     if not effects:
         logger.info("shopify %s delivery %s: no effect", delivery.topic, delivery.webhook_id)
@@ -105,7 +117,21 @@ def _tracking(fulfillment: Mapping[str, Any]) -> tuple[str | None, str | None]:
         number = numbers[0]
     if not url and isinstance(urls, list) and urls:
         url = urls[0]
-    return (str(number) if number else None, str(url) if url else None)
+    return (str(number) if number else None, _http_url(url))
+
+
+def _http_url(value: Any) -> str | None:
+    """An absolute http(s) URL, or None: ``javascript:``, ``data:`` and relative links are dropped."""
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        return None
+    return url
 
 
 def _on_fulfillment(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -> list[WebhookEffect]:

@@ -8,7 +8,13 @@ base64 in ``X-Shopify-Hmac-Sha256``); no header is signed. So:
 * the comparison is constant-time over **bytes**: ``hmac.compare_digest`` on
   ``str`` raises ``TypeError`` for non-ASCII text, which an attacker controls
   through the header and which would turn a forgery into an HTTP 500;
-* every failure is a ``WebhookRejectedError`` (401) with a precise reason;
+* every verification failure is a ``WebhookRejectedError`` (401) with a precise
+  reason, except that an unknown shop and a wrong signature give the same answer
+  (``SIGNATURE_MISMATCH``), so the endpoint cannot be used to list connected shops;
+  the precise reason goes to the server log only;
+* a signed body that is not a JSON object, nests too deeply for the parser, or
+  does not have the shape its (unsigned) topic header promises
+  (``payload_shapes``) is a ``WebhookPayloadError`` (400), and nothing is stored;
 * every secret the host lists for the shop is tried, because after a secret
   rotation Shopify keeps signing with the old one for up to an hour.
 
@@ -28,9 +34,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.core.errors import WebhookRejectedError
+from connector.core.errors import WebhookPayloadError, WebhookRejectedError
 from connector.core.hooktypes import InboundWebhook, SecretLookup, VerifiedWebhook
 from connector.plugins.shopify.identifiers import gid
+from connector.plugins.shopify.payload_shapes import shape_problem
 
 PROVIDER = "shopify"
 
@@ -44,13 +51,23 @@ TRIGGERED_AT_HEADER = "x-shopify-triggered-at"
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9.-]{0,253}$")
 _TOPIC = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)+$")
 _SHA256_BYTES = 32
+#: The one answer to "no such shop" and "wrong signature" alike.
+SIGNATURE_MISMATCH = (
+    "signature does not match: sign the raw body with the shop's current webhook secret "
+    "(the app's client secret), and check that the shop is connected"
+)
+_NO_SECRET = "no-secret-configured"
 
 #: Topics whose payload *is* a customer; other topics name the customer inside the payload.
 CUSTOMER_TOPICS = frozenset({"customers/create", "customers/update", "customers/delete", "customers/enable"})
 
 
 def verify_delivery(webhook: InboundWebhook, secrets_for: SecretLookup) -> VerifiedWebhook:
-    """Check the delivery's signature and return its identity; raise ``WebhookRejectedError`` otherwise."""
+    """Check the delivery's signature and return its identity; raise ``WebhookRejectedError`` otherwise.
+
+    A body that is signed but unusable (not a JSON object, nested too deep, not the shape of
+    its topic) raises ``WebhookPayloadError`` (400).
+    """
     headers = _lowercase(webhook.headers)
     signature = headers.get(HMAC_HEADER, "").strip()
     if not signature:
@@ -60,15 +77,22 @@ def verify_delivery(webhook: InboundWebhook, secrets_for: SecretLookup) -> Verif
         raise WebhookRejectedError("missing X-Shopify-Shop-Domain header")
     if not shop_domain.isascii() or not _SHOP_DOMAIN.match(shop_domain):
         raise WebhookRejectedError("X-Shopify-Shop-Domain header is not a shop domain")
+    # Checked before the shop is looked up, so the answer to a malformed signature cannot tell
+    # a connected shop from an unknown one.
+    provided = _signature_bytes(signature)
 
+    body = webhook.body or b""
     secrets = [s for s in (secrets_for(shop_domain) or ()) if s]
     if not secrets:
-        raise WebhookRejectedError(f"unknown shop {shop_domain}: no webhook secret is configured for it")
-
-    provided = _signature_bytes(signature)
-    body = webhook.body or b""
+        _sign(_NO_SECRET, body)  # the same work as a known shop's check: the timing does not tell them apart
+        raise WebhookRejectedError(
+            SIGNATURE_MISMATCH, reason=f"unknown shop {shop_domain}: no webhook secret is configured for it"
+        )
     if not any(hmac.compare_digest(_sign(secret, body), provided) for secret in secrets):
-        raise WebhookRejectedError("signature does not match")
+        raise WebhookRejectedError(
+            SIGNATURE_MISMATCH,
+            reason=f"signature does not match any of the {len(secrets)} webhook secret(s) of {shop_domain}",
+        )
 
     topic = headers.get(TOPIC_HEADER, "").strip().lower()
     if not topic:
@@ -77,6 +101,9 @@ def verify_delivery(webhook: InboundWebhook, secrets_for: SecretLookup) -> Verif
         raise WebhookRejectedError("X-Shopify-Topic header is not a Shopify topic")
 
     payload = parse_payload(body)
+    problem = shape_problem(topic, payload, shop_domain)
+    if problem is not None:
+        raise WebhookPayloadError(f"{problem}; a body is only accepted under the topic it was sent for")
     return VerifiedWebhook(
         provider=PROVIDER,
         shop_domain=shop_domain,
@@ -91,15 +118,17 @@ def verify_delivery(webhook: InboundWebhook, secrets_for: SecretLookup) -> Verif
 
 
 def parse_payload(body: bytes) -> dict[str, Any]:
-    """The JSON object of a verified body; a body that is not one is rejected with the reason."""
+    """The JSON object of a verified body; a body that is not one is refused (400) with the reason."""
     try:
         payload = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
-        raise WebhookRejectedError("body is not UTF-8 text") from None
+        raise WebhookPayloadError("body is not UTF-8 text") from None
+    except RecursionError:
+        raise WebhookPayloadError("body nests JSON arrays or objects too deeply to read") from None
     except ValueError:
-        raise WebhookRejectedError("body is not valid JSON") from None
+        raise WebhookPayloadError("body is not valid JSON") from None
     if not isinstance(payload, dict):
-        raise WebhookRejectedError("body is not a JSON object")
+        raise WebhookPayloadError("body is not a JSON object")
     return payload
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.core.errors import WebhookRejectedError
+from connector.core.errors import WebhookPayloadError, WebhookRejectedError
 from connector.core.hooktypes import (
     CustomerDataRequest,
     DeliveryUpdate,
@@ -25,7 +25,7 @@ from connector.core.hooktypes import (
 )
 from connector.core.model import DeliveryStatus
 from connector.plugins.shopify import hooks
-from connector.plugins.shopify.webhooks import sign
+from connector.plugins.shopify.webhooks import SIGNATURE_MISMATCH, sign
 
 DOMAIN = "reward-shop.myshopify.com"
 SECRET = "current-client-secret"
@@ -41,6 +41,7 @@ ORDER = {
     "cancelled_at": None,
     "tags": "loyalty-reward, redemption-ABC123",
     "customer": {"id": 115310627314723954, "email": "john@example.com", "phone": None},
+    "line_items": [],
     "fulfillments": [],
 }
 FULFILLMENT = {
@@ -67,7 +68,7 @@ def secrets_for(domain: str) -> list[str]:
 def delivery(
     payload: object = ORDER,
     *,
-    topic: str = "orders/cancelled",
+    topic: str = "orders/updated",
     secret: str = SECRET,
     body: bytes | None = None,
     drop: tuple[str, ...] = (),
@@ -100,6 +101,14 @@ def rejected(webhook: InboundWebhook) -> str:
     return caught.value.message
 
 
+def refused(webhook: InboundWebhook) -> str:
+    """A signed body that is unusable: 400 (not 401: the sender did hold the secret)."""
+    with pytest.raises(WebhookPayloadError) as caught:
+        verify(webhook)
+    assert caught.value.status_code == 400
+    return caught.value.message
+
+
 # -- verification ----------------------------------------------------------------------------------------
 
 
@@ -108,7 +117,7 @@ def test_valid_signature_gives_the_delivery_identity():
     assert verified == VerifiedWebhook(
         provider="shopify",
         shop_domain=DOMAIN,
-        topic="orders/cancelled",
+        topic="orders/updated",
         webhook_id="b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
         event_id="98880550-7158-44d4-b7cd-2c97c8a091b5",
         triggered_at=datetime(2026, 9, 1, 13, 15, 47, tzinfo=UTC),
@@ -131,11 +140,14 @@ def test_other_providers_are_not_ours():
 def test_tampered_body_is_rejected():
     original = delivery()
     tampered = InboundWebhook(original.provider, original.headers, original.body.replace(b"9999", b"9998"))
-    assert rejected(tampered) == "signature does not match"
+    assert rejected(tampered) == SIGNATURE_MISMATCH
 
 
 def test_wrong_secret_is_rejected():
-    assert rejected(delivery(secret="someone-elses-secret")) == "signature does not match"
+    with pytest.raises(WebhookRejectedError) as caught:
+        verify(delivery(secret="someone-elses-secret"))
+    assert caught.value.message == SIGNATURE_MISMATCH
+    assert caught.value.reason == f"signature does not match any of the 2 webhook secret(s) of {DOMAIN}"
 
 
 @pytest.mark.parametrize(
@@ -150,9 +162,18 @@ def test_missing_headers_are_rejected_with_the_header_named(header, reason):
     assert rejected(delivery(drop=(header,))) == reason
 
 
-def test_unknown_shop_is_rejected():
-    reason = rejected(delivery(**{"x-shopify-shop-domain": "stranger.myshopify.com"}))
-    assert reason.startswith("unknown shop stranger.myshopify.com")
+def test_unknown_shop_is_rejected_with_the_answer_of_a_wrong_signature():
+    with pytest.raises(WebhookRejectedError) as caught:
+        verify(delivery(**{"x-shopify-shop-domain": "stranger.myshopify.com"}))
+    assert caught.value.message == SIGNATURE_MISMATCH  # what the sender is told
+    assert caught.value.reason.startswith("unknown shop stranger.myshopify.com")  # what the log says
+
+
+@pytest.mark.parametrize("signature", ["not base64!!", "c2hvcnQ="])
+def test_malformed_signature_answers_alike_for_known_and_unknown_shops(signature):
+    known = rejected(delivery(**{"x-shopify-hmac-sha256": signature}))
+    unknown = rejected(delivery(**{"x-shopify-hmac-sha256": signature, "x-shopify-shop-domain": "x.myshopify.com"}))
+    assert known == unknown
 
 
 @pytest.mark.parametrize("signature", ["not base64!!", "c2hvcnQ=", "é" * 44, "ÿÿÿÿ"])
@@ -171,9 +192,15 @@ def test_non_ascii_shop_domain_is_rejected():
     assert "shop domain" in rejected(delivery(**{"x-shopify-shop-domain": "réward-shop.myshopify.com"}))
 
 
-def test_body_that_is_not_json_is_rejected_after_a_valid_signature():
-    assert rejected(delivery(body=b"<xml/>")) == "body is not valid JSON"
-    assert rejected(delivery(body=b"[1, 2]")) == "body is not a JSON object"
+def test_body_that_is_not_json_is_refused_after_a_valid_signature():
+    assert refused(delivery(body=b"<xml/>")) == "body is not valid JSON"
+    assert refused(delivery(body=b"[1, 2]")) == "body is not a JSON object"
+    assert refused(delivery(body=b"\xff{}")) == "body is not UTF-8 text"
+
+
+def test_body_nested_too_deep_is_refused_not_a_crash():
+    deep = b"[" * 30_000 + b"]" * 30_000
+    assert refused(delivery(body=b'{"a": ' + deep + b"}")) == "body nests JSON arrays or objects too deeply to read"
 
 
 def test_headers_in_any_case_are_read():
@@ -251,11 +278,15 @@ def test_orders_cancelled_is_a_cancelled_delivery():
     ]
 
 
-def test_payload_that_does_not_fit_its_topic_has_no_effect():
+def test_payload_that_does_not_fit_its_topic_is_refused_and_has_no_effect():
     # A replayed order body under orders/cancelled, though the order is not cancelled.
-    assert interpret("orders/cancelled", ORDER) == []
-    # An order body under a fulfilment topic: no order_id, so no effect.
-    assert interpret("fulfillments/update", ORDER) == []
+    assert "needs a cancelled_at" in refused(delivery(ORDER, topic="orders/cancelled"))
+    # An order body under a fulfilment topic: no order_id.
+    assert "needs a numeric order_id" in refused(delivery(ORDER, topic="fulfillments/update"))
+    # A row stored before the check existed is interpreted to nothing, too.
+    for topic in ("orders/cancelled", "fulfillments/update"):
+        stored = VerifiedWebhook("shopify", DOMAIN, topic, None, None, None, None, None)
+        assert hooks.connector_interpret_webhook(delivery=stored, payload=ORDER, ctx=CTX) == []
 
 
 def test_products_update_retries_the_skus_of_an_active_product():
@@ -305,8 +336,11 @@ def test_shop_redact():
     payload = {"shop_id": 954889, "shop_domain": DOMAIN}
     assert verify(delivery(payload, topic="shop/redact")).resource_id == "gid://shopify/Shop/954889"
     assert interpret("shop/redact", payload) == [RedactShop(shop_domain=DOMAIN)]
-    # A body naming another shop, replayed with this shop's headers, redacts nothing.
-    assert interpret("shop/redact", {"shop_id": 1, "shop_domain": "other.myshopify.com"}) == []
+    # A body naming another shop, replayed with this shop's headers, is refused and redacts nothing.
+    other = {"shop_id": 1, "shop_domain": "other.myshopify.com"}
+    assert "shop_domain is not the shop that signed it" in refused(delivery(other, topic="shop/redact"))
+    stored = VerifiedWebhook("shopify", DOMAIN, "shop/redact", None, None, None, None, None)
+    assert hooks.connector_interpret_webhook(delivery=stored, payload=other, ctx=CTX) == []
 
 
 def test_customers_data_request():

@@ -95,3 +95,25 @@ def test_a_viewer_sees_details_without_any_action(signed_in, people, rt, shop, w
     assert page.find("form", class_="action-retry") is None and page.find("form", class_="action-resend") is None
     assert page.find("a", class_="action-reverse") is None
     assert flashes(page, "error") == []
+
+
+def test_a_tracking_url_is_a_link_only_when_it_is_http_or_https(signed_in, people, rt, shop, world):
+    """A ``javascript:`` tracking URL (stored before webhooks dropped them) is shown as text, never as a link."""
+    from connector.core.database import transaction
+    from connector.core.tables import Redemption
+
+    rid = fulfilled(rt, shop, world)
+    ship(rt, rid, "in_transit")
+    browser = signed_in(people.brand_admin)
+    for url in ("javascript:alert(document.cookie)", " JavaScript:alert(1)", "data:text/html,<b>x</b>", "//evil"):
+        with transaction(rt.sessions) as s:
+            s.get(Redemption, rid).tracking_url = url
+        response = browser.get(f"/admin/redemptions/{rid}")
+        assert response.status_code == 200
+        assert "javascript:" not in response.text.lower() and "data:text" not in response.text
+        order = parse(response.text).one("section", id="shop-order")
+        assert order.find("a", href=url) is None and "1Z999AA10123456784" in order.text
+    with transaction(rt.sessions) as s:
+        s.get(Redemption, rid).tracking_url = "https://www.ups.com/track?tracknum=1Z999AA10123456784"
+    order = browser.page(f"/admin/redemptions/{rid}").one("section", id="shop-order")
+    assert order.find("a", href="https://www.ups.com/track?tracknum=1Z999AA10123456784") is not None
