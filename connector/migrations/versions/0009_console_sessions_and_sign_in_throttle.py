@@ -1,7 +1,7 @@
 """console sessions and sign-in throttle
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 06:10:00.000000
 
 * ``console_sessions``: one row per signed-in console session (the SHA-256 of the cookie's random
@@ -20,7 +20,7 @@ from alembic import op
 import connector.core.tables
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
