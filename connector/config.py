@@ -49,6 +49,10 @@ class Settings:
     jobs_mode: str = "thread"
     queue_name: str = "connector"
     plugin_env: Mapping[str, str] = field(default_factory=dict)
+    #: Fernet keys for credentials at rest, newest first (``connector.encryption`` decides the default).
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    #: SQLite only, when ``encryption_keys`` is empty: the key made once into the data directory.
+    encryption_key_file: Path = field(default_factory=lambda: _default_data_dir() / "encryption.key")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -83,6 +87,10 @@ class Settings:
             "jobs_mode": jobs_mode,
             "queue_name": env.get("CONNECTOR_QUEUE", "connector"),
             "plugin_env": {k: v for k, v in env.items() if not k.startswith("CONNECTOR_") and k.isupper()},
+            "encryption_keys": tuple(
+                k.strip() for k in env.get("CONNECTOR_ENCRYPTION_KEYS", "").split(",") if k.strip()
+            ),
+            "encryption_key_file": data_dir / "encryption.key",
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -221,9 +221,10 @@ def run_demo(
     echo: Callable[[str], None] = print,
 ) -> DemoResult:
     from connector.app import create_app
+    from connector.encryption import load_keyring
     from connector.migrations import upgrade
 
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, keyring=load_keyring(settings))
     app = create_app(settings)
     rt: Runtime = app.extensions["connector"]
     server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)

@@ -25,6 +25,13 @@ def _run(tmp_path, *args: str, timeout: float = 120) -> subprocess.CompletedProc
     )
 
 
+def _cli_settings(tmp_path):
+    """The settings the commands above ran with: their database, and the key file made beside it."""
+    from connector.config import Settings
+
+    return Settings.from_env({"CONNECTOR_DATA_DIR": str(tmp_path / "instance")})
+
+
 def _shops_add(tmp_path, domain: str = "acme.myshopify.com", secret: str = "0123456789abcdef0123"):
     return _run(
         tmp_path,
@@ -87,11 +94,9 @@ def test_cli_demo_shows_every_status(tmp_path):
     # The printed password signs in each demo console account.
     password = out.stdout.split("password (shown once): ", 1)[1].split()[0]
     from connector.bootstrap import build_runtime
-    from connector.config import Settings
     from connector.core.users import sign_in
 
-    db = tmp_path / "instance" / "connector.sqlite3"
-    rt = build_runtime(Settings.from_env({}, database_url=f"sqlite:///{db}"), start_jobs=False)
+    rt = build_runtime(_cli_settings(tmp_path), start_jobs=False)
     with rt.sessions() as s:
         assert sign_in(s, "admin@demo.local", password, rt.now()).role == "platform_admin"
         assert sign_in(s, "viewer@demo.local", password, rt.now()).brand_id is not None
@@ -104,7 +109,6 @@ def test_cli_demo_shows_every_status(tmp_path):
 
 def test_cli_rotate_secret_keeps_old_secret_for_an_hour(tmp_path):
     from connector.bootstrap import build_runtime
-    from connector.config import Settings
     from connector.core.webhook_intake import shop_secrets
 
     _with_shop(tmp_path, "old-secret-0123456789")
@@ -122,8 +126,7 @@ def test_cli_rotate_secret_keeps_old_secret_for_an_hour(tmp_path):
     )
     missing = _run(tmp_path, "shops", "rotate-secret", "--domain", "nope.myshopify.com", "--webhook-secret", "x")
     assert missing.returncode != 0 and "no shop nope.myshopify.com" in missing.stderr
-    db = tmp_path / "instance" / "connector.sqlite3"
-    rt = build_runtime(Settings.from_env({}, database_url=f"sqlite:///{db}"), start_jobs=False)
+    rt = build_runtime(_cli_settings(tmp_path), start_jobs=False)
     assert list(shop_secrets(rt, "acme.myshopify.com")) == ["new-secret-0123456789", "old-secret-0123456789"]
     from datetime import timedelta
 

@@ -26,6 +26,7 @@ from playwright.sync_api import Page, sync_playwright
 from connector.config import Settings
 from connector.core import catalog
 from connector.core.access import Actor
+from connector.core.credentials import generate_key
 from connector.core.database import transaction
 from connector.core.frequent_buyer import programs
 from connector.core.frequent_buyer.programs import ItemSpec, LocationSpec, PriceSpec
@@ -135,7 +136,13 @@ def take(out: Path, workdir: Path) -> list[Path]:
     """Seed, serve, walk the story, photograph; returns the files written. Fails if the server answered any 5xx."""
     database_url = f"sqlite:///{workdir / 'fb-screenshots.sqlite3'}"
     upgrade(database_url)
-    settings = Settings.from_env({}, database_url=database_url, outbox_dir=workdir / "outbox", jobs_mode="sync")
+    settings = Settings.from_env(
+        {},
+        database_url=database_url,
+        outbox_dir=workdir / "outbox",
+        jobs_mode="sync",
+        encryption_keys=(generate_key(),),
+    )
     rt = build_runtime(settings)
     world = seed_darts_world(rt)
     memo = workdir / "rocky-credit-memo-CM-5521.csv"
