@@ -135,6 +135,45 @@ def test_cli_rotate_secret_keeps_old_secret_for_an_hour(tmp_path):
     assert list(shop_secrets(rt, "acme.myshopify.com")) == ["new-secret-0123456789"]
 
 
+def test_cli_zero_config_stores_shop_credentials_encrypted_with_a_private_key_file(tmp_path):
+    """No CONNECTOR_ENCRYPTION_KEYS, SQLite: a 0600 key file is made once, rows hold only ciphertext."""
+    import sqlite3
+    import stat
+
+    assert _run(tmp_path, "db", "upgrade").returncode == 0
+    added = _run(
+        tmp_path,
+        *("shops", "add", "--brand", "Acme", "--domain", "acme.myshopify.com"),
+        *("--access-token", "shpat_zero_config_token", "--webhook-secret", "old-secret-0123456789"),
+    )
+    assert added.returncode == 0, added.stderr
+    key_file = tmp_path / "instance" / "encryption.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert "CONNECTOR_ENCRYPTION_KEYS is not set" in added.stderr and str(key_file) in added.stderr
+    rotated = _run(
+        tmp_path,
+        *("shops", "rotate-secret", "--domain", "acme.myshopify.com", "--webhook-secret", "new-secret-0123456789"),
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert "CONNECTOR_ENCRYPTION_KEYS is not set" not in rotated.stderr, "warned once, when the key was made"
+    listed = _run(tmp_path, "shops", "list")
+    rotation = _run(tmp_path, "secrets", "rotate")
+    assert rotation.returncode == 0 and "re-encrypted 3 stored credential(s)" in rotation.stdout
+    secrets = ("shpat_zero_config_token", "old-secret-0123456789", "new-secret-0123456789")
+    for out in (added, rotated, listed, rotation):
+        assert not any(secret in out.stdout + out.stderr for secret in secrets)
+    with sqlite3.connect(tmp_path / "instance" / "connector.sqlite3") as db:
+        row = db.execute("SELECT access_token, webhook_secret, previous_webhook_secret FROM shops").fetchone()
+    assert all(value.startswith("gAAAAA") for value in row)
+    assert not any(secret in value for value in row for secret in secrets)
+    # The key file is all it takes to read them back.
+    from connector.bootstrap import build_runtime
+    from connector.core.webhook_intake import shop_secrets
+
+    rt = build_runtime(_cli_settings(tmp_path), start_jobs=False)
+    assert list(shop_secrets(rt, "acme.myshopify.com")) == ["new-secret-0123456789", "old-secret-0123456789"]
+
+
 MEMBERS_CSV = (
     (
         "external_ref,first_name,last_name,email,phone,date_of_birth,address1,city,province_code,country_code,zip,points\n"
