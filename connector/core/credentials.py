@@ -17,6 +17,9 @@ SQLAlchemy hands to every bind and result processor. Two runtimes with different
 never share them, and an engine built without keys fails on the first credential it touches, with a
 message naming ``CONNECTOR_ENCRYPTION_KEYS``.
 
+A later credential: declare its column ``EncryptedText()`` (a migration creates it as ``sa.Text()``, and
+autogenerate compares them equal); ``connector secrets rotate`` finds it through ``encrypted_columns``.
+
 Stored values are Fernet tokens (AES-128-CBC and HMAC-SHA256; they start with ``gAAAAA``). The empty
 string is stored as itself: it is no secret, and shop/redact uses it to mean "no token". Error messages
 never carry a value, plain or encrypted.
