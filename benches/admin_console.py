@@ -471,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         from connector.core.access import Actor
         from connector.core.model import Role
 
-        rt = build_runtime(Settings.from_env({}, database_url=url, jobs_mode="sync"), start_jobs=False)
+        rt = build_runtime(Settings.from_env(benchlib.key_env(), database_url=url, jobs_mode="sync"), start_jobs=False)
         trap = StatementTrap(rt.engine)
         people, token = set_up_people(rt)
         people = [p for p in people if p.label in who]

@@ -154,10 +154,19 @@ def dedicated_redis(db: int) -> Iterator[str]:
 # -- processes ----------------------------------------------------------------------------------------------
 
 
+def key_env() -> dict[str, str]:
+    """``CONNECTOR_ENCRYPTION_KEYS`` with one key made for this bench run: every process it starts shares it."""
+    if not os.environ.get("BENCH_ENCRYPTION_KEY"):
+        from connector.core.credentials import generate_key
+
+        os.environ["BENCH_ENCRYPTION_KEY"] = generate_key()
+    return {"CONNECTOR_ENCRYPTION_KEYS": os.environ["BENCH_ENCRYPTION_KEY"]}
+
+
 def bench_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without CONNECTOR_* (so nothing leaks in), plus ``extra``."""
+    """The caller's environment without CONNECTOR_* (so nothing leaks in), the run's key, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONNECTOR_", "BENCH_"))}
-    env.update(extra)
+    env.update(key_env(), **extra)
     return env
 
 

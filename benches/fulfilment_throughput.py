@@ -183,15 +183,21 @@ def make_runtime(database_url: str, redis_url: str, queue: str, outbox: Path) ->
     from connector.core.database import make_engine, make_session_factory
     from connector.core.runtime import Runtime
     from connector.dispatch import RqDispatcher
+    from connector.encryption import load_keyring
     from connector.mail import OutboxMailer
     from connector.plugin_manager import make_plugin_manager
 
     settings = Settings.from_env(
-        {}, database_url=database_url, redis_url=redis_url, jobs_mode="rq", queue_name=queue, outbox_dir=outbox
+        benchlib.key_env(),
+        database_url=database_url,
+        redis_url=redis_url,
+        jobs_mode="rq",
+        queue_name=queue,
+        outbox_dir=outbox,
     )
     rt = Runtime(
         settings=settings,
-        sessions=make_session_factory(make_engine(database_url)),
+        sessions=make_session_factory(make_engine(database_url, keyring=load_keyring(settings))),
         plugins=make_plugin_manager(),
         mailer=OutboxMailer(outbox, settings.mail_from),
     )

@@ -25,17 +25,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benches.benchlib import clean_up_on_sigterm, fresh_database, print_machine, say  # noqa: E402
+from benches.benchlib import bench_env, clean_up_on_sigterm, fresh_database, key_env, print_machine, say  # noqa: E402
 from benches.pos_data import bench_catalog, generate_darts_report  # noqa: E402
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 from connector.bootstrap import build_runtime
 from connector.config import Settings
 from connector.core.access import Actor
 from connector.core.frequent_buyer.pos_ingest import find_pos_format, import_pos_report
 url, path, retailer_id = sys.argv[1], sys.argv[2], int(sys.argv[3])
-rt = build_runtime(Settings.from_env({}, database_url=url, jobs_mode="sync"), start_jobs=False)
+rt = build_runtime(Settings.from_env(os.environ, database_url=url, jobs_mode="sync"), start_jobs=False)
 fmt = find_pos_format(rt, "darts-bxgy")
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()
@@ -63,7 +63,7 @@ def set_up_catalog(url: str) -> int:
     from connector.core.database import transaction
     from connector.core.frequent_buyer import programs as fb
 
-    rt = build_runtime(Settings.from_env({}, database_url=url, jobs_mode="sync"), start_jobs=False)
+    rt = build_runtime(Settings.from_env(key_env(), database_url=url, jobs_mode="sync"), start_jobs=False)
     admin = Actor.system("bench")
     cat = bench_catalog()
     with transaction(rt.sessions) as s:
@@ -116,6 +116,7 @@ def set_up_catalog(url: str) -> int:
 def run_once(url: str, path: Path, retailer_id: int) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, url, str(path), str(retailer_id)],
+        env=bench_env(),
         capture_output=True,
         text=True,
         timeout=900,

@@ -149,10 +149,11 @@ def seed(database_url: str) -> str:
     from sqlalchemy import text
 
     from connector.core import catalog
+    from connector.core.credentials import Keyring
     from connector.core.database import make_engine, make_session_factory, transaction
 
     secret = "whsec_bench_" + uuid.uuid4().hex
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, keyring=Keyring(list(benchlib.key_env().values())))
     with transaction(make_session_factory(engine)) as s:
         brand = catalog.create_brand(s, "Bench Brand")
         catalog.add_shop(s, brand, domain=SHOP_DOMAIN, access_token="shpat_bench", webhook_secret=secret)
@@ -403,7 +404,12 @@ def drain(database_url: str, redis_url: str, queue: str, tmp: Path) -> tuple[str
     from connector.jobs import run_job
 
     settings = Settings.from_env(
-        {}, database_url=database_url, redis_url=redis_url, jobs_mode="rq", queue_name=queue, outbox_dir=tmp / "drain"
+        benchlib.key_env(),
+        database_url=database_url,
+        redis_url=redis_url,
+        jobs_mode="rq",
+        queue_name=queue,
+        outbox_dir=tmp / "drain",
     )
     rt = build_runtime(settings)
     rows = count_rows(database_url, "webhook_deliveries")
@@ -441,7 +447,7 @@ def step_costs(
 
     say(f"\n(c) timing each step of the connector's path in-process, one thread, {n} calls each")
     settings = Settings.from_env(
-        {},
+        benchlib.key_env(),
         database_url=database_url,
         redis_url=redis_url,
         jobs_mode="rq",

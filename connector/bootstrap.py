@@ -8,6 +8,7 @@ from connector.config import Settings
 from connector.core.database import make_engine, make_session_factory
 from connector.core.ports import Mailer
 from connector.core.runtime import Runtime
+from connector.encryption import load_keyring
 from connector.mail import OutboxMailer, SmtpMailer
 from connector.plugin_manager import make_plugin_manager
 
@@ -25,7 +26,7 @@ def build_runtime(settings: Settings | None = None, *, start_jobs: bool = True) 
         from pathlib import Path
 
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=load_keyring(settings))
     rt = Runtime(
         settings=settings,
         sessions=make_session_factory(engine),

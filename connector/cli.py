@@ -27,7 +27,19 @@ def _settings() -> Settings:
         raise click.UsageError(str(exc)) from exc
 
 
-@click.group(help="connector: loyalty reward redemptions turned into real fulfillment.")
+class _Main(click.Group):
+    """Turns a missing or wrong encryption key into the message that says how to fix it, for every command."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from connector.core.credentials import CredentialKeyError
+
+        try:
+            return super().invoke(ctx)
+        except CredentialKeyError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Main, help="connector: loyalty reward redemptions turned into real fulfillment.")
 def main() -> None:
     pass
 
@@ -284,6 +296,32 @@ def shops_rotate_secret(domain: str, webhook_secret: str) -> None:
             raise click.ClickException(f"no shop {domain}; see `connector shops list`")
         catalog.rotate_webhook_secret(s, shop, webhook_secret, rt.now())
     click.echo(f"{domain}: new webhook secret in force; the previous one is accepted for one more hour")
+
+
+@main.group("secrets", help="Credentials stored encrypted (CONNECTOR_ENCRYPTION_KEYS): shop tokens, webhook secrets.")
+def secrets_group() -> None:
+    pass
+
+
+@secrets_group.command(
+    "rotate",
+    help="Re-encrypt every stored credential with the newest key (the first in CONNECTOR_ENCRYPTION_KEYS), "
+    "in one transaction. Put the new key first, run this, then drop the old key.",
+)
+def secrets_rotate() -> None:
+    from connector.bootstrap import build_runtime
+    from connector.core.credentials import encrypted_columns, keyring_of, rotate_credentials
+    from connector.core.tables import Base
+
+    rt = build_runtime(start_jobs=False)
+    keyring = keyring_of(rt.engine)
+    with rt.engine.begin() as conn:
+        count = rotate_credentials(conn, keyring, encrypted_columns(Base.metadata))
+    rt.engine.dispose()
+    click.echo(
+        f"re-encrypted {count} stored credential(s) with the newest of {keyring.size} key(s); "
+        "keys after the first can now be dropped"
+    )
 
 
 @main.group(help="Rewards members can redeem.")

@@ -118,6 +118,10 @@ class Settings:
     session_lifetime_hours: float = 12.0
     #: scrypt N of new password hashes: OWASP's 2**17. No variable sets it; only tests lower it, explicitly.
     password_scrypt_n: int = 2**17
+    #: Fernet keys for credentials at rest, newest first (``connector.encryption`` decides the default).
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    #: SQLite only, when ``encryption_keys`` is empty: the key made once into the data directory.
+    encryption_key_file: Path = field(default_factory=lambda: _default_data_dir() / "encryption.key")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -154,6 +158,10 @@ class Settings:
             "trusted_proxies": _count(env, "CONNECTOR_TRUSTED_PROXIES", 0),
             "session_lifetime_hours": _hours(env, "CONNECTOR_SESSION_LIFETIME_HOURS", 12.0),
             "plugin_env": {k: v for k, v in env.items() if not k.startswith("CONNECTOR_") and k.isupper()},
+            "encryption_keys": tuple(
+                k.strip() for k in env.get("CONNECTOR_ENCRYPTION_KEYS", "").split(",") if k.strip()
+            ),
+            "encryption_key_file": data_dir / "encryption.key",
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

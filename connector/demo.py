@@ -222,12 +222,13 @@ def run_demo(
     echo: Callable[[str], None] = print,
 ) -> DemoResult:
     from connector.app import create_app
+    from connector.encryption import load_keyring
     from connector.migrations import upgrade
 
     if not settings.secret_key:
         # A demo on a fresh machine needs no setup: a random key for this run (sessions end when it stops).
         settings = dataclasses.replace(settings, secret_key=secrets.token_hex(32))
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, keyring=load_keyring(settings))
     app = create_app(settings)
     rt: Runtime = app.extensions["connector"]
     server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)

@@ -20,10 +20,12 @@ from sqlalchemy import create_engine, text
 
 from connector.config import Settings
 from connector.core import catalog
+from connector.core.credentials import generate_key
 from connector.core.database import make_engine, make_session_factory, transaction
 from connector.core.runtime import Runtime
 from connector.core.tables import Base, Brand, Member, Reward, Shop
 from connector.dispatch import SyncDispatcher
+from connector.encryption import load_keyring
 from connector.mail import OutboxMailer
 from connector.migrations import upgrade
 from connector.plugin_manager import make_plugin_manager
@@ -31,6 +33,12 @@ from connector.plugin_manager import make_plugin_manager
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_ADMIN_URL = os.environ.get("CONNECTOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CONNECTOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: Credentials at rest are encrypted with a key made for this test run (kept in the environment, so a second
+#: import of this module as ``tests.conftest`` finds the same one). It is the environment's key too, so the
+#: commands and workers that tests start read the rows the tests wrote, and a developer's own key never
+#: touches a test database.
+TEST_ENCRYPTION_KEY = os.environ.setdefault("CONNECTOR_TEST_ENCRYPTION_KEY", generate_key())
+os.environ["CONNECTOR_ENCRYPTION_KEYS"] = TEST_ENCRYPTION_KEY
 
 
 def _postgres_up() -> bool:
@@ -107,6 +115,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         jobs_mode="sync",
         retry_base_seconds=1.0,
         claim_lease_seconds=60.0,
+        encryption_keys=(TEST_ENCRYPTION_KEY,),
     )
 
 
@@ -116,7 +125,7 @@ def make_runtime(settings: Settings) -> Iterator[Callable[..., Runtime]]:
 
     def build(plugins: list[object] | None = None, load_entrypoints: bool = True, **overrides: object) -> Runtime:
         s = Settings(**{**settings.__dict__, **overrides}) if overrides else settings
-        engine = make_engine(s.database_url)
+        engine = make_engine(s.database_url, keyring=load_keyring(s))
         engines.append(engine)
         rt = Runtime(
             settings=s,

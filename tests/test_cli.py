@@ -25,6 +25,13 @@ def _run(tmp_path, *args: str, timeout: float = 120) -> subprocess.CompletedProc
     )
 
 
+def _cli_settings(tmp_path):
+    """The settings the commands above ran with: their database, and the key file made beside it."""
+    from connector.config import Settings
+
+    return Settings.from_env({"CONNECTOR_DATA_DIR": str(tmp_path / "instance")})
+
+
 def _shops_add(tmp_path, domain: str = "acme.myshopify.com", secret: str = "0123456789abcdef0123"):
     return _run(
         tmp_path,
@@ -87,11 +94,9 @@ def test_cli_demo_shows_every_status(tmp_path):
     # The printed password signs in each demo console account.
     password = out.stdout.split("password (shown once): ", 1)[1].split()[0]
     from connector.bootstrap import build_runtime
-    from connector.config import Settings
     from connector.core.users import sign_in
 
-    db = tmp_path / "instance" / "connector.sqlite3"
-    rt = build_runtime(Settings.from_env({}, database_url=f"sqlite:///{db}"), start_jobs=False)
+    rt = build_runtime(_cli_settings(tmp_path), start_jobs=False)
     with rt.sessions() as s:
         assert sign_in(s, "admin@demo.local", password, rt.now()).role == "platform_admin"
         assert sign_in(s, "viewer@demo.local", password, rt.now()).brand_id is not None
@@ -133,7 +138,6 @@ def test_cli_demo_serve_starts_on_a_fresh_machine_with_no_environment(tmp_path):
 
 def test_cli_rotate_secret_keeps_old_secret_for_an_hour(tmp_path):
     from connector.bootstrap import build_runtime
-    from connector.config import Settings
     from connector.core.webhook_intake import shop_secrets
 
     _with_shop(tmp_path, "old-secret-0123456789")
@@ -151,14 +155,52 @@ def test_cli_rotate_secret_keeps_old_secret_for_an_hour(tmp_path):
     )
     missing = _run(tmp_path, "shops", "rotate-secret", "--domain", "nope.myshopify.com", "--webhook-secret", "x")
     assert missing.returncode != 0 and "no shop nope.myshopify.com" in missing.stderr
-    db = tmp_path / "instance" / "connector.sqlite3"
-    rt = build_runtime(Settings.from_env({}, database_url=f"sqlite:///{db}"), start_jobs=False)
+    rt = build_runtime(_cli_settings(tmp_path), start_jobs=False)
     assert list(shop_secrets(rt, "acme.myshopify.com")) == ["new-secret-0123456789", "old-secret-0123456789"]
     from datetime import timedelta
 
     later = rt.now() + timedelta(hours=1, minutes=1)
     rt.now = lambda: later
     assert list(shop_secrets(rt, "acme.myshopify.com")) == ["new-secret-0123456789"]
+
+
+def test_cli_zero_config_stores_shop_credentials_encrypted_with_a_private_key_file(tmp_path):
+    """No CONNECTOR_ENCRYPTION_KEYS, SQLite: a 0600 key file is made once, rows hold only ciphertext."""
+    import sqlite3
+    import stat
+
+    assert _run(tmp_path, "db", "upgrade").returncode == 0
+    added = _run(
+        tmp_path,
+        *("shops", "add", "--brand", "Acme", "--domain", "acme.myshopify.com"),
+        *("--access-token", "shpat_zero_config_token", "--webhook-secret", "old-secret-0123456789"),
+    )
+    assert added.returncode == 0, added.stderr
+    key_file = tmp_path / "instance" / "encryption.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert "CONNECTOR_ENCRYPTION_KEYS is not set" in added.stderr and str(key_file) in added.stderr
+    rotated = _run(
+        tmp_path,
+        *("shops", "rotate-secret", "--domain", "acme.myshopify.com", "--webhook-secret", "new-secret-0123456789"),
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert "CONNECTOR_ENCRYPTION_KEYS is not set" not in rotated.stderr, "warned once, when the key was made"
+    listed = _run(tmp_path, "shops", "list")
+    rotation = _run(tmp_path, "secrets", "rotate")
+    assert rotation.returncode == 0 and "re-encrypted 3 stored credential(s)" in rotation.stdout
+    secrets = ("shpat_zero_config_token", "old-secret-0123456789", "new-secret-0123456789")
+    for out in (added, rotated, listed, rotation):
+        assert not any(secret in out.stdout + out.stderr for secret in secrets)
+    with sqlite3.connect(tmp_path / "instance" / "connector.sqlite3") as db:
+        row = db.execute("SELECT access_token, webhook_secret, previous_webhook_secret FROM shops").fetchone()
+    assert all(value.startswith("gAAAAA") for value in row)
+    assert not any(secret in value for value in row for secret in secrets)
+    # The key file is all it takes to read them back.
+    from connector.bootstrap import build_runtime
+    from connector.core.webhook_intake import shop_secrets
+
+    rt = build_runtime(_cli_settings(tmp_path), start_jobs=False)
+    assert list(shop_secrets(rt, "acme.myshopify.com")) == ["new-secret-0123456789", "old-secret-0123456789"]
 
 
 MEMBERS_CSV = (

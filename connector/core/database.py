@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from connector.core.credentials import Keyring, attach_keyring
+
 
 def normalise_url(url: str) -> str:
     """Accept Heroku-style ``postgres://`` URLs and pick the psycopg 3 driver."""
@@ -19,8 +21,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    url = normalise_url(url)
+def make_engine(url: str, *, keyring: Keyring | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url``; ``keyring`` opens its encrypted credential columns (``core.credentials``).
+
+    Bound values are hidden from SQL logs and error messages (``hide_parameters``): a statement that fails
+    before its values are encrypted would otherwise print a credential, and members' personal data with it.
+    """
+    kwargs.setdefault("hide_parameters", True)
+    engine = _make_engine(normalise_url(url), **kwargs)
+    attach_keyring(engine, keyring)
+    return engine
+
+
+def _make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 

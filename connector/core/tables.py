@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from connector.core.credentials import EncryptedText
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend.
@@ -76,10 +78,11 @@ class Shop(Base):
     domain: Mapped[str] = mapped_column(String(255), unique=True)
     api_base_url: Mapped[str] = mapped_column(String(500))
     api_version: Mapped[str] = mapped_column(String(20), default="2026-07")
-    access_token: Mapped[str] = mapped_column(String(500))
-    webhook_secret: Mapped[str] = mapped_column(String(500))
+    #: Credentials are ``EncryptedText`` (Fernet tokens at rest, see core/credentials.py); "" means no token.
+    access_token: Mapped[str] = mapped_column(EncryptedText())
+    webhook_secret: Mapped[str] = mapped_column(EncryptedText())
     #: Accepted alongside the current secret until ``previous_secret_expires_at`` (rotation).
-    previous_webhook_secret: Mapped[str | None] = mapped_column(String(500))
+    previous_webhook_secret: Mapped[str | None] = mapped_column(EncryptedText())
     previous_secret_expires_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
+
+if TYPE_CHECKING:
+    from connector.core.credentials import Keyring
 
 HERE = Path(__file__).resolve().parent
 
@@ -17,8 +21,13 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, keyring: Keyring | None = None) -> None:
+    """Migrate to ``revision``. ``keyring`` encrypts stored credentials (0010); without one, a migration
+    that needs it loads it from the environment as the app does (``connector.encryption.load_keyring``)."""
+    cfg = alembic_config(database_url)
+    if keyring is not None:
+        cfg.attributes["connector_keyring"] = keyring
+    command.upgrade(cfg, revision)
 
 
 def current_heads(database_url: str) -> list[str]:

@@ -27,6 +27,7 @@ from playwright.sync_api import Page, sync_playwright
 from connector.config import Settings
 from connector.core import catalog
 from connector.core.access import Actor
+from connector.core.credentials import generate_key
 from connector.core.database import transaction
 from connector.core.frequent_buyer import programs
 from connector.core.frequent_buyer.programs import ItemSpec, LocationSpec, PriceSpec
@@ -142,6 +143,7 @@ def take(out: Path, workdir: Path) -> list[Path]:
         outbox_dir=workdir / "outbox",
         jobs_mode="sync",
         secret_key=secrets.token_hex(32),
+        encryption_keys=(generate_key(),),
     )
     rt = build_runtime(settings)
     world = seed_darts_world(rt)

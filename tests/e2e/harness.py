@@ -20,6 +20,7 @@ from connector.config import Settings
 from connector.core.database import make_engine, make_session_factory
 from connector.core.runtime import Runtime
 from connector.dispatch import SyncDispatcher
+from connector.encryption import load_keyring
 from connector.mail import OutboxMailer
 from connector.plugin_manager import make_plugin_manager
 
@@ -51,7 +52,7 @@ def launch_chromium(playwright: Any) -> Any:
 
 def build_runtime(settings: Settings, plugins: Iterable[object] = ()) -> Runtime:
     """A runtime like the test suite's ``make_runtime``: real database, jobs run inline (deterministic)."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, keyring=load_keyring(settings))
     rt = Runtime(
         settings=settings,
         sessions=make_session_factory(engine),

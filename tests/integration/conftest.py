@@ -53,6 +53,7 @@ def worker_env(rt: Runtime, **extra: str) -> dict[str, str]:
         CONNECTOR_QUEUE=rt.settings.queue_name,
         CONNECTOR_OUTBOX_DIR=str(rt.settings.outbox_dir),
         CONNECTOR_RETRY_BASE_SECONDS="1",
+        CONNECTOR_ENCRYPTION_KEYS=",".join(rt.settings.encryption_keys),
         **rt.settings.plugin_env,
     )
     env.update(extra)
