@@ -155,8 +155,13 @@ def dedicated_redis(db: int) -> Iterator[str]:
 
 
 def bench_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without CONNECTOR_* (so nothing leaks in), plus ``extra``."""
+    """The caller's environment without CONNECTOR_* (so nothing leaks in), plus ``extra``.
+
+    The benchmarks' shops live in the local Shopify simulator, which the connector talks to only when
+    ``SHOPIFY_ALLOW_CUSTOM_API_BASE`` says so.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONNECTOR_", "BENCH_"))}
+    env["SHOPIFY_ALLOW_CUSTOM_API_BASE"] = "true"
     env.update(extra)
     return env
 

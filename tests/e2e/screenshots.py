@@ -21,6 +21,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from connector.config import Settings
 from connector.migrations import upgrade
+from tests.conftest import TEST_ENV
 from tests.e2e.harness import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer, build_runtime, launch_chromium
 from tests.e2e.pages import log_in_to_fulfilments, open_tab, row, submit, wait_until_seen
 from tests.e2e.seed import Console, seed_console
@@ -75,7 +76,7 @@ def take(out: Path, workdir: Path) -> list[Path]:
     database_url = f"sqlite:///{workdir / 'screenshots.sqlite3'}"
     upgrade(database_url)
     settings = Settings.from_env(
-        {}, database_url=database_url, outbox_dir=workdir / "outbox", jobs_mode="sync", retry_base_seconds=60.0
+        TEST_ENV, database_url=database_url, outbox_dir=workdir / "outbox", jobs_mode="sync", retry_base_seconds=60.0
     )
     shop = FakeShopPlugin()
     rt = build_runtime(settings, [shop])
