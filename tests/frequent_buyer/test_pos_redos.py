@@ -9,11 +9,16 @@ finish in time, the new one answers the retailer with a located problem at once.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from connector.core.frequent_buyer import pos_mapping
 from connector.core.frequent_buyer.pos_mapping import normalise_email, parse_size
+from connector.core.queries import EMAIL_SHAPE
 from tests.frequent_buyer.conftest import auth
 
 URL = "/api/v1/pos-reports"
@@ -103,3 +108,25 @@ def test_pos_email_rule_keeps_its_meaning(text: str, ok: bool):
     else:
         with pytest.raises(ValueError):
             normalise_email(text)
+
+
+#: The patterns as they were, kept here only to prove the linear rewrites match the same strings.
+_OLD_EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+")
+_OLD_SIZE = re.compile(r"(\d{1,7}(?:[.,]\d{1,3})?|[.,]\d{1,3})\s*-?\s*(\S(?:.{0,18}\S)?)")
+_OLD_SEARCH_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="a.@ ,;\"x", max_size=14))
+def test_linear_email_patterns_match_exactly_what_the_old_ones_did(text: str):
+    assert (pos_mapping._EMAIL.fullmatch(text) is None) == (_OLD_EMAIL.fullmatch(text) is None)
+    assert (EMAIL_SHAPE.fullmatch(text) is None) == (_OLD_SEARCH_EMAIL.fullmatch(text) is None)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="12.,- \tlbLBx", max_size=16))
+def test_linear_size_pattern_matches_exactly_what_the_old_one_did(text: str):
+    old, new = _OLD_SIZE.fullmatch(text), pos_mapping._SIZE.fullmatch(text)
+    assert (old is None) == (new is None)
+    if old and new:
+        assert old.groups() == new.groups()
