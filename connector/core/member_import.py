@@ -24,9 +24,12 @@ OPTIONAL = ("phone", "date_of_birth", "address1", "address2", "city", "province_
 COLUMNS = REQUIRED + OPTIONAL
 #: The longest value each column may hold: what the database stores, so a file is refused row by row before
 #: anything is written (and an over-long cell is never parsed: a 5,000-digit ``points`` cannot become an int).
+#: Columns with a check of their own (date, code, number) get a bound that leaves that check's precise message
+#: to values of a plausible length.
 LIMITS: dict[str, int] = {
     **{c: Member.__table__.c[c].type.length for c in COLUMNS if c not in ("date_of_birth", "points")},
-    "date_of_birth": 10,
+    "date_of_birth": 40,
+    "country_code": 40,
     "points": 9,
 }
 
