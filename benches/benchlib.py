@@ -164,8 +164,13 @@ def key_env() -> dict[str, str]:
 
 
 def bench_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without CONNECTOR_* (so nothing leaks in), the run's key, plus ``extra``."""
+    """The caller's environment without CONNECTOR_* (so nothing leaks in), the run's key, plus ``extra``.
+
+    The benchmarks' shops live in the local Shopify simulator, which the connector talks to only when
+    ``SHOPIFY_ALLOW_CUSTOM_API_BASE`` says so.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONNECTOR_", "BENCH_"))}
+    env["SHOPIFY_ALLOW_CUSTOM_API_BASE"] = "true"
     env.update(key_env(), **extra)
     return env
 

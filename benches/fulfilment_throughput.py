@@ -140,7 +140,8 @@ def seed(rt: Any, sim_url: str) -> tuple[int, int]:
     with transaction(rt.sessions) as s:
         brand = catalog.create_brand(s, "Bench Pets")
         shop = catalog.add_shop(
-            s, brand, domain=SHOP_DOMAIN, access_token=SHOP_TOKEN, webhook_secret=SHOP_SECRET, api_base_url=sim_url
+            s, brand, domain=SHOP_DOMAIN, access_token=SHOP_TOKEN, webhook_secret=SHOP_SECRET, api_base_url=sim_url,
+            allow_custom_api_base=True,  # the bench's shop is the simulator
         )
         reward = catalog.add_reward(
             s, brand, name="Ambassador T-Shirt", sku=SKU, points_cost=POINTS, shop=shop, instructions="Ships soon."
@@ -188,7 +189,7 @@ def make_runtime(database_url: str, redis_url: str, queue: str, outbox: Path) ->
     from connector.plugin_manager import make_plugin_manager
 
     settings = Settings.from_env(
-        benchlib.key_env(),
+        {**benchlib.key_env(), "SHOPIFY_ALLOW_CUSTOM_API_BASE": "true"},  # the bench's shop is the simulator
         database_url=database_url,
         redis_url=redis_url,
         jobs_mode="rq",

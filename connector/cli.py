@@ -233,7 +233,11 @@ def shops() -> None:
 @click.option("--domain", required=True, help="your-shop.myshopify.com")
 @click.option("--access-token", required=True, envvar="SHOPIFY_ACCESS_TOKEN", help="Admin API access token.")
 @click.option("--webhook-secret", required=True, envvar="SHOPIFY_WEBHOOK_SECRET", help="The app's client secret.")
-@click.option("--api-base-url", default=None, help="Override https://<domain> (e.g. the local simulator).")
+@click.option(
+    "--api-base-url",
+    default=None,
+    help="Override https://<domain>: only for a local Shopify simulator, with SHOPIFY_ALLOW_CUSTOM_API_BASE=true.",
+)
 def shops_add(brand: str, domain: str, access_token: str, webhook_secret: str, api_base_url: str | None) -> None:
     from sqlalchemy import select
 
@@ -243,7 +247,8 @@ def shops_add(brand: str, domain: str, access_token: str, webhook_secret: str, a
     from connector.core.errors import ConnectorError
     from connector.core.tables import Brand
 
-    rt = build_runtime(start_jobs=False)
+    settings = _settings()
+    rt = build_runtime(settings, start_jobs=False)
     try:
         with transaction(rt.sessions) as s:
             slug = catalog.slugify(brand)
@@ -255,27 +260,31 @@ def shops_add(brand: str, domain: str, access_token: str, webhook_secret: str, a
                 access_token=access_token,
                 webhook_secret=webhook_secret,
                 api_base_url=api_base_url,
+                allow_custom_api_base=settings.allow_custom_shop_api_base,
             )
             click.echo(f"connected {shop.domain} to brand {row.slug} (shop id {shop.id})")
     except ConnectorError as exc:
         raise click.ClickException(error_text(exc)) from exc
 
 
-@shops.command("list", help="List connected shops.")
+@shops.command("list", help="List connected shops (id, domain, brand, API base URL, state); never credentials.")
 def shops_list() -> None:
     from sqlalchemy import select
 
     from connector.bootstrap import build_runtime
+    from connector.core.hooktypes import redact_url
     from connector.core.tables import Shop
 
-    rt = build_runtime(start_jobs=False)
+    rt = build_runtime(_settings(), start_jobs=False)
     with rt.sessions() as s:
         rows = s.scalars(select(Shop).order_by(Shop.id)).all()
         if not rows:
             click.echo("no shops connected; add one with: connector shops add --brand … --domain …")
         for shop in rows:
             state = "active" if shop.active else "inactive"
-            click.echo(f"{shop.id}\t{shop.domain}\t{shop.brand.slug}\t{shop.api_base_url}\t{state}")
+            # The access token and webhook secrets are never printed; a URL stored with user:password@
+            # (refused since, but maybe in older rows) is printed without them.
+            click.echo(f"{shop.id}\t{shop.domain}\t{shop.brand.slug}\t{redact_url(shop.api_base_url)}\t{state}")
 
 
 @shops.command("rotate-secret", help="Set a shop's new webhook secret; the old one is accepted for an hour more.")

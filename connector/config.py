@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connector.core.hooktypes import ALLOW_CUSTOM_API_BASE
+
 
 def _default_data_dir() -> Path:
     return Path(os.environ.get("CONNECTOR_DATA_DIR", "instance")).resolve()
@@ -163,8 +165,16 @@ class Settings:
             ),
             "encryption_key_file": data_dir / "encryption.key",
         }
+        _flag(env, ALLOW_CUSTOM_API_BASE)  # a typo fails at start-up, not at the first fulfilment
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def allow_custom_shop_api_base(self) -> bool:
+        """``SHOPIFY_ALLOW_CUSTOM_API_BASE``: ``shops add`` may store an API base URL other than the shop's own
+        ``https://{shop}.myshopify.com`` (the simulator of the demo and the tests). The Shopify plugin reads the
+        same variable at every call."""
+        return _flag(self.plugin_env, ALLOW_CUSTOM_API_BASE)
 
     def plugin_config(self, name: str) -> dict[str, str]:
         """``SHOPIFY_*`` variables for the ``shopify`` plugin, and so on."""

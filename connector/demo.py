@@ -26,6 +26,7 @@ from connector.core import catalog
 from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.frequent_buyer.tables import PosRedemption
+from connector.core.hooktypes import ALLOW_CUSTOM_API_BASE
 from connector.core.model import Role
 from connector.core.redemptions import create_redemption
 from connector.core.reversal import reverse_redemption
@@ -143,6 +144,7 @@ def seed(rt: Runtime, sim: SimServer, *, wait: Callable[[], None]) -> tuple[str,
             access_token=sim.access_token,
             webhook_secret="demo-webhook-secret-0123456789",
             api_base_url=sim.base_url,
+            allow_custom_api_base=rt.settings.allow_custom_shop_api_base,
         )
         partner = catalog.add_shop(
             s,
@@ -151,6 +153,7 @@ def seed(rt: Runtime, sim: SimServer, *, wait: Callable[[], None]) -> tuple[str,
             access_token="shpat_revoked_token",
             webhook_secret="demo-partner-secret-0123456789",
             api_base_url=sim.base_url,
+            allow_custom_api_base=rt.settings.allow_custom_shop_api_base,
         )
         rewards = {
             "tee": catalog.add_reward(
@@ -228,6 +231,9 @@ def run_demo(
     if not settings.secret_key:
         # A demo on a fresh machine needs no setup: a random key for this run (sessions end when it stops).
         settings = dataclasses.replace(settings, secret_key=secrets.token_hex(32))
+    # The demo's shops live in the bundled simulator on 127.0.0.1, not at https://<shop>.myshopify.com:
+    # the demo (and only it) allows that address, explicitly.
+    settings = dataclasses.replace(settings, plugin_env={**settings.plugin_env, ALLOW_CUSTOM_API_BASE: "true"})
     upgrade(settings.database_url, keyring=load_keyring(settings))
     app = create_app(settings)
     rt: Runtime = app.extensions["connector"]

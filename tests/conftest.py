@@ -102,10 +102,15 @@ def database_url(_database_template: str, tmp_path: Path) -> str:
     return _database_template
 
 
+#: The tests (and ``connector demo``) talk to the bundled Shopify simulator on 127.0.0.1, an API base URL other
+#: than the shop's own https://{shop}.myshopify.com: allowed here explicitly, as an installation must.
+TEST_ENV = {"SHOPIFY_ALLOW_CUSTOM_API_BASE": "true"}
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings.from_env(
-        {},
+        TEST_ENV,
         database_url=database_url,
         outbox_dir=tmp_path / "outbox",
         secret_key=secrets.token_hex(32),
@@ -124,6 +129,8 @@ def make_runtime(settings: Settings) -> Iterator[Callable[..., Runtime]]:
     engines = []
 
     def build(plugins: list[object] | None = None, load_entrypoints: bool = True, **overrides: object) -> Runtime:
+        if "plugin_env" in overrides:  # added to the test settings' plugin variables, not replacing them
+            overrides["plugin_env"] = {**settings.plugin_env, **overrides["plugin_env"]}  # type: ignore[dict-item]
         s = Settings(**{**settings.__dict__, **overrides}) if overrides else settings
         engine = make_engine(s.database_url, keyring=load_keyring(s))
         engines.append(engine)
@@ -162,6 +169,7 @@ def seed_world(rt: Runtime, *, api_base_url: str = "http://127.0.0.1:9", points:
             access_token="shpat_test_token",
             webhook_secret="whsec_test_secret_0123456789",
             api_base_url=api_base_url,
+            allow_custom_api_base=rt.settings.allow_custom_shop_api_base,
         )
         reward = catalog.add_reward(
             s,

@@ -289,3 +289,53 @@ def test_cli_members_import_bad_rows_import_nothing_and_say_where(tmp_path):
     )
     # amb-1's valid row in the bad file was not imported either: both are new now.
     assert "2 members created" in _run(tmp_path, "members", "import", str(good), "--brand", "acme").stdout
+
+
+def _run_env(tmp_path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("CONNECTOR_", "SHOPIFY_"))}
+    full.update(env, CONNECTOR_DATA_DIR=str(tmp_path / "instance"))
+    return subprocess.run(
+        [sys.executable, "-m", "connector", *args], env=full, capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+
+
+def test_cli_shops_add_refuses_a_custom_api_base_url_unless_allowed_and_credentials_always(tmp_path):
+    """The access token is sent to the API base URL: only the shop's own https address, unless configured."""
+    assert _run(tmp_path, "db", "upgrade").returncode == 0
+    add = ("shops", "add", "--brand", "Acme", "--access-token", "shpat_x", "--webhook-secret", "0123456789abcdef0123")
+    refused = _run_env(tmp_path, {}, *add, "--domain", "acme.myshopify.com", "--api-base-url", "http://127.0.0.1:9")
+    assert refused.returncode != 0
+    assert "api_base_url" in refused.stderr and "SHOPIFY_ALLOW_CUSTOM_API_BASE=true" in refused.stderr
+    foreign = _run_env(tmp_path, {}, *add, "--domain", "acme.myshopify.com", "--api-base-url", "https://evil.example")
+    assert foreign.returncode != 0 and "https://acme.myshopify.com" in foreign.stderr
+    allowed = {"SHOPIFY_ALLOW_CUSTOM_API_BASE": "true"}
+    userinfo = _run_env(
+        tmp_path, allowed, *add, "--domain", "acme.myshopify.com", "--api-base-url", "http://sim:pw0rd@127.0.0.1:9"
+    )
+    assert userinfo.returncode != 0 and "credentials" in userinfo.stderr and "pw0rd" not in userinfo.stderr
+    assert "no shops connected" in _run_env(tmp_path, {}, "shops", "list").stdout  # nothing stored by a refusal
+    own = _run_env(tmp_path, {}, *add, "--domain", "acme.myshopify.com", "--api-base-url", "https://acme.myshopify.com")
+    assert own.returncode == 0, own.stderr
+    sim = _run_env(tmp_path, allowed, *add, "--domain", "sim.myshopify.com", "--api-base-url", "http://127.0.0.1:9")
+    assert sim.returncode == 0, sim.stderr
+    typo = _run_env(tmp_path, {"SHOPIFY_ALLOW_CUSTOM_API_BASE": "sure"}, "shops", "list")
+    assert typo.returncode != 0 and "SHOPIFY_ALLOW_CUSTOM_API_BASE must be true or false" in typo.stderr
+    assert "Traceback" not in typo.stderr
+
+
+def test_cli_shops_list_never_prints_credentials(tmp_path):
+    from sqlalchemy import create_engine, update
+
+    from connector.core.tables import Shop
+
+    _with_shop(tmp_path, "whsec-0123456789abcdef")
+    # A row stored before URLs with credentials were refused.
+    engine = create_engine(f"sqlite:///{tmp_path / 'instance' / 'connector.sqlite3'}")
+    with engine.begin() as c:
+        c.execute(update(Shop).values(api_base_url="http://sim:pw0rd@127.0.0.1:9"))
+    engine.dispose()
+    listed = _run(tmp_path, "shops", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "acme.myshopify.com\tacme\thttp://***@127.0.0.1:9\tactive" in listed.stdout
+    for secret in ("shpat_x", "whsec-0123456789abcdef", "pw0rd", "sim:"):
+        assert secret not in listed.stdout + listed.stderr

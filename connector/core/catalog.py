@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from connector.core.access import check_scope
 from connector.core.errors import ConflictError, NotFoundError, ValidationError
+from connector.core.hooktypes import api_base_url_problem
 from connector.core.model import FulfilmentChannel, LedgerKind, Role
 from connector.core.tables import ApiToken, Brand, LedgerEntry, Member, Reward, Shop
 
@@ -48,11 +49,19 @@ def add_shop(
     webhook_secret: str,
     api_base_url: str | None = None,
     api_version: str = "2026-07",
+    allow_custom_api_base: bool = False,
 ) -> Shop:
+    """Connect a shop. ``api_base_url`` defaults to ``https://{domain}``; anything else (the local simulator)
+    only with ``allow_custom_api_base`` (the ``SHOPIFY_ALLOW_CUSTOM_API_BASE`` setting), and never with
+    credentials in it: the access token is sent to that address."""
     if not _SHOP_DOMAIN.match(domain):
         raise ValidationError(
             "invalid shop domain", fields={"domain": f"{domain!r} is not like your-shop.myshopify.com"}
         )
+    if api_base_url is not None:
+        problem = api_base_url_problem(domain, api_base_url, allow_custom=allow_custom_api_base)
+        if problem:
+            raise ValidationError("API base URL refused", fields={"api_base_url": problem})
     if not access_token:
         raise ValidationError("missing access token", fields={"access_token": "the shop's Admin API token"})
     if len(webhook_secret) < 16:

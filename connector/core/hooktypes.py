@@ -8,10 +8,12 @@ and so the contract can be read in one file.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from connector.core.model import DeliveryStatus
 
@@ -50,6 +52,56 @@ class ShopInfo:
     api_base_url: str
     access_token: str
     api_version: str = "2026-07"
+
+
+#: A shop's own domain, as Shopify names it.
+SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
+#: The setting (read by the host at ``shops add`` and by the Shopify plugin at every call) that lets a shop's
+#: API base URL be something other than its own ``https://{shop}.myshopify.com``: the local simulator of
+#: ``connector demo`` and the tests. Off by default.
+ALLOW_CUSTOM_API_BASE = "SHOPIFY_ALLOW_CUSTOM_API_BASE"
+
+
+def api_base_url_problem(domain: str, api_base_url: str, *, allow_custom: bool) -> str | None:
+    """Why the shop's access token may not be sent to ``api_base_url``, or None when it may.
+
+    The token goes only to the shop's own ``https://{domain}``; any other address (plain HTTP, another
+    host, a port) only when ``allow_custom`` says this installation talks to a simulator on purpose.
+    Credentials in the URL are refused always: they would be sent along and shown wherever the URL is.
+    One rule, shared by ``catalog.add_shop`` (when the shop is connected) and the Shopify client (at
+    every call, for rows stored before the rule or edited by hand).
+    """
+    try:
+        parts = urlsplit(api_base_url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return f"{redact_url(api_base_url)!r} is not a URL"
+    if "@" in parts.netloc:
+        return "it must not contain credentials (user:password@ before the host); the access token is sent separately"
+    own = f"https://{domain.lower()}"
+    if SHOP_DOMAIN.fullmatch(domain.lower()) and api_base_url.rstrip("/").lower() == own:
+        return None
+    if not allow_custom:
+        return (
+            f"{api_base_url!r} is not the shop's own {own}; the access token is sent only there. A custom API "
+            f"base URL (a local Shopify simulator) needs {ALLOW_CUSTOM_API_BASE}=true in the environment"
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{api_base_url!r} is not an http:// or https:// URL with a host"
+    if parts.query or parts.fragment:
+        return f"{api_base_url!r} must not have a query (?...) or a fragment (#...)"
+    return None
+
+
+def redact_url(url: str) -> str:
+    """``url`` without the credentials it may carry (``user:password@``), for printing and messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(not a URL)" if "@" in url else url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,16 @@ from connector.core.tables import Brand, Member
 REQUIRED = ("external_ref", "first_name", "last_name", "email")
 OPTIONAL = ("phone", "date_of_birth", "address1", "address2", "city", "province_code", "country_code", "zip", "points")
 COLUMNS = REQUIRED + OPTIONAL
+#: The longest value each column may hold: what the database stores, so a file is refused row by row before
+#: anything is written (and an over-long cell is never parsed: a 5,000-digit ``points`` cannot become an int).
+#: Columns with a check of their own (date, code, number) get a bound that leaves that check's precise message
+#: to values of a plausible length.
+LIMITS: dict[str, int] = {
+    **{c: Member.__table__.c[c].type.length for c in COLUMNS if c not in ("date_of_birth", "points")},
+    "date_of_birth": 40,
+    "country_code": 40,
+    "points": 9,
+}
 
 
 @dataclass
@@ -39,6 +49,10 @@ def _parse_row(line: int, row: dict[str, str], errors: list[str]) -> dict[str, o
         raw = (row.get(column) or "").strip()
         if column in REQUIRED and not raw:
             errors.append(f"row {line}, column {column!r}: empty; every member needs one")
+            bad = True
+            continue
+        if len(raw) > LIMITS[column]:
+            errors.append(f"row {line}, column {column!r}: {len(raw)} characters; at most {LIMITS[column]}")
             bad = True
             continue
         if column == "email" and raw and ("@" not in raw or " " in raw):

@@ -61,7 +61,8 @@ COUNTRY_NAMES: dict[str, str] = {
 #: Codes present in the ``CountryCode`` enum that Shopify still rejects on an address.
 INVALID_COUNTRY_CODES = frozenset({"ZZ"})
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: name@domain with a dot inside the domain; written so it matches one way only (linear in the input).
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s][^@\s.]*\.[^@\s]+$")
 _PHONE_CHARS = re.compile(r"^\+?[\d\s().\-]+$")
 
 

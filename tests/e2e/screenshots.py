@@ -23,6 +23,7 @@ from playwright.sync_api import Page, sync_playwright
 from connector.config import Settings
 from connector.core.credentials import generate_key
 from connector.migrations import upgrade
+from tests.conftest import TEST_ENV
 from tests.e2e.harness import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer, build_runtime, launch_chromium
 from tests.e2e.pages import log_in_to_fulfilments, open_tab, row, submit, wait_until_seen
 from tests.e2e.seed import Console, seed_console
@@ -77,7 +78,7 @@ def take(out: Path, workdir: Path) -> list[Path]:
     database_url = f"sqlite:///{workdir / 'screenshots.sqlite3'}"
     upgrade(database_url)
     settings = Settings.from_env(
-        {},
+        TEST_ENV,
         database_url=database_url,
         outbox_dir=workdir / "outbox",
         jobs_mode="sync",

@@ -185,6 +185,7 @@ def _catalogue(rt: Runtime, world: World) -> tuple[dict[str, int], dict[str, int
             access_token="shpat_other_token",
             webhook_secret="whsec_other_secret_0123456789",
             api_base_url="http://127.0.0.1:9",
+            allow_custom_api_base=rt.settings.allow_custom_shop_api_base,
         )
         rewards["cap"] = catalog.add_reward(
             s, other, name="Other Cap", sku="CAP-01", points_cost=100, shop=other_shop

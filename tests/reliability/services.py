@@ -314,7 +314,7 @@ def seed_members(rt: Runtime, api_base_url: str, count: int) -> Seeded:
         brand = catalog.create_brand(s, "Acme Pets")
         shop = catalog.add_shop(
             s, brand, domain=SHOP_DOMAIN, access_token=SHOP_TOKEN, webhook_secret=SHOP_SECRET,
-            api_base_url=api_base_url,
+            api_base_url=api_base_url, allow_custom_api_base=rt.settings.allow_custom_shop_api_base,
         )
         reward = catalog.add_reward(s, brand, name="Ambassador T-Shirt", sku=SKU, points_cost=POINTS, shop=shop)
         ids = []

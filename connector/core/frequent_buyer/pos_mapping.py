@@ -73,8 +73,20 @@ FIELDS: dict[str, tuple[str, int, str]] = {
 #: Fields a mapping must have, and whose cells may never be empty.
 _MANDATORY_FIELDS = ("card_number", "sku", "quantity")
 _CUSTOMER_ID_FIELDS = ("customer_id", "phone", "email")
-#: Free-text fields whose length is checked against the column the database stores them in.
-_LIMITED = {name for name, (kind, _, _) in FIELDS.items() if kind in ("text", "kind")}
+#: The longest cell each field is read from. Free text and kinds: the column the database stores them in.
+#: Converted fields: generous for any real value, and checked before any pattern sees the cell, so an
+#: over-long cell costs one ``len`` (a report is user input; no cell may keep a worker busy).
+CELL_LIMITS: dict[str, int] = {
+    **{name: limit for name, (kind, limit, _) in FIELDS.items() if kind in ("text", "kind", "email")},
+    "redeemed_on": 40,
+    "purchased_on": 40,
+    "phone": 40,
+    "upc": 40,
+    "size": 40,
+    "quantity": 20,
+}
+#: A size cell, with its unit cell appended when the POS prints the unit separately.
+_SIZE_TEXT_LIMIT = CELL_LIMITS["size"] + 1 + CELL_LIMITS["size_unit"]
 #: The order ``_Parser._read_body`` unpacks a row's cells in.
 _ROW_FIELDS = (
     "store_code",
@@ -99,11 +111,15 @@ _ROW_FIELDS = (
 #: Canonical size units and the spellings POS systems print for them (lower-case, spaces collapsed).
 
 _FORMAT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,49}")
-_SIZE = re.compile(r"(\d{1,7}(?:[.,]\d{1,3})?|[.,]\d{1,3})\s*-?\s*(\S(?:.{0,18}\S)?)")
+#: Every pattern below runs in time linear in its input: no two parts of one can match the same characters
+#: (the old ``\s*-?\s*`` and ``[^@]+\.[^@]+`` could split a long run many ways and were quadratic).
+_SIZE = re.compile(r"(\d{1,7}(?:[.,]\d{1,3})?|[.,]\d{1,3})(?:\s*-)?\s*(\S(?:.{0,18}\S)?)")
 _QUANTITY = re.compile(r"([+-]?)(\d{1,5})(?:[.,]0{1,4})?")
 _PHONE_ALLOWED = re.compile(r"[0-9 ()+.\-/]+")
 _NOT_DIGIT = re.compile(r"[^0-9]")
-_EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+")
+#: name@domain with a dot inside the domain (not first or last). The domain is its first character, the
+#: characters up to its first later dot (which cannot be dots), that dot and the rest: one way to match.
+_EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s,;<>\"][^@\s,;<>\".]*\.[^@\s,;<>\"]+")
 _UPC = re.compile(r"\d{8,14}")
 _EXCEL_NUMBER = re.compile(r"\d(?:[.,]\d+)?[eE]\+?\d+")
 #: Control characters (not tab, CR or LF) never belong in a report, and PostgreSQL refuses NUL in text.
@@ -406,7 +422,8 @@ def parse_size(
 
     Raises ``ValueError`` with what was expected, so callers can report it as a problem.
     """
-    m = _SIZE.fullmatch(text.strip())
+    text = text.strip()
+    m = _SIZE.fullmatch(text) if len(text) <= _SIZE_TEXT_LIMIT else None
     if not m:
         raise ValueError("a size like '28 lb', '12.5 oz' or '6 ct'")
     number, unit_text = m.groups()
@@ -432,6 +449,8 @@ def parse_size(
 
 def normalise_phone(text: str, country_code: str | None = "1") -> str:
     """Digits only, without the country code of an 11-digit NANP-style number; ``ValueError`` if not a phone."""
+    if len(text) > CELL_LIMITS["phone"]:
+        raise ValueError(f"a phone number of at most {CELL_LIMITS['phone']} characters")
     if not _PHONE_ALLOWED.fullmatch(text):
         raise ValueError("a phone number of digits, spaces, '+', '-', '.', '/' and parentheses only")
     digits = _NOT_DIGIT.sub("", text)
@@ -443,8 +462,8 @@ def normalise_phone(text: str, country_code: str | None = "1") -> str:
 
 
 def normalise_email(text: str) -> str:
-    """Lower-cased; ``ValueError`` unless it looks like one address."""
-    if not _EMAIL.fullmatch(text):
+    """Lower-cased; ``ValueError`` unless it looks like one address (at most 320 characters, checked first)."""
+    if len(text) > CELL_LIMITS["email"] or not _EMAIL.fullmatch(text):
         raise ValueError("one email address like name@example.com")
     return text.lower()
 
@@ -777,7 +796,7 @@ class _Parser:
         # Every absent field reads the empty cell appended after the row, so the row code needs no branches.
         ix = {name: positions.get(name, width) for name in FIELDS}
         limited = sorted(
-            ((FIELDS[col.field][1], i, col.title) for i, col in enumerate(present) if col.field in _LIMITED),
+            ((CELL_LIMITS[col.field], i, col.title) for i, col in enumerate(present) if col.field in CELL_LIMITS),
         )
         self._ix = ix
         title = self._title
@@ -827,6 +846,7 @@ class _Parser:
                     break
                 if len(c[i]) > limit:
                     problems.add(r, t, c[i], f"at most {limit} characters")
+                    c[i] = ""  # reported; no conversion or pattern reads it (the row is refused anyway)
             (
                 store,
                 number,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from connector.core.errors import ProviderError
+from connector.core.hooktypes import ALLOW_CUSTOM_API_BASE
 
 #: ``CurrencyCode`` of the zero-priced line item (the shop's own currency).
 CURRENCY = "SHOPIFY_CURRENCY"
@@ -41,6 +42,9 @@ class ShopifyConfig:
     throttle_max_wait_seconds: float = 30.0
     cancel_poll_seconds: float = 5.0
     test_orders: bool = False
+    #: ``SHOPIFY_ALLOW_CUSTOM_API_BASE``: a shop's API base URL may be other than its own
+    #: ``https://{shop}.myshopify.com`` (the local simulator of the demo and the tests). Off by default.
+    allow_custom_api_base: bool = False
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, str]) -> ShopifyConfig:
@@ -56,6 +60,7 @@ class ShopifyConfig:
             throttle_max_wait_seconds=_seconds(config, THROTTLE_MAX_WAIT, default.throttle_max_wait_seconds),
             cancel_poll_seconds=_seconds(config, CANCEL_POLL, default.cancel_poll_seconds),
             test_orders=_flag(config, TEST_ORDERS, default.test_orders),
+            allow_custom_api_base=_flag(config, ALLOW_CUSTOM_API_BASE, default.allow_custom_api_base),
         )
 
 

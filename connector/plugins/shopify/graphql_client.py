@@ -9,7 +9,11 @@ client adds exactly what the connector needs:
 * it turns every failure into a ``ProviderError`` with a catalogue code, says
   whether retrying can help, and marks mutation failures whose effect is
   unknown as ``in_doubt`` so the host looks the order up before repeating it;
-* it never puts request variables (member PII) into messages or logs.
+* it never puts request variables (member PII) into messages or logs;
+* it sends the access token only to the shop's own ``https://{shop}.myshopify.com`` (a simulator's
+  address only when ``SHOPIFY_ALLOW_CUSTOM_API_BASE`` allows it, never one with credentials in it),
+  and never follows a redirect: ``requests`` would resend the POST, token and member data included,
+  to wherever the ``Location`` points.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from urllib3.exceptions import NewConnectionError
 
 from connector import __version__
 from connector.core.errors import ProviderError
-from connector.core.hooktypes import ShopInfo
+from connector.core.hooktypes import ALLOW_CUSTOM_API_BASE, ShopInfo, api_base_url_problem, redact_url
 from connector.plugins.shopify.documents import Document
 from connector.plugins.shopify.throttle import (
     SHARED_THROTTLE,
@@ -44,6 +48,11 @@ MIN_WAIT = 0.01
 _AUTH_FIX = "Reconnect the shop (a new access token with write_orders and write_customers), then retry."
 _FROZEN_FIX = "Ask the merchant to reactivate the shop in Shopify, then retry."
 _INVALID_FIX = "Report this with the redemption code: the connector sent a request Shopify does not accept."
+_REDIRECT_FIX = (
+    "Check the shop's domain and API base URL (connector shops list): the Admin API answers at "
+    "https://<shop>.myshopify.com and never redirects; the connector does not follow redirects, so the access "
+    "token was not sent to the new address."
+)
 
 
 class ShopifyGraphQLClient:
@@ -61,7 +70,19 @@ class ShopifyGraphQLClient:
         clock: Callable[[], float] = time.monotonic,
         session: requests.Session | None = None,
         logger: logging.Logger | None = None,
+        allow_custom_api_base: bool = False,
     ) -> None:
+        problem = api_base_url_problem(shop.domain, shop.api_base_url, allow_custom=allow_custom_api_base)
+        if problem:
+            # Before any request: the token must not reach an address the shop does not own.
+            raise ProviderError(
+                "plugin_config_invalid",
+                f"The API base URL of {shop.domain} is refused: {problem}.",
+                fix=f"Reconnect the shop without --api-base-url (it defaults to https://{shop.domain}); set "
+                f"{ALLOW_CUSTOM_API_BASE}=true only for a local Shopify simulator.",
+                retryable=False,
+                field="api_base_url",
+            )
         self.shop = shop
         self.endpoint = f"{shop.api_base_url.rstrip('/')}/admin/api/{shop.api_version}/graphql.json"
         self._timeout = (connect_timeout, read_timeout)
@@ -100,7 +121,11 @@ class ShopifyGraphQLClient:
             reservation, waited = self._acquire(document, start, waited)
             try:
                 response = self._session.post(
-                    self.endpoint, json=payload, headers=self._headers(), timeout=self._timeout
+                    self.endpoint,
+                    json=payload,
+                    headers=self._headers(),
+                    timeout=self._timeout,
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
                 self._throttle.settle(reservation, document.name, None, self._now(start, waited))
@@ -183,6 +208,15 @@ class ShopifyGraphQLClient:
         if 200 <= status < 300:
             return
         domain = self.shop.domain
+        if 300 <= status < 400:
+            location = redact_url(response.headers.get("Location") or "(no Location)")[:300]
+            raise ProviderError(
+                "shop_request_invalid",
+                f"Shopify answered {document.name} for {domain} with a redirect (HTTP {status}) to {location}; "
+                "redirects are not followed and the request was not sent there.",
+                fix=_REDIRECT_FIX,
+                retryable=False,
+            )
         if status == 401:
             raise ProviderError(
                 "shop_auth_failed",

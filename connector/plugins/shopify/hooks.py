@@ -63,6 +63,7 @@ def make_client(shop: ShopInfo, ctx: HookContext, config: ShopifyConfig) -> Shop
         sleep=ctx.sleep,
         clock=time.monotonic,
         logger=ctx.logger,
+        allow_custom_api_base=config.allow_custom_api_base,
     )
 
 

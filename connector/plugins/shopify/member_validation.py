@@ -211,7 +211,12 @@ def _clean(value: str | None) -> str | None:
 
 
 def text_problem(value: str) -> str | None:
-    """What makes free text unacceptable to Shopify's address validation, if anything."""
+    """What makes free text unacceptable to Shopify's address validation, if anything.
+
+    The length comes first, so an over-long value never reaches a pattern.
+    """
+    if len(value) > MAX_TEXT:
+        return f"is longer than {MAX_TEXT} characters"
     if _HTML.search(value):
         return "contains HTML (< or >)"
     if _URL.search(value):
@@ -220,8 +225,6 @@ def text_problem(value: str) -> str | None:
         return "contains emoji or pictographs"
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
         return "contains invisible control characters"
-    if len(value) > MAX_TEXT:
-        return f"is longer than {MAX_TEXT} characters"
     return None
 
 
@@ -326,6 +329,8 @@ def normalize_phone(raw: str, country: str | None) -> str:
     code unless the table in ``regions`` knows how their local numbers work.
     """
     text = raw.strip()
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"phone is longer than {MAX_TEXT} characters: enter the number only, e.g. +16135550142")
     if any(ch.isalpha() for ch in text):
         raise ValueError("phone contains letters: enter digits only, e.g. +16135550142")
     if not _PHONE_CHARS.match(text):
