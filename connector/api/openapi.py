@@ -21,7 +21,7 @@ from werkzeug.routing import Rule
 
 import connector
 from connector.api import bp
-from connector.api.schemas import ErrorSchema
+from connector.api.schemas import ID_MAX, ErrorSchema
 from connector.config import Settings
 
 ATTR = "__openapi__"
@@ -72,6 +72,8 @@ class Operation:
     max_bytes: int | Callable[[Settings], int] | None = None
     #: Responses that are not JSON: status → media type (e.g. ``{200: "text/csv"}``).
     media_types: Mapping[int, str] = field(default_factory=dict)
+    #: Path parameters that take a fixed list of values (name → the values), declared as an ``enum``.
+    path_enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def operation(**kwargs: Any) -> Callable[[F], F]:
@@ -233,7 +235,12 @@ class JsonSchemaConverter:
 # -- the document --------------------------------------------------------------------------------------------
 
 _RULE_ARG = re.compile(r"<(?:(?P<converter>[a-zA-Z_]\w*)(?:\([^)]*\))?:)?(?P<name>[a-zA-Z_]\w*)>")
-_PATH_TYPES = {"int": {"type": "integer", "minimum": 0}, "float": {"type": "number"}, "uuid": {"type": "string"}}
+_PATH_TYPES = {
+    "int": {"type": "integer", "minimum": 0},
+    "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": ID_MAX},
+    "float": {"type": "number"},
+    "uuid": {"type": "string"},
+}
 
 
 def openapi_path(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
@@ -260,7 +267,10 @@ def _operation(
     out: dict[str, Any] = {"operationId": endpoint, "summary": op.summary, "tags": [op.tag]}
     if op.description:
         out["description"] = op.description
-    params = list(path_params)
+    params = [
+        {**p, "schema": {"type": "string", "enum": list(op.path_enums[p["name"]])}} if p["name"] in op.path_enums else p
+        for p in path_params
+    ]
     if op.query is not None:
         for name, f in op.query().fields.items():
             schema = conv.field_schema(f, response=False)

@@ -45,16 +45,29 @@ def _load(schema: Schema, data: Mapping[str, Any], what: str) -> dict[str, Any]:
         raise ValidationError(f"invalid {what}: {summary}", fields=problems) from None
 
 
+def _no_constant(name: str) -> Any:
+    # Python's decoder takes NaN and Infinity, which are not JSON and mean nothing as an amount or an id.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON (RFC 8259) from request bytes, or ``InvalidJsonError`` (400) saying what is wrong.
+
+    A document nested thousands deep exhausts the decoder's recursion (a ``RecursionError``, once a 500);
+    no request this API takes nests more than a few levels, so it is refused as malformed input.
+    """
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise InvalidJsonError("the request body is nested too deeply; send a flat JSON object") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidJsonError(f"the request body is not valid JSON: {exc}") from None
+
+
 def load_body(schema: Schema) -> dict[str, Any]:
     """The JSON object body validated by ``schema``; an empty body counts as ``{}``."""
     raw = request.get_data(cache=True)
-    if not raw.strip():
-        data: Any = {}
-    else:
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InvalidJsonError(f"the request body is not valid JSON: {exc}") from None
+    data: Any = {} if not raw.strip() else parse_json(raw)
     if not isinstance(data, dict):
         raise ValidationError(
             "the request body must be a JSON object", fields={"_body": f"got a JSON {type(data).__name__}"}

@@ -160,6 +160,7 @@ def list_redemptions() -> dict[str, Any]:
     tag="redemptions",
     query=RedemptionFilterQuerySchema,
     responses={200: ("The CSV file, as an attachment (`Content-Type: text/csv`)", None)},
+    media_types={200: "text/csv"},
     errors=(403,),
 )
 def export_redemptions() -> Response:
@@ -193,7 +194,7 @@ def _filter_of(args: dict[str, Any]) -> RedemptionFilter:
     )
 
 
-@bp.get("/redemptions/<int:redemption_id>")
+@bp.get("/redemptions/<id:redemption_id>")
 @operation(
     summary="One redemption with its member, reward, shop order, delivery, error and timeline",
     tag="redemptions",
@@ -204,7 +205,7 @@ def get_redemption(redemption_id: int) -> dict[str, Any]:
     return _detail(current_runtime(), current_actor(), redemption_id)
 
 
-@bp.post("/redemptions/<int:redemption_id>/reverse")
+@bp.post("/redemptions/<id:redemption_id>/reverse")
 @operation(
     summary="Reverse a redemption: its points go back to the member, once",
     description=(
@@ -224,7 +225,7 @@ def reverse_redemption(redemption_id: int) -> dict[str, Any]:
     return _detail(rt, actor, redemption_id)
 
 
-@bp.post("/redemptions/<int:redemption_id>/retry")
+@bp.post("/redemptions/<id:redemption_id>/retry")
 @operation(
     summary="Retry a redemption in error, after its cause was fixed",
     description="Only a redemption in error can be retried; anything else answers 409 with the reason.",
@@ -241,7 +242,7 @@ def retry_redemption(redemption_id: int) -> dict[str, Any]:
     return _detail(rt, actor, redemption_id)
 
 
-@bp.post("/redemptions/<int:redemption_id>/resend-confirmation")
+@bp.post("/redemptions/<id:redemption_id>/resend-confirmation")
 @operation(
     summary="Send the confirmation email again",
     description="Every send is logged on the timeline; a failed send answers 200 with status `failed` and why.",

@@ -84,6 +84,8 @@ def test_openapi_describes_auth_bodies_parameters_and_headers(document):
     assert body["properties"]["member_id"] == {
         "type": "integer",
         "minimum": 1,
+        "maximum": 2**63 - 1,
+        "format": "int64",
         "description": "The member's id.",
     }
     key = [p for p in create["parameters"] if p["name"] == "Idempotency-Key"][0]
@@ -166,3 +168,70 @@ def test_converter_maps_field_types_validators_and_nullability():
     response.ref(ThingSchema, response=True)
     assert len(response.components["Thing"]["required"]) == len(props)
     assert "additionalProperties" not in response.components["Thing"]
+
+
+INT64 = {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}
+
+
+def _operations(document):
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            yield path, method, op
+
+
+def test_openapi_declares_int64_bounds_for_every_path_query_and_body_id(document):
+    schemas = document["components"]["schemas"]
+    path_ids = query_ids = 0
+    for path, method, op in _operations(document):
+        for p in op.get("parameters", []):
+            if p["name"].endswith("_id") or (p["in"] == "path" and p["schema"].get("type") == "integer"):
+                assert {k: p["schema"][k] for k in INT64} == INT64, (method, path, p["name"])
+                path_ids += p["in"] == "path"
+                query_ids += p["in"] == "query"
+    assert path_ids >= 25 and query_ids >= 15
+    body_ids = 0
+    for name, schema in schemas.items():
+        if schema.get("additionalProperties") is not False:  # a response schema
+            continue
+        for key, prop in schema["properties"].items():
+            if key.endswith("_id") or key.endswith("_ids"):
+                item = prop["items"] if prop.get("type") in ("array", ["array", "null"]) else prop
+                item = {k: v for k, v in item.items() if k != "description"}
+                kind = item.pop("type")
+                assert kind in ("integer", ["integer", "null"]), (name, key)
+                assert {k: item[k] for k in INT64 if k != "type"} == {k: v for k, v in INT64.items() if k != "type"}
+                body_ids += 1
+    assert body_ids >= 10
+    member = document["paths"]["/api/v1/members/{member_id}"]["get"]["parameters"][0]
+    assert member == {"name": "member_id", "in": "path", "required": True, "schema": INT64}
+
+
+def test_openapi_describes_the_csv_exports_as_text_csv(document):
+    for path in (
+        "/api/v1/redemptions/export.csv",
+        "/api/v1/programs/{program_id}/products.csv",
+        "/api/v1/distribution/reports/{name}.csv",
+    ):
+        ok = document["paths"][path]["get"]["responses"]["200"]["content"]
+        assert list(ok) == ["text/csv"], path
+        assert ok["text/csv"]["schema"] == {"type": "string"}
+
+
+def test_openapi_lists_the_report_and_section_names(document):
+    from connector.core.frequent_buyer.distribution import Section
+    from connector.core.frequent_buyer.distribution_reports import ReportName
+
+    for path, names in (
+        ("/api/v1/distribution/sections/{name}", [s.value for s in Section]),
+        ("/api/v1/distribution/reports/{name}", [r.value for r in ReportName]),
+        ("/api/v1/distribution/reports/{name}.csv", [r.value for r in ReportName]),
+    ):
+        (param,) = [p for p in document["paths"][path]["get"]["parameters"] if p["in"] == "path"]
+        assert param["schema"] == {"type": "string", "enum": names}, path
+
+
+def test_openapi_declares_booleans_as_booleans_the_server_takes_strictly(document):
+    reverse = document["components"]["schemas"]["Reverse"]["properties"]["cancel_order"]
+    assert reverse["type"] == "boolean"
+    active = [p for p in document["paths"]["/api/v1/enrollments"]["get"]["parameters"] if p["name"] == "active"][0]
+    assert active["schema"]["type"] == "boolean"
