@@ -9,21 +9,32 @@ from typing import Any
 
 from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter
 
 from connector.api.schemas import ID_MAX
 
 
-class IdConverter(IntegerConverter):
-    """``<id:name>``: a path id from 1 to 2**63 - 1, digits only.
+class IdConverter(BaseConverter):
+    """``<id:name>``: a path id, ASCII digits from 1 to 2**63 - 1.
 
-    Anything else does not match the route, so it answers 404 like an id that does not exist;
-    werkzeug's plain ``int`` takes any size, which SQLite (OverflowError) and PostgreSQL
-    ("out of range") answered with a 500.
+    werkzeug's ``int`` takes any size, which SQLite (OverflowError) and PostgreSQL ("out of range")
+    answered with a 500. An id out of range is refused here with 404, like an id that does not
+    exist; raising ``NotFound`` (rather than failing the match, which werkzeug's matcher reports as
+    405 when the same path has a route for another method) keeps the answer the same for every method.
     """
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's signature
-        super().__init__(map, fixed_digits=0, min=1, max=ID_MAX)
+    regex = r"[0-9]+"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= ID_MAX:
+            raise NotFound()
+        return number
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
 
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

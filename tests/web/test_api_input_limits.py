@@ -43,9 +43,12 @@ def _create(client, world, tokens) -> dict:
         ("get", "/api/v1/retailers/{id}"),
         ("get", "/api/v1/distribution/batches/{id}"),
         ("get", "/api/v1/pos-reports/{id}"),
+        ("patch", "/api/v1/enrollments/{id}"),
+        ("get", "/api/v1/retailer/batches/{id}/credit-memos"),
+        ("put", "/api/v1/retailers/{id}/price-list"),
     ],
 )
-@pytest.mark.parametrize("value", [TOO_BIG, 10**30])
+@pytest.mark.parametrize("value", [TOO_BIG, 10**30, 0, "٣"])
 def test_a_path_id_past_int64_is_404_not_500(client, tokens, method, path, value):
     response = getattr(client, method)(path.format(id=value), headers=bearer(tokens.support), json={})
     assert response.status_code == 404, response.get_json()
