@@ -15,6 +15,7 @@ from marshmallow import Schema, fields, validate
 
 from connector.api.schemas import (
     INT32_MAX,
+    STATE_PATTERN,
     StrictBoolean,
     TextBoolean,
     UtcDateTime,
@@ -42,6 +43,19 @@ class DecimalString(fields.String):
         return format_quantity(amount) if self.trim else format(amount, "f")
 
 
+#: A UPC/EAN as the core takes it: 6 to 14 digits, spaces and dashes allowed between them; blank means none.
+UPC_PATTERN = r"^[ -]*(?:(?:[0-9][ -]*){6,14})?$"
+#: A ZIP prefix before the core drops its spaces and dashes: letters and digits.
+ZIP_PREFIX_PATTERN = r"^[ -]*[A-Za-z0-9][A-Za-z0-9 -]*$"
+#: Package sizes and amounts are stored as NUMERIC(12, 3) and NUMERIC(12, 2): below 10 billion either way.
+SIZE_MAX = 10**9
+MONEY_MAX = 10**10
+
+
+def _money_range() -> validate.Range:
+    return validate.Range(min=0, max=MONEY_MAX, max_inclusive=False, error="zero or more, under 10 billion")
+
+
 # -- programs ---------------------------------------------------------------------------------------------
 
 
@@ -49,10 +63,17 @@ class ProgramItemInSchema(Schema):
     """An eligible item of a program."""
 
     sku = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    upc = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    upc = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(max=20), validate.Regexp(UPC_PATTERN, error="a UPC/EAN: 6 to 14 digits")],
+        metadata={"description": "6 to 14 digits (spaces and dashes are dropped); empty for none."},
+    )
     description = fields.String(required=True, validate=validate.Length(min=1, max=300))
     size_value = fields.Decimal(
-        required=True, metadata={"description": "The package size, like 4 or 2.5 (with size_unit)."}
+        required=True,
+        validate=validate.Range(min=0, min_inclusive=False, max=SIZE_MAX, max_inclusive=False),
+        metadata={"description": "The package size, like 4 or 2.5 (with size_unit); at most 3 decimal places."},
     )
     size_unit = fields.String(
         required=True,
@@ -148,7 +169,10 @@ class RetailerLocationInSchema(Schema):
         validate=validate.Length(min=1, max=50),
         metadata={"description": "The store number the POS prints on each report row."},
     )
-    state = fields.String(required=True, validate=validate.Length(equal=2))
+    state = fields.String(
+        required=True,
+        validate=validate.Regexp(STATE_PATTERN, error="a two-letter state or province code (like WA, OR, ON)"),
+    )
     zip = fields.String(required=True, validate=validate.Length(min=1, max=20))
     address1 = fields.String(load_default="", validate=validate.Length(max=200))
     city = fields.String(load_default="", validate=validate.Length(max=100))
@@ -187,8 +211,17 @@ class RetailerListSchema(Schema):
 
 class PriceListEntryInSchema(Schema):
     sku = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    unit_cost = fields.Decimal(required=True, metadata={"description": "The store's cost, in dollars (12.50)."})
-    srp = fields.Decimal(load_default=None, allow_none=True, metadata={"description": "Suggested retail price."})
+    unit_cost = fields.Decimal(
+        required=True,
+        validate=_money_range(),
+        metadata={"description": "The store's cost, in dollars (12.50): at most 2 decimal places."},
+    )
+    srp = fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        validate=_money_range(),
+        metadata={"description": "Suggested retail price, in dollars: at most 2 decimal places."},
+    )
 
 
 class PriceListUpsertSchema(Schema):
@@ -220,12 +253,17 @@ class DistributorCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     slug = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
     service_states = fields.List(
-        fields.String(validate=validate.Length(equal=2)),
+        fields.String(validate=validate.Regexp(STATE_PATTERN, error="a two-letter state code (like WA, OR)")),
         load_default=list,
         metadata={"description": "Two-letter states served (WA, OR, ...)."},
     )
     service_zip_prefixes = fields.List(
-        fields.String(validate=validate.Length(min=1, max=10)),
+        fields.String(
+            validate=[
+                validate.Length(min=1, max=10),
+                validate.Regexp(ZIP_PREFIX_PATTERN, error="a ZIP prefix: letters and digits (like 980)"),
+            ]
+        ),
         load_default=list,
         metadata={"description": "ZIP prefixes served (980, 97201, ...); states and/or prefixes."},
     )

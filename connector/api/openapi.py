@@ -21,7 +21,7 @@ from werkzeug.routing import Rule
 
 import connector
 from connector.api import bp
-from connector.api.schemas import ID_MAX, ErrorSchema
+from connector.api.schemas import ID_MAX, NOT_BLANK_PATTERN, PLAIN_TEXT_PATTERN, ErrorSchema
 from connector.config import Settings
 
 ATTR = "__openapi__"
@@ -46,6 +46,8 @@ class HeaderParam:
     description: str
     max_length: int | None = None
     required: bool = False
+    #: The JSON Schema ``pattern`` the value must match, when the server checks its characters.
+    pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,9 @@ class JsonSchemaConverter:
             out.update(self._validator(validator, out))
         if f.metadata.get("format"):
             out["format"] = f.metadata["format"]
+        if not response and out.get("type") == "string" and not {"enum", "format", "pattern"} & set(out):
+            # What ``payload`` and the core refuse in any text: control characters, and blank required text.
+            out["pattern"] = NOT_BLANK_PATTERN if out.get("minLength", 0) >= 1 else PLAIN_TEXT_PATTERN
         if f.allow_none:
             out = self._nullable(out)
         if f.metadata.get("description"):
@@ -287,6 +292,8 @@ def _operation(
         header_schema: dict[str, Any] = {"type": "string", "minLength": 1}
         if header.max_length:
             header_schema["maxLength"] = header.max_length
+        if header.pattern:
+            header_schema["pattern"] = header.pattern
         params.append(
             {
                 "name": header.name,
@@ -340,6 +347,8 @@ def _operation(
         errors.add(401)
     if op.body is not None or op.query is not None or op.headers or op.form is not None or op.files:
         errors.add(422)
+    if any(_names_ids(schema) for schema in (op.body, op.query, op.form)):
+        errors.add(404)  # an id in range that names no record the database can hold (see app.value_out_of_range)
     if op.body is not None:
         errors.update({400, 413})
     if op.form is not None or op.files:
@@ -357,6 +366,19 @@ def _operation(
     if op.public:
         out["security"] = []
     return out
+
+
+def _names_ids(schema: type[Schema] | None) -> bool:
+    """Whether a request schema takes an id (at any depth): a record it names may not exist (404)."""
+    if schema is None:
+        return False
+    for f in schema().fields.values():
+        inner = f.inner if isinstance(f, fields.List) else f
+        if isinstance(inner, fields.Integer) and inner.metadata.get("format") == "int64":
+            return True
+        if isinstance(inner, fields.Nested) and isinstance(inner.nested, type) and _names_ids(inner.nested):
+            return True
+    return False
 
 
 def build_document(app: Flask) -> dict[str, Any]:

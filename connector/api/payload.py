@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import request
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 
+from connector.api.schemas import CONTROL_CHARACTERS
 from connector.core.errors import ConnectorError, ValidationError
 
 
@@ -36,7 +38,35 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, str]:
     return {prefix or "_schema": str(messages)}
 
 
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+
+
+def _bad_text(value: Any, path: str, out: dict[str, str]) -> None:
+    """Every string in ``value`` (at any depth) with a control character or a lone surrogate, by dotted path."""
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            out[path] = "plain text without control characters (tab and line breaks are allowed)"
+        elif not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                out[path] = "valid Unicode text (a lone surrogate such as \\ud800 is not a character)"
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _bad_text(item, f"{path}.{key}" if path else str(key), out)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            _bad_text(item, f"{path}.{n}", out)
+
+
 def _load(schema: Schema, data: Mapping[str, Any], what: str) -> dict[str, Any]:
+    # Refused here for every field at once: no text the API stores or searches takes control characters
+    # (PostgreSQL refuses NUL outright, which was a 500), and the document declares it as each string's pattern.
+    problems: dict[str, str] = {}
+    _bad_text(data, "", problems)
+    if problems:
+        summary = "; ".join(f"{name}: {text}" for name, text in problems.items())
+        raise ValidationError(f"invalid {what}: {summary}", fields=problems)
     try:
         return schema.load(data)  # type: ignore[no-any-return]
     except SchemaError as exc:

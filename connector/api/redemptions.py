@@ -39,6 +39,8 @@ from connector.core.runtime import Runtime
 from connector.core.tables import Redemption
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: Printable ASCII, not blank (surrounding spaces are trimmed): what ``_idempotency_key`` takes.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$"
 _ACTION_ERRORS = (403, 404, 409)
 
 
@@ -98,6 +100,7 @@ def _idempotency_key() -> str | None:
             IDEMPOTENCY_HEADER,
             "Makes the request safe to retry; one redemption per key (per brand). A UUID is recommended.",
             max_length=IDEMPOTENCY_KEY_MAX,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
         ),
     ),
     responses={

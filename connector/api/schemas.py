@@ -43,6 +43,16 @@ _ID_PROBLEM = f"must be an id between 1 and {ID_MAX}"
 _INTEGER_TEXT = re.compile(r"-?[0-9]+", re.ASCII)
 
 
+#: Control characters other than tab, CR and LF: no API text takes them (PostgreSQL refuses NUL in text).
+CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+#: Text without control characters (the OpenAPI ``pattern`` of every request string).
+PLAIN_TEXT_PATTERN = rf"^[^{CONTROL_CHARACTERS}]*$"
+#: The same with at least one character that is not white space: the server strips text, so a blank one is empty.
+NOT_BLANK_PATTERN = rf"^[^{CONTROL_CHARACTERS}]*[^\s{CONTROL_CHARACTERS}][^{CONTROL_CHARACTERS}]*$"
+#: A state or province code: two letters (stored upper-case).
+STATE_PATTERN = r"^[A-Za-z]{2}$"
+
+
 def id_range() -> validate.Range:
     """Ids are positive and fit a signed 64-bit column; a larger one would make the database raise (a 500)."""
     return validate.Range(min=1, max=ID_MAX, error=_ID_PROBLEM)

@@ -6,6 +6,7 @@ import pytest
 from marshmallow import Schema, fields, validate
 
 from connector.api.openapi import JsonSchemaConverter, openapi_path
+from connector.api.schemas import NOT_BLANK_PATTERN, PLAIN_TEXT_PATTERN
 from connector.app import create_app
 from tests.web.support import bearer
 
@@ -153,17 +154,18 @@ def test_converter_maps_field_types_validators_and_nullability():
     thing = conv.components["Thing"]
     props = thing["properties"]
     assert thing["required"] == ["name"] and thing["additionalProperties"] is False
-    assert props["name"] == {"type": "string", "minLength": 2, "maxLength": 5}
+    assert props["name"] == {"type": "string", "minLength": 2, "maxLength": 5, "pattern": NOT_BLANK_PATTERN}
+    assert props["from"] == {"type": "string", "pattern": PLAIN_TEXT_PATTERN}
     assert props["kind"] == {"type": ["string", "null"], "enum": ["a", "b", None]}
     assert props["count"] == {"type": "integer", "minimum": 0, "exclusiveMaximum": 9}
     assert props["flag"] == {"type": "boolean", "default": False}
-    assert props["tags"] == {"type": "array", "items": {"type": "string"}, "maxItems": 3}
+    assert props["tags"] == {"type": "array", "items": {"type": "string", "pattern": PLAIN_TEXT_PATTERN}, "maxItems": 3}
     assert props["extra"] == {"type": "object", "additionalProperties": {"type": "integer"}}
     assert props["inner"] == {"type": "array", "items": {"$ref": "#/components/schemas/Inner"}}
     assert conv.components["Inner"]["properties"] == {"n": {"type": "number"}}
     assert props["email"] == {"type": "string", "format": "email"}
     assert props["day"] == {"type": "string", "format": "date"}
-    assert "from" in props and "renamed" not in props
+    assert "renamed" not in props
     response = JsonSchemaConverter()
     response.ref(ThingSchema, response=True)
     assert len(response.components["Thing"]["required"]) == len(props)
@@ -202,6 +204,8 @@ def test_openapi_declares_int64_bounds_for_every_path_query_and_body_id(document
                 assert {k: item[k] for k in INT64 if k != "type"} == {k: v for k, v in INT64.items() if k != "type"}
                 body_ids += 1
     assert body_ids >= 10
+    for path, method in (("/api/v1/programs", "get"), ("/api/v1/redemptions", "post"), ("/api/v1/enrollments", "get")):
+        assert "404" in document["paths"][path][method]["responses"], (method, path)  # an id may name no record
     member = document["paths"]["/api/v1/members/{member_id}"]["get"]["parameters"][0]
     assert member == {"name": "member_id", "in": "path", "required": True, "schema": INT64}
 
@@ -235,3 +239,52 @@ def test_openapi_declares_booleans_as_booleans_the_server_takes_strictly(documen
     assert reverse["type"] == "boolean"
     active = [p for p in document["paths"]["/api/v1/enrollments"]["get"]["parameters"] if p["name"] == "active"][0]
     assert active["schema"]["type"] == "boolean"
+
+
+def test_openapi_declares_the_text_limits_the_server_enforces(document):
+    import re
+
+    schemas = document["components"]["schemas"]
+    location = schemas["RetailerLocationIn"]["properties"]
+    assert location["state"]["pattern"] == "^[A-Za-z]{2}$"
+    assert location["name"]["pattern"] == NOT_BLANK_PATTERN and location["name"]["maxLength"] == 200
+    assert location["address1"]["pattern"] == PLAIN_TEXT_PATTERN
+    assert schemas["DistributorCreate"]["properties"]["service_states"]["items"]["pattern"] == "^[A-Za-z]{2}$"
+    assert schemas["ProgramCreate"]["properties"]["buy_quantity"]["maximum"] == 2**31 - 1
+    assert schemas["PriceListEntryIn"]["properties"]["unit_cost"]["minimum"] == 0
+    key = [p for p in document["paths"]["/api/v1/redemptions"]["post"]["parameters"] if p["in"] == "header"][0]
+    assert re.search(key["schema"]["pattern"], "0b9a-key") and not re.search(key["schema"]["pattern"], "   ")
+    blank, plain = re.compile(NOT_BLANK_PATTERN), re.compile(PLAIN_TEXT_PATTERN)
+    assert blank.search("Paws & Claws") and not blank.search("  \t ") and not blank.search("Paws\x00")
+    assert plain.search("") and plain.search("line one\nline two") and not plain.search("bell\x07")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "Paws\x00 Claws", "store_code": "9", "state": "WA", "zip": "98101"}, "name"),
+        ({"name": "Paws", "store_code": "9", "state": "W1", "zip": "98101"}, "state"),
+        ({"name": "Paws", "store_code": "9", "state": "WA", "zip": "98101", "city": "Sea\x1bttle"}, "city"),
+    ],
+)
+def test_text_with_control_characters_or_a_bad_state_is_422_naming_the_field(client, tokens, world, body, field):
+    payload = {"name": "Paws", "locations": [body]}
+    response = client.post("/api/v1/retailers", json=payload, headers=bearer(tokens.support))
+    assert response.status_code == 422, response.get_json()
+    assert f"locations.0.{field}" in response.get_json()["error"]["fields"]
+
+
+def test_a_reversal_reason_with_nul_is_422_not_500(client, world, tokens):
+    created = client.post(
+        "/api/v1/redemptions",
+        json={"member_id": world.member.id, "reward_id": world.reward.id},
+        headers=bearer(tokens.support),
+    ).get_json()
+    response = client.post(
+        f"/api/v1/redemptions/{created['id']}/reverse", json={"reason": "oops\x00"}, headers=bearer(tokens.support)
+    )
+    assert response.status_code == 422
+    assert "control characters" in response.get_json()["error"]["fields"]["reason"]
+    assert client.get(f"/api/v1/redemptions/{created['id']}", headers=bearer(tokens.support)).get_json()[
+        "reversed_at"
+    ] is None
