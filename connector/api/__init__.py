@@ -12,7 +12,7 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 
-from connector.api.schemas import ID_MAX
+from connector.api.schemas import ID_MAX, STORED_ID_MAX
 
 
 class IdConverter(BaseConverter):
@@ -29,7 +29,7 @@ class IdConverter(BaseConverter):
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        if not 1 <= number <= ID_MAX:
+        if not 1 <= number <= ID_MAX or number > STORED_ID_MAX:  # out of range, or past any stored id
             raise NotFound()
         return number
 

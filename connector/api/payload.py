@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import request
-from marshmallow import Schema
+from marshmallow import Schema, fields
 from marshmallow import ValidationError as SchemaError
 
-from connector.api.schemas import CONTROL_CHARACTERS
-from connector.core.errors import ConnectorError, ValidationError
+from connector.api.schemas import CONTROL_CHARACTERS, STORED_ID_MAX
+from connector.core.errors import ConnectorError, NotFoundError, ValidationError
 
 
 class InvalidJsonError(ConnectorError):
@@ -68,11 +68,32 @@ def _load(schema: Schema, data: Mapping[str, Any], what: str) -> dict[str, Any]:
         summary = "; ".join(f"{name}: {text}" for name, text in problems.items())
         raise ValidationError(f"invalid {what}: {summary}", fields=problems)
     try:
-        return schema.load(data)  # type: ignore[no-any-return]
+        loaded: dict[str, Any] = schema.load(data)
     except SchemaError as exc:
         problems = flatten_messages(exc.messages)
         summary = "; ".join(f"{name}: {text}" for name, text in problems.items())
         raise ValidationError(f"invalid {what}: {summary}", fields=problems) from None
+    _refuse_unstored_ids(schema, loaded)
+    return loaded
+
+
+def _refuse_unstored_ids(schema: Schema, loaded: Mapping[str, Any]) -> None:
+    """404 for an id in the API's 64-bit range that no row can have (the columns are 32-bit on PostgreSQL).
+
+    Checked before any query: PostgreSQL would refuse the value ("integer out of range", a 500), and a CSV
+    export would fail after its first bytes were sent.
+    """
+    unstored: dict[str, str] = {}
+    for name, f in schema.fields.items():
+        inner = f.inner if isinstance(f, fields.List) else f
+        if not (isinstance(inner, fields.Integer) and inner.metadata.get("format") == "int64"):
+            continue
+        value = loaded.get(name)
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, int) and v > STORED_ID_MAX for v in values):
+            unstored[f.data_key or name] = f"no record has this id (ids go up to {STORED_ID_MAX})"
+    if unstored:
+        raise NotFoundError(f"not found: {', '.join(unstored)} names no record", fields=unstored)
 
 
 def _no_constant(name: str) -> Any:

@@ -41,7 +41,7 @@ from connector.api.openapi import operation
 from connector.api.payload import load_body, load_query
 from connector.app import current_runtime
 from connector.core.catalog import slugify
-from connector.core.errors import ValidationError
+from connector.core.errors import NotFoundError, ValidationError
 from connector.core.frequent_buyer import programs as core
 from connector.core.model import Role
 
@@ -273,7 +273,15 @@ def get_distributor(distributor_id: int) -> dict[str, Any]:
 def associate_program(distributor_id: int) -> dict[str, Any]:
     rt, actor = current_runtime(), current_actor()
     data = load_body(DistributorProgramSchema())
-    return FbDistributorSchema().dump(core.associate_program(rt, actor, distributor_id, data["program_id"]))
+    core.get_distributor(rt, actor, distributor_id)  # 404 is about the distributor in the path only
+    try:
+        distributor = core.associate_program(rt, actor, distributor_id, data["program_id"])
+    except NotFoundError:
+        # The program named in the body: invalid input (422, like a missing member when redeeming), answered
+        # the same whether it does not exist or is another brand's.
+        program_id = data["program_id"]
+        raise ValidationError("program not found", fields={"program_id": f"no program {program_id}"}) from None
+    return FbDistributorSchema().dump(distributor)
 
 
 # -- enrollments ------------------------------------------------------------------------------------------

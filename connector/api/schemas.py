@@ -37,6 +37,9 @@ class UtcDateTime(fields.DateTime):
 ID_MAX = 2**63 - 1
 #: The largest count or quantity a 32-bit INTEGER column holds.
 INT32_MAX = 2**31 - 1
+#: The largest id a row can have: the id columns are INTEGER, 32-bit on PostgreSQL. A larger id in the
+#: declared (64-bit) range names no record, and is answered 404 before it reaches the database.
+STORED_ID_MAX = INT32_MAX
 _ID_PROBLEM = f"must be an id between 1 and {ID_MAX}"
 #: What an integer in a query string or a form field may look like: ASCII digits with an optional minus sign
 #: (``int()`` would also take ``"+5"``, ``" 5"``, ``"1_000"`` and non-ASCII digits, which no client means).

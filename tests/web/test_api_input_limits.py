@@ -67,7 +67,8 @@ def test_an_id_in_range_that_no_row_has_is_404_on_every_backend(client, rt, worl
     body = {"member_id": value, "reward_id": world.reward.id}
     created = client.post("/api/v1/redemptions", json=body, headers=bearer(tokens.support))
     assert created.status_code in (404, 422), created.get_json()
-    assert "member_id" in created.get_json()["error"].get("fields", {})
+    error = created.get_json()["error"]
+    assert "member_id" in (error.get("fields") or error["details"]["fields"])
     assert _count(rt, Redemption) == 0
 
 
@@ -168,3 +169,32 @@ def test_an_integer_query_parameter_takes_plain_digits_only(client, tokens, valu
     response = client.get("/api/v1/redemptions", query_string={"limit": value}, headers=bearer(tokens.support))
     assert response.status_code == 422, response.get_json()
     assert "limit" in response.get_json()["error"]["fields"]
+
+
+def test_a_retailer_named_past_the_slug_length_gets_a_cut_slug_not_a_500(client, tokens):
+    response = client.post("/api/v1/retailers", json={"name": "0" * 200}, headers=bearer(tokens.support))
+    assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    assert response.get_json()["slug"] == "0" * 100
+
+
+@pytest.mark.parametrize("path", ["/api/v1/redemptions/export.csv", "/api/v1/redemptions"])
+def test_a_filter_id_no_row_can_have_is_404_before_any_byte_is_sent(client, tokens, path):
+    """PostgreSQL's ids are 32-bit: a larger filter id once broke the CSV stream after its header was sent."""
+    response = client.get(f"{path}?reward_id={2**33}", headers=bearer(tokens.support))
+    assert response.status_code == 404
+    assert "reward_id" in response.get_json()["error"]["details"]["fields"]
+
+
+def test_associating_a_missing_program_is_422_naming_it_and_a_missing_distributor_404(client, tokens):
+    created = client.post(
+        "/api/v1/distributors", json={"name": "Far Away Feed", "service_states": ["WA"]}, headers=bearer(tokens.support)
+    )
+    assert created.status_code == 201, created.get_json()
+    url = f"/api/v1/distributors/{created.get_json()['id']}/programs"
+    response = client.post(url, json={"program_id": 999_999}, headers=bearer(tokens.support))
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"program_id": "no program 999999"}
+    missing = client.post(
+        "/api/v1/distributors/999999/programs", json={"program_id": 1}, headers=bearer(tokens.support)
+    )
+    assert missing.status_code == 404

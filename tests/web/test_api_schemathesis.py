@@ -95,6 +95,8 @@ def _run(url: str, config: SchemathesisConfig) -> tuple[list[str], dict[str, Any
         if isinstance(event, events.ScenarioFinished):
             stats["scenarios"] += 1
             stats["cases"] += len(event.recorder.cases)
+            per_phase = stats.setdefault("cases_by_phase", {})
+            per_phase[event.phase.value] = per_phase.get(event.phase.value, 0) + len(event.recorder.cases)
             for case_id, checks in event.recorder.checks.items():
                 for check in checks:
                     if check.failure_info is None:
@@ -105,6 +107,8 @@ def _run(url: str, config: SchemathesisConfig) -> tuple[list[str], dict[str, Any
                         f"[{event.phase.value}] {check.name}: {failure.title} -- {failure.message[:300]!r}\n"
                         f"    {failure.code if hasattr(failure, 'code') else ''} {case.as_curl_command()[:600]}"
                     )
+        elif isinstance(event, events.PhaseFinished):
+            stats.setdefault("phase_seconds", {})[event.phase.name.value] = round(time.monotonic() - started, 1)
         elif isinstance(event, events.NonFatalError):
             failures.append(f"[error] {event.label}: {event.info.message}")
         elif isinstance(event, events.FatalError):
