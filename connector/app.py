@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, redirect, request
 from sqlalchemy import text
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from connector.config import Settings
@@ -163,23 +163,6 @@ def _register_error_handlers(app: Flask) -> None:
             headers={"Retry-After": "5"},
         )
 
-    @app.errorhandler(DataError)
-    def value_out_of_range(exc: DataError) -> Response:
-        # PostgreSQL's INTEGER ids end at 2**31 - 1, the API's (and SQLite's) at 2**63 - 1: an id in between is
-        # valid input that no row can have, so it is "not found", not a server error. Anything else re-raises.
-        if getattr(exc.orig, "sqlstate", None) != "22003" or not (oversized := _oversized_integers()):
-            raise exc
-        log.info("id out of the database's range on %s %s: %s", request.method, request.path, ", ".join(oversized))
-        if _wants_admin_html():
-            return _admin_error(404, "There is no record with this id.")
-        problem = f"no record has this id (the largest id this database holds is {_DB_INT_MAX})"
-        return error_response(
-            404,
-            "not_found",
-            f"not found: {', '.join(oversized)} names no record",
-            fields=dict.fromkeys(oversized, problem),
-        )
-
     @app.errorhandler(InternalServerError)
     def internal_error(exc: InternalServerError) -> Response | HTTPException:
         if _wants_admin_html():
@@ -213,30 +196,6 @@ def _register_error_handlers(app: Flask) -> None:
             limit = request.max_content_length
             message = "request body too large" + (f"; the limit is {limit} bytes" if limit else "")
         return error_response(exc.code, code, message, headers=headers)
-
-
-#: The largest value of an SQL INTEGER column (PostgreSQL's ids; SQLite's INTEGER holds 64 bits).
-_DB_INT_MAX = 2**31 - 1
-
-
-def _oversized_integers() -> list[str]:
-    """The path, query and JSON body fields of this request holding an integer past ``_DB_INT_MAX``."""
-
-    def big(value: Any) -> bool:
-        if isinstance(value, str):
-            return value.isascii() and value.isdigit() and int(value) > _DB_INT_MAX
-        if isinstance(value, list):
-            return any(big(v) for v in value)
-        return isinstance(value, int) and not isinstance(value, bool) and value > _DB_INT_MAX
-
-    found = [name for name, value in (request.view_args or {}).items() if big(value)]
-    found += [name for name, value in request.args.items() if big(value)]
-    found += [name for name, value in request.form.items() if big(value)]
-    if request.is_json:
-        body = request.get_json(silent=True, cache=True)
-        if isinstance(body, dict):
-            found += [name for name, value in body.items() if big(value)]
-    return found
 
 
 def _sentence(message: str) -> str:

@@ -348,7 +348,7 @@ def _operation(
     if op.body is not None or op.query is not None or op.headers or op.form is not None or op.files:
         errors.add(422)
     if any(_names_ids(schema) for schema in (op.body, op.query, op.form)):
-        errors.add(404)  # an id in range that names no record the database can hold (see app.value_out_of_range)
+        errors.add(404)  # an id names no record (see payload._refuse_unstored_ids)
     if op.body is not None:
         errors.update({400, 413})
     if op.form is not None or op.files:

@@ -34,12 +34,11 @@ from connector.core.tables import Brand  # noqa: E402
 from tests.fakes import FakeShopPlugin  # noqa: E402
 from tests.frequent_buyer.conftest import CardsCsvFormat, seed_fb_world  # noqa: E402
 
-#: Cases per operation in each generating phase; with ~50 operations this is a few thousand requests.
-MAX_EXAMPLES = 5
-#: Steps of one stateful scenario (create → read → act on what was created).
-STATEFUL_STEPS = 4
-#: The run stops after this many seconds, whatever is left (a guard, not a budget: it finishes far sooner).
-MAX_SECONDS = 400
+#: Hypothesis examples per operation in the fuzzing phase (positive and negative).
+MAX_EXAMPLES = 25
+#: Stateful scenarios (chains of calls following Location headers and ids), and steps in each.
+STATEFUL_SCENARIOS = 60
+STATEFUL_STEPS = 8
 SEED = 20_261_206
 #: schemathesis's default expected statuses for the two data checks (4.x), widened below for documented reasons.
 NEGATIVE_EXPECTED = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"]
@@ -51,7 +50,6 @@ def run_schemathesis(app: Any, token: str) -> tuple[list[str], dict[str, Any]]:
     config = SchemathesisConfig.from_dict(
         {
             "seed": SEED,
-            "max-time": MAX_SECONDS,
             "headers": {"Authorization": f"Bearer {token}"},
             "workers": 1,
             "checks": {
@@ -70,7 +68,11 @@ def run_schemathesis(app: Any, token: str) -> tuple[list[str], dict[str, Any]]:
                 "examples": {"enabled": True},
                 "coverage": {"enabled": True},
                 "fuzzing": {"enabled": True},
-                "stateful": {"enabled": True, "max-steps": STATEFUL_STEPS},
+                "stateful": {
+                    "enabled": True,
+                    "max-steps": STATEFUL_STEPS,
+                    "generation": {"max-examples": STATEFUL_SCENARIOS},
+                },
             },
         }
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from marshmallow import Schema, fields, validate
 
+from connector.api import schemas as sm
 from connector.api.openapi import JsonSchemaConverter, openapi_path
-from connector.api.schemas import NOT_BLANK_PATTERN, PLAIN_TEXT_PATTERN
 from connector.app import create_app
 from tests.web.support import bearer
 
@@ -154,12 +154,13 @@ def test_converter_maps_field_types_validators_and_nullability():
     thing = conv.components["Thing"]
     props = thing["properties"]
     assert thing["required"] == ["name"] and thing["additionalProperties"] is False
-    assert props["name"] == {"type": "string", "minLength": 2, "maxLength": 5, "pattern": NOT_BLANK_PATTERN}
-    assert props["from"] == {"type": "string", "pattern": PLAIN_TEXT_PATTERN}
+    assert props["name"] == {"type": "string", "minLength": 2, "maxLength": 5, "pattern": sm.NOT_BLANK_PATTERN}
+    assert props["from"] == {"type": "string", "pattern": sm.PLAIN_TEXT_PATTERN}
     assert props["kind"] == {"type": ["string", "null"], "enum": ["a", "b", None]}
     assert props["count"] == {"type": "integer", "minimum": 0, "exclusiveMaximum": 9}
     assert props["flag"] == {"type": "boolean", "default": False}
-    assert props["tags"] == {"type": "array", "items": {"type": "string", "pattern": PLAIN_TEXT_PATTERN}, "maxItems": 3}
+    plain = {"type": "string", "pattern": sm.PLAIN_TEXT_PATTERN}
+    assert props["tags"] == {"type": "array", "items": plain, "maxItems": 3}
     assert props["extra"] == {"type": "object", "additionalProperties": {"type": "integer"}}
     assert props["inner"] == {"type": "array", "items": {"$ref": "#/components/schemas/Inner"}}
     assert conv.components["Inner"]["properties"] == {"n": {"type": "number"}}
@@ -247,14 +248,14 @@ def test_openapi_declares_the_text_limits_the_server_enforces(document):
     schemas = document["components"]["schemas"]
     location = schemas["RetailerLocationIn"]["properties"]
     assert location["state"]["pattern"] == "^[A-Za-z]{2}$"
-    assert location["name"]["pattern"] == NOT_BLANK_PATTERN and location["name"]["maxLength"] == 200
-    assert location["address1"]["pattern"] == PLAIN_TEXT_PATTERN
+    assert location["name"]["pattern"] == sm.NOT_BLANK_PATTERN and location["name"]["maxLength"] == 200
+    assert location["address1"]["pattern"] == sm.PLAIN_TEXT_PATTERN
     assert schemas["DistributorCreate"]["properties"]["service_states"]["items"]["pattern"] == "^[A-Za-z]{2}$"
     assert schemas["ProgramCreate"]["properties"]["buy_quantity"]["maximum"] == 2**31 - 1
     assert schemas["PriceListEntryIn"]["properties"]["unit_cost"]["minimum"] == 0
     key = [p for p in document["paths"]["/api/v1/redemptions"]["post"]["parameters"] if p["in"] == "header"][0]
     assert re.search(key["schema"]["pattern"], "0b9a-key") and not re.search(key["schema"]["pattern"], "   ")
-    blank, plain = re.compile(NOT_BLANK_PATTERN), re.compile(PLAIN_TEXT_PATTERN)
+    blank, plain = re.compile(sm.NOT_BLANK_PATTERN), re.compile(sm.PLAIN_TEXT_PATTERN)
     assert blank.search("Paws & Claws") and not blank.search("  \t ") and not blank.search("Paws\x00")
     assert plain.search("") and plain.search("line one\nline two") and not plain.search("bell\x07")
 
