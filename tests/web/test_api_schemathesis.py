@@ -1,13 +1,16 @@
 """Schemathesis against ``/api/v1/openapi.json``: the API answers exactly as its description says.
 
-Every check, every phase (examples, coverage, fuzzing, stateful) runs in-process against the
-real Flask app (WSGI) on a database seeded with both worlds the API serves (redemptions and
-the frequent-buyer records), authenticated as a platform admin, who reaches every operation.
-A finding is either a server bug or a description that is looser or stricter than the server;
-both get fixed, so the expected number of failures is zero.
+Every check, every phase (examples, coverage, fuzzing, stateful) runs against the real Flask
+app, served on 127.0.0.1 from a thread of this process, on a database seeded with both worlds
+the API serves (redemptions and the frequent-buyer records), authenticated as a platform admin,
+who reaches every operation. A finding is either a server bug or a description looser or
+stricter than the server; both get fixed, so the expected number of findings is zero.
 
-Bounded for CI: ``MAX_EXAMPLES`` per operation and phase, a fixed seed (the same cases each run),
-one worker and a time cap; the whole run takes well under two minutes on the CI machine.
+Bounded for CI: ``MAX_EXAMPLES`` fuzzing examples per operation, ``STATEFUL_SCENARIOS`` stateful
+runs, a fixed seed (the same cases each run) and one worker; no ``max-time`` (with one,
+schemathesis repeats fuzzing and stateful until it runs out), pytest-timeout is the guard.
+Measured on PostgreSQL: 58 operations, about 4,700 requests (coverage 3,201, fuzzing 1,378,
+stateful 125), 56 s.
 """
 
 from __future__ import annotations
