@@ -14,8 +14,8 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from connector.api.schemas import (
-    INT32_MAX,
     STATE_PATTERN,
+    JsonInteger,
     StrictBoolean,
     TextBoolean,
     UtcDateTime,
@@ -92,16 +92,14 @@ class ProgramCreateSchema(Schema):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "How POS systems name the program (defaults to the name); unique per brand."},
     )
-    buy_quantity = fields.Integer(
+    buy_quantity = JsonInteger(
         required=True,
-        strict=True,
-        validate=validate.Range(min=1, max=INT32_MAX),
+        validate=validate.Range(min=1, max=10_000),
         metadata={"description": "X in Buy X Get Y."},
     )
-    free_quantity = fields.Integer(
+    free_quantity = JsonInteger(
         load_default=1,
-        strict=True,
-        validate=validate.Range(min=1, max=INT32_MAX),
+        validate=validate.Range(min=1, max=1_000),
         metadata={"description": "Y in Buy X Get Y."},
     )
     fulfilment_type = fields.String(

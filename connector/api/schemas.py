@@ -88,6 +88,21 @@ class TextBoolean(fields.Boolean):
         raise self.make_error("invalid")
 
 
+class JsonInteger(fields.Integer):
+    """A JSON integer: ``5``, and ``5.0`` or ``5e0`` too (JSON Schema counts them as integers); never ``"5"``,
+    ``5.5`` or ``true``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if type(value) is not int:  # bool is an int subclass: true is not 1
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-any-return]
+
+
 class TextInteger(fields.Integer):
     """An integer in a query string or form field: ASCII digits (and a leading ``-``) only."""
 
@@ -101,9 +116,9 @@ def _id_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"format": "int64", **(metadata or {})}
 
 
-def body_id(*, metadata: Mapping[str, Any] | None = None, **kwargs: Any) -> fields.Integer:
-    """An id in a JSON body: a JSON integer (not ``"5"`` or ``5.0``) between 1 and ``ID_MAX``."""
-    return fields.Integer(strict=True, validate=id_range(), metadata=_id_metadata(metadata), **kwargs)
+def body_id(*, metadata: Mapping[str, Any] | None = None, **kwargs: Any) -> JsonInteger:
+    """An id in a JSON body: a JSON integer (not ``"5"``) between 1 and ``ID_MAX``."""
+    return JsonInteger(validate=id_range(), metadata=_id_metadata(metadata), **kwargs)
 
 
 def query_id(*, metadata: Mapping[str, Any] | None = None, **kwargs: Any) -> TextInteger:

@@ -198,3 +198,15 @@ def test_associating_a_missing_program_is_422_naming_it_and_a_missing_distributo
         "/api/v1/distributors/999999/programs", json={"program_id": 1}, headers=bearer(tokens.support)
     )
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("make", "status"),
+    [(float, 201), (lambda i: i + 0.5, 422), (str, 422), (lambda i: True, 422)],
+    ids=["integral-float", "fraction", "string", "boolean"],
+)
+def test_a_body_id_is_a_json_integer_as_json_schema_counts_them(client, world, tokens, make, status):
+    """JSON Schema's ``integer`` takes 7.0 (the document says integer): so does the server; never "7" or true."""
+    body = {"member_id": world.member.id, "reward_id": make(world.reward.id)}
+    response = client.post("/api/v1/redemptions", json=body, headers=bearer(tokens.support))
+    assert response.status_code == status, response.get_json()

@@ -108,9 +108,11 @@ def _run(url: str, config: SchemathesisConfig) -> tuple[list[str], dict[str, Any
                         continue
                     case = event.recorder.cases[case_id].value
                     failure = check.failure_info.failure
+                    interaction = event.recorder.interactions.get(case_id)
+                    answer = interaction.response.content[:300] if interaction and interaction.response else b""
                     failures.append(
                         f"[{event.phase.value}] {check.name}: {failure.title} -- {failure.message[:300]!r}\n"
-                        f"    {failure.code if hasattr(failure, 'code') else ''} {case.as_curl_command()[:600]}"
+                        f"    {case.as_curl_command()[:600]}\n    answered: {answer!r}"
                     )
         elif isinstance(event, events.PhaseFinished):
             stats.setdefault("phase_seconds", {})[event.phase.name.value] = round(time.monotonic() - started, 1)

@@ -251,7 +251,8 @@ def test_openapi_declares_the_text_limits_the_server_enforces(document):
     assert location["name"]["pattern"] == sm.NOT_BLANK_PATTERN and location["name"]["maxLength"] == 200
     assert location["address1"]["pattern"] == sm.PLAIN_TEXT_PATTERN
     assert schemas["DistributorCreate"]["properties"]["service_states"]["items"]["pattern"] == "^[A-Za-z]{2}$"
-    assert schemas["ProgramCreate"]["properties"]["buy_quantity"]["maximum"] == 2**31 - 1
+    assert schemas["ProgramCreate"]["properties"]["buy_quantity"]["maximum"] == 10_000
+    assert schemas["ProgramCreate"]["properties"]["free_quantity"]["maximum"] == 1_000
     assert schemas["PriceListEntryIn"]["properties"]["unit_cost"]["minimum"] == 0
     key = [p for p in document["paths"]["/api/v1/redemptions"]["post"]["parameters"] if p["in"] == "header"][0]
     assert re.search(key["schema"]["pattern"], "0b9a-key") and not re.search(key["schema"]["pattern"], "   ")
