@@ -98,6 +98,7 @@ def section_counts() -> dict[str, Any]:
     ),
     tag=_TAG,
     query=DistributionSectionQuerySchema,
+    path_enums={"name": tuple(s.value for s in core.Section)},
     responses={200: ("One page of the section", DistributionSectionPageSchema)},
     errors=_READ_ERRORS,
 )
@@ -133,7 +134,7 @@ def create_batch() -> tuple[dict[str, Any], int, dict[str, str]]:
     return DistributionBatchSchema().dump(batch_out(view)), 201, {"Location": location}
 
 
-@bp.get("/distribution/batches/<int:batch_id>")
+@bp.get("/distribution/batches/<id:batch_id>")
 @operation(
     summary="A batch with its free goods and its timeline",
     tag=_TAG,
@@ -145,7 +146,7 @@ def get_distribution_batch(batch_id: int) -> dict[str, Any]:
     return DistributionBatchDetailSchema().dump(batch_detail_out(detail))
 
 
-@bp.post("/distribution/batches/<int:batch_id>/free-goods")
+@bp.post("/distribution/batches/<id:batch_id>/free-goods")
 @operation(
     summary="Add unbatched free goods of the batch's retailer to an Unfulfilled batch",
     tag=_TAG,
@@ -159,7 +160,7 @@ def add_to_batch(batch_id: int) -> dict[str, Any]:
     return DistributionBatchSchema().dump(batch_out(core.add_to_batch(rt, actor, batch_id, data["free_good_ids"])))
 
 
-@bp.post("/distribution/batches/<int:batch_id>/fulfil")
+@bp.post("/distribution/batches/<id:batch_id>/fulfil")
 @operation(
     summary="Mark an Unfulfilled batch Fulfilled/Credited; its free goods become credited",
     description="An empty batch, or one already fulfilled, answers 409 with the batch's status.",
@@ -193,7 +194,7 @@ def create_credit_group() -> tuple[dict[str, Any], int]:
     return DistributionCreditGroupSchema().dump(credit_group_out(group)), 201
 
 
-@bp.get("/distribution/credit-groups/<int:group_id>")
+@bp.get("/distribution/credit-groups/<id:group_id>")
 @operation(
     summary="A credit group and its totals",
     tag=_TAG,
@@ -208,7 +209,7 @@ def get_credit_group(group_id: int) -> dict[str, Any]:
 # -- free goods ----------------------------------------------------------------------------------------------
 
 
-@bp.get("/distribution/free-goods/<int:free_good_id>")
+@bp.get("/distribution/free-goods/<id:free_good_id>")
 @operation(
     summary="A free good and its timeline",
     tag=_TAG,
@@ -292,7 +293,8 @@ def release() -> dict[str, Any]:
 
 # -- reports -------------------------------------------------------------------------------------------------
 
-_REPORT_NAMES = ", ".join(f"`{r.value}`" for r in reports.ReportName)
+_REPORT_VALUES = tuple(r.value for r in reports.ReportName)
+_REPORT_NAMES = ", ".join(f"`{name}`" for name in _REPORT_VALUES)
 
 
 def _report_params(args: dict[str, Any]) -> reports.ReportParams:
@@ -307,6 +309,7 @@ def _report_params(args: dict[str, Any]) -> reports.ReportParams:
     description=f"`name` is one of {_REPORT_NAMES}. Same filters as the JSON report; every row, no paging.",
     tag=_TAG,
     query=DistributionReportFilterQuerySchema,
+    path_enums={"name": _REPORT_VALUES},
     responses={200: ("The CSV file, header row first", None)},
     media_types={200: "text/csv"},
     errors=_READ_ERRORS,
@@ -332,6 +335,7 @@ def report_csv(name: str) -> Response:
     ),
     tag=_TAG,
     query=DistributionReportQuerySchema,
+    path_enums={"name": _REPORT_VALUES},
     responses={200: ("One page", DistributionReportPageSchema)},
     errors=_READ_ERRORS,
 )

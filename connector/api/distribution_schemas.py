@@ -15,7 +15,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from connector.api.schemas import UtcDateTime
+from connector.api.schemas import TextBoolean, UtcDateTime, body_id, page_limit, query_id
 from connector.core.csv_safe import safe_cell
 from connector.core.frequent_buyer.credit_memo import MemoComparison
 from connector.core.frequent_buyer.credit_status import CreditStatusReport, CreditTotal
@@ -44,7 +44,7 @@ def _money() -> fields.String:
 
 def _ids(what: str, description: str) -> fields.List:
     return fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1)),
+        body_id(),
         required=True,
         validate=validate.Length(min=1, max=MAX_IDS, error=f"give between 1 and {MAX_IDS} {what}"),
         metadata={"description": description},
@@ -67,11 +67,7 @@ class DistributionBatchCreateSchema(Schema):
         validate=validate.Length(min=1, max=DESCRIPTION_MAX),
         metadata={"description": "The Batch Description the distributor and retailer will see."},
     )
-    retailer_id = fields.Integer(
-        strict=True,
-        validate=validate.Range(min=1),
-        metadata={"description": "Optional check: the retailer the free goods must belong to."},
-    )
+    retailer_id = body_id(metadata={"description": "Optional check: the retailer the free goods must belong to."})
 
 
 class DistributionBatchAddSchema(Schema):
@@ -102,12 +98,10 @@ class DistributionCreditGroupCreateSchema(Schema):
 
 
 class DistributionFilterQuerySchema(Schema):
-    distributor_id = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "Admins and support; a distributor sees its own."}
-    )
-    retailer_id = fields.Integer(validate=validate.Range(min=1))
-    brand_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "The manufacturer/brand."})
-    program_id = fields.Integer(validate=validate.Range(min=1))
+    distributor_id = query_id(metadata={"description": "Admins and support; a distributor sees its own."})
+    retailer_id = query_id()
+    brand_id = query_id(metadata={"description": "The manufacturer/brand."})
+    program_id = query_id()
     date_from = fields.Date(
         metadata={"description": "Inclusive (YYYY-MM-DD): redemption date; for batches created/fulfilled date."}
     )
@@ -115,7 +109,7 @@ class DistributionFilterQuerySchema(Schema):
 
 
 class _PageQuery(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="must be between 1 and 500"))
+    limit = page_limit()
     cursor = fields.String(
         validate=validate.Length(max=500), metadata={"description": "``next_cursor`` of the previous page, unchanged."}
     )
@@ -134,7 +128,7 @@ class DistributionReportFilterQuerySchema(DistributionFilterQuerySchema):
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Search only: SKU or UPC (exact) or description (contains)."},
     )
-    batch_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Search only."})
+    batch_id = query_id(metadata={"description": "Search only."})
     status = fields.String(
         validate=validate.Length(min=1, max=20), metadata={"description": "A free-good status the report lists."}
     )
@@ -145,11 +139,9 @@ class DistributionReportQuerySchema(DistributionReportFilterQuerySchema, _PageQu
 
 
 class CreditStatusQuerySchema(Schema):
-    retailer_id = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "Required except for retailer users (their own)."}
-    )
-    distributor_id = fields.Integer(validate=validate.Range(min=1))
-    brand_id = fields.Integer(validate=validate.Range(min=1))
+    retailer_id = query_id(metadata={"description": "Required except for retailer users (their own)."})
+    distributor_id = query_id()
+    brand_id = query_id()
     date_from = fields.Date(metadata={"description": "Redeemed on or after (YYYY-MM-DD)."})
     date_to = fields.Date(metadata={"description": "Redeemed on or before (YYYY-MM-DD)."})
 
@@ -157,7 +149,7 @@ class CreditStatusQuerySchema(Schema):
 class CreditMemoUploadFormSchema(Schema):
     """The credit memo upload's text fields (the CSV itself is the file part ``file``)."""
 
-    reconcile_if_matched = fields.Boolean(
+    reconcile_if_matched = TextBoolean(
         load_default=False,
         metadata={"description": "Reconcile the batch in the same step when every memo line matches."},
     )

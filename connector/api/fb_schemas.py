@@ -13,11 +13,19 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from connector.api.schemas import UtcDateTime, _choices
+from connector.api.schemas import (
+    STATE_PATTERN,
+    JsonInteger,
+    StrictBoolean,
+    TextBoolean,
+    UtcDateTime,
+    _choices,
+    body_id,
+    page_limit,
+    query_id,
+)
 from connector.core.frequent_buyer.model import DenialReason, FulfilmentType, PosRedemptionStatus
 from connector.core.frequent_buyer.units import format_quantity
-
-_ID = {"strict": True, "validate": validate.Range(min=1)}
 
 
 class DecimalString(fields.String):
@@ -35,6 +43,19 @@ class DecimalString(fields.String):
         return format_quantity(amount) if self.trim else format(amount, "f")
 
 
+#: A UPC/EAN as the core takes it: 6 to 14 digits, spaces and dashes allowed between them; blank means none.
+UPC_PATTERN = r"^[ -]*(?:(?:[0-9][ -]*){6,14})?$"
+#: A ZIP prefix before the core drops its spaces and dashes: letters and digits.
+ZIP_PREFIX_PATTERN = r"^[ -]*[A-Za-z0-9][A-Za-z0-9 -]*$"
+#: Package sizes and amounts are stored as NUMERIC(12, 3) and NUMERIC(12, 2): below 10 billion either way.
+SIZE_MAX = 10**9
+MONEY_MAX = 10**10
+
+
+def _money_range() -> validate.Range:
+    return validate.Range(min=0, max=MONEY_MAX, max_inclusive=False, error="zero or more, under 10 billion")
+
+
 # -- programs ---------------------------------------------------------------------------------------------
 
 
@@ -42,10 +63,17 @@ class ProgramItemInSchema(Schema):
     """An eligible item of a program."""
 
     sku = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    upc = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
+    upc = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(max=20), validate.Regexp(UPC_PATTERN, error="a UPC/EAN: 6 to 14 digits")],
+        metadata={"description": "6 to 14 digits (spaces and dashes are dropped); empty for none."},
+    )
     description = fields.String(required=True, validate=validate.Length(min=1, max=300))
     size_value = fields.Decimal(
-        required=True, metadata={"description": "The package size, like 4 or 2.5 (with size_unit)."}
+        required=True,
+        validate=validate.Range(min=0, min_inclusive=False, max=SIZE_MAX, max_inclusive=False),
+        metadata={"description": "The package size, like 4 or 2.5 (with size_unit); at most 3 decimal places."},
     )
     size_unit = fields.String(
         required=True,
@@ -56,7 +84,7 @@ class ProgramItemInSchema(Schema):
 
 
 class ProgramCreateSchema(Schema):
-    brand_id = fields.Integer(required=True, **_ID)
+    brand_id = body_id(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     code = fields.String(
         load_default=None,
@@ -64,18 +92,22 @@ class ProgramCreateSchema(Schema):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "How POS systems name the program (defaults to the name); unique per brand."},
     )
-    buy_quantity = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1), metadata={"description": "X in Buy X Get Y."}
+    buy_quantity = JsonInteger(
+        required=True,
+        validate=validate.Range(min=1, max=10_000),
+        metadata={"description": "X in Buy X Get Y."},
     )
-    free_quantity = fields.Integer(
-        load_default=1, strict=True, validate=validate.Range(min=1), metadata={"description": "Y in Buy X Get Y."}
+    free_quantity = JsonInteger(
+        load_default=1,
+        validate=validate.Range(min=1, max=1_000),
+        metadata={"description": "Y in Buy X Get Y."},
     )
     fulfilment_type = fields.String(
         load_default=FulfilmentType.DISTRIBUTOR.value, validate=_choices(t.value for t in FulfilmentType)
     )
     starts_on = fields.Date(load_default=None, allow_none=True)
     ends_on = fields.Date(load_default=None, allow_none=True)
-    quality_check_required = fields.Boolean(
+    quality_check_required = StrictBoolean(
         load_default=False,
         metadata={"description": "Passed cards wait in Quality Check for support to approve them."},
     )
@@ -87,7 +119,7 @@ class ProgramItemsAddSchema(Schema):
 
 
 class ProgramListQuerySchema(Schema):
-    brand_id = fields.Integer(validate=validate.Range(min=1))
+    brand_id = query_id()
 
 
 class ProgramItemSchema(Schema):
@@ -111,7 +143,7 @@ class ProgramSummarySchema(Schema):
     fulfilment_type = fields.String(validate=_choices(t.value for t in FulfilmentType))
     starts_on = fields.Date(allow_none=True)
     ends_on = fields.Date(allow_none=True)
-    quality_check_required = fields.Boolean()
+    quality_check_required = StrictBoolean()
     item_count = fields.Integer()
     distributor_ids = fields.List(fields.Integer(), metadata={"description": "Distributors associated with it."})
     created_at = UtcDateTime()
@@ -135,7 +167,10 @@ class RetailerLocationInSchema(Schema):
         validate=validate.Length(min=1, max=50),
         metadata={"description": "The store number the POS prints on each report row."},
     )
-    state = fields.String(required=True, validate=validate.Length(equal=2))
+    state = fields.String(
+        required=True,
+        validate=validate.Regexp(STATE_PATTERN, error="a two-letter state or province code (like WA, OR, ON)"),
+    )
     zip = fields.String(required=True, validate=validate.Length(min=1, max=20))
     address1 = fields.String(load_default="", validate=validate.Length(max=200))
     city = fields.String(load_default="", validate=validate.Length(max=100))
@@ -174,8 +209,17 @@ class RetailerListSchema(Schema):
 
 class PriceListEntryInSchema(Schema):
     sku = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    unit_cost = fields.Decimal(required=True, metadata={"description": "The store's cost, in dollars (12.50)."})
-    srp = fields.Decimal(load_default=None, allow_none=True, metadata={"description": "Suggested retail price."})
+    unit_cost = fields.Decimal(
+        required=True,
+        validate=_money_range(),
+        metadata={"description": "The store's cost, in dollars (12.50): at most 2 decimal places."},
+    )
+    srp = fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        validate=_money_range(),
+        metadata={"description": "Suggested retail price, in dollars: at most 2 decimal places."},
+    )
 
 
 class PriceListUpsertSchema(Schema):
@@ -207,24 +251,29 @@ class DistributorCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     slug = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
     service_states = fields.List(
-        fields.String(validate=validate.Length(equal=2)),
+        fields.String(validate=validate.Regexp(STATE_PATTERN, error="a two-letter state code (like WA, OR)")),
         load_default=list,
         metadata={"description": "Two-letter states served (WA, OR, ...)."},
     )
     service_zip_prefixes = fields.List(
-        fields.String(validate=validate.Length(min=1, max=10)),
+        fields.String(
+            validate=[
+                validate.Length(min=1, max=10),
+                validate.Regexp(ZIP_PREFIX_PATTERN, error="a ZIP prefix: letters and digits (like 980)"),
+            ]
+        ),
         load_default=list,
         metadata={"description": "ZIP prefixes served (980, 97201, ...); states and/or prefixes."},
     )
-    program_ids = fields.List(fields.Integer(**_ID), load_default=list)
+    program_ids = fields.List(body_id(), load_default=list)
 
 
 class DistributorProgramSchema(Schema):
-    program_id = fields.Integer(required=True, **_ID)
+    program_id = body_id(required=True)
 
 
 class DistributorListQuerySchema(Schema):
-    program_id = fields.Integer(validate=validate.Range(min=1))
+    program_id = query_id()
 
 
 class FbDistributorSchema(Schema):
@@ -245,28 +294,26 @@ class FbDistributorListSchema(Schema):
 
 
 class EnrollmentCreateSchema(Schema):
-    retailer_id = fields.Integer(
-        **_ID, metadata={"description": "Required unless the token is a retailer's (then it is that retailer)."}
+    retailer_id = body_id(
+        metadata={"description": "Required unless the token is a retailer's (then it is that retailer)."}
     )
-    program_id = fields.Integer(required=True, **_ID)
-    distributor_id = fields.Integer(
+    program_id = body_id(required=True)
+    distributor_id = body_id(
         load_default=None,
         allow_none=True,
-        strict=True,
-        validate=validate.Range(min=1),
         metadata={"description": "Required for distributor-fulfilled programs; it must serve every location."},
     )
 
 
 class EnrollmentChangeSchema(Schema):
-    distributor_id = fields.Integer(required=True, allow_none=True, strict=True, validate=validate.Range(min=1))
+    distributor_id = body_id(required=True, allow_none=True)
 
 
 class EnrollmentListQuerySchema(Schema):
-    retailer_id = fields.Integer(validate=validate.Range(min=1))
-    program_id = fields.Integer(validate=validate.Range(min=1))
-    distributor_id = fields.Integer(validate=validate.Range(min=1))
-    active = fields.Boolean(metadata={"description": "true: only enrollments that have not ended."})
+    retailer_id = query_id()
+    program_id = query_id()
+    distributor_id = query_id()
+    active = TextBoolean(metadata={"description": "true: only enrollments that have not ended."})
 
 
 class EnrollmentSchema(Schema):
@@ -278,7 +325,7 @@ class EnrollmentSchema(Schema):
     fulfilment_type = fields.String(validate=_choices(t.value for t in FulfilmentType))
     distributor_id = fields.Integer(allow_none=True)
     distributor_name = fields.String(allow_none=True)
-    active = fields.Boolean()
+    active = TextBoolean()
     enrolled_at = UtcDateTime()
     ended_at = UtcDateTime(allow_none=True)
 
@@ -293,9 +340,8 @@ class EnrollmentListSchema(Schema):
 class PosUploadFormSchema(Schema):
     """The text fields of a POS report upload (the report itself is the ``file`` part)."""
 
-    retailer_id = fields.Integer(
-        validate=validate.Range(min=1),
-        metadata={"description": "Required unless the token is a retailer's (then it is that retailer)."},
+    retailer_id = query_id(
+        metadata={"description": "Required unless the token is a retailer's (then it is that retailer)."}
     )
     format = fields.String(
         load_default="darts-bxgy",
@@ -304,7 +350,7 @@ class PosUploadFormSchema(Schema):
             "description": "The report format (a plugin's); unknown names answer 422 listing the installed ones."
         },
     )
-    dry_run = fields.Boolean(
+    dry_run = TextBoolean(
         load_default=False, metadata={"description": "Check and count everything, store nothing (answers 200)."}
     )
 
@@ -323,7 +369,7 @@ class PosImportSummarySchema(Schema):
         allow_none=True,
         metadata={"description": "Set when these same bytes were imported before: nothing was imported now."},
     )
-    dry_run = fields.Boolean()
+    dry_run = TextBoolean()
     retailer_id = fields.Integer()
     filename = fields.String()
     format = fields.String()
@@ -365,8 +411,8 @@ class PosReportSchema(Schema):
 
 
 class PosDashboardQuerySchema(Schema):
-    retailer_id = fields.Integer(validate=validate.Range(min=1))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="must be between 1 and 500"))
+    retailer_id = query_id()
+    limit = page_limit()
     cursor = fields.String(validate=validate.Length(max=200))
 
 
@@ -378,7 +424,7 @@ class PosDashboardSchema(Schema):
 
 class PosReviewQuerySchema(Schema):
     status = fields.String(validate=_choices(s.value for s in PosRedemptionStatus))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="must be between 1 and 500"))
+    limit = page_limit()
     cursor = fields.String(validate=validate.Length(max=200))
 
 
@@ -469,7 +515,7 @@ class PosReviewPageSchema(Schema):
 
 class PosApproveSchema(Schema):
     pos_redemption_ids = fields.List(
-        fields.Integer(**_ID),
+        body_id(),
         load_default=None,
         validate=validate.Length(min=1, max=10000),
         metadata={"description": "Only these (all must be in Quality Check); omit to approve the whole report."},

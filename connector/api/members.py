@@ -17,7 +17,7 @@ from connector.core.redemptions import points_balance
 from connector.core.tables import LedgerEntry, Member
 
 
-@bp.get("/members/<int:member_id>")
+@bp.get("/members/<id:member_id>")
 @operation(
     summary="A member with their points balance and every ledger entry (earned, spent, returned)",
     tag="members",

@@ -21,7 +21,7 @@ from werkzeug.routing import Rule
 
 import connector
 from connector.api import bp
-from connector.api.schemas import ErrorSchema
+from connector.api.schemas import ID_MAX, NOT_BLANK_PATTERN, PLAIN_TEXT_PATTERN, ErrorSchema
 from connector.config import Settings
 
 ATTR = "__openapi__"
@@ -46,6 +46,8 @@ class HeaderParam:
     description: str
     max_length: int | None = None
     required: bool = False
+    #: The JSON Schema ``pattern`` the value must match, when the server checks its characters.
+    pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class Operation:
     max_bytes: int | Callable[[Settings], int] | None = None
     #: Responses that are not JSON: status → media type (e.g. ``{200: "text/csv"}``).
     media_types: Mapping[int, str] = field(default_factory=dict)
+    #: Path parameters that take a fixed list of values (name → the values), declared as an ``enum``.
+    path_enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def operation(**kwargs: Any) -> Callable[[F], F]:
@@ -145,6 +149,9 @@ class JsonSchemaConverter:
             out.update(self._validator(validator, out))
         if f.metadata.get("format"):
             out["format"] = f.metadata["format"]
+        if not response and out.get("type") == "string" and not {"enum", "format", "pattern"} & set(out):
+            # What ``payload`` and the core refuse in any text: control characters, and blank required text.
+            out["pattern"] = NOT_BLANK_PATTERN if out.get("minLength", 0) >= 1 else PLAIN_TEXT_PATTERN
         if f.allow_none:
             out = self._nullable(out)
         if f.metadata.get("description"):
@@ -233,7 +240,12 @@ class JsonSchemaConverter:
 # -- the document --------------------------------------------------------------------------------------------
 
 _RULE_ARG = re.compile(r"<(?:(?P<converter>[a-zA-Z_]\w*)(?:\([^)]*\))?:)?(?P<name>[a-zA-Z_]\w*)>")
-_PATH_TYPES = {"int": {"type": "integer", "minimum": 0}, "float": {"type": "number"}, "uuid": {"type": "string"}}
+_PATH_TYPES = {
+    "int": {"type": "integer", "minimum": 0},
+    "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": ID_MAX},
+    "float": {"type": "number"},
+    "uuid": {"type": "string"},
+}
 
 
 def openapi_path(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
@@ -260,7 +272,10 @@ def _operation(
     out: dict[str, Any] = {"operationId": endpoint, "summary": op.summary, "tags": [op.tag]}
     if op.description:
         out["description"] = op.description
-    params = list(path_params)
+    params = [
+        {**p, "schema": {"type": "string", "enum": list(op.path_enums[p["name"]])}} if p["name"] in op.path_enums else p
+        for p in path_params
+    ]
     if op.query is not None:
         for name, f in op.query().fields.items():
             schema = conv.field_schema(f, response=False)
@@ -277,6 +292,8 @@ def _operation(
         header_schema: dict[str, Any] = {"type": "string", "minLength": 1}
         if header.max_length:
             header_schema["maxLength"] = header.max_length
+        if header.pattern:
+            header_schema["pattern"] = header.pattern
         params.append(
             {
                 "name": header.name,
@@ -330,6 +347,8 @@ def _operation(
         errors.add(401)
     if op.body is not None or op.query is not None or op.headers or op.form is not None or op.files:
         errors.add(422)
+    if any(_names_ids(schema) for schema in (op.body, op.query, op.form)):
+        errors.add(404)  # an id names no record (see payload._refuse_unstored_ids)
     if op.body is not None:
         errors.update({400, 413})
     if op.form is not None or op.files:
@@ -347,6 +366,19 @@ def _operation(
     if op.public:
         out["security"] = []
     return out
+
+
+def _names_ids(schema: type[Schema] | None) -> bool:
+    """Whether a request schema takes an id (at any depth): a record it names may not exist (404)."""
+    if schema is None:
+        return False
+    for f in schema().fields.values():
+        inner = f.inner if isinstance(f, fields.List) else f
+        if isinstance(inner, fields.Integer) and inner.metadata.get("format") == "int64":
+            return True
+        if isinstance(inner, fields.Nested) and isinstance(inner.nested, type) and _names_ids(inner.nested):
+            return True
+    return False
 
 
 def build_document(app: Flask) -> dict[str, Any]:

@@ -136,7 +136,7 @@ def list_pos_reports() -> dict[str, Any]:
     return PosDashboardSchema().dump(page)
 
 
-@bp.get("/pos-reports/<int:report_id>")
+@bp.get("/pos-reports/<id:report_id>")
 @operation(
     summary="One report with its counts per status",
     tag="pos-reports",
@@ -147,7 +147,7 @@ def get_pos_report(report_id: int) -> dict[str, Any]:
     return PosReportSchema().dump(dashboard.get_report(current_runtime(), current_actor(), report_id))
 
 
-@bp.get("/pos-reports/<int:report_id>/redemptions")
+@bp.get("/pos-reports/<id:report_id>/redemptions")
 @operation(
     summary="Review: a report's redemptions (in one status), with customer, denial reason, fix and detail",
     description="Keyset-paginated in import order: pass `next_cursor` back as `cursor` until it is null.",
@@ -169,7 +169,7 @@ def review_pos_report(report_id: int) -> dict[str, Any]:
     return PosReviewPageSchema().dump(page)
 
 
-@bp.post("/pos-reports/<int:report_id>/approve")
+@bp.post("/pos-reports/<id:report_id>/approve")
 @operation(
     summary="Quality check passed: move redemptions from Quality Check to Processed (support, platform admins)",
     description=(
@@ -190,7 +190,7 @@ def approve_pos_report(report_id: int) -> dict[str, Any]:
     return PosApproveResultSchema().dump(result)
 
 
-@bp.get("/pos-redemptions/<int:redemption_id>")
+@bp.get("/pos-redemptions/<id:redemption_id>")
 @operation(
     summary="One reported redemption with its card, denial and timeline",
     tag="pos-reports",

@@ -41,7 +41,7 @@ from connector.api.openapi import operation
 from connector.api.payload import load_body, load_query
 from connector.app import current_runtime
 from connector.core.catalog import slugify
-from connector.core.errors import ValidationError
+from connector.core.errors import NotFoundError, ValidationError
 from connector.core.frequent_buyer import programs as core
 from connector.core.model import Role
 
@@ -91,7 +91,7 @@ def list_programs() -> dict[str, Any]:
     return ProgramListSchema().dump({"items": found})
 
 
-@bp.get("/programs/<int:program_id>")
+@bp.get("/programs/<id:program_id>")
 @operation(
     summary="One program with its items and associated distributors",
     tag="frequent-buyer",
@@ -102,7 +102,7 @@ def get_program(program_id: int) -> dict[str, Any]:
     return ProgramSchema().dump(core.get_program(current_runtime(), current_actor(), program_id))
 
 
-@bp.post("/programs/<int:program_id>/items")
+@bp.post("/programs/<id:program_id>/items")
 @operation(
     summary="Add eligible items to a program (all or none; an SKU or UPC already in it is refused)",
     tag="frequent-buyer",
@@ -116,7 +116,7 @@ def add_program_items(program_id: int) -> dict[str, Any]:
     return ProgramSchema().dump(core.add_program_items(rt, actor, program_id, _items(data["items"])))
 
 
-@bp.get("/programs/<int:program_id>/products.csv")
+@bp.get("/programs/<id:program_id>/products.csv")
 @operation(
     summary="The program's Product List as CSV: SKU, UPC, Description, Size, Unit, Category",
     description="Cells a spreadsheet would run as a formula (starting with = + - @, tab or CR) get a leading `'`.",
@@ -166,7 +166,7 @@ def list_retailers() -> dict[str, Any]:
     return RetailerListSchema().dump({"items": core.list_retailers(current_runtime(), current_actor())})
 
 
-@bp.get("/retailers/<int:retailer_id>")
+@bp.get("/retailers/<id:retailer_id>")
 @operation(
     summary="One retailer with its locations",
     tag="frequent-buyer",
@@ -177,7 +177,7 @@ def get_retailer(retailer_id: int) -> dict[str, Any]:
     return RetailerSchema().dump(core.get_retailer(current_runtime(), current_actor(), retailer_id))
 
 
-@bp.post("/retailers/<int:retailer_id>/locations")
+@bp.post("/retailers/<id:retailer_id>/locations")
 @operation(
     summary="Add a store location (the retailer itself, or support)",
     tag="frequent-buyer",
@@ -191,7 +191,7 @@ def add_location(retailer_id: int) -> tuple[dict[str, Any], int]:
     return RetailerLocationSchema().dump(core.add_location(rt, actor, retailer_id, core.LocationSpec(**data))), 201
 
 
-@bp.get("/retailers/<int:retailer_id>/price-list")
+@bp.get("/retailers/<id:retailer_id>/price-list")
 @operation(
     summary="The retailer's cost (and SRP) per SKU (the retailer itself, or support)",
     tag="frequent-buyer",
@@ -203,7 +203,7 @@ def get_price_list(retailer_id: int) -> dict[str, Any]:
     return PriceListSchema().dump({"items": entries})
 
 
-@bp.put("/retailers/<int:retailer_id>/price-list")
+@bp.put("/retailers/<id:retailer_id>/price-list")
 @operation(
     summary="Set costs per SKU: new SKUs are added, known ones updated (all or none)",
     description="Free goods processed later carry the cost of their SKU, for approximate credit amounts.",
@@ -251,7 +251,7 @@ def list_distributors() -> dict[str, Any]:
     return FbDistributorListSchema().dump({"items": found})
 
 
-@bp.get("/distributors/<int:distributor_id>")
+@bp.get("/distributors/<id:distributor_id>")
 @operation(
     summary="One distributor with its service area and programs",
     tag="frequent-buyer",
@@ -262,7 +262,7 @@ def get_distributor(distributor_id: int) -> dict[str, Any]:
     return FbDistributorSchema().dump(core.get_distributor(current_runtime(), current_actor(), distributor_id))
 
 
-@bp.post("/distributors/<int:distributor_id>/programs")
+@bp.post("/distributors/<id:distributor_id>/programs")
 @operation(
     summary="Associate a distributor with a program (support, or the program's brand admin)",
     tag="frequent-buyer",
@@ -273,7 +273,15 @@ def get_distributor(distributor_id: int) -> dict[str, Any]:
 def associate_program(distributor_id: int) -> dict[str, Any]:
     rt, actor = current_runtime(), current_actor()
     data = load_body(DistributorProgramSchema())
-    return FbDistributorSchema().dump(core.associate_program(rt, actor, distributor_id, data["program_id"]))
+    core.get_distributor(rt, actor, distributor_id)  # 404 is about the distributor in the path only
+    try:
+        distributor = core.associate_program(rt, actor, distributor_id, data["program_id"])
+    except NotFoundError:
+        # The program named in the body: invalid input (422, like a missing member when redeeming), answered
+        # the same whether it does not exist or is another brand's.
+        program_id = data["program_id"]
+        raise ValidationError("program not found", fields={"program_id": f"no program {program_id}"}) from None
+    return FbDistributorSchema().dump(distributor)
 
 
 # -- enrollments ------------------------------------------------------------------------------------------
@@ -327,7 +335,7 @@ def list_enrollments() -> dict[str, Any]:
     return EnrollmentListSchema().dump({"items": found})
 
 
-@bp.get("/enrollments/<int:enrollment_id>")
+@bp.get("/enrollments/<id:enrollment_id>")
 @operation(
     summary="One enrollment",
     tag="frequent-buyer",
@@ -338,7 +346,7 @@ def get_enrollment(enrollment_id: int) -> dict[str, Any]:
     return EnrollmentSchema().dump(core.get_enrollment(current_runtime(), current_actor(), enrollment_id))
 
 
-@bp.patch("/enrollments/<int:enrollment_id>")
+@bp.patch("/enrollments/<id:enrollment_id>")
 @operation(
     summary="Change the enrollment's distributor (checked like enrolling)",
     description="Free goods already processed stay with their distributor; later cards go to the new one.",
@@ -353,7 +361,7 @@ def change_enrollment(enrollment_id: int) -> dict[str, Any]:
     return EnrollmentSchema().dump(core.change_distributor(rt, actor, enrollment_id, data["distributor_id"]))
 
 
-@bp.post("/enrollments/<int:enrollment_id>/end")
+@bp.post("/enrollments/<id:enrollment_id>/end")
 @operation(
     summary="End an enrollment: cards redeemed from today on are denied as ineligible_program",
     tag="frequent-buyer",

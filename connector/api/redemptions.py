@@ -39,6 +39,8 @@ from connector.core.runtime import Runtime
 from connector.core.tables import Redemption
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: Printable ASCII, not blank (surrounding spaces are trimmed): what ``_idempotency_key`` takes.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$"
 _ACTION_ERRORS = (403, 404, 409)
 
 
@@ -98,6 +100,7 @@ def _idempotency_key() -> str | None:
             IDEMPOTENCY_HEADER,
             "Makes the request safe to retry; one redemption per key (per brand). A UUID is recommended.",
             max_length=IDEMPOTENCY_KEY_MAX,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
         ),
     ),
     responses={
@@ -160,6 +163,7 @@ def list_redemptions() -> dict[str, Any]:
     tag="redemptions",
     query=RedemptionFilterQuerySchema,
     responses={200: ("The CSV file, as an attachment (`Content-Type: text/csv`)", None)},
+    media_types={200: "text/csv"},
     errors=(403,),
 )
 def export_redemptions() -> Response:
@@ -193,7 +197,7 @@ def _filter_of(args: dict[str, Any]) -> RedemptionFilter:
     )
 
 
-@bp.get("/redemptions/<int:redemption_id>")
+@bp.get("/redemptions/<id:redemption_id>")
 @operation(
     summary="One redemption with its member, reward, shop order, delivery, error and timeline",
     tag="redemptions",
@@ -204,7 +208,7 @@ def get_redemption(redemption_id: int) -> dict[str, Any]:
     return _detail(current_runtime(), current_actor(), redemption_id)
 
 
-@bp.post("/redemptions/<int:redemption_id>/reverse")
+@bp.post("/redemptions/<id:redemption_id>/reverse")
 @operation(
     summary="Reverse a redemption: its points go back to the member, once",
     description=(
@@ -224,7 +228,7 @@ def reverse_redemption(redemption_id: int) -> dict[str, Any]:
     return _detail(rt, actor, redemption_id)
 
 
-@bp.post("/redemptions/<int:redemption_id>/retry")
+@bp.post("/redemptions/<id:redemption_id>/retry")
 @operation(
     summary="Retry a redemption in error, after its cause was fixed",
     description="Only a redemption in error can be retried; anything else answers 409 with the reason.",
@@ -241,7 +245,7 @@ def retry_redemption(redemption_id: int) -> dict[str, Any]:
     return _detail(rt, actor, redemption_id)
 
 
-@bp.post("/redemptions/<int:redemption_id>/resend-confirmation")
+@bp.post("/redemptions/<id:redemption_id>/resend-confirmation")
 @operation(
     summary="Send the confirmation email again",
     description="Every send is logged on the timeline; a failed send answers 200 with status `failed` and why.",

@@ -71,7 +71,7 @@ def list_reconcilable_batches() -> dict[str, Any]:
     return CreditBatchListSchema().dump({"batches": [batch_out(b) for b in batches]})
 
 
-@bp.get("/retailer/batches/<int:batch_id>")
+@bp.get("/retailer/batches/<id:batch_id>")
 @operation(
     summary="One of the retailer's batches with its free goods and timeline",
     tag=_TAG,
@@ -84,7 +84,7 @@ def get_retailer_batch(batch_id: int) -> dict[str, Any]:
     )
 
 
-@bp.post("/retailer/batches/<int:batch_id>/reconcile")
+@bp.post("/retailer/batches/<id:batch_id>/reconcile")
 @operation(
     summary="Reconcile a credited batch: the retailer received the credits and is happy with them",
     description=(
@@ -113,7 +113,7 @@ def _rejected(exc: credit_memo.CreditMemoRejected) -> Response:
     return error_response(422, exc.code, exc.message, fields=dict(exc.fields), details={"problems": problems})
 
 
-@bp.post("/retailer/batches/<int:batch_id>/credit-memos")
+@bp.post("/retailer/batches/<id:batch_id>/credit-memos")
 @operation(
     summary="Upload the distributor's credit memo (CSV) and compare it with the credited batch",
     description=(
@@ -172,7 +172,7 @@ def upload_credit_memo(batch_id: int) -> Response | tuple[dict[str, Any], int, d
     return body, 201, {"Location": url_for("api.get_credit_memo", memo_id=result.memo_id)}
 
 
-@bp.get("/retailer/batches/<int:batch_id>/credit-memos")
+@bp.get("/retailer/batches/<id:batch_id>/credit-memos")
 @operation(
     summary="Every credit memo imported for a batch, with its comparison",
     tag=_TAG,
@@ -184,7 +184,7 @@ def list_credit_memos(batch_id: int) -> dict[str, Any]:
     return CreditMemoListSchema().dump({"memos": [memo_out(m) for m in memos]})
 
 
-@bp.get("/retailer/credit-memos/<int:memo_id>")
+@bp.get("/retailer/credit-memos/<id:memo_id>")
 @operation(
     summary="One imported credit memo and its comparison with the batch",
     tag=_TAG,

@@ -9,6 +9,8 @@ both, so the description cannot drift from the code.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +33,104 @@ class UtcDateTime(fields.DateTime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+#: The largest id any table holds (a signed 64-bit integer, PostgreSQL's BIGINT and SQLite's INTEGER).
+ID_MAX = 2**63 - 1
+#: The largest count or quantity a 32-bit INTEGER column holds.
+INT32_MAX = 2**31 - 1
+#: The largest id a row can have: the id columns are INTEGER, 32-bit on PostgreSQL. A larger id in the
+#: declared (64-bit) range names no record, and is answered 404 before it reaches the database.
+STORED_ID_MAX = INT32_MAX
+_ID_PROBLEM = f"must be an id between 1 and {ID_MAX}"
+#: What an integer in a query string or a form field may look like: ASCII digits with an optional minus sign
+#: (``int()`` would also take ``"+5"``, ``" 5"``, ``"1_000"`` and non-ASCII digits, which no client means).
+_INTEGER_TEXT = re.compile(r"-?[0-9]+", re.ASCII)
+
+
+#: Control characters other than tab, CR and LF: no API text takes them (PostgreSQL refuses NUL in text).
+CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+#: Text without control characters (the OpenAPI ``pattern`` of every request string).
+PLAIN_TEXT_PATTERN = rf"^[^{CONTROL_CHARACTERS}]*$"
+#: The same with at least one character that is not white space: the server strips text, so a blank one is empty.
+NOT_BLANK_PATTERN = rf"^[^{CONTROL_CHARACTERS}]*[^\s{CONTROL_CHARACTERS}][^{CONTROL_CHARACTERS}]*$"
+#: A state or province code: two letters (stored upper-case).
+STATE_PATTERN = r"^[A-Za-z]{2}$"
+
+
+def id_range() -> validate.Range:
+    """Ids are positive and fit a signed 64-bit column; a larger one would make the database raise (a 500)."""
+    return validate.Range(min=1, max=ID_MAX, error=_ID_PROBLEM)
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON ``true`` or ``false``, nothing else: ``"yes"``, ``0`` or ``1`` are refused, not guessed at."""
+
+    default_error_messages = {
+        "invalid": "must be true or false (a JSON boolean)",
+        "null": "must be true or false (a JSON boolean), not null",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> bool:
+        if type(value) is not bool:  # ``0 == False`` and ``1 in {True}``: compare the type, not the value
+            raise self.make_error("invalid")
+        return value
+
+
+class TextBoolean(fields.Boolean):
+    """A query or form field spelled ``true`` or ``false`` (as an OpenAPI client serializes a boolean)."""
+
+    default_error_messages = {"invalid": "must be true or false"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> bool:
+        if value == "true":
+            return True
+        if value == "false":
+            return False
+        raise self.make_error("invalid")
+
+
+class JsonInteger(fields.Integer):
+    """A JSON integer: ``5``, and ``5.0`` or ``5e0`` too (JSON Schema counts them as integers); never ``"5"``,
+    ``5.5`` or ``true``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if type(value) is not int:  # bool is an int subclass: true is not 1
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-any-return]
+
+
+class TextInteger(fields.Integer):
+    """An integer in a query string or form field: ASCII digits (and a leading ``-``) only."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+        if not isinstance(value, str) or not _INTEGER_TEXT.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-any-return]
+
+
+def _id_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {"format": "int64", **(metadata or {})}
+
+
+def body_id(*, metadata: Mapping[str, Any] | None = None, **kwargs: Any) -> JsonInteger:
+    """An id in a JSON body: a JSON integer (not ``"5"``) between 1 and ``ID_MAX``."""
+    return JsonInteger(validate=id_range(), metadata=_id_metadata(metadata), **kwargs)
+
+
+def query_id(*, metadata: Mapping[str, Any] | None = None, **kwargs: Any) -> TextInteger:
+    """An id in a query string or form field: digits only, between 1 and ``ID_MAX``."""
+    return TextInteger(validate=id_range(), metadata=_id_metadata(metadata), **kwargs)
+
+
+def page_limit() -> TextInteger:
+    """The ``limit`` of a paginated list."""
+    return TextInteger(load_default=50, validate=validate.Range(min=1, max=500, error="must be between 1 and 500"))
+
+
 def _choices(values: Any) -> validate.OneOf:
     names = [str(v) for v in values]
     return validate.OneOf(names, error=f"must be one of: {', '.join(names)}")
@@ -40,13 +140,9 @@ def _choices(values: Any) -> validate.OneOf:
 
 
 class RedemptionCreateSchema(Schema):
-    member_id = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1), metadata={"description": "The member's id."}
-    )
-    reward_id = fields.Integer(
+    member_id = body_id(required=True, metadata={"description": "The member's id."})
+    reward_id = body_id(
         required=True,
-        strict=True,
-        validate=validate.Range(min=1),
         metadata={"description": "The reward to redeem; it must belong to the member's brand and be active."},
     )
 
@@ -57,7 +153,7 @@ class ReverseSchema(Schema):
         validate=validate.Length(max=500),
         metadata={"description": "Why; shown on the timeline and the points ledger."},
     )
-    cancel_order = fields.Boolean(
+    cancel_order = StrictBoolean(
         load_default=False,
         metadata={"description": "Also cancel the shop order (refused once it has shipped)."},
     )
@@ -86,7 +182,7 @@ class RedemptionFilterQuerySchema(Schema):
             "empty means no search."
         },
     )
-    reward_id = fields.Integer(validate=validate.Range(min=1))
+    reward_id = query_id()
     claimed_from = fields.AwareDateTime(
         default_timezone=UTC, metadata={"description": "Claimed at or after (ISO 8601; UTC when no offset)."}
     )
@@ -96,7 +192,7 @@ class RedemptionFilterQuerySchema(Schema):
 
 
 class RedemptionListQuerySchema(RedemptionFilterQuerySchema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="must be between 1 and 500"))
+    limit = page_limit()
     cursor = fields.String(
         validate=validate.Length(max=500), metadata={"description": "``next_cursor`` of the previous page, unchanged."}
     )

@@ -125,7 +125,7 @@ CREATE_ERRORS = [
     ({"reward_id": 1}, "member_id", "Missing data for required field."),
     ({"member_id": "one", "reward_id": 1}, "member_id", "Not a valid integer."),
     ({"member_id": True, "reward_id": 1}, "member_id", "Not a valid integer."),
-    ({"member_id": 0, "reward_id": 1}, "member_id", "greater than or equal to 1"),
+    ({"member_id": 0, "reward_id": 1}, "member_id", "must be an id between 1 and"),
     ({"member_id": 1, "reward_id": 1, "memberid": 1}, "memberid", "Unknown field."),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from marshmallow import Schema, fields, validate
 
+from connector.api import schemas as sm
 from connector.api.openapi import JsonSchemaConverter, openapi_path
 from connector.app import create_app
 from tests.web.support import bearer
@@ -84,6 +85,8 @@ def test_openapi_describes_auth_bodies_parameters_and_headers(document):
     assert body["properties"]["member_id"] == {
         "type": "integer",
         "minimum": 1,
+        "maximum": 2**63 - 1,
+        "format": "int64",
         "description": "The member's id.",
     }
     key = [p for p in create["parameters"] if p["name"] == "Idempotency-Key"][0]
@@ -151,18 +154,139 @@ def test_converter_maps_field_types_validators_and_nullability():
     thing = conv.components["Thing"]
     props = thing["properties"]
     assert thing["required"] == ["name"] and thing["additionalProperties"] is False
-    assert props["name"] == {"type": "string", "minLength": 2, "maxLength": 5}
+    assert props["name"] == {"type": "string", "minLength": 2, "maxLength": 5, "pattern": sm.NOT_BLANK_PATTERN}
+    assert props["from"] == {"type": "string", "pattern": sm.PLAIN_TEXT_PATTERN}
     assert props["kind"] == {"type": ["string", "null"], "enum": ["a", "b", None]}
     assert props["count"] == {"type": "integer", "minimum": 0, "exclusiveMaximum": 9}
     assert props["flag"] == {"type": "boolean", "default": False}
-    assert props["tags"] == {"type": "array", "items": {"type": "string"}, "maxItems": 3}
+    plain = {"type": "string", "pattern": sm.PLAIN_TEXT_PATTERN}
+    assert props["tags"] == {"type": "array", "items": plain, "maxItems": 3}
     assert props["extra"] == {"type": "object", "additionalProperties": {"type": "integer"}}
     assert props["inner"] == {"type": "array", "items": {"$ref": "#/components/schemas/Inner"}}
     assert conv.components["Inner"]["properties"] == {"n": {"type": "number"}}
     assert props["email"] == {"type": "string", "format": "email"}
     assert props["day"] == {"type": "string", "format": "date"}
-    assert "from" in props and "renamed" not in props
+    assert "renamed" not in props
     response = JsonSchemaConverter()
     response.ref(ThingSchema, response=True)
     assert len(response.components["Thing"]["required"]) == len(props)
     assert "additionalProperties" not in response.components["Thing"]
+
+
+INT64 = {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}
+
+
+def _operations(document):
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            yield path, method, op
+
+
+def test_openapi_declares_int64_bounds_for_every_path_query_and_body_id(document):
+    schemas = document["components"]["schemas"]
+    path_ids = query_ids = 0
+    for path, method, op in _operations(document):
+        for p in op.get("parameters", []):
+            if p["name"].endswith("_id") or (p["in"] == "path" and p["schema"].get("type") == "integer"):
+                assert {k: p["schema"][k] for k in INT64} == INT64, (method, path, p["name"])
+                path_ids += p["in"] == "path"
+                query_ids += p["in"] == "query"
+    assert path_ids >= 25 and query_ids >= 15
+    body_ids = 0
+    for name, schema in schemas.items():
+        if schema.get("additionalProperties") is not False:  # a response schema
+            continue
+        for key, prop in schema["properties"].items():
+            if key.endswith("_id") or key.endswith("_ids"):
+                item = prop["items"] if prop.get("type") in ("array", ["array", "null"]) else prop
+                item = {k: v for k, v in item.items() if k != "description"}
+                kind = item.pop("type")
+                assert kind in ("integer", ["integer", "null"]), (name, key)
+                assert {k: item[k] for k in INT64 if k != "type"} == {k: v for k, v in INT64.items() if k != "type"}
+                body_ids += 1
+    assert body_ids >= 10
+    for path, method in (("/api/v1/programs", "get"), ("/api/v1/redemptions", "post"), ("/api/v1/enrollments", "get")):
+        assert "404" in document["paths"][path][method]["responses"], (method, path)  # an id may name no record
+    member = document["paths"]["/api/v1/members/{member_id}"]["get"]["parameters"][0]
+    assert member == {"name": "member_id", "in": "path", "required": True, "schema": INT64}
+
+
+def test_openapi_describes_the_csv_exports_as_text_csv(document):
+    for path in (
+        "/api/v1/redemptions/export.csv",
+        "/api/v1/programs/{program_id}/products.csv",
+        "/api/v1/distribution/reports/{name}.csv",
+    ):
+        ok = document["paths"][path]["get"]["responses"]["200"]["content"]
+        assert list(ok) == ["text/csv"], path
+        assert ok["text/csv"]["schema"] == {"type": "string"}
+
+
+def test_openapi_lists_the_report_and_section_names(document):
+    from connector.core.frequent_buyer.distribution import Section
+    from connector.core.frequent_buyer.distribution_reports import ReportName
+
+    for path, names in (
+        ("/api/v1/distribution/sections/{name}", [s.value for s in Section]),
+        ("/api/v1/distribution/reports/{name}", [r.value for r in ReportName]),
+        ("/api/v1/distribution/reports/{name}.csv", [r.value for r in ReportName]),
+    ):
+        (param,) = [p for p in document["paths"][path]["get"]["parameters"] if p["in"] == "path"]
+        assert param["schema"] == {"type": "string", "enum": names}, path
+
+
+def test_openapi_declares_booleans_as_booleans_the_server_takes_strictly(document):
+    reverse = document["components"]["schemas"]["Reverse"]["properties"]["cancel_order"]
+    assert reverse["type"] == "boolean"
+    active = [p for p in document["paths"]["/api/v1/enrollments"]["get"]["parameters"] if p["name"] == "active"][0]
+    assert active["schema"]["type"] == "boolean"
+
+
+def test_openapi_declares_the_text_limits_the_server_enforces(document):
+    import re
+
+    schemas = document["components"]["schemas"]
+    location = schemas["RetailerLocationIn"]["properties"]
+    assert location["state"]["pattern"] == "^[A-Za-z]{2}$"
+    assert location["name"]["pattern"] == sm.NOT_BLANK_PATTERN and location["name"]["maxLength"] == 200
+    assert location["address1"]["pattern"] == sm.PLAIN_TEXT_PATTERN
+    assert schemas["DistributorCreate"]["properties"]["service_states"]["items"]["pattern"] == "^[A-Za-z]{2}$"
+    assert schemas["ProgramCreate"]["properties"]["buy_quantity"]["maximum"] == 10_000
+    assert schemas["ProgramCreate"]["properties"]["free_quantity"]["maximum"] == 1_000
+    assert schemas["PriceListEntryIn"]["properties"]["unit_cost"]["minimum"] == 0
+    key = [p for p in document["paths"]["/api/v1/redemptions"]["post"]["parameters"] if p["in"] == "header"][0]
+    assert re.search(key["schema"]["pattern"], "0b9a-key") and not re.search(key["schema"]["pattern"], "   ")
+    blank, plain = re.compile(sm.NOT_BLANK_PATTERN), re.compile(sm.PLAIN_TEXT_PATTERN)
+    assert blank.search("Paws & Claws") and not blank.search("  \t ") and not blank.search("Paws\x00")
+    assert plain.search("") and plain.search("line one\nline two") and not plain.search("bell\x07")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "Paws\x00 Claws", "store_code": "9", "state": "WA", "zip": "98101"}, "name"),
+        ({"name": "Paws", "store_code": "9", "state": "W1", "zip": "98101"}, "state"),
+        ({"name": "Paws", "store_code": "9", "state": "WA", "zip": "98101", "city": "Sea\x1bttle"}, "city"),
+    ],
+)
+def test_text_with_control_characters_or_a_bad_state_is_422_naming_the_field(client, tokens, world, body, field):
+    payload = {"name": "Paws", "locations": [body]}
+    response = client.post("/api/v1/retailers", json=payload, headers=bearer(tokens.support))
+    assert response.status_code == 422, response.get_json()
+    assert f"locations.0.{field}" in response.get_json()["error"]["fields"]
+
+
+def test_a_reversal_reason_with_nul_is_422_not_500(client, world, tokens):
+    created = client.post(
+        "/api/v1/redemptions",
+        json={"member_id": world.member.id, "reward_id": world.reward.id},
+        headers=bearer(tokens.support),
+    ).get_json()
+    response = client.post(
+        f"/api/v1/redemptions/{created['id']}/reverse", json={"reason": "oops\x00"}, headers=bearer(tokens.support)
+    )
+    assert response.status_code == 422
+    assert "control characters" in response.get_json()["error"]["fields"]["reason"]
+    assert client.get(f"/api/v1/redemptions/{created['id']}", headers=bearer(tokens.support)).get_json()[
+        "reversed_at"
+    ] is None

@@ -594,7 +594,8 @@ def _check_store_codes(rows: Sequence[dict[str, str]], taken: dict[str, str], pr
 def _unique_slug(
     s: Session, model: type[Retailer] | type[Distributor], slug: str | None, name: str, problems: dict[str, str]
 ) -> str:
-    chosen = slugify(slug) if slug else slugify(name)
+    # A slug made from a long name is cut to the column's 100 characters (it was a 500 from the database).
+    chosen = slugify(slug) if slug else (slugify(name)[:100].strip("-") or "brand")
     if slug is not None and chosen != slug:
         problems["slug"] = f"use lower-case letters, digits and dashes (like {chosen!r})"
     elif s.scalar(select(model.id).where(model.slug == chosen)) is not None:
