@@ -78,8 +78,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     from connector.admin import bp as admin_bp
     from connector.api import bp as api_bp
+    from connector.routing import CONVERTERS
     from connector.webhooks import bp as webhooks_bp
 
+    app.url_map.converters.update(CONVERTERS)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)

@@ -90,7 +90,7 @@ def _row_urls() -> dict[str, _IdUrl]:
     }
 
 
-@bp.get("/redemptions/<int:redemption_id>")
+@bp.get("/redemptions/<id:redemption_id>")
 def redemption(redemption_id: int) -> str:
     actor = current_actor()
     actor.check_sees_redemptions()
@@ -107,7 +107,7 @@ def redemption(redemption_id: int) -> str:
         )
 
 
-@bp.post("/redemptions/<int:redemption_id>/resend")
+@bp.post("/redemptions/<id:redemption_id>/resend")
 def resend(redemption_id: int) -> Response:
     actor = current_actor()
     actor.check_sees_redemptions()
@@ -128,7 +128,7 @@ def resend(redemption_id: int) -> Response:
     return _back(redemption_id)
 
 
-@bp.post("/redemptions/<int:redemption_id>/retry")
+@bp.post("/redemptions/<id:redemption_id>/retry")
 def retry(redemption_id: int) -> Response:
     actor = current_actor()
     actor.check_sees_redemptions()
@@ -146,7 +146,7 @@ def retry(redemption_id: int) -> Response:
     return _back(redemption_id)
 
 
-@bp.get("/redemptions/<int:redemption_id>/reverse")
+@bp.get("/redemptions/<id:redemption_id>/reverse")
 def reverse_confirm(redemption_id: int) -> Response | str:
     """Says exactly what reversing does and does not do, before anything is done."""
     actor = current_actor()
@@ -167,7 +167,7 @@ def reverse_confirm(redemption_id: int) -> Response | str:
         )
 
 
-@bp.post("/redemptions/<int:redemption_id>/reverse")
+@bp.post("/redemptions/<id:redemption_id>/reverse")
 def reverse(redemption_id: int) -> Response:
     actor = current_actor()
     actor.check_sees_redemptions()

@@ -17,7 +17,7 @@ from connector.core.redemptions import points_balance
 from connector.core.tables import Member
 
 
-@bp.get("/members/<int:member_id>")
+@bp.get("/members/<id:member_id>")
 def member(member_id: int) -> str:
     actor = current_actor()
     actor.check_sees_redemptions()

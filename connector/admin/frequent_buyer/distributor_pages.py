@@ -262,7 +262,7 @@ def _batch_move(action: str, section: str, move: Callable[[Runtime, Actor], str]
     return redirect(back_to(_section_url(section)))
 
 
-@bp.post("/distribution/batches/<int:batch_id>/fulfil")
+@bp.post("/distribution/batches/<id:batch_id>/fulfil")
 def fb_batch_fulfil(batch_id: int) -> Response:
     """Mark an Unfulfilled batch Fulfilled/Credited: the distributor has issued the retailer its credit."""
 
@@ -316,7 +316,7 @@ def _batch_page_moves(batch: core.BatchView) -> tuple[str | None, str | None]:
     return None, core.closed_batch_reason(batch)
 
 
-@bp.get("/distribution/batches/<int:batch_id>")
+@bp.get("/distribution/batches/<id:batch_id>")
 def fb_batch(batch_id: int) -> str:
     """A Batch Report: its free goods, totals, credit memos and every event, with the moves it allows."""
     actor = _reader()
@@ -333,7 +333,7 @@ def fb_batch(batch_id: int) -> str:
     )
 
 
-@bp.get("/distribution/free-goods/<int:free_good_id>")
+@bp.get("/distribution/free-goods/<id:free_good_id>")
 def fb_free_good(free_good_id: int) -> str:
     """One free good: where it is, its redemption, and every move it made."""
     actor = _reader()

@@ -200,7 +200,7 @@ def _import_message(filename: str, s: pos_ingest.ImportSummary) -> str:
     return text
 
 
-@bp.get("/pos-reports/<int:report_id>")
+@bp.get("/pos-reports/<id:report_id>")
 def fb_pos_review(report_id: int) -> str:
     """Review: the report's redemptions in one status, each with its customer, denial and card."""
     actor = current_actor()
@@ -219,7 +219,7 @@ def fb_pos_review(report_id: int) -> str:
     )
 
 
-@bp.post("/pos-reports/<int:report_id>/approve")
+@bp.post("/pos-reports/<id:report_id>/approve")
 def fb_pos_approve(report_id: int) -> Response:
     """The final quality check passed: the report's (or the ticked) redemptions go to Processed."""
     actor = current_actor()
@@ -247,7 +247,7 @@ def fb_pos_approve(report_id: int) -> Response:
     return redirect(back_to(default))
 
 
-@bp.get("/pos-redemptions/<int:redemption_id>")
+@bp.get("/pos-redemptions/<id:redemption_id>")
 def fb_pos_redemption(redemption_id: int) -> str:
     """The second Review: one card's purchases and free goods, its denial and its timeline."""
     actor = current_actor()

@@ -45,7 +45,7 @@ def fb_programs() -> tuple[str, int]:
     return html, 400 if form.errors else 200
 
 
-@bp.get("/programs/<int:program_id>")
+@bp.get("/programs/<id:program_id>")
 def fb_program(program_id: int) -> str:
     actor = current_actor()
     rt = current_runtime()
@@ -61,7 +61,7 @@ def fb_program(program_id: int) -> str:
     )
 
 
-@bp.get("/programs/<int:program_id>/products.csv")
+@bp.get("/programs/<id:program_id>/products.csv")
 def fb_program_csv(program_id: int) -> Response:
     """The Product List: SKU, UPC, Description, Size, Unit, Category (formula-like cells get a leading ')."""
     program, lines = core.export_product_list(current_runtime(), current_actor(), program_id)

@@ -137,13 +137,13 @@ def _batch_page(batch_id: int, **extra: object) -> str:
     )
 
 
-@bp.get("/credit-status/batches/<int:batch_id>")
+@bp.get("/credit-status/batches/<id:batch_id>")
 def fb_credit_batch(batch_id: int) -> str:
     """A credited batch as the retailer checks it: its free goods and the credit memo comparisons."""
     return _batch_page(batch_id)
 
 
-@bp.post("/credit-status/batches/<int:batch_id>/reconcile")
+@bp.post("/credit-status/batches/<id:batch_id>/reconcile")
 def fb_reconcile(batch_id: int) -> Response:
     """The retailer received the batch's credits and is happy with them."""
     actor = current_actor()
@@ -176,7 +176,7 @@ def _memo_message(result: credit_memo.MemoComparison) -> tuple[str, str]:
     return head + " It does not match: check the lines marked below with your distributor.", "error"
 
 
-@bp.post("/credit-status/batches/<int:batch_id>/credit-memos")
+@bp.post("/credit-status/batches/<id:batch_id>/credit-memos")
 def fb_memo_upload(batch_id: int) -> Response | tuple[str, int]:
     """Compare the distributor's credit memo (CSV) with a credited batch, line by line, and store the result."""
     actor = current_actor()
