@@ -97,10 +97,9 @@ def test_cli_demo_shows_every_status(tmp_path):
     from connector.core.users import sign_in
 
     rt = build_runtime(_cli_settings(tmp_path), start_jobs=False)
-    with rt.sessions() as s:
-        assert sign_in(s, "admin@demo.local", password, rt.now()).role == "platform_admin"
-        assert sign_in(s, "viewer@demo.local", password, rt.now()).brand_id is not None
-        assert sign_in(s, "retailer@demo.local", password, rt.now()).retailer_id is not None
+    assert sign_in(rt.sessions, "admin@demo.local", password, rt.now()).role == "platform_admin"
+    assert sign_in(rt.sessions, "viewer@demo.local", password, rt.now()).brand_id is not None
+    assert sign_in(rt.sessions, "retailer@demo.local", password, rt.now()).retailer_id is not None
     # The frequent-buyer half: the shipped DARTS sample imported, some cards processed, each denial explained.
     line = next(line for line in out.stdout.splitlines() if line.startswith("POS-reported free goods by status"))
     reported = ast.literal_eval(line.split(":", 1)[1].strip())

@@ -181,24 +181,23 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     rt = current_runtime()
     failed = not email.strip() or not password or len(password) > _MAX_PASSWORD
     if not failed:
-        # The transaction commits on a failed sign-in too: that is what counts wrong passwords.
-        with transaction(rt.sessions) as s:
-            try:
-                row = sign_in(
-                    s, email, password, rt.now(), address=client_address(), scrypt_n=rt.settings.password_scrypt_n
-                )
-                uid, version, role = row.id, row.session_version, Role(row.role)
+        try:
+            row = sign_in(
+                rt.sessions, email, password, rt.now(), address=client_address(), scrypt_n=rt.settings.password_scrypt_n
+            )
+            uid, version, role = row.id, row.session_version, Role(row.role)
+            with transaction(rt.sessions) as s:
                 sid = console_sessions.open_session(s, uid, rt.now(), session_lifetime(rt))
-            except SignInError:
-                failed = True
-            except SignInThrottled as exc:
-                page = render_template(
-                    "admin/login.html",
-                    next_url=next_url,
-                    email=email,
-                    error=THROTTLED.format(seconds=exc.retry_after),
-                )
-                return page, 429, exc.headers
+        except SignInError:
+            failed = True
+        except SignInThrottled as exc:
+            page = render_template(
+                "admin/login.html",
+                next_url=next_url,
+                email=email,
+                error=THROTTLED.format(seconds=exc.retry_after),
+            )
+            return page, 429, exc.headers
     if failed:
         # One message whatever was wrong, so the form does not tell which emails have accounts.
         return render_template("admin/login.html", next_url=next_url, email=email, error=SIGN_IN_FAILED), 200

@@ -22,10 +22,11 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from connector.core import console_sessions, sign_in_throttle
 from connector.core.access import Actor, check_scope
+from connector.core.database import transaction
 from connector.core.errors import ConflictError, ValidationError
 from connector.core.model import Role
 from connector.core.tables import User
@@ -146,7 +147,7 @@ def create_user(
 
 
 def sign_in(
-    s: Session,
+    sessions: sessionmaker[Session],
     email: str,
     password: str,
     now: datetime,
@@ -157,28 +158,46 @@ def sign_in(
     """The user for these credentials, with ``last_login_at`` stamped; ``SignInError`` otherwise.
 
     ``address`` is the client's address when the attempt came over the network: wrong sign-ins are
-    counted per (account, address) and per address (``sign_in_throttle``; commit the session even
-    when this raises, or the count is lost), and a throttled address gets ``SignInThrottled`` before
-    its password is checked. The account itself is never locked, so a guesser elsewhere cannot keep
-    its owner out. ``address=None`` (a local caller such as a test or a command) is not throttled.
-    The answer is the same for an unknown email, a wrong password and a disabled account.
+    counted per (account, address) and per address (``sign_in_throttle``), and a throttled address
+    gets ``SignInThrottled`` before its password is checked. The account itself is never locked, so
+    a guesser elsewhere cannot keep its owner out. ``address=None`` (a local caller such as a test or
+    a command) is not throttled. The answer is the same for an unknown email, a wrong password and a
+    disabled account. A right password stored at a lower cost than ``scrypt_n`` is rehashed at it.
 
-    A right password stored at a lower cost than ``scrypt_n`` is rehashed at ``scrypt_n``.
+    It takes the session factory, not a session, because the scrypt check (about 0.4 s at OWASP's
+    cost) must run outside any transaction: SQLite takes its write lock when a transaction begins
+    (``BEGIN IMMEDIATE``), so a check inside one stalled every writer, webhooks included, and queued
+    concurrent sign-ins behind each other. So: a short transaction reads the throttle and the stored
+    hash, the hash is checked (and a new one made) with no transaction open, and a second short
+    transaction records the outcome. The returned user is detached, its columns loaded.
     """
-    if address is not None:
-        sign_in_throttle.check(s, email, address, now)
-    user = s.scalars(select(User).where(User.email == normalise_email(email))).one_or_none()
-    correct = verify_password(password, user.password_hash if user is not None else _dummy_hash(scrypt_n))
-    if user is None or not correct or user.disabled_at is not None:
+    with transaction(sessions) as s:
         if address is not None:
-            sign_in_throttle.record_failure(s, email, address, now)
+            sign_in_throttle.check(s, email, address, now)
+        found = s.execute(select(User.id, User.password_hash).where(User.email == normalise_email(email))).first()
+    stored = found.password_hash if found is not None else None
+    correct = verify_password(password, stored if stored is not None else _dummy_hash(scrypt_n))
+    rehashed = (
+        hash_password(password, scrypt_n=scrypt_n)
+        if correct and needs_rehash(stored or "", scrypt_n=scrypt_n)
+        else None
+    )
+    with transaction(sessions) as s:
+        user = s.get(User, found.id, with_for_update=True) if found is not None and correct else None
+        # The password may have changed, or the account been disabled, while the hash was being checked.
+        if user is None or user.password_hash != stored or user.disabled_at is not None:
+            if address is not None:
+                sign_in_throttle.record_failure(s, email, address, now)
+            user = None
+        else:
+            if address is not None:
+                sign_in_throttle.record_success(s, email, address)
+            if rehashed is not None:
+                user.password_hash = rehashed
+                log.info("password hash of user %s upgraded to scrypt N=%s", user.id, scrypt_n)
+            user.last_login_at = now
+    if user is None:
         raise SignInError(SIGN_IN_FAILED)
-    if address is not None:
-        sign_in_throttle.record_success(s, email, address)
-    if needs_rehash(user.password_hash, scrypt_n=scrypt_n):
-        user.password_hash = hash_password(password, scrypt_n=scrypt_n)
-        log.info("password hash of user %s upgraded to scrypt N=%s", user.id, scrypt_n)
-    user.last_login_at = now
     return user
 
 

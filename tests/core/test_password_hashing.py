@@ -43,20 +43,19 @@ def test_an_old_cost_hash_is_upgraded_on_the_next_successful_sign_in(make_runtim
     rt = make_runtime()
     uid, old = _old_cost_user(rt)
     assert needs_rehash(old)
-    with transaction(rt.sessions) as s:
-        sign_in(s, "ana@example.com", PASSWORD, NOW)
+    sign_in(rt.sessions, "ana@example.com", PASSWORD, NOW)
     with rt.sessions() as s:
         new = s.get(User, uid).password_hash
     assert new != old and _cost(new) == (2**17, 8, 1) and not needs_rehash(new)
-    with transaction(rt.sessions) as s:  # still the same password, and no second upgrade
-        assert sign_in(s, "ana@example.com", PASSWORD, NOW).password_hash == new
+    # still the same password, and no second upgrade
+    assert sign_in(rt.sessions, "ana@example.com", PASSWORD, NOW).password_hash == new
 
 
 def test_a_wrong_password_leaves_an_old_hash_unchanged(make_runtime):
     rt = make_runtime()
     uid, old = _old_cost_user(rt)
-    with transaction(rt.sessions) as s, pytest.raises(SignInError):
-        sign_in(s, "ana@example.com", "wrong password!", NOW, address="192.0.2.1")
+    with pytest.raises(SignInError):
+        sign_in(rt.sessions, "ana@example.com", "wrong password!", NOW, address="192.0.2.1")
     with rt.sessions() as s:
         assert s.scalars(select(User.password_hash).where(User.id == uid)).one() == old
 
@@ -65,3 +64,35 @@ def test_an_unreadable_or_absurd_stored_hash_never_signs_in():
     assert not verify_password(PASSWORD, "bcrypt$whatever")
     assert not verify_password(PASSWORD, "scrypt$1073741824$8$1$AAAA$AAAA")  # 128 GiB: refused, not computed
     assert not verify_password(PASSWORD, "scrypt$1000$8$1$AAAA$AAAA")  # not a power of two
+
+
+@pytest.mark.parametrize(("password", "address"), [(PASSWORD, None), ("wrong password!", "192.0.2.1")])
+def test_the_password_check_holds_no_database_connection(make_runtime, monkeypatch, password, address):
+    """The ~0.4 s scrypt check and rehash run with no connection checked out, so no transaction is open.
+
+    On SQLite a transaction holds the database's write lock from its start (``BEGIN IMMEDIATE``):
+    a check inside one stalled every writer, webhooks included, for the check's duration, and queued
+    concurrent sign-ins behind each other (benches/sign_in.py: p95 8.4 s at 4 at once, 0.9 s after).
+    """
+    from connector.core import users
+
+    rt = make_runtime()
+    _old_cost_user(rt)  # an old-cost hash, so a right password is also rehashed
+    held: list[int] = []
+    real_verify, real_hash = users.verify_password, users.hash_password
+
+    def watching(real):
+        def call(*args, **kwargs):
+            held.append(rt.engine.pool.checkedout())
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(users, "verify_password", watching(real_verify))
+    monkeypatch.setattr(users, "hash_password", watching(real_hash))
+    try:
+        sign_in(rt.sessions, "ana@example.com", password, NOW, address=address, scrypt_n=2**15)
+    except SignInError:
+        assert password != PASSWORD
+    assert held and held == [0] * len(held)
+    assert len(held) == (2 if password == PASSWORD else 1)  # the check, and the rehash of a right password

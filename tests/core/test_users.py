@@ -38,9 +38,9 @@ def test_password_is_stored_hashed_and_sign_in_is_case_insensitive(make_runtime)
         stored = s.scalars(select(User)).one()
         assert stored.email == "ana@example.com"
         assert PASSWORD not in stored.password_hash and stored.password_hash.startswith("scrypt$")
-        user = sign_in(s, "ANA@example.com", PASSWORD, NOW, scrypt_n=CHEAP)
-        assert user.last_login_at == NOW
-        assert actor_for(user) == Actor(name="user:ana@example.com", role=Role.BRAND_ADMIN, brand_id=world.brand.id)
+    user = sign_in(rt.sessions, "ANA@example.com", PASSWORD, NOW, scrypt_n=CHEAP)
+    assert user.last_login_at == NOW
+    assert actor_for(user) == Actor(name="user:ana@example.com", role=Role.BRAND_ADMIN, brand_id=world.brand.id)
 
 
 def test_wrong_password_unknown_email_and_disabled_account_get_the_same_answer(make_runtime):
@@ -49,13 +49,13 @@ def test_wrong_password_unknown_email_and_disabled_account_get_the_same_answer(m
         user = create_user(s, email="sam@example.com", name="Sam", password=PASSWORD, role=Role.SUPPORT, scrypt_n=CHEAP)
     messages = []
     for email, password in [("sam@example.com", "wrong password!"), ("nobody@example.com", PASSWORD)]:
-        with rt.sessions() as s, pytest.raises(SignInError) as err:
-            sign_in(s, email, password, NOW, scrypt_n=CHEAP)
+        with pytest.raises(SignInError) as err:
+            sign_in(rt.sessions, email, password, NOW, scrypt_n=CHEAP)
         messages.append(err.value.message)
     with transaction(rt.sessions) as s:
         disable_user(s, s.get(User, user.id), NOW)
-    with rt.sessions() as s, pytest.raises(SignInError) as err:
-        sign_in(s, "sam@example.com", PASSWORD, NOW, scrypt_n=CHEAP)
+    with pytest.raises(SignInError) as err:
+        sign_in(rt.sessions, "sam@example.com", PASSWORD, NOW, scrypt_n=CHEAP)
     messages.append(err.value.message)
     assert len(set(messages)) == 1
 
@@ -80,10 +80,9 @@ def test_password_change_ends_old_sessions(make_runtime):
         before = user.session_version
         set_password(s, user, "another long passphrase", scrypt_n=CHEAP)
         assert user.session_version == before + 1
-    with rt.sessions() as s:
-        with pytest.raises(SignInError):
-            sign_in(s, "a@example.com", PASSWORD, NOW, scrypt_n=CHEAP)
-        sign_in(s, "a@example.com", "another long passphrase", NOW, scrypt_n=CHEAP)
+    with pytest.raises(SignInError):
+        sign_in(rt.sessions, "a@example.com", PASSWORD, NOW, scrypt_n=CHEAP)
+    sign_in(rt.sessions, "a@example.com", "another long passphrase", NOW, scrypt_n=CHEAP)
 
 
 @pytest.mark.parametrize(
