@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -355,7 +355,20 @@ _TRACKING_URL_MAX = Redemption.__table__.c.tracking_url.type.length or 500
 _TRACKING_NUMBER_MAX = Redemption.__table__.c.tracking_number.type.length or 100
 
 
+def _storable_time(when: datetime | None) -> datetime | None:
+    """``when``, or None when it cannot be held as UTC (``0001-01-01T00:00:00+14:00`` is a valid ISO time).
+
+    A signed payload's timestamp is still untrusted input: storing one out of range failed the whole
+    delivery in the drain, on every retry, forever. Without it the update is ordered as one without a time.
+    """
+    try:
+        return when.astimezone(UTC) if when is not None else None
+    except OverflowError:
+        return None
+
+
 def _apply_delivery(s: Session, effect: DeliveryUpdate, scope: ShopScope, actor: str, now: datetime) -> None:
+    effect = replace(effect, updated_at=_storable_time(effect.updated_at))
     r = s.scalars(
         select(Redemption)
         .where(Redemption.external_order_id == effect.order_id, Redemption.shop_id == scope.shop_id)

@@ -28,7 +28,11 @@ length, a timestamp out of range in UTC) answered 500. It is now refused with 40
 ``unstorable`` recognises those cases so the fuzz expects exactly that, and
 ``test_webhook_unstorable_signed_delivery_is_refused_not_a_500`` pins each one.
 
-Bounds: 150 examples, ``derandomize=True`` (the same examples every run), ``deadline=None``.
+A second fuzz sends only genuine deliveries (valid signature, the shop, a body of the handled topic's
+shape with fuzzed values where the shape check does not look), so the drain's apply path sees fuzzed
+values too; it found an ``orders/cancelled`` time that overflows in UTC failing the drain forever.
+
+Bounds: 150 examples each, ``derandomize=True`` (the same examples every run), ``deadline=None``.
 """
 
 from __future__ import annotations
@@ -102,6 +106,46 @@ bodies = st.one_of(
     st.integers(LIMIT + 1, LIMIT * 3).map(lambda n: b'{"note": "' + b"x" * n + b'"}'),
 )
 
+#: Values the shape checks never look at, fuzzed: what a genuine delivery of a handled topic may carry.
+UNCHECKED_KEYS = [
+    "status", "shipment_status", "updated_at", "tracking_number", "tracking_numbers", "tracking_url",
+    "tracking_urls", "email", "phone", "sku", "note", "tags",
+]  # fmt: skip
+_ids = st.one_of(st.just(1), st.integers(1, 2**40), st.integers(1, 2**40).map(str))
+_fulfilment_like = st.dictionaries(st.sampled_from(UNCHECKED_KEYS), json_value, max_size=4)
+_customer = st.fixed_dictionaries(
+    {"id": _ids}, optional={"email": st.sampled_from(["ada@example.com", "x@example.com"]), "phone": json_scalar}
+)
+_privacy = {"shop_domain": st.just(SHOP_DOMAIN), "shop_id": _ids}
+#: For each handled topic, a payload that has its shape (``payload_shapes``), so that most fuzzed
+#: deliveries of handled topics get past the shape check and exercise the drain's apply path.
+SHAPED: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "fulfillments/create": st.fixed_dictionaries({"order_id": _ids}),
+    "fulfillments/update": st.fixed_dictionaries({"order_id": _ids}),
+    "orders/fulfilled": st.fixed_dictionaries({"id": _ids, "fulfillments": st.lists(_fulfilment_like, max_size=3)}),
+    "orders/cancelled": st.fixed_dictionaries(
+        {"id": _ids, "cancelled_at": st.sampled_from(["2026-07-01T12:00:00Z", "yesterday", *OUT_OF_RANGE])}
+    ),
+    "products/update": st.fixed_dictionaries(
+        {"id": _ids, "variants": st.lists(st.dictionaries(st.sampled_from(["id", "sku"]), json_value), max_size=3)}
+    ),
+    "customers/update": st.fixed_dictionaries({"id": _ids}),
+    "customers/redact": st.fixed_dictionaries(
+        {**_privacy, "customer": _customer, "orders_to_redact": st.lists(_ids, max_size=3)}
+    ),
+    "customers/data_request": st.fixed_dictionaries(
+        {**_privacy, "customer": _customer, "data_request": st.fixed_dictionaries({"id": _ids})}
+    ),
+    "shop/redact": st.fixed_dictionaries(_privacy),
+}
+
+
+def shaped_body(topic: str) -> st.SearchStrategy[bytes]:
+    """A body of ``topic``'s shape with fuzzed values where the shape check does not look."""
+    extras = st.dictionaries(st.sampled_from(UNCHECKED_KEYS), json_value, max_size=4)
+    return st.tuples(extras, SHAPED[topic]).map(lambda pair: _dumps({**pair[0], **pair[1]}))
+
+
 SIGNATURES = ["valid", "missing", "empty", "other_body", "other_secret", "not_base64", "non_ascii", "truncated"]
 DOMAINS = ["shop", "shop_upper", "unknown", "malformed", "missing"]
 
@@ -117,6 +161,8 @@ def deliveries(draw: st.DrawFn) -> dict[str, Any]:
         "fuzz": lambda: draw(header_text),
         "missing": lambda: None,
     }[kind]()
+    if kind == "known" and topic in SHAPED and draw(st.booleans()):
+        body = draw(shaped_body(topic))
     return {
         "body": body,
         "topic_kind": kind,
@@ -316,6 +362,55 @@ def test_webhook_fuzz_never_5xx_and_refusals_store_nothing(webhook_env, d):
     rt.secret_cache.forget(SHOP_DOMAIN)
 
 
+@st.composite
+def signed_shaped_deliveries(draw: st.DrawFn) -> dict[str, Any]:
+    """A genuine delivery of a handled topic: valid signature, the shop, a body of the topic's shape."""
+    topic = draw(st.sampled_from(sorted(SHAPED)))
+    return {
+        "body": draw(shaped_body(topic)),
+        "topic_kind": "known",
+        "topic": topic,
+        "signature": "valid",
+        "domain": "shop",
+        "provider": "shopify",
+        "webhook_id": draw(st.one_of(st.none(), st.uuids().map(str))),
+        "event_id": None,
+        "triggered_at": draw(st.one_of(st.none(), st.sampled_from(["2026-07-01T16:00:00.000Z", "not a date"]))),
+        "content_type": "application/json",
+    }
+
+
+applied = {"examples": 0, "by_topic": {}}
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(d=signed_shaped_deliveries())
+def test_webhook_fuzz_genuine_deliveries_of_every_handled_topic_are_accepted_and_applied(webhook_env, d):
+    """The fuzz above mostly exercises refusals; this one feeds the apply path (the drain) fuzzed values
+    inside genuine shapes, so a handler that trips over a value type is found here."""
+    rt, client, recorder = webhook_env
+    applied["examples"] += 1
+    rows, jobs = _deliveries(rt), len(recorder.jobs)
+    response = client.post("/webhooks/shopify", data=d["body"], headers=_headers(d))
+    expected = {401} if unstorable(d) else {200}
+    assert response.status_code in expected, (response.status_code, response.get_json())
+    if response.status_code != 200 or response.get_json()["status"] == "duplicate":
+        assert _deliveries(rt) == rows and len(recorder.jobs) == jobs
+        return
+    applied["by_topic"][d["topic"]] = applied["by_topic"].get(d["topic"], 0) + 1
+    assert _deliveries(rt) == rows + 1
+    assert run_job(DRAIN_JOB, 0, rt) == "applied 1"
+    with rt.sessions() as s, s.begin():
+        s.execute(update(Shop).where(Shop.domain == SHOP_DOMAIN).values(active=True, webhook_secret=SHOP_SECRET))
+    rt.secret_cache.forget(SHOP_DOMAIN)
+
+
 def _signed(payload: dict[str, Any], topic: str = "orders/updated", **extra: str) -> tuple[bytes, dict[str, str]]:
     body = _dumps(payload)
     headers = {
@@ -356,3 +451,4 @@ def test_webhook_unstorable_signed_delivery_is_refused_not_a_500(webhook_env, ca
 def test_webhook_fuzz_report():
     """Prints what the fuzz above saw (for docs/reliability.md); runs after it in file order."""
     print(f"webhook fuzz: {stats}")
+    print(f"genuine deliveries applied: {applied}")

@@ -411,3 +411,16 @@ def test_webhook_tracking_values_too_long_for_their_columns_are_dropped_not_a_st
         assert s.scalars(select(WebhookDelivery.status)).all() == ["processed"]
     r = _redemption(rt, redemption_id)
     assert (r.delivery_status, r.tracking_number, r.tracking_url) == ("shipped", None, None)
+
+
+def test_webhook_cancellation_with_a_time_out_of_range_in_utc_is_applied_not_a_stuck_delivery(
+    client, rt, redemption_id
+):
+    """Found by the genuine-delivery fuzz: ``cancelled_at`` of ``0001-01-01T00:00:00+14:00`` is valid ISO 8601
+    but not a UTC time; stored as the delivery's time it failed the drain on every retry, forever."""
+    body = as_body({"id": 1, "cancelled_at": "0001-01-01T00:00:00+14:00"})
+    response = client.post(URL, data=body, headers=shopify_headers(body, "orders/cancelled"))
+    assert response.status_code == 200, response.get_json()
+    with rt.sessions() as s:
+        assert s.scalars(select(WebhookDelivery.status)).all() == ["processed"]
+    assert _redemption(rt, redemption_id).delivery_status == "cancelled"
