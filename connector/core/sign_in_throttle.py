@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
 import math
 from datetime import datetime, timedelta
 
@@ -40,6 +41,8 @@ PER_ADDRESS = 20
 WINDOW = timedelta(minutes=15)
 #: The address of a caller whose address the web server did not give (counted together, not trusted apart).
 UNKNOWN_ADDRESS = "unknown"
+
+log = logging.getLogger("connector.sign_in")
 
 
 class SignInThrottled(ConnectorError):
@@ -115,8 +118,35 @@ def record_failure(s: Session, email: str, address: str | None, now: datetime) -
     s.execute(
         delete(SignInFailure).where(SignInFailure.at <= now - WINDOW).execution_options(synchronize_session=False)
     )
-    s.add(SignInFailure(account=account_key(email), address=address_key(address), at=now))
+    account, addr = account_key(email), address_key(address)
+    s.add(SignInFailure(account=account, address=addr, at=now))
     s.flush()
+    _report_when_held(s, account, addr, now)
+
+
+def _report_when_held(s: Session, account: str, addr: str, now: datetime) -> None:
+    """Tell operators, once per crossing, that an address has reached a limit: it is guessing.
+
+    Logged when the count *reaches* a limit (later attempts are refused before they are counted), with
+    the address and a prefix of the account's hash: never the typed email or password.
+    """
+    recent = SignInFailure.at > now - WINDOW
+    by_address = s.scalar(select(func.count()).select_from(SignInFailure).where(SignInFailure.address == addr, recent))
+    if by_address == PER_ADDRESS:
+        log.warning(
+            "sign-in: address %s made %s wrong sign-ins within %s; it is held until they age out",
+            addr, PER_ADDRESS, WINDOW,
+        )  # fmt: skip
+    pair = s.scalar(
+        select(func.count())
+        .select_from(SignInFailure)
+        .where(SignInFailure.address == addr, SignInFailure.account == account, recent)
+    )
+    if pair == PER_ACCOUNT_ADDRESS:
+        log.warning(
+            "sign-in: address %s made %s wrong sign-ins on account %s… within %s; held for that account",
+            addr, PER_ACCOUNT_ADDRESS, account[:12], WINDOW,
+        )  # fmt: skip
 
 
 def record_success(s: Session, email: str, address: str | None) -> None:

@@ -80,3 +80,21 @@ def test_expired_failures_are_deleted_as_new_ones_arrive(rt):
 )
 def test_an_ipv6_client_is_counted_by_its_slash_64(address, key):
     assert throttle.address_key(address) == key
+
+
+def test_operators_are_told_once_when_an_address_reaches_a_limit_and_never_what_was_typed(rt, caplog):
+    caplog.set_level("WARNING", logger="connector.sign_in")
+    for _ in range(throttle.PER_ACCOUNT_ADDRESS - 1):
+        _attempt(rt, "wrong password!", NOW, "203.0.113.7")
+    assert caplog.records == []  # under the limit: nothing to report
+    _attempt(rt, "wrong password!", NOW, "203.0.113.7")
+    _attempt(rt, "wrong password!", NOW, "203.0.113.7")  # refused before it is counted: no second report
+    held = [r.getMessage() for r in caplog.records]
+    assert len(held) == 1 and "203.0.113.7" in held[0] and "held for that account" in held[0]
+    caplog.clear()
+    for i in range(throttle.PER_ADDRESS):  # the same address spraying other emails
+        _attempt(rt, "wrong password!", NOW, "198.51.100.9", email=f"guess{i}@example.com")
+    held = [r.getMessage() for r in caplog.records]
+    assert len(held) == 1 and "198.51.100.9" in held[0] and f"{throttle.PER_ADDRESS} wrong sign-ins" in held[0]
+    for message in held:
+        assert "example.com" not in message and "wrong password!" not in message
