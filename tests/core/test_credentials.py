@@ -86,7 +86,7 @@ def test_rotated_webhook_secrets_are_both_stored_encrypted(make_runtime):
 
 def test_redacted_shop_keeps_an_empty_token_meaning_no_token(make_runtime):
     """shop/redact writes "" through a Core UPDATE: still "no token", the webhook secret still encrypted."""
-    from connector.core.webhook_intake import redact_shop
+    from connector.core.webhook_effects import redact_shop
 
     rt = make_runtime()
     seed_world(rt)
