@@ -12,19 +12,12 @@ import sys
 
 import click
 
-from connector.commands import error_text
+from connector.commands import error_text, settings_from_env
 from connector.commands.distribution import distribution
 from connector.commands.frequent_buyer import fb, pos
+from connector.commands.shops import secrets_group, shops
 from connector.commands.users import users
-from connector.config import Settings
 from connector.core.model import Role
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
 
 
 class _Main(click.Group):
@@ -53,7 +46,7 @@ def db() -> None:
 def db_upgrade() -> None:
     from connector.migrations import upgrade
 
-    settings = _settings()
+    settings = settings_from_env()
     _ensure_sqlite_dir(settings.database_url)
     upgrade(settings.database_url)
     click.echo(f"database at {_redact(settings.database_url)} is at the latest schema")
@@ -72,7 +65,7 @@ def _redact(url: str) -> str:
 def plugins() -> None:
     from connector.plugin_manager import describe_plugins, make_plugin_manager
 
-    settings = _settings()
+    settings = settings_from_env()
     click.echo(json.dumps(describe_plugins(make_plugin_manager(blocked=settings.disabled_plugins)), indent=2))
 
 
@@ -113,7 +106,7 @@ def worker(
 ) -> None:
     from connector.worker import run_worker
 
-    settings = _settings()
+    settings = settings_from_env()
     if not settings.redis_url:
         raise click.UsageError(
             "the worker needs CONNECTOR_REDIS_URL (e.g. redis://127.0.0.1:6379/0); "
@@ -140,7 +133,7 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
     from connector.app import create_app
     from connector.config import InsecureSecretKey, check_secret_key
 
-    settings = _settings()
+    settings = settings_from_env()
     try:
         check_secret_key(settings.secret_key)
     except InsecureSecretKey as exc:
@@ -188,7 +181,7 @@ def shopify_sim(host: str, port: int, **options: object) -> None:
 def demo(serve: bool, host: str, port: int, sim_port: int) -> None:
     from connector.demo import run_demo
 
-    settings = _settings()
+    settings = settings_from_env()
     if settings.jobs_mode == "sync":
         raise click.UsageError("the demo needs background jobs: unset CONNECTOR_JOBS_MODE")
     _ensure_sqlite_dir(settings.database_url)
@@ -221,116 +214,6 @@ def reconcile(days: float, as_json: bool) -> None:
             click.echo(f"  orphan     {order_id} ({code or 'no code'}): {why}")
     if any(r.duplicates or r.orphans or r.error for r in reports):
         sys.exit(1)
-
-
-@main.group(help="Connected shops.")
-def shops() -> None:
-    pass
-
-
-@shops.command("add", help="Connect a Shopify shop to a brand (the brand is created if new).")
-@click.option("--brand", required=True, help="Brand slug or name.")
-@click.option("--domain", required=True, help="your-shop.myshopify.com")
-@click.option("--access-token", required=True, envvar="SHOPIFY_ACCESS_TOKEN", help="Admin API access token.")
-@click.option("--webhook-secret", required=True, envvar="SHOPIFY_WEBHOOK_SECRET", help="The app's client secret.")
-@click.option(
-    "--api-base-url",
-    default=None,
-    help="Override https://<domain>: only for a local Shopify simulator, with SHOPIFY_ALLOW_CUSTOM_API_BASE=true.",
-)
-def shops_add(brand: str, domain: str, access_token: str, webhook_secret: str, api_base_url: str | None) -> None:
-    from sqlalchemy import select
-
-    from connector.bootstrap import build_runtime
-    from connector.core import catalog
-    from connector.core.database import transaction
-    from connector.core.errors import ConnectorError
-    from connector.core.tables import Brand
-
-    settings = _settings()
-    rt = build_runtime(settings, start_jobs=False)
-    try:
-        with transaction(rt.sessions) as s:
-            slug = catalog.slugify(brand)
-            row = s.scalars(select(Brand).where(Brand.slug == slug)).first() or catalog.create_brand(s, brand, slug)
-            shop = catalog.add_shop(
-                s,
-                row,
-                domain=domain,
-                access_token=access_token,
-                webhook_secret=webhook_secret,
-                api_base_url=api_base_url,
-                allow_custom_api_base=settings.allow_custom_shop_api_base,
-            )
-            click.echo(f"connected {shop.domain} to brand {row.slug} (shop id {shop.id})")
-    except ConnectorError as exc:
-        raise click.ClickException(error_text(exc)) from exc
-
-
-@shops.command("list", help="List connected shops (id, domain, brand, API base URL, state); never credentials.")
-def shops_list() -> None:
-    from sqlalchemy import select
-
-    from connector.bootstrap import build_runtime
-    from connector.core.hooktypes import redact_url
-    from connector.core.tables import Shop
-
-    rt = build_runtime(_settings(), start_jobs=False)
-    with rt.sessions() as s:
-        rows = s.scalars(select(Shop).order_by(Shop.id)).all()
-        if not rows:
-            click.echo("no shops connected; add one with: connector shops add --brand … --domain …")
-        for shop in rows:
-            state = "active" if shop.active else "inactive"
-            # The access token and webhook secrets are never printed; a URL stored with user:password@
-            # (refused since, but maybe in older rows) is printed without them.
-            click.echo(f"{shop.id}\t{shop.domain}\t{shop.brand.slug}\t{redact_url(shop.api_base_url)}\t{state}")
-
-
-@shops.command("rotate-secret", help="Set a shop's new webhook secret; the old one is accepted for an hour more.")
-@click.option("--domain", required=True)
-@click.option("--webhook-secret", required=True, help="The app's new client secret.")
-def shops_rotate_secret(domain: str, webhook_secret: str) -> None:
-    from sqlalchemy import select
-
-    from connector.bootstrap import build_runtime
-    from connector.core import catalog
-    from connector.core.database import transaction
-    from connector.core.tables import Shop
-
-    rt = build_runtime(start_jobs=False)
-    with transaction(rt.sessions) as s:
-        shop = s.scalars(select(Shop).where(Shop.domain == domain)).first()
-        if shop is None:
-            raise click.ClickException(f"no shop {domain}; see `connector shops list`")
-        catalog.rotate_webhook_secret(s, shop, webhook_secret, rt.now())
-    click.echo(f"{domain}: new webhook secret in force; the previous one is accepted for one more hour")
-
-
-@main.group("secrets", help="Credentials stored encrypted (CONNECTOR_ENCRYPTION_KEYS): shop tokens, webhook secrets.")
-def secrets_group() -> None:
-    pass
-
-
-@secrets_group.command(
-    "rotate",
-    help="Re-encrypt every stored credential with the newest key (the first in CONNECTOR_ENCRYPTION_KEYS), "
-    "in one transaction. Put the new key first, run this, then drop the old key.",
-)
-def secrets_rotate() -> None:
-    from connector.bootstrap import build_runtime
-    from connector.core.credentials import encrypted_columns, keyring_of, rotate_credentials
-    from connector.core.tables import Base
-
-    rt = build_runtime(start_jobs=False)
-    keyring = keyring_of(rt.engine)
-    with rt.engine.begin() as conn:
-        count = rotate_credentials(conn, keyring, encrypted_columns(Base.metadata))
-    rt.engine.dispose()
-    click.echo(
-        f"re-encrypted {count} stored credential(s) with the newest of {keyring.size} key(s); "
-        "keys after the first can now be dropped"
-    )
 
 
 @main.group(help="Rewards members can redeem.")
@@ -512,6 +395,8 @@ def tokens_revoke(name: str) -> None:
     click.echo(f"revoked {count} token(s) named {name!r}")
 
 
+main.add_command(shops)
+main.add_command(secrets_group)
 main.add_command(users)
 main.add_command(pos)
 main.add_command(fb)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from connector.config import Settings
+
 
 def error_text(exc: object) -> str:
     """A ``ConnectorError`` as one line: the message, then each field and what to do about it."""
@@ -14,3 +16,11 @@ def error_text(exc: object) -> str:
 
 def fail(exc: object) -> click.ClickException:
     return click.ClickException(error_text(exc))
+
+
+def settings_from_env() -> Settings:
+    """The settings every command builds from the environment; a bad value is a usage error, not a traceback."""
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
