@@ -14,7 +14,9 @@ from flask import Response, request, url_for
 
 from connector.api import bp
 from connector.api.auth import current_actor
-from connector.api.fb_schemas import (
+from connector.api.openapi import operation
+from connector.api.payload import load_body, load_form, load_query
+from connector.api.pos_schemas import (
     PosApproveResultSchema,
     PosApproveSchema,
     PosDashboardQuerySchema,
@@ -26,8 +28,6 @@ from connector.api.fb_schemas import (
     PosReviewQuerySchema,
     PosUploadFormSchema,
 )
-from connector.api.openapi import operation
-from connector.api.payload import load_body, load_form, load_query
 from connector.app import current_runtime, error_response
 from connector.config import Settings
 from connector.core.errors import ValidationError
