@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +46,38 @@ class ShopScope:
     domain: str
 
 
+def _unusable(text: str) -> bool:
+    """True for text no stored value can equal or be set to: PostgreSQL text holds no NUL, UTF-8 no lone surrogate."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _without_unusable_text(effect: WebhookEffect) -> WebhookEffect | None:
+    """``effect`` with each unusable text value dropped; None when a value it cannot do without is unusable.
+
+    A signed payload's values are still untrusted: a NUL in a phone used in a lookup, or in a tracking
+    number to store, made PostgreSQL refuse the statement, and the delivery failed in the drain on every
+    retry, forever. Such a value matches nothing and can be stored nowhere, so it is treated as absent:
+    an optional one becomes None, a list loses it, and an effect that needs it (the order of a delivery
+    update) has no effect at all.
+    """
+    changes: dict[str, Any] = {}
+    for f in fields(effect):
+        value = getattr(effect, f.name)
+        if isinstance(value, str) and _unusable(value):
+            if "None" not in str(f.type):
+                return None
+            changes[f.name] = None
+        elif isinstance(value, tuple) and any(isinstance(v, str) and _unusable(v) for v in value):
+            changes[f.name] = tuple(v for v in value if not (isinstance(v, str) and _unusable(v)))
+    return replace(effect, **changes) if changes else effect
+
+
 def apply_effect(
     rt: Runtime,
     s: Session,
@@ -54,6 +86,12 @@ def apply_effect(
     actor: str,
     now: datetime,
 ) -> list[tuple[int, int]]:
+    """Apply one effect within ``scope``; the (redemption id, attempts) of redemptions to fulfil again."""
+    usable = _without_unusable_text(effect)
+    if usable is None:
+        rt.log.warning("webhook effect %s names a value no stored text can hold; no effect", type(effect).__name__)
+        return []
+    effect = usable
     if isinstance(effect, DeliveryUpdate):
         _apply_delivery(s, effect, scope, actor, now)
     elif isinstance(effect, RetryErrorsForSku):

@@ -424,3 +424,21 @@ def test_webhook_cancellation_with_a_time_out_of_range_in_utc_is_applied_not_a_s
     with rt.sessions() as s:
         assert s.scalars(select(WebhookDelivery.status)).all() == ["processed"]
     assert _redemption(rt, redemption_id).delivery_status == "cancelled"
+
+
+def test_webhook_values_with_a_nul_match_nothing_and_never_stick_the_drain(client, rt, world, redemption_id):
+    """Found by the genuine-delivery fuzz: a NUL in a signed payload's phone (a lookup value) or tracking
+    number (a value to store) made PostgreSQL refuse the statement, so the delivery failed in the drain
+    on every retry. Such a value is treated as absent; the rest of the delivery takes effect."""
+    request = topic_payload("customers/data_request")
+    request["customer"] = {**request["customer"], "phone": "\x00"}
+    shipped = {**fulfillment_payload(1, "in_transit", "2026-07-01T12:00:00-04:00"), "tracking_number": "1Z\x00"}
+    for body, topic in ((as_body(request), "customers/data_request"), (as_body(shipped), "fulfillments/update")):
+        response = client.post(URL, data=body, headers=shopify_headers(body, topic))
+        assert response.status_code == 200, response.get_json()
+    with rt.sessions() as s:
+        assert s.scalars(select(WebhookDelivery.status)).all() == ["processed", "processed"]
+    exported = json.loads(next((rt.settings.outbox_dir / "data-requests").glob("*.json")).read_text())
+    assert [m["email"] for m in exported["members"]] == [ADA_EMAIL]  # still found by the email
+    r = _redemption(rt, redemption_id)
+    assert r.delivery_status == "shipped" and r.tracking_number != "1Z\x00"
