@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -47,6 +47,7 @@ from connector.core.frequent_buyer.tables import FreeGood, PosRedemption, PosRep
 from connector.core.model import Role
 from connector.core.tables import Base
 from tests.frequent_buyer.darts_store import seed_darts_store
+from tests.reliability.fuzzing import fuzz_settings
 
 SAMPLE = (Path(__file__).resolve().parents[1] / "data" / "pos" / "darts-bxgy-sample.csv").read_bytes()
 URL = "/api/v1/pos-reports"
@@ -186,13 +187,7 @@ def _upload(client, token: str, data: bytes, *, dry_run: bool):
 stats: dict[str, Any] = {"examples": 0, "by_status": {}, "problems_max": 0}
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz_settings(EXAMPLES)
 @given(case=reports())
 def test_pos_upload_fuzz_never_5xx_names_row_and_column_and_stores_all_or_nothing(pos_env, case):
     rt, client, token, retailer_id = pos_env

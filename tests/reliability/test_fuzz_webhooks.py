@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
@@ -54,6 +54,7 @@ from connector.jobs import run_job
 from connector.plugins.shopify.payload_shapes import shape_problem
 from tests.conftest import seed_world
 from tests.fakes import FakeShopPlugin
+from tests.reliability.fuzzing import fuzz_settings
 from tests.web.support import SHOP_DOMAIN, SHOP_SECRET, shopify_signature
 
 LIMIT = 4096
@@ -313,16 +314,17 @@ def webhook_env(make_runtime):
     rt.dispatcher = SyncDispatcher(rt)
 
 
+def _reconnect_shop(rt: Runtime) -> None:
+    """shop/redact (and app/uninstalled) may switch the shop off: switch it back on for the next example."""
+    with rt.sessions() as s, s.begin():
+        s.execute(update(Shop).where(Shop.domain == SHOP_DOMAIN).values(active=True, webhook_secret=SHOP_SECRET))
+    rt.secret_cache.forget(SHOP_DOMAIN)
+
+
 stats = {"examples": 0, "by_status": {}}
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz_settings(EXAMPLES)
 @given(d=deliveries())
 def test_webhook_fuzz_never_5xx_and_refusals_store_nothing(webhook_env, d):
     rt, client, recorder = webhook_env
@@ -356,10 +358,7 @@ def test_webhook_fuzz_never_5xx_and_refusals_store_nothing(webhook_env, d):
     assert recorder.jobs[jobs:] == [(DRAIN_JOB, 0)]
     # Applying it must not crash on any payload shape.
     assert run_job(DRAIN_JOB, 0, rt) == "applied 1"
-    # shop/redact and app/uninstalled may switch the shop off; switch it back on for the next example.
-    with rt.sessions() as s, s.begin():
-        s.execute(update(Shop).where(Shop.domain == SHOP_DOMAIN).values(active=True, webhook_secret=SHOP_SECRET))
-    rt.secret_cache.forget(SHOP_DOMAIN)
+    _reconnect_shop(rt)
 
 
 @st.composite
@@ -383,13 +382,7 @@ def signed_shaped_deliveries(draw: st.DrawFn) -> dict[str, Any]:
 applied = {"examples": 0, "by_topic": {}}
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz_settings(EXAMPLES)
 @given(d=signed_shaped_deliveries())
 def test_webhook_fuzz_genuine_deliveries_of_every_handled_topic_are_accepted_and_applied(webhook_env, d):
     """The fuzz above mostly exercises refusals; this one feeds the apply path (the drain) fuzzed values
@@ -406,9 +399,7 @@ def test_webhook_fuzz_genuine_deliveries_of_every_handled_topic_are_accepted_and
     applied["by_topic"][d["topic"]] = applied["by_topic"].get(d["topic"], 0) + 1
     assert _deliveries(rt) == rows + 1
     assert run_job(DRAIN_JOB, 0, rt) == "applied 1"
-    with rt.sessions() as s, s.begin():
-        s.execute(update(Shop).where(Shop.domain == SHOP_DOMAIN).values(active=True, webhook_secret=SHOP_SECRET))
-    rt.secret_cache.forget(SHOP_DOMAIN)
+    _reconnect_shop(rt)
 
 
 def _signed(payload: dict[str, Any], topic: str = "orders/updated", **extra: str) -> tuple[bytes, dict[str, str]]:
