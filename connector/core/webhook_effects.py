@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select, update
@@ -31,6 +31,7 @@ from connector.core.links import safe_link
 from connector.core.model import DELIVERY_RANK, DeliveryStatus, RedemptionStatus
 from connector.core.redemptions import reopen_for_retry
 from connector.core.runtime import Runtime
+from connector.core.storable import text_problem, utc_or_none
 from connector.core.tables import Member, OutboundMessage, Redemption, Reward, Shop, WebhookDelivery
 from connector.core.timeline import record_event
 
@@ -46,17 +47,6 @@ class ShopScope:
     domain: str
 
 
-def _unusable(text: str) -> bool:
-    """True for text no stored value can equal or be set to: PostgreSQL text holds no NUL, UTF-8 no lone surrogate."""
-    if "\x00" in text:
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _without_unusable_text(effect: WebhookEffect) -> WebhookEffect | None:
     """``effect`` with each unusable text value dropped; None when a value it cannot do without is unusable.
 
@@ -69,12 +59,12 @@ def _without_unusable_text(effect: WebhookEffect) -> WebhookEffect | None:
     changes: dict[str, Any] = {}
     for f in fields(effect):
         value = getattr(effect, f.name)
-        if isinstance(value, str) and _unusable(value):
+        if isinstance(value, str) and text_problem(value):
             if "None" not in str(f.type):
                 return None
             changes[f.name] = None
-        elif isinstance(value, tuple) and any(isinstance(v, str) and _unusable(v) for v in value):
-            changes[f.name] = tuple(v for v in value if not (isinstance(v, str) and _unusable(v)))
+        elif isinstance(value, tuple) and any(isinstance(v, str) and text_problem(v) for v in value):
+            changes[f.name] = tuple(v for v in value if not (isinstance(v, str) and text_problem(v)))
     return replace(effect, **changes) if changes else effect
 
 
@@ -145,20 +135,9 @@ _TRACKING_URL_MAX = Redemption.__table__.c.tracking_url.type.length or 500
 _TRACKING_NUMBER_MAX = Redemption.__table__.c.tracking_number.type.length or 100
 
 
-def _storable_time(when: datetime | None) -> datetime | None:
-    """``when``, or None when it cannot be held as UTC (``0001-01-01T00:00:00+14:00`` is a valid ISO time).
-
-    A signed payload's timestamp is still untrusted input: storing one out of range failed the whole
-    delivery in the drain, on every retry, forever. Without it the update is ordered as one without a time.
-    """
-    try:
-        return when.astimezone(UTC) if when is not None else None
-    except OverflowError:
-        return None
-
-
 def _apply_delivery(s: Session, effect: DeliveryUpdate, scope: ShopScope, actor: str, now: datetime) -> None:
-    effect = replace(effect, updated_at=_storable_time(effect.updated_at))
+    # A time with no UTC value (valid ISO 8601 all the same) cannot be stored: the update is ordered as one without.
+    effect = replace(effect, updated_at=utc_or_none(effect.updated_at))
     r = s.scalars(
         select(Redemption)
         .where(Redemption.external_order_id == effect.order_id, Redemption.shop_id == scope.shop_id)

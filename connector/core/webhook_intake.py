@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -28,6 +28,7 @@ from connector.core.fulfilment import schedule_fulfilment
 from connector.core.hooktypes import InboundWebhook, VerifiedWebhook, WebhookEffect
 from connector.core.runtime import Runtime
 from connector.core.secret_cache import ShopSecrets
+from connector.core.storable import text_problem, utc_or_none
 from connector.core.tables import Shop, WebhookDelivery
 from connector.core.webhook_effects import ShopScope, apply_effect
 
@@ -151,19 +152,13 @@ def _check_storable(verified: VerifiedWebhook) -> None:
             raise WebhookRejectedError(
                 f"the delivery's {label} is {len(value)} characters long; at most {limit} are accepted"
             )
-        if "\x00" in value:
-            raise WebhookRejectedError(f"the delivery's {label} contains a NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise WebhookRejectedError(f"the delivery's {label} is not valid Unicode (a lone surrogate)") from None
+        problem = text_problem(value)
+        if problem:
+            raise WebhookRejectedError(f"the delivery's {label} {problem}")
     for name, label in (("triggered_at", "trigger time"), ("resource_updated_at", "updated_at")):
         when: datetime | None = getattr(verified, name)
-        try:
-            if when is not None:
-                when.astimezone(UTC)
-        except OverflowError:
-            raise WebhookRejectedError(f"the delivery's {label} ({when.isoformat()}) is out of range") from None
+        if when is not None and utc_or_none(when) is None:
+            raise WebhookRejectedError(f"the delivery's {label} ({when.isoformat()}) is out of range")
 
 
 def _store_delivery(rt: Runtime, values: dict[str, Any]) -> int:
