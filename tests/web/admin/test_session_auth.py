@@ -308,6 +308,16 @@ def test_signing_out_on_one_device_leaves_the_other_signed_in(signed_in, people)
     assert phone.get("/admin/fulfilments").status_code == 200
 
 
+def test_one_users_sign_out_and_password_change_end_no_one_elses_session(signed_in, people, rt):
+    """Sessions are the user's own: another brand's admin signing out, or changing a password, ends none of ours."""
+    ours, theirs = signed_in(people.brand_admin), signed_in(people.other_admin)
+    theirs.post("/admin/logout")
+    with transaction(rt.sessions) as s:
+        set_password(s, find_user(s, people.other_admin.email), "another long passphrase", scrypt_n=2**4)
+    assert ours.get("/admin/fulfilments").status_code == 200
+    assert theirs.get("/admin/fulfilments").status_code == 302
+
+
 def test_a_session_ends_after_its_absolute_lifetime_however_active(signed_in, people, rt):
     clock = Clock(rt)
     browser = signed_in(people.support)
