@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connector.core.hooktypes import (
@@ -85,35 +85,22 @@ def apply_effect(
     if isinstance(effect, DeliveryUpdate):
         _apply_delivery(s, effect, scope, actor, now)
     elif isinstance(effect, RetryErrorsForSku):
-        rows = s.scalars(
+        failed = (
             select(Redemption)
             .join(Reward, Reward.id == Redemption.reward_id)
-            .where(
-                Redemption.shop_id == scope.shop_id,
-                Redemption.brand_id == scope.brand_id,
-                Redemption.status == RedemptionStatus.ERROR,
-                Redemption.error_code == "product_not_found",
-                Reward.sku.in_(effect.skus),
-            )
-        ).all()
-        return [_auto_retry(s, r, actor, now, "the product was updated in the shop") for r in rows]
+            .where(Redemption.error_code == "product_not_found", Reward.sku.in_(effect.skus))
+        )
+        return _retry_failed(s, scope, failed, actor, now, "the product was updated in the shop")
     elif isinstance(effect, RetryErrorsForCustomer):
         match = [Member.shop_customer_id == effect.customer_id]
         if effect.email:
             match.append(_email_is(effect.email))
-        rows = s.scalars(
+        failed = (
             select(Redemption)
             .join(Member, Member.id == Redemption.member_id)
-            .where(
-                Redemption.shop_id == scope.shop_id,
-                Redemption.brand_id == scope.brand_id,
-                Member.brand_id == scope.brand_id,
-                Redemption.status == RedemptionStatus.ERROR,
-                Redemption.error_code.in_(_CUSTOMER_ERRORS),
-                or_(*match),
-            )
-        ).all()
-        return [_auto_retry(s, r, actor, now, "the customer was updated in the shop") for r in rows]
+            .where(Member.brand_id == scope.brand_id, Redemption.error_code.in_(_CUSTOMER_ERRORS), or_(*match))
+        )
+        return _retry_failed(s, scope, failed, actor, now, "the customer was updated in the shop")
     elif isinstance(effect, RedactCustomer):
         redact_customer(s, effect, scope, now)
     elif isinstance(effect, RedactShop):
@@ -176,8 +163,18 @@ def _apply_delivery(s: Session, effect: DeliveryUpdate, scope: ShopScope, actor:
         )
 
 
-def _auto_retry(s: Session, r: Redemption, actor: str, now: datetime, why: str) -> tuple[int, int]:
-    return (r.id, reopen_for_retry(s, r, actor=actor, now=now, why=f"automatic: {why}"))
+def _retry_failed(
+    s: Session, scope: ShopScope, failed: Select[tuple[Redemption]], actor: str, now: datetime, why: str
+) -> list[tuple[int, int]]:
+    """Reopen, for an automatic retry, the redemptions ``failed`` selects that are in error in the signing shop."""
+    rows = s.scalars(
+        failed.where(
+            Redemption.shop_id == scope.shop_id,
+            Redemption.brand_id == scope.brand_id,
+            Redemption.status == RedemptionStatus.ERROR,
+        )
+    ).all()
+    return [(r.id, reopen_for_retry(s, r, actor=actor, now=now, why=f"automatic: {why}")) for r in rows]
 
 
 def _brand_members(
