@@ -16,6 +16,7 @@ from connector.shopify_sim.app import UNAUTHORIZED_BODY
 from .oauth_flow import (
     CLIENT_ID,
     CLIENT_SECRET,
+    ORDERS_PAGE,
     REDIRECT_URI,
     authorize,
     callback_params,
@@ -232,7 +233,7 @@ def test_faults_stay_on_their_side(sim: SimServer) -> None:
     first = install(sim)
     sim.control("faults", {"queue": [{"kind": "503"}]})  # unscoped: GraphQL only
     assert refresh(sim, first["refresh_token"]).status_code == 200
-    assert sim.graphql("query { orders(first: 1) { nodes { id } } }").status_code == 503
+    assert status_with(sim, sim.access_token) == 503
     with pytest.raises(SimControlError, match="cannot fire on the token endpoint"):
         sim.control("faults", {"queue": [{"kind": "throttled", "operation": "oauth:refresh_token"}]})
     sim.control("faults", {"queue": [{"kind": "503", "operation": "oauth:refresh_token"}]})
@@ -245,7 +246,7 @@ def test_faults_stay_on_their_side(sim: SimServer) -> None:
 def test_expired_tokens_get_shopifys_401_and_a_refresh_brings_access_back(sim: SimServer) -> None:
     first = install(sim)
     assert sim.control("oauth/expire", {}) == {"expired": 1}
-    response = sim.graphql("query { orders(first: 1) { nodes { id } } }", token=first["access_token"])
+    response = sim.graphql(ORDERS_PAGE, token=first["access_token"])
     assert response.status_code == 401
     assert response.json() == UNAUTHORIZED_BODY
     new = refresh(sim, first["refresh_token"]).json()
