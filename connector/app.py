@@ -79,12 +79,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from connector.admin import bp as admin_bp
     from connector.api import bp as api_bp
     from connector.routing import CONVERTERS
+    from connector.shop_install_routes import bp as shop_install_bp
     from connector.webhooks import bp as webhooks_bp
 
     app.url_map.converters.update(CONVERTERS)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(shop_install_bp)
     _register_error_handlers(app)
     _register_security_headers(app, hsts=settings.secure_cookies)
     _register_root_routes(app)

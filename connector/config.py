@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from connector.core.hooktypes import ALLOW_CUSTOM_API_BASE
 
@@ -49,6 +50,21 @@ def _hours(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 < hours <= 24 * 30:
         raise ValueError(f"{name} must be a number of hours above 0 and at most 720 (e.g. 12), not {value!r}")
     return hours
+
+
+def _public_url(env: Mapping[str, str], name: str) -> str | None:
+    """The app's public base URL, checked at start-up: Shopify redirects browsers to it after an install."""
+    value = env.get(name, "").strip().rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    extra = parts.query or parts.fragment or "@" in parts.netloc
+    if parts.scheme not in {"http", "https"} or not parts.hostname or extra:
+        raise ValueError(
+            f"{name} must be the app's public base URL such as https://connector.example.com "
+            f"(http or https, a host, no query, no user:password@), not {value!r}"
+        )
+    return value
 
 
 #: Shortest session-signing key accepted: 32 characters (``secrets.token_hex(32)`` gives 64).
@@ -122,6 +138,9 @@ class Settings:
     password_scrypt_n: int = 2**17
     #: Fernet keys for credentials at rest, newest first (``connector.encryption`` decides the default).
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    #: ``CONNECTOR_PUBLIC_URL``: the address shops and browsers reach this app at (no trailing slash). The install
+    #: redirect URI is ``{public_url}/shopify/callback``; unset, installs refuse with a page naming the variable.
+    public_url: str | None = None
     #: SQLite only, when ``encryption_keys`` is empty: the key made once into the data directory.
     encryption_key_file: Path = field(default_factory=lambda: _default_data_dir() / "encryption.key")
 
@@ -164,6 +183,7 @@ class Settings:
                 k.strip() for k in env.get("CONNECTOR_ENCRYPTION_KEYS", "").split(",") if k.strip()
             ),
             "encryption_key_file": data_dir / "encryption.key",
+            "public_url": _public_url(env, "CONNECTOR_PUBLIC_URL"),
         }
         _flag(env, ALLOW_CUSTOM_API_BASE)  # a typo fails at start-up, not at the first fulfilment
         values.update(overrides)

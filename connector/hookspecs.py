@@ -23,6 +23,8 @@ if TYPE_CHECKING:
         FulfilmentResult,
         HookContext,
         InboundWebhook,
+        InstallCallback,
+        InstallLinkRequest,
         PluginInfo,
         SecretLookup,
         ShopInfo,
@@ -89,6 +91,35 @@ def connector_grant_token(request: TokenGrantRequest, provider: str, ctx: HookCo
     retryable ``ProviderError("shop_unavailable")``, and the caller may retry with the same refresh
     token (Shopify keeps it valid until its replacement is used).
     """
+
+
+@hookspec(firstresult=True)
+def connector_install_url(request: InstallLinkRequest, provider: str, ctx: HookContext) -> str | None:
+    """The address of ``provider``'s authorize page for ``request.shop_domain`` (authorization code grant).
+
+    None for another provider. Carries the app's client id, the scopes to ask for, ``request.redirect_uri`` and
+    ``request.state`` unchanged. Raises ``ValidationError`` (field ``shop``) for a shop name the provider does
+    not accept, and ``ProviderError("plugin_config_invalid")`` naming the missing or wrong app setting.
+    """
+
+
+@hookspec(firstresult=True)
+def connector_verify_install_callback(
+    query: Mapping[str, str], provider: str, ctx: HookContext
+) -> InstallCallback | None:
+    """Check a query the provider signed (the install callback, or the install request from its side).
+
+    None for another provider. CPU only: no database, no HTTP. Checks the shop's host rule and the
+    query's signature with the app's client secret, in constant time, and returns the shop, where it is
+    reached and the authorization code (when the query has one). Raises ``InstallRefusedError`` with a
+    precise reason when either check fails; it must never echo a secret or the signature.
+    """
+
+
+@hookspec(firstresult=True)
+def connector_missing_scopes(granted: tuple[str, ...], provider: str, ctx: HookContext) -> tuple[str, ...] | None:
+    """The access scopes the provider's plugin needs that ``granted`` lacks (empty when none); None for
+    another provider. The host refuses a connection missing any, naming them."""
 
 
 @hookspec(firstresult=True)

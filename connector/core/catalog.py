@@ -14,7 +14,7 @@ from connector.core.access import check_scope
 from connector.core.errors import ConflictError, NotFoundError, ValidationError
 from connector.core.hooktypes import api_base_url_problem
 from connector.core.model import FulfilmentChannel, LedgerKind, Role
-from connector.core.tables import ApiToken, Brand, LedgerEntry, Member, Reward, Shop
+from connector.core.tables import ApiToken, Brand, LedgerEntry, Member, Reward, Shop, ShopConnection, ShopStatus
 
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 
@@ -51,7 +51,9 @@ def add_shop(
     api_version: str = "2026-07",
     allow_custom_api_base: bool = False,
 ) -> Shop:
-    """Connect a shop. ``api_base_url`` defaults to ``https://{domain}``; anything else (the local simulator)
+    """Connect a shop with a static admin token (a legacy custom app's).
+
+    ``api_base_url`` defaults to ``https://{domain}``; anything else (the local simulator)
     only with ``allow_custom_api_base`` (the ``SHOPIFY_ALLOW_CUSTOM_API_BASE`` setting), and never with
     credentials in it: the access token is sent to that address."""
     if not _SHOP_DOMAIN.match(domain):
@@ -75,6 +77,8 @@ def add_shop(
         webhook_secret=webhook_secret,
         api_base_url=(api_base_url or f"https://{domain}").rstrip("/"),
         api_version=api_version,
+        connection_kind=ShopConnection.STATIC_TOKEN,
+        status=ShopStatus.CONNECTED,
     )
     s.add(shop)
     s.flush()

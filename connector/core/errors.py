@@ -249,6 +249,32 @@ class WebhookPayloadError(ConnectorError):
     code = "webhook_payload_invalid"
 
 
+class InstallRefusedError(ConnectorError):
+    """An install callback (or install request) failed a check: state, shop host, signature or grant.
+
+    Answered with an HTML page and 400; nothing is stored. The message says which check failed and never
+    holds the state, code, signature or any secret.
+    """
+
+    status_code = 400
+    code = "install_refused"
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.fix = fix or "Start the install again from the Shops page (Connect) or from Shopify."
+
+
+class NotConfiguredError(ConnectorError):
+    """An app-wide setting a feature needs is missing or wrong; the message names the variable."""
+
+    status_code = 503
+    code = "not_configured"
+
+    def __init__(self, message: str, *, setting: str) -> None:
+        super().__init__(message, setting=setting)
+        self.setting = setting
+
+
 class PayloadTooLargeError(ConnectorError):
     status_code = 413
     code = "payload_too_large"

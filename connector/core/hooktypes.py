@@ -109,6 +109,32 @@ class TokenGrant:
     refresh_token_expires_in: float | None = None
 
 
+@dataclass(frozen=True)
+class InstallLinkRequest:
+    """What the host asks a plugin to build the shop's authorize page address from (``connector_install_url``).
+
+    ``state`` is the one-time nonce bound to the browser; the host keeps only its SHA-256.
+    """
+
+    shop_domain: str
+    state: str = field(repr=False)
+    redirect_uri: str
+
+
+@dataclass(frozen=True)
+class InstallCallback:
+    """A callback (or install request) query the plugin verified (``connector_verify_install_callback``).
+
+    ``shop_domain`` passed the provider's host rule and the query's signature held; ``api_base_url`` is
+    where that shop is reached (its own address, or the simulator when the installation allows one);
+    ``code`` is the authorization code (None on an install request, which carries none).
+    """
+
+    shop_domain: str
+    api_base_url: str
+    code: str | None = field(default=None, repr=False)
+
+
 #: A shop's own domain, as Shopify names it.
 SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
 #: The setting (read by the host at ``shops add`` and by the Shopify plugin at every call) that lets a shop's

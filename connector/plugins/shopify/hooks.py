@@ -23,6 +23,8 @@ from connector.core.hooktypes import (
     FulfilmentResult,
     HookContext,
     InboundWebhook,
+    InstallCallback,
+    InstallLinkRequest,
     PluginInfo,
     SecretLookup,
     ShopInfo,
@@ -31,7 +33,7 @@ from connector.core.hooktypes import (
     VerifiedWebhook,
     WebhookEffect,
 )
-from connector.plugins.shopify import orders, token_grants, webhook_topics, webhooks
+from connector.plugins.shopify import install, orders, scopes, token_grants, webhook_topics, webhooks
 from connector.plugins.shopify.config import ShopifyConfig
 from connector.plugins.shopify.customers import sync_customer
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
@@ -214,3 +216,29 @@ def connector_grant_token(request: TokenGrantRequest, provider: str, ctx: HookCo
     if provider != CHANNEL:
         return None
     return token_grants.request_token(request, ShopifyConfig.from_mapping(ctx.config), logger=ctx.logger)
+
+
+@hookimpl
+def connector_install_url(request: InstallLinkRequest, provider: str, ctx: HookContext) -> str | None:
+    """Shopify's authorize page for the shop (client id, scopes, redirect URI, the host's one-time state)."""
+    if provider != CHANNEL:
+        return None
+    return install.authorize_url(request, ctx.config)
+
+
+@hookimpl
+def connector_verify_install_callback(
+    query: Mapping[str, str], provider: str, ctx: HookContext
+) -> InstallCallback | None:
+    """The shop host rule and the hex HMAC of a query Shopify signed (CPU only)."""
+    if provider != CHANNEL:
+        return None
+    return install.verify_callback(query, ctx.config)
+
+
+@hookimpl
+def connector_missing_scopes(granted: tuple[str, ...], provider: str, ctx: HookContext) -> tuple[str, ...] | None:
+    """The plugin's required scopes that ``granted`` lacks (``write_X`` counts as ``read_X`` too)."""
+    if provider != CHANNEL:
+        return None
+    return scopes.missing_scopes(granted)
