@@ -6,9 +6,14 @@ Nothing here prints a credential: ``shops list`` shows no token or secret (and m
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from connector.commands import error_text, settings_from_env
+
+if TYPE_CHECKING:
+    from connector.core.runtime import Runtime
 
 
 @click.group(help="Connected shops.")
@@ -55,6 +60,101 @@ def shops_add(brand: str, domain: str, access_token: str, webhook_secret: str, a
         raise click.ClickException(error_text(exc)) from exc
 
 
+@shops.command(
+    "connect",
+    help="Connect a Shopify shop to a brand. Without --client-id: print the install link to open in a browser "
+    "signed in to the console (authorization code grant; needs SHOPIFY_CLIENT_ID, SHOPIFY_CLIENT_SECRET, "
+    "CONNECTOR_PUBLIC_URL). With --client-id and --client-secret-stdin: connect an app of the shop's own "
+    "organization by client credentials (a token is fetched at once).",
+)
+@click.argument("domain")
+@click.option("--brand", required=True, help="Brand slug or name (created if new).")
+@click.option("--client-id", default=None, help="Client credentials: the Dev Dashboard app's client id.")
+@click.option(
+    "--client-secret-stdin",
+    is_flag=True,
+    help="Client credentials: read the app's client secret from standard input (never give it on the command line).",
+)
+@click.option(
+    "--api-base-url",
+    default=None,
+    help="Client credentials: override https://<domain>, only for a local Shopify simulator "
+    "(SHOPIFY_ALLOW_CUSTOM_API_BASE=true).",
+)
+def shops_connect(
+    domain: str, brand: str, client_id: str | None, client_secret_stdin: bool, api_base_url: str | None
+) -> None:
+    from connector.bootstrap import build_runtime
+    from connector.core import shop_connect
+    from connector.core.errors import ConnectorError
+
+    if client_secret_stdin and not client_id:
+        raise click.UsageError("--client-secret-stdin goes with --client-id (client credentials)")
+    if client_id and not client_secret_stdin:
+        raise click.UsageError(
+            "--client-id needs --client-secret-stdin: pipe the client secret in, e.g. "
+            "`connector shops connect DOMAIN --brand SLUG --client-id ID --client-secret-stdin < secret.txt`"
+        )
+    if api_base_url and not client_id:
+        raise click.UsageError("--api-base-url goes with --client-id; an install finds the shop by its domain")
+    secret = click.get_text_stream("stdin").readline().strip() if client_secret_stdin else ""
+    settings = settings_from_env()
+    rt = build_runtime(settings, start_jobs=False)
+    try:
+        brand_id, slug = _brand(rt, brand)
+        if client_id:
+            shop = shop_connect.connect_client_credentials(rt, brand_id, domain, client_id, secret, api_base_url)
+            click.echo(
+                f"connected {shop.domain} to brand {slug} by client credentials (shop id {shop.id}); "
+                f"granted scopes: {shop.granted_scopes}"
+            )
+            return
+        link = shop_connect.install_link(rt, domain, brand_id)
+    except ConnectorError as exc:
+        raise click.ClickException(error_text(exc)) from exc
+    click.echo(f"open this link in a browser signed in to the console (a platform admin, or an admin of {slug}):")
+    click.echo(link)
+
+
+@shops.command("assign-brand", help="Give a shop installed from Shopify's side (awaiting a brand) its brand.")
+@click.argument("domain")
+@click.option("--brand", required=True, help="Slug of an existing brand.")
+def shops_assign_brand(domain: str, brand: str) -> None:
+    from sqlalchemy import select
+
+    from connector.bootstrap import build_runtime
+    from connector.core import catalog, shop_connect
+    from connector.core.access import Actor
+    from connector.core.errors import ConnectorError
+    from connector.core.tables import Shop
+
+    rt = build_runtime(settings_from_env(), start_jobs=False)
+    try:
+        with rt.sessions() as s:
+            shop_id = s.scalars(select(Shop.id).where(Shop.domain == domain.strip().lower())).first()
+            if shop_id is None:
+                raise click.ClickException(f"no shop {domain}; see `connector shops list`")
+            brand_id = catalog.get_brand(s, brand).id
+        shop = shop_connect.assign_brand(rt, shop_id, brand_id, Actor.system("cli"))
+    except ConnectorError as exc:
+        raise click.ClickException(error_text(exc)) from exc
+    click.echo(f"{shop.domain} now belongs to brand {brand} ({shop.status})")
+
+
+def _brand(rt: Runtime, name: str) -> tuple[int, str]:
+    """The brand named ``name`` (slug or name), created when new, as ``shops add`` does."""
+    from sqlalchemy import select
+
+    from connector.core import catalog
+    from connector.core.database import transaction
+    from connector.core.tables import Brand
+
+    with transaction(rt.sessions) as s:
+        slug = catalog.slugify(name)
+        row = s.scalars(select(Brand).where(Brand.slug == slug)).first() or catalog.create_brand(s, name, slug)
+        return row.id, row.slug
+
+
 @shops.command("list", help="List connected shops (id, domain, brand, API base URL, state); never credentials.")
 def shops_list() -> None:
     from sqlalchemy import select
@@ -70,9 +170,13 @@ def shops_list() -> None:
             click.echo("no shops connected; add one with: connector shops add --brand … --domain …")
         for shop in rows:
             state = "active" if shop.active else "inactive"
+            brand = shop.brand.slug if shop.brand is not None else "(awaiting a brand)"
             # The access token and webhook secrets are never printed; a URL stored with user:password@
             # (refused since, but maybe in older rows) is printed without them.
-            click.echo(f"{shop.id}\t{shop.domain}\t{shop.brand.slug}\t{redact_url(shop.api_base_url)}\t{state}")
+            click.echo(
+                f"{shop.id}\t{shop.domain}\t{brand}\t{redact_url(shop.api_base_url)}\t{state}\t"
+                f"{shop.connection_kind}\t{shop.status}"
+            )
 
 
 @shops.command("rotate-secret", help="Set a shop's new webhook secret; the old one is accepted for an hour more.")
