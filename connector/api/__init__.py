@@ -18,4 +18,5 @@ from connector.api import (  # noqa: E402, F401  (routes register on import)
     programs,
     redemptions,
     retailer_credits,
+    shop_connections,
 )

@@ -36,7 +36,9 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     409: "Conflicts with the current state (illegal transition, reused Idempotency-Key).",
     413: "The request body is over the limit.",
     422: "Invalid input: `error.fields` names each bad field or parameter and what is wrong with it.",
-    503: "A dependency (the database) is unavailable; nothing was changed, retry.",
+    502: "The shop did not answer or answered with a server error; nothing was stored, retry.",
+    503: "A dependency (the database) is unavailable, or a setting the operation needs is not set (the message "
+    "names it); nothing was changed.",
 }
 
 

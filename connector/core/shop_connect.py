@@ -109,6 +109,10 @@ def install_link(rt: Runtime, shop_domain: str, brand_id: int | None, provider: 
     """
     domain = checked_domain(shop_domain)
     app_credentials(rt, provider)
+    if brand_id is not None:  # refused now rather than after the merchant approved
+        with rt.sessions() as s:
+            _check_brand(s, brand_id)
+            _check_shop_free(s, domain, brand_id)
     query = {"shop": domain, **({"brand": str(brand_id)} if brand_id is not None else {})}
     return f"{_public_url(rt)}/{provider}/install?{urlencode(query)}"
 
