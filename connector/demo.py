@@ -17,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
+import requests
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from connector.config import Settings
-from connector.core import catalog
+from connector.core import catalog, shop_connect
 from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.frequent_buyer.tables import PosRedemption
@@ -37,6 +39,9 @@ from connector.shopify_sim import SimServer
 
 DEMO_SHOP = "demo-shop.myshopify.com"
 PARTNER_SHOP = "demo-partner.myshopify.com"
+#: The demo's Shopify app (the simulator knows the same): the shop installs it, and it signs the webhooks.
+DEMO_CLIENT_ID = "demo-client-id"
+DEMO_CLIENT_SECRET = "demo-client-secret-0123456789"
 SUPPORT = Actor("demo@connector.local", Role.SUPPORT)
 
 PRODUCTS: list[dict[str, Any]] = [
@@ -133,19 +138,38 @@ def _members(s: Any, brand: Brand) -> dict[str, Any]:
     return made
 
 
-def seed(rt: Runtime, sim: SimServer, *, wait: Callable[[], None]) -> tuple[str, str]:
+def install_demo_shop(rt: Runtime, brand_id: int, echo: Callable[[str], None]) -> Shop:
+    """Connect the demo shop the way a brand does: the install (authorization code grant) against the simulator.
+
+    The console's Connect starts the install for the brand; the merchant's browser visits the (simulated)
+    authorize page, which approves at once and sends it back to the callback with a code and Shopify's
+    signature; the callback checks the state, the shop and the signature, exchanges the code for an expiring
+    token and checks the granted scopes. Here the demo plays that browser.
+    """
+    authorize_url, state = shop_connect.begin_install(rt, DEMO_SHOP, brand_id, None)
+    approved = requests.get(authorize_url, allow_redirects=False, timeout=10)
+    if approved.status_code != 302:
+        raise RuntimeError(f"the simulated authorize page answered HTTP {approved.status_code}, not a redirect")
+    callback = urlsplit(approved.headers["Location"])
+    shop = shop_connect.complete_install(rt, dict(parse_qsl(callback.query)), state)
+    echo(
+        f"{shop.domain}: app installed (authorization code grant: the simulator's authorize page approved it and "
+        f"sent the browser to {callback.scheme}://{callback.netloc}{callback.path}): {shop.status}, expiring "
+        f"token, scopes {shop.granted_scopes}"
+    )
+    return shop
+
+
+def seed(
+    rt: Runtime, sim: SimServer, *, wait: Callable[[], None], echo: Callable[[str], None] = print
+) -> tuple[str, str]:
     """Create the demo data and redemptions; returns a platform-admin API token and the users' password."""
     with transaction(rt.sessions) as s:
-        brand = catalog.create_brand(s, "Demo Brand", "demo")
-        shop = catalog.add_shop(
-            s,
-            brand,
-            domain=DEMO_SHOP,
-            access_token=sim.access_token,
-            webhook_secret="demo-webhook-secret-0123456789",
-            api_base_url=sim.base_url,
-            allow_custom_api_base=rt.settings.allow_custom_shop_api_base,
-        )
+        brand_id = catalog.create_brand(s, "Demo Brand", "demo").id
+    install_demo_shop(rt, brand_id, echo)
+    with transaction(rt.sessions) as s:
+        brand = catalog.get_brand(s, brand_id)
+        shop = s.scalars(select(Shop).where(Shop.domain == DEMO_SHOP)).one()
         partner = catalog.add_shop(
             s,
             brand,
@@ -243,10 +267,25 @@ def run_demo(
     sim = SimServer(
         port=sim_port,
         webhook_target_url=f"{app_url}/webhooks/shopify",
-        webhook_secret="demo-webhook-secret-0123456789",
+        # Shopify signs an installed app's webhooks with the app's client secret.
+        webhook_secret=DEMO_CLIENT_SECRET,
         shop_domain=DEMO_SHOP,
+        client_id=DEMO_CLIENT_ID,
+        client_secret=DEMO_CLIENT_SECRET,
     )
     sim.start()
+    # The demo's Shopify app, its public address (the install's redirect URI) and its shops' address (the
+    # simulator), known only now that both servers listen.
+    rt.settings = dataclasses.replace(
+        rt.settings,
+        public_url=app_url,
+        plugin_env={
+            **rt.settings.plugin_env,
+            "SHOPIFY_CLIENT_ID": DEMO_CLIENT_ID,
+            "SHOPIFY_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+            "SHOPIFY_INSTALL_API_BASE_URL": sim.base_url,
+        },
+    )
 
     def wait() -> None:
         idle = getattr(rt.dispatcher, "idle", None)
@@ -259,15 +298,17 @@ def run_demo(
         existing = s.scalars(select(Brand).where(Brand.slug == "demo")).first()
     token = password = None
     if existing is None:
-        token, password = seed(rt, sim, wait=wait)
+        token, password = seed(rt, sim, wait=wait, echo=echo)
         time.sleep(0.5)
         wait()
     else:
-        for product in PRODUCTS:
-            sim.control("products", product)
         with transaction(rt.sessions) as s:
             for shop in s.scalars(select(Shop).where(Shop.brand_id == existing.id)):
                 shop.api_base_url = sim.base_url
+        # A new simulator knows none of the earlier run's tokens: the shop installs the app again (same brand).
+        install_demo_shop(rt, existing.id, echo)
+        for product in PRODUCTS:
+            sim.control("products", product)
         echo("demo data already present: reusing it (delete the database file to start over)")
     with rt.sessions() as s:
         counts = Counter(s.scalars(select(Redemption.status)))

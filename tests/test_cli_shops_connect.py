@@ -124,3 +124,14 @@ def test_assign_brand_gives_an_awaiting_shop_its_brand_once(tmp_path):
     assert unknown.returncode == 1 and "no shop nope.myshopify.com" in unknown.stderr
     [shop] = _shops(tmp_path)
     assert shop.brand_id == 1 and shop.status == ShopStatus.CONNECTED
+
+
+def test_the_demo_connects_its_shop_through_the_install(tmp_path):
+    out = _run(tmp_path, "demo", "--port", "0", "--sim-port", "0")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "demo-shop.myshopify.com: app installed (authorization code grant" in out.stdout
+    demo = next(shop for shop in _shops(tmp_path) if shop.domain == "demo-shop.myshopify.com")
+    assert (demo.connection_kind, demo.status) == (ShopConnection.INSTALL, ShopStatus.CONNECTED)
+    assert demo.refresh_token and demo.access_token_expires_at is not None
+    assert demo.granted_scopes == "read_products,write_customers,write_orders"
+    assert demo.access_token not in out.stdout + out.stderr and demo.refresh_token not in out.stdout + out.stderr

@@ -29,11 +29,14 @@ import schemathesis  # noqa: E402
 from schemathesis.config import SchemathesisConfig  # noqa: E402
 from schemathesis.engine import events  # noqa: E402
 
+from connector import hookimpl  # noqa: E402
 from connector.app import create_app  # noqa: E402
 from connector.core import catalog  # noqa: E402
 from connector.core.database import transaction  # noqa: E402
+from connector.core.hooktypes import TokenGrant, TokenGrantRequest  # noqa: E402
 from connector.core.model import Role  # noqa: E402
 from connector.core.tables import Brand  # noqa: E402
+from connector.plugins.shopify.scopes import REQUIRED_SCOPES  # noqa: E402
 from tests.fakes import FakeShopPlugin  # noqa: E402
 from tests.frequent_buyer.conftest import CardsCsvFormat, seed_fb_world  # noqa: E402
 
@@ -124,9 +127,25 @@ def _run(url: str, config: SchemathesisConfig) -> tuple[list[str], dict[str, Any
     return sorted(set(failures)), stats
 
 
+class OfflineTokenGrants:
+    """``POST /api/v1/shops`` with client credentials gets its token here: the fuzzer's shops are not real."""
+
+    @hookimpl
+    def connector_grant_token(self, request: TokenGrantRequest, provider: str, ctx: Any) -> TokenGrant:
+        return TokenGrant(access_token="shpat_fuzz_token", scopes=REQUIRED_SCOPES, expires_in=86_400.0)
+
+
+#: The app settings installs need (``POST /api/v1/shops`` with ``install`` answers the install link).
+INSTALL_ENV = {"SHOPIFY_CLIENT_ID": "fuzz-client-id", "SHOPIFY_CLIENT_SECRET": "fuzz-client-secret-0123456789"}
+
+
 @pytest.fixture
 def seeded(make_runtime) -> Iterator[tuple[Any, str]]:
-    rt = make_runtime(plugins=[FakeShopPlugin(), CardsCsvFormat()])
+    rt = make_runtime(
+        plugins=[FakeShopPlugin(), CardsCsvFormat(), OfflineTokenGrants()],
+        plugin_env=INSTALL_ENV,
+        public_url="https://connector.example",
+    )
     fb = seed_fb_world(rt)
     with transaction(rt.sessions) as s:
         brand = s.get(Brand, fb.brand_id)
