@@ -260,8 +260,8 @@ def _complete_install(rt: Runtime, query: Mapping[str, str], browser_state: str 
         if not verified.code:
             raise InstallRefusedError("The callback carries no authorization code. Nothing was stored.")
         brand_id = row.brand_id
-        if brand_id is not None:
-            _check_shop_free(s, row.shop_domain, brand_id, refuse=InstallRefusedError)
+        if brand_id is not None and _owned_elsewhere(s, row.shop_domain, brand_id):
+            raise InstallRefusedError(f"{row.shop_domain} is connected to another brand. Nothing was stored.")
         used = s.execute(
             update(ShopInstallState)
             .where(ShopInstallState.id == row.id, ShopInstallState.used_at.is_(None))
@@ -471,15 +471,15 @@ def _check_brand(s: Session, brand_id: int) -> Brand:
     return brand
 
 
-def _check_shop_free(
-    s: Session, domain: str, brand_id: int, *, refuse: type[ConflictError] | type[InstallRefusedError] = ConflictError
-) -> None:
+def _check_shop_free(s: Session, domain: str, brand_id: int) -> None:
     """Refuse a shop that belongs to another brand (an orphan shop, or the brand's own, may be connected)."""
-    owner = s.scalars(select(Shop.brand_id).where(Shop.domain == domain)).first()
-    if owner is not None and owner != brand_id:
-        if refuse is InstallRefusedError:
-            raise InstallRefusedError(f"{domain} is connected to another brand. Nothing was stored.")
+    if _owned_elsewhere(s, domain, brand_id):
         raise ConflictError(f"shop {domain} is already connected to another brand")
+
+
+def _owned_elsewhere(s: Session, domain: str, brand_id: int) -> bool:
+    owner = s.scalars(select(Shop.brand_id).where(Shop.domain == domain)).first()
+    return owner is not None and owner != brand_id
 
 
 def _missing_scopes(rt: Runtime, provider: str, grant: TokenGrant) -> tuple[str, ...]:
