@@ -229,6 +229,6 @@ def test_every_handled_topic_the_simulator_sends_fits_the_connectors_shape_check
         topic = delivery.headers["X-Shopify-Topic"]
         seen.add(topic)
         assert shape_problem(topic, json.loads(delivery.body), "reward-shop.myshopify.com") is None, topic
-    # app/uninstalled comes from the simulator's uninstall action (branch i11/sim-auth); until it is merged the
-    # body it sends is checked in tests/web/test_shop_uninstall.py. Drop this exclusion when it is.
+    # app/uninstalled comes from the simulator's uninstall action (branch i11/sim-auth); until that is merged,
+    # tests/web/test_shop_uninstall.py sends a body of the same shape. Drop this exclusion when it is.
     assert set(SHAPES) - {"app/uninstalled"} <= seen, set(SHAPES) - seen
