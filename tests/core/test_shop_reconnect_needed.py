@@ -81,3 +81,22 @@ def test_a_refused_refresh_fails_each_redemption_once_with_the_precise_error_and
     assert sweep(rt).fulfilments == 0  # ... and nothing owed that a sweep would restart
     assert resume_shop(rt, w.shop.id) == 0  # not until the shop is reconnected
     assert len(shopify_http.calls) == 1
+
+
+def test_a_static_token_refused_with_401_fails_once_and_makes_one_call(make_runtime, shopify_http):
+    """The app was uninstalled but its webhook never came: the first call's 401 marks the shop, nothing loops."""
+    rt = make_runtime()
+    w = seed_world(rt, api_base_url=BASE, points=10_000)  # a static token shop, as `shops add` makes it
+
+    first = create_redemption(rt, SUPPORT, member_id=w.member.id, reward_id=w.reward.id).redemption.id
+    second = create_redemption(rt, SUPPORT, member_id=w.member.id, reward_id=w.reward.id).redemption.id
+
+    with rt.sessions() as s:
+        assert s.get(Shop, w.shop.id).status == "needs_reconnect"
+        rows = [s.get(Redemption, rid) for rid in (first, second)]
+    for r in rows:
+        assert (r.status, r.error_code, r.attempts) == ("error", "shop_reconnect_needed", 1)
+        assert "HTTP 401" in r.error_message and "Reconnect the shop" in r.error_fix
+        assert _events(rt, r.id) == ["claimed", "attempt_started", "failed"]
+    assert _calls(shopify_http, GRAPHQL_URL) == 1 and _calls(shopify_http, TOKEN_URL) == 0
+    assert rt.dispatcher.delayed == [] and sweep(rt).fulfilments == 0
