@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from connector.core.database import transaction
@@ -51,6 +51,10 @@ def disconnect_shop(
 ) -> list[int]:
     """Mark ``shop`` disconnected, drop its tokens and park its pending redemptions; returns their ids.
 
+    Parked too: the shop's redemptions that already failed because the shop could not be called for
+    another reason (``shop_reconnect_needed``, as one does on the 401 of a token the uninstall revoked
+    before its webhook arrived): they now say what happened and what to do, like the others.
+
     Runs in the caller's transaction (lock the shop row first). Idempotent: a second call for a shop
     already disconnected changes no timestamp and parks only what became pending since (nothing, as a
     pending redemption of a disconnected shop fails at its first attempt). ``uninstalled`` says the
@@ -77,12 +81,25 @@ def disconnect_shop(
     assert error is not None  # a disconnected shop always has one
     pending = s.scalars(
         select(Redemption)
-        .where(Redemption.shop_id == shop.id, Redemption.status == RedemptionStatus.PENDING)
+        .where(
+            Redemption.shop_id == shop.id,
+            or_(
+                Redemption.status == RedemptionStatus.PENDING,
+                # Failed just before, on the 401 of the token the uninstall revoked ("reconnect"): the true
+                # cause, and the fix that works, is now the uninstall's.
+                and_(
+                    Redemption.status == RedemptionStatus.ERROR,
+                    Redemption.error_code.in_([c for c in PARKED_CODES if c != error.code]),
+                ),
+            ),
+        )
         .order_by(Redemption.id)
         .with_for_update()
     ).all()
     for r in pending:
-        r.status = transition(r.status, RedemptionEvent.FAIL)
+        was = r.status
+        if r.status == RedemptionStatus.PENDING:
+            r.status = transition(r.status, RedemptionEvent.FAIL)
         r.error_code, r.error_message, r.error_fix, r.error_field = error.code, error.message, error.fix, None
         r.next_attempt_at = None
         r.updated_at = now
@@ -94,13 +111,13 @@ def disconnect_shop(
             actor=actor,
             kind="parked",
             at=now,
-            from_status=RedemptionStatus.PENDING,
+            from_status=was,
             to_status=RedemptionStatus.ERROR,
             message=f"{error.code}: {error.message}" + (_IN_DOUBT if in_doubt else ""),
             detail={"code": error.code, "fix": error.fix, "in_doubt": in_doubt},
         )
     if pending:
-        log.info("shop %s disconnected: %d pending redemption(s) parked", shop.domain, len(pending))
+        log.info("shop %s disconnected: %d redemption(s) parked", shop.domain, len(pending))
     return [r.id for r in pending]
 
 

@@ -311,3 +311,24 @@ def test_parked_and_resumed_counts_match_the_shops_pending_rows(rt, world, shop)
         orders = set(s.scalars(select(Redemption.external_order_id)))
     assert statuses == {"fulfilled": 12} and parked_events == 12
     assert len(orders) == 12 and orders == set(shop.orders.values())
+
+
+def test_a_redemption_failed_on_the_revoked_token_before_the_webhook_is_relabelled_and_resumed(rt, world, shop):
+    """Shopify revokes the token, then sends app/uninstalled: an attempt in between failed as "reconnect"."""
+    shop.script.append(ProviderError("shop_reconnect_needed", "HTTP 401 on the stored token", retryable=False))
+    between = _redeem(rt, world)
+    shop.script.append(ProviderError("product_not_found", retryable=False, field="sku"))
+    own_fault = _redeem(rt, world)
+    assert _load(rt, between).error_code == "shop_reconnect_needed"
+
+    assert _disconnect(rt, world.shop.id) == [between]
+
+    r = _load(rt, between)
+    assert (r.status, r.error_code) == ("error", "shop_disconnected") and "reinstall the app" in r.error_fix
+    [event] = _events(rt, between, "parked")
+    assert (event.from_status, event.to_status) == ("error", "error")
+    assert _load(rt, own_fault).error_code == "product_not_found"
+    assert _disconnect(rt, world.shop.id) == []  # once
+    _reinstall(rt, world.shop.id)
+    assert resume_shop(rt, world.shop.id) == 1
+    assert _load(rt, between).status == "fulfilled" and _load(rt, own_fault).status == "error"
