@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from connector.app import create_app
 from connector.core.access import Actor
@@ -23,8 +25,7 @@ from connector.core.redemptions import create_redemption
 from connector.core.shop_lifecycle import resume_shop
 from connector.core.tables import Redemption, Shop, ShopStatus
 from tests.conftest import seed_world
-from tests.integration.conftest import worker_env
-from tests.web.support import as_body, shop_payload, shopify_headers
+from tests.integration.conftest import SHOP_TOKEN, worker_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 SUPPORT = Actor("support", Role.SUPPORT)
@@ -58,7 +59,9 @@ def test_uninstall_mid_run_stops_calls_and_reinstall_resumes_one_order_each(rq_r
     ids = [
         create_redemption(rt, SUPPORT, member_id=w.member.id, reward_id=w.reward.id).redemption.id for _ in range(COUNT)
     ]
-    client = create_app(settings=rt.settings, runtime=rt).test_client()
+    server = make_server("127.0.0.1", 0, create_app(rt.settings, runtime=rt), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sim.control("config", {"webhook_target_url": f"http://127.0.0.1:{server.server_port}/webhooks/shopify"})
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "connector", "worker", "--sweep-every", "0"],
@@ -71,11 +74,10 @@ def test_uninstall_mid_run_stops_calls_and_reinstall_resumes_one_order_each(rq_r
     try:
         _wait("a quarter fulfilled", lambda: sum(r.status == "fulfilled" for r in _rows(rt, ids)) >= COUNT // 4)
 
-        # Shopify's side of an uninstall: the token dies, then app/uninstalled is sent.
-        sim.control("config", {"access_token": "shpat_revoked_by_the_uninstall"})
-        body = as_body(shop_payload())
-        answer = client.post("/webhooks/shopify", data=body, headers=shopify_headers(body, "app/uninstalled"))
-        assert answer.status_code == 200, answer.get_data(as_text=True)
+        # The merchant removes the app: the simulator revokes every token, then sends app/uninstalled, signed,
+        # to the connector, and answers once the connector has answered.
+        answer = sim.control("app/uninstall", {})
+        assert [d["status"] for d in answer["webhooks"]] == [200], answer
         disconnected_at = datetime.now(UTC).isoformat()
         with rt.sessions() as s:
             assert s.get(Shop, w.shop.id).status == "disconnected"  # at once: before any job ran
@@ -94,15 +96,17 @@ def test_uninstall_mid_run_stops_calls_and_reinstall_resumes_one_order_each(rq_r
         assert parked, "the uninstall came after every redemption was fulfilled: nothing was tested"
         assert all(r.error_fix.startswith("Shop disconnected: reinstall the app") for r in parked)
 
-        # Reinstall: a new token at Shopify and on the row, then the parked redemptions resume.
-        sim.control("config", {"access_token": "shpat_reinstalled"})
+        # Reinstall (the legacy static token comes back to life), the row connected again, and the parked
+        # redemptions resume.
+        sim.control("app/install", {})
         with transaction(rt.sessions) as s:
             shop = s.get(Shop, w.shop.id)
-            shop.status, shop.status_reason, shop.access_token = ShopStatus.CONNECTED, None, "shpat_reinstalled"
+            shop.status, shop.status_reason, shop.access_token = ShopStatus.CONNECTED, None, SHOP_TOKEN
             shop.installed_at = datetime.now(UTC)
         assert resume_shop(rt, w.shop.id) == len(parked)
         _wait("all fulfilled", lambda: all(r.status == "fulfilled" for r in _rows(rt, ids)))
     finally:
+        server.shutdown()
         for worker in workers:
             worker.terminate()
         for worker in workers:

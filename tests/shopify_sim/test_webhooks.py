@@ -223,12 +223,11 @@ def test_every_handled_topic_the_simulator_sends_fits_the_connectors_shape_check
     for topic in ("customers/redact", "customers/data_request"):
         sim.control("webhooks/send", {"topic": topic, "customer_id": customer["id"]})
     sim.control("webhooks/send", {"topic": "shop/redact"})
+    sim.control("app/uninstall", {"url": receiver.url})
     assert sim.control("webhooks/flush", {"timeout": 5})["flushed"] is True
     seen = set()
     for delivery in receiver.requests:
         topic = delivery.headers["X-Shopify-Topic"]
         seen.add(topic)
         assert shape_problem(topic, json.loads(delivery.body), "reward-shop.myshopify.com") is None, topic
-    # app/uninstalled comes from the simulator's uninstall action (branch i11/sim-auth); until that is merged,
-    # tests/web/test_shop_uninstall.py sends a body of the same shape. Drop this exclusion when it is.
-    assert set(SHAPES) - {"app/uninstalled"} <= seen, set(SHAPES) - seen
+    assert set(SHAPES) <= seen, set(SHAPES) - seen
