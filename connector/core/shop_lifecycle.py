@@ -13,8 +13,12 @@ What parking keeps, and why (exactly one order per redemption):
 * the claim lease (``claim_token``, ``claim_expires_at``): a worker may be mid-call right now. Its
   checkpoint fails (the redemption is no longer pending), or its call fails with a 401 that
   ``TokenKeeper.rejected`` turns into ``shop_disconnected``. If the order got created all the same, its
-  success is recorded on the parked row. A resumed attempt waits for the lease to expire before it
-  claims the row, so it never runs beside that worker, and then it finds the order by its lookup.
+  success is recorded on the parked row. A worker that stops gives its lease back; while one still holds
+  it, a resumed attempt is queued for when the lease ends, so it never runs beside that worker, and then
+  it finds the order by its lookup.
+
+Lock order: the shop row, then its redemptions (``webhook_effects`` locks the shop before calling
+``disconnect_shop``). Code that updates a shop row while holding a redemption lock would invert it.
 """
 
 from __future__ import annotations
