@@ -152,6 +152,9 @@ class FaultInjector:
         ``operation`` (default restriction for ``rates``), ``seed``, ``replace`` (default
         false: queued faults are appended and rates replaced only if given).
         """
+        unknown = sorted(set(data) - {"queue", "rates", "operation", "seed", "replace"})
+        if unknown:  # a fault body that configures nothing must not pass silently
+            raise ValueError(f"unknown fault settings {unknown}; give 'queue': [{{'kind': ...}}] or 'rates'")
         queue: list[Fault] = []
         for item in data.get("queue") or []:
             count = int(item.get("count", 1)) if isinstance(item, dict) else 1
