@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import logging
 import secrets
 from collections.abc import Mapping
@@ -55,6 +54,7 @@ from connector.core.hooktypes import (
 )
 from connector.core.model import Role
 from connector.core.runtime import Runtime
+from connector.core.shop_lifecycle import resume_shop
 from connector.core.shop_tokens import AppCredentials, request_grant, store_grant
 from connector.core.tables import Brand, Shop, ShopConnection, ShopInstallState, ShopStatus
 
@@ -292,7 +292,7 @@ def _complete_install(rt: Runtime, query: Mapping[str, str], browser_state: str 
         )
     shop, resume = _store_install(rt, verified, brand_id, grant, app, provider)
     if resume:
-        _resume(rt, shop.id)
+        resume_shop(rt, shop.id)
     return shop
 
 
@@ -426,7 +426,7 @@ def connect_client_credentials(
     rt.secret_cache.forget(domain)
     log.info("shop %s connected with client credentials (brand %s)", domain, brand_id)
     if resume:
-        _resume(rt, shop.id)
+        resume_shop(rt, shop.id)
     return shop
 
 
@@ -458,7 +458,8 @@ def assign_brand(rt: Runtime, shop_id: int, brand_id: int, actor: Actor) -> Shop
             _set_status(shop, ShopStatus.CONNECTED, now)
         s.flush()
         log.info("shop %s assigned to brand %s by %s", shop.domain, brand.slug, actor.name)
-        return shop
+    resume_shop(rt, shop.id)  # anything its missing brand parked (nothing, for a shop new to the connector)
+    return shop
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
@@ -493,17 +494,6 @@ def _set_status(shop: Shop, status: str, now: datetime) -> None:
     if shop.status != status or shop.status_reason is not None:
         shop.status_changed_at = now
     shop.status, shop.status_reason = status, None
-
-
-def _resume(rt: Runtime, shop_id: int) -> None:
-    """Requeue the redemptions an uninstall or a refused refresh parked (``shop_lifecycle``, when installed)."""
-    try:
-        lifecycle = importlib.import_module("connector.core.shop_lifecycle")
-    except ModuleNotFoundError as exc:
-        if exc.name != "connector.core.shop_lifecycle":
-            raise
-        return  # a build without shop_lifecycle parks no redemptions, so there is nothing to resume
-    lifecycle.resume_shop(rt, shop_id)
 
 
 def _listed(scopes: tuple[str, ...]) -> str:

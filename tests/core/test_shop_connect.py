@@ -25,8 +25,10 @@ from connector.core.errors import (
     ValidationError,
 )
 from connector.core.model import Role
+from connector.core.redemptions import create_redemption
 from connector.core.runtime import Runtime
-from connector.core.tables import Shop, ShopConnection, ShopInstallState, ShopStatus
+from connector.core.shop_lifecycle import disconnect_shop
+from connector.core.tables import Redemption, Shop, ShopConnection, ShopInstallState, ShopStatus
 from connector.shopify_sim import SimServer
 from tests import install_flow
 from tests.conftest import World, seed_world
@@ -46,6 +48,7 @@ from tests.install_flow import (
 
 oauth_sim_server = install_flow.oauth_sim_server
 oauth_sim = install_flow.oauth_sim
+SUPPORT = Actor("user:sam@support.example", Role.SUPPORT)
 ADMIN = Actor("user:pat@platform.example", Role.PLATFORM_ADMIN)
 
 
@@ -196,30 +199,33 @@ def test_an_install_from_shopifys_side_for_a_known_shop_keeps_its_brand(rt: Runt
     assert (stored.webhook_secret, stored.previous_webhook_secret) == (CLIENT_SECRET, "whsec_test_secret_0123456789")
 
 
-def test_a_reinstall_reconnects_a_disconnected_shop_and_resumes_it(
-    rt: Runtime, world: World, oauth_sim, monkeypatch: pytest.MonkeyPatch
+def test_a_reinstall_reconnects_a_disconnected_shop_and_its_parked_redemption_gets_one_order(
+    rt: Runtime, world: World, oauth_sim: SimServer
 ):
     oauth_sim.control("config", {"shop_domain": "acme-pets.myshopify.com"})
-    with transaction(rt.sessions) as s:
-        shop = s.get(Shop, world.shop.id)
-        shop.status, shop.status_reason = ShopStatus.DISCONNECTED, "the app was uninstalled"
-    resumed: list[int] = []
-    monkeypatch.setattr(shop_connect, "_resume", lambda rt_, shop_id: resumed.append(shop_id))
+    oauth_sim.control("products", {"sku": "TSHIRT-M", "title": "Ambassador T-Shirt", "inventory": 5})
+    with transaction(rt.sessions) as s:  # the app was uninstalled: the shop is disconnected
+        shop = s.scalars(select(Shop).where(Shop.id == world.shop.id).with_for_update()).one()
+        disconnect_shop(s, shop, reason="the app was uninstalled", actor="test", now=rt.now(), uninstalled=True)
+    rid = create_redemption(rt, SUPPORT, member_id=world.member.id, reward_id=world.reward.id).redemption.id
+    with rt.sessions() as s:
+        parked = s.get(Redemption, rid)
+        assert (parked.status, parked.error_code) == ("error", "shop_disconnected")
 
     query, state = _install(rt, world.brand.id, "acme-pets.myshopify.com")
     shop_connect.complete_install(rt, query, state)
 
     stored = _shop(rt, "acme-pets.myshopify.com")
-    assert (stored.status, stored.status_reason, stored.connection_kind) == (
+    assert (stored.status, stored.status_reason, stored.connection_kind, stored.brand_id) == (
         ShopStatus.CONNECTED,
         None,
         ShopConnection.INSTALL,
+        world.brand.id,
     )
-    assert resumed == [world.shop.id]
-
-
-def test_without_the_lifecycle_module_resuming_does_nothing(rt: Runtime, world: World):
-    shop_connect._resume(rt, world.shop.id)  # connector.core.shop_lifecycle may not be installed yet
+    with rt.sessions() as s:
+        resumed = s.get(Redemption, rid)
+        assert resumed.status == "fulfilled" and resumed.external_order_id, (resumed.error_code, resumed.error_message)
+    assert len(oauth_sim.control("orders")["orders"]) == 1
 
 
 # -- forged and failed callbacks: refused, nothing stored ---------------------------------------------------------
