@@ -405,7 +405,7 @@ def connect_client_credentials(
     now = rt.now()
     with transaction(rt.sessions) as s:
         shop = s.scalars(select(Shop).where(Shop.domain == domain).with_for_update()).first()
-        if shop is not None and shop.brand_id != brand_id:
+        if shop is not None and shop.brand_id not in (None, brand_id):
             raise ConflictError(f"shop {domain} is already connected to another brand")
         resume = shop is not None and shop.status in _RESUMABLE
         if shop is None:
@@ -414,6 +414,8 @@ def connect_client_credentials(
             s.add(shop)
         elif shop.webhook_secret != client_secret:
             rotate_webhook_secret(s, shop, client_secret, now)
+        # A shop awaiting a brand is claimed: its own organization's app credentials prove it is the brand's.
+        shop.brand_id = brand_id
         shop.api_base_url = base
         shop.connection_kind = ShopConnection.CLIENT_CREDENTIALS
         shop.client_id, shop.client_secret = client_id, client_secret

@@ -378,6 +378,21 @@ def test_refused_client_credentials_or_missing_scopes_store_nothing(rt: Runtime,
     assert shop_rows(rt) == before
 
 
+def test_client_credentials_of_the_shops_own_organization_claim_a_shop_awaiting_a_brand(
+    rt: Runtime, world: World, oauth_sim
+):
+    query, state = _install(rt, None)
+    assert shop_connect.complete_install(rt, query, state).status == ShopStatus.AWAITING_BRAND
+    shop = shop_connect.connect_client_credentials(
+        rt, world.brand.id, NEW_SHOP, CLIENT_ID, CLIENT_SECRET, api_base_url=oauth_sim.base_url
+    )
+    assert (shop.brand_id, shop.status, shop.connection_kind) == (
+        world.brand.id,
+        ShopStatus.CONNECTED,
+        ShopConnection.CLIENT_CREDENTIALS,
+    )
+
+
 def test_client_credentials_never_take_another_brands_shop(rt: Runtime, world: World, oauth_sim):
     before = shop_rows(rt)
     with pytest.raises(ConflictError, match="another brand"):
