@@ -43,6 +43,7 @@ from connector.shopify_sim.mutations import (
 )
 from connector.shopify_sim.resolvers import RequestContext, executable_schema
 from connector.shopify_sim.store import Store, next_id
+from connector.shopify_sim.subscriptions import routes
 from connector.shopify_sim.webhooks import (
     Delivery,
     WebhookDispatcher,
@@ -121,7 +122,7 @@ class SimState:
         self.store = Store()
         self.buckets = Buckets(config.bucket_size, config.restore_rate)
         self.faults = FaultInjector()
-        self.webhooks = WebhookDispatcher(config)
+        self.webhooks = WebhookDispatcher(config, router=lambda topic, payload: routes(self.store, topic, payload))
         self.stats = Stats()
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self._log_lock = threading.Lock()
@@ -706,6 +707,10 @@ def stats() -> Response:
     data = state.stats.snapshot()
     data["faults_by_kind"] = dict(state.faults.fired)
     data["webhook_deliveries"] = len(state.webhooks.log())
+    counts = state.webhooks.counts()
+    data["webhook_filtered"] = counts["filtered"]  # deliveries a subscription's filter suppressed
+    data["webhook_undeliverable"] = counts["undeliverable"]
+    data["webhook_bytes"] = counts["bytes"]
     with state.store.lock:
         data["orders"] = len(state.store.orders)
         data["customers"] = len(state.store.customers)
