@@ -26,6 +26,8 @@ if TYPE_CHECKING:
         PluginInfo,
         SecretLookup,
         ShopInfo,
+        TokenGrant,
+        TokenGrantRequest,
         VerifiedWebhook,
         WebhookEffect,
     )
@@ -75,6 +77,18 @@ def connector_list_reward_orders(
 
 
 # -- webhooks ----------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def connector_grant_token(request: TokenGrantRequest, provider: str, ctx: HookContext) -> TokenGrant | None:
+    """Ask ``provider``'s shop for an Admin API token (authorization code, refresh or client credentials).
+
+    None for another provider. Sends the client secret, code or refresh token only to the shop's own
+    host. A refusal that retrying cannot fix (bad code, refresh token or client) raises
+    ``ProviderError("shop_reconnect_needed", retryable=False)``; no answer or a server error raises a
+    retryable ``ProviderError("shop_unavailable")``, and the caller may retry with the same refresh
+    token (Shopify keeps it valid until its replacement is used).
+    """
 
 
 @hookspec(firstresult=True)

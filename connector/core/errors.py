@@ -53,6 +53,32 @@ CATALOG: dict[str, ErrorInfo] = {
             "Reconnect the shop (a new access token with write_orders and write_customers), then retry.",
         ),
         _info(
+            "shop_reconnect_needed",
+            "Shop Needs Reconnecting",
+            "The shop refused to renew the connector's access (the refresh token or app credentials no longer work).",
+            "Reconnect the shop from the Shops page (Reconnect); the connector then resumes its redemptions.",
+        ),
+        _info(
+            "shop_disconnected",
+            "Shop Disconnected",
+            "The Shopify app was uninstalled from the shop, or the shop was disconnected, so the connector "
+            "no longer calls it.",
+            "Shop disconnected: reinstall the app (Shops page, Connect); the connector then resumes its "
+            "redemptions, one order each.",
+        ),
+        _info(
+            "shop_awaiting_brand",
+            "Shop Awaiting a Brand",
+            "The shop installed the app but no brand has claimed it yet.",
+            "A platform admin assigns the shop to its brand on the Shops page.",
+        ),
+        _info(
+            "shop_scopes_missing",
+            "Shop Access Scopes Missing",
+            "The shop granted the app fewer access scopes than the connector needs.",
+            "Reconnect the shop and approve every scope the install page asks for.",
+        ),
+        _info(
             "shop_unavailable",
             "Shop Unavailable",
             "Shopify did not answer or answered with a server error.",

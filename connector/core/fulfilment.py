@@ -27,7 +27,8 @@ from connector.core.hooktypes import FulfilmentRequest, FulfilmentResult
 from connector.core.lifecycle import transition
 from connector.core.model import DeliveryStatus, RedemptionEvent, RedemptionStatus
 from connector.core.runtime import Runtime
-from connector.core.snapshots import member_info, reward_info, shop_info
+from connector.core.shop_tokens import blocked_call, shop_for_plugin
+from connector.core.snapshots import member_info, reward_info
 from connector.core.tables import Member, Redemption
 from connector.core.timeline import record_event
 
@@ -51,6 +52,8 @@ def schedule_fulfilment(rt: Runtime, redemption_id: int, attempts: int, at: date
 class _Claim:
     token: str
     request: FulfilmentRequest
+    #: Why the shop may not be called now (disconnected, needs reconnecting): the attempt fails with it at once.
+    blocked: ProviderError | None = None
 
 
 def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
@@ -58,6 +61,8 @@ def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
     claim = _claim(rt, redemption_id)
     if claim is None:
         return "skipped"
+    if claim.blocked is not None:
+        return _record_failure(rt, redemption_id, claim.token, claim.blocked)
     try:
         result = rt.plugins.hook.connector_fulfil_redemption(
             request=claim.request, ctx=rt.hook_context(claim.request.channel)
@@ -120,11 +125,12 @@ def _claim(rt: Runtime, redemption_id: int) -> _Claim | None:
             attempt=r.attempts,
             member=member_info(r.member),
             reward=reward_info(r.reward),
-            shop=shop_info(r.shop),
+            shop=shop_for_plugin(rt, r.shop),
             submitted_at=r.submitted_at,
             checkpoint=lambda: _checkpoint(rt, redemption_id, token),
         )
-    return _Claim(token=token, request=request)
+        blocked = blocked_call(r.shop, r.channel)
+    return _Claim(token=token, request=request, blocked=blocked)
 
 
 def _checkpoint(rt: Runtime, redemption_id: int, token: str) -> None:

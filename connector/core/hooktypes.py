@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from connector.core.model import DeliveryStatus
@@ -50,8 +50,63 @@ class ShopInfo:
     id: int
     domain: str
     api_base_url: str
+    #: The token stored when the call began; use ``tokens`` when present (it refreshes).
     access_token: str
     api_version: str = "2026-07"
+    #: The host's keeper of an expiring token (None for a static token that never changes).
+    tokens: AccessTokens | None = field(default=None, compare=False, repr=False)
+
+    def current_token(self) -> str:
+        """The token to send now: the keeper's (refreshed when near expiry), else the stored one."""
+        return self.tokens.current() if self.tokens is not None else self.access_token
+
+
+class AccessTokens(Protocol):
+    """The host's side of an expiring Admin API token, lent to a plugin for one call.
+
+    The host owns storage and the one-refresher-per-shop rule across every process; the plugin
+    only says when the shop refused a token, so refreshes happen where the host can lock.
+    """
+
+    def current(self) -> str:
+        """A token good for now; the host refreshes it first when it is about to expire."""
+        ...
+
+    def rejected(self, token: str) -> str:
+        """The shop answered 401 to ``token``: refresh once (unless another process already did) and
+        return the new token. Raises ``ProviderError("shop_reconnect_needed")`` when that cannot work."""
+        ...
+
+
+#: ``TokenGrantRequest.grant`` values: the three OAuth grants an app uses to get an Admin API token.
+GRANT_AUTHORIZATION_CODE = "authorization_code"
+GRANT_REFRESH_TOKEN = "refresh_token"
+GRANT_CLIENT_CREDENTIALS = "client_credentials"
+
+
+@dataclass(frozen=True)
+class TokenGrantRequest:
+    """One token request to a shop (``connector_grant_token``); the secrets are only for that shop's host."""
+
+    shop_domain: str
+    api_base_url: str
+    grant: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    code: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What the shop granted: store ``access_token`` and ``refresh_token`` together, or neither."""
+
+    access_token: str = field(repr=False)
+    scopes: tuple[str, ...]
+    #: Seconds until the access token expires; None when it does not.
+    expires_in: float | None
+    refresh_token: str | None = field(default=None, repr=False)
+    refresh_token_expires_in: float | None = None
 
 
 #: A shop's own domain, as Shopify names it.

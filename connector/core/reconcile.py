@@ -19,8 +19,8 @@ from sqlalchemy import select
 from connector.core.database import transaction
 from connector.core.hooktypes import ExternalOrder
 from connector.core.runtime import Runtime
-from connector.core.snapshots import shop_info
-from connector.core.tables import Redemption, RedemptionEventRow, Shop
+from connector.core.shop_tokens import shop_for_plugin
+from connector.core.tables import Redemption, RedemptionEventRow, Shop, ShopStatus
 from connector.core.timeline import record_event
 
 FINDING = "reconciliation_finding"
@@ -41,8 +41,10 @@ def reconcile(rt: Runtime, *, days: float = 7.0) -> list[ShopReconciliation]:
     since = rt.now() - timedelta(days=days)
     with rt.sessions() as s:
         shops = [
-            (shop.domain, shop.provider, shop_info(shop))
-            for shop in s.scalars(select(Shop).where(Shop.active.is_(True)).order_by(Shop.id))
+            (shop.domain, shop.provider, shop_for_plugin(rt, shop))
+            for shop in s.scalars(
+                select(Shop).where(Shop.active.is_(True), Shop.status == ShopStatus.CONNECTED).order_by(Shop.id)
+            )
         ]
     reports = []
     for domain, provider, info in shops:

@@ -25,7 +25,7 @@ from connector.core.lifecycle import sources_of, transition
 from connector.core.model import DeliveryStatus, LedgerKind, RedemptionEvent, RedemptionStatus
 from connector.core.redemptions import load_for_actor
 from connector.core.runtime import Runtime
-from connector.core.snapshots import shop_info
+from connector.core.shop_tokens import blocked_call, shop_for_plugin
 from connector.core.tables import LedgerEntry, Redemption
 from connector.core.timeline import record_event
 
@@ -125,12 +125,15 @@ def cancel_order(rt: Runtime, redemption_id: int) -> str:
             redemption_id=r.id,
             code=r.code,
             channel=r.channel,
-            shop=shop_info(r.shop),
+            shop=shop_for_plugin(rt, r.shop),
             external_order_id=r.external_order_id,
             reason="reversed",
         )
+        blocked = blocked_call(r.shop, r.channel)
     now = rt.now()
     try:
+        if blocked is not None:
+            raise blocked
         result = rt.plugins.hook.connector_cancel_order(request=request, ctx=rt.hook_context(request.channel))
         if result is None:
             raise NoPluginClaimedError(f"no plugin cancels orders of channel {request.channel!r}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.core.hooktypes import MemberInfo, RewardInfo, ShopInfo
+from connector.core.hooktypes import AccessTokens, MemberInfo, RewardInfo, ShopInfo
 from connector.core.tables import Member, Reward, Shop
 
 
@@ -30,7 +30,8 @@ def reward_info(r: Reward) -> RewardInfo:
     )
 
 
-def shop_info(s: Shop | None) -> ShopInfo | None:
+def shop_info(s: Shop | None, tokens: AccessTokens | None = None) -> ShopInfo | None:
+    """The shop as a plugin sees it; ``tokens`` (a ``shop_tokens.TokenKeeper``) renews its token on the way."""
     if s is None:
         return None
     return ShopInfo(
@@ -39,4 +40,5 @@ def shop_info(s: Shop | None) -> ShopInfo | None:
         api_base_url=s.api_base_url,
         access_token=s.access_token,
         api_version=s.api_version,
+        tokens=tokens,
     )

@@ -70,10 +70,36 @@ class Brand(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
+class ShopConnection:
+    """How a shop's Admin API token is obtained (``Shop.connection_kind``)."""
+
+    #: Authorization code grant: the merchant installed the app; expiring token + refresh token.
+    INSTALL = "install"
+    #: Client credentials grant: an app of the brand's own organization; tokens fetched on demand.
+    CLIENT_CREDENTIALS = "client_credentials"
+    #: A legacy custom app's admin token, pasted once; lives until revoked.
+    STATIC_TOKEN = "static_token"
+    ALL = (INSTALL, CLIENT_CREDENTIALS, STATIC_TOKEN)
+
+
+class ShopStatus:
+    """Whether the connector may call a shop (``Shop.status``); only ``CONNECTED`` shops get calls."""
+
+    CONNECTED = "connected"
+    #: Installed from Shopify's side for a shop no brand claims yet: a platform admin assigns one.
+    AWAITING_BRAND = "awaiting_brand"
+    #: A token grant or refresh was refused for good: someone must reconnect the shop.
+    NEEDS_RECONNECT = "needs_reconnect"
+    #: The app was uninstalled (``app/uninstalled``) or the shop disconnected from the console.
+    DISCONNECTED = "disconnected"
+    ALL = (CONNECTED, AWAITING_BRAND, NEEDS_RECONNECT, DISCONNECTED)
+
+
 class Shop(Base):
     __tablename__ = "shops"
     id: Mapped[int] = mapped_column(primary_key=True)
-    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
+    #: NULL only while ``status`` is ``awaiting_brand``; brand-scoped queries never match NULL.
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"), index=True)
     provider: Mapped[str] = mapped_column(String(40), default="shopify")
     domain: Mapped[str] = mapped_column(String(255), unique=True)
     api_base_url: Mapped[str] = mapped_column(String(500))
@@ -84,10 +110,57 @@ class Shop(Base):
     #: Accepted alongside the current secret until ``previous_secret_expires_at`` (rotation).
     previous_webhook_secret: Mapped[str | None] = mapped_column(EncryptedText())
     previous_secret_expires_at: Mapped[datetime | None]
+    #: Whether the shop's webhooks are accepted. Stays True after an uninstall: ``shop/redact`` follows 48 h later.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    connection_kind: Mapped[str] = mapped_column(
+        String(20), default=ShopConnection.STATIC_TOKEN, server_default=ShopConnection.STATIC_TOKEN
+    )
+    status: Mapped[str] = mapped_column(String(20), default=ShopStatus.CONNECTED, server_default=ShopStatus.CONNECTED)
+    #: The precise reason shown while the shop is not connected (and on every redemption it blocks).
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None]
+    #: None: the token does not expire (static tokens, legacy offline tokens).
+    access_token_expires_at: Mapped[datetime | None]
+    refresh_token: Mapped[str | None] = mapped_column(EncryptedText())
+    refresh_token_expires_at: Mapped[datetime | None]
+    token_refreshed_at: Mapped[datetime | None]
+    #: Client credentials shops only; install shops use the app-wide SHOPIFY_CLIENT_ID / SHOPIFY_CLIENT_SECRET.
+    client_id: Mapped[str | None] = mapped_column(String(100))
+    client_secret: Mapped[str | None] = mapped_column(EncryptedText())
+    #: Comma-separated scope handles, as Shopify's ``scope`` answer lists them.
+    granted_scopes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    last_success_at: Mapped[datetime | None]
+    #: JSON: the rate-limit bucket last seen ({"available", "maximum", "restore_rate", "at"}).
+    rate_limit: Mapped[str | None] = mapped_column(Text)
+    webhooks_synced_at: Mapped[datetime | None]
+    #: JSON: the last webhook subscription sync's summary.
+    webhook_health: Mapped[str | None] = mapped_column(Text)
+    installed_at: Mapped[datetime | None]
+    uninstalled_at: Mapped[datetime | None]
 
-    brand: Mapped[Brand] = relationship()
+    brand: Mapped[Brand | None] = relationship()
+
+    @property
+    def callable(self) -> bool:
+        """Whether the connector may call this shop's Admin API now."""
+        return self.status == ShopStatus.CONNECTED and self.brand_id is not None
+
+
+class ShopInstallState(Base):
+    """One ``state`` handed to Shopify's authorize page: used once, bound to the browser that started it."""
+
+    __tablename__ = "shop_install_states"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 hex of the state: the state itself lives only in the browser's cookie and the redirect.
+    state_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    shop_domain: Mapped[str] = mapped_column(String(255))
+    #: The brand an install started from the console connects to; None when it started from Shopify's side.
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"))
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
 
 
 class Member(Base):

@@ -117,13 +117,15 @@ class ShopifyGraphQLClient:
         start = self._clock()
         waited = 0.0
         payload = {"query": document.text, "variables": dict(variables or {}), "operationName": document.name}
+        renewed = False
         while True:
             reservation, waited = self._acquire(document, start, waited)
+            token = self.shop.current_token()
             try:
                 response = self._session.post(
                     self.endpoint,
                     json=payload,
-                    headers=self._headers(),
+                    headers=self._headers(token),
                     timeout=self._timeout,
                     allow_redirects=False,
                 )
@@ -143,6 +145,12 @@ class ShopifyGraphQLClient:
             if response.status_code == 429:
                 hint = _retry_after(response.headers.get("Retry-After"))
                 waited = self._wait_after_throttle(document, hint, start, waited)
+                continue
+            if response.status_code == 401 and self.shop.tokens is not None and not renewed:
+                # An expired or rotated token: the host renews it once (or finds another process's
+                # renewal) and the request is sent again. A 401 cannot have run the operation.
+                self.shop.tokens.rejected(token)
+                renewed = True
                 continue
             self._raise_for_status(document, response)
             if not isinstance(body, dict):
@@ -310,9 +318,9 @@ class ShopifyGraphQLClient:
 
     # -- plumbing -------------------------------------------------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, token: str) -> dict[str, str]:
         return {
-            "X-Shopify-Access-Token": self.shop.access_token,
+            "X-Shopify-Access-Token": token,
             "Content-Type": "application/json",
             "Accept": "application/json",
             "User-Agent": f"connector-shopify/{__version__}",

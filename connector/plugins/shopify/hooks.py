@@ -26,10 +26,12 @@ from connector.core.hooktypes import (
     PluginInfo,
     SecretLookup,
     ShopInfo,
+    TokenGrant,
+    TokenGrantRequest,
     VerifiedWebhook,
     WebhookEffect,
 )
-from connector.plugins.shopify import orders, webhook_topics, webhooks
+from connector.plugins.shopify import orders, token_grants, webhook_topics, webhooks
 from connector.plugins.shopify.config import ShopifyConfig
 from connector.plugins.shopify.customers import sync_customer
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
@@ -204,3 +206,11 @@ def connector_interpret_webhook(
     if delivery.provider != webhooks.PROVIDER:
         return None
     return webhook_topics.interpret(delivery, payload)
+
+
+@hookimpl
+def connector_grant_token(request: TokenGrantRequest, provider: str, ctx: HookContext) -> TokenGrant | None:
+    """Exchange a code, refresh token or client credentials for an Admin API token."""
+    if provider != CHANNEL:
+        return None
+    return token_grants.request_token(request, ShopifyConfig.from_mapping(ctx.config), logger=ctx.logger)
