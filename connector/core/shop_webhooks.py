@@ -118,7 +118,9 @@ def sync_shop_webhooks(
         if report is None:
             error = f"no installed plugin manages webhook subscriptions for {provider!r} shops"
     except ProviderError as exc:
-        error = f"{exc.message} {exc.fix}".strip()
+        # A redemption's "retries automatically" does not apply here: nothing re-runs a sync by itself.
+        fix = "Sync again once the shop answers (Sync webhooks, or connector shops sync-webhooks)."
+        error = f"{exc.message} {fix if exc.retryable else exc.fix}".strip()
     except ConnectorError as exc:
         error = exc.message
 
