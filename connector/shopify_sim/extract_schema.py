@@ -72,6 +72,7 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
         "order": ("id",),
         "job": ("id",),
         "webhookSubscriptions": ("first", "after", "topics", "uri"),
+        "currentAppInstallation": (),
     },
     "Mutation": {
         "customerCreate": ("input",),
@@ -118,6 +119,8 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
     "MoneyBag": _plain("shopMoney presentmentMoney"),
     "MoneyV2": _plain("amount currencyCode"),
     "Job": _plain("id done"),
+    "AppInstallation": _plain("id accessScopes"),
+    "AccessScope": _plain("handle description"),
     "PageInfo": _plain("hasNextPage hasPreviousPage startCursor endCursor"),
     "ProductVariantConnection": _plain("nodes edges pageInfo"),
     "ProductVariantEdge": _plain("cursor node"),
