@@ -250,12 +250,17 @@ class Existing:
         )
 
     def matches(self, wanted: DesiredSubscription) -> bool:
-        """Same filter, format and fields (in any order: Shopify may list them its own way)."""
+        """Same filter, format and fields. Fields in any order and filters up to spacing, so a shop that
+        lists them its own way does not get an update on every sync."""
         return (
-            self.filter == (wanted.filter or None)
+            _spaced(self.filter) == _spaced(wanted.filter)
             and self.format == wanted.format
             and sorted(self.include_fields) == sorted(wanted.include_fields)
         )
+
+
+def _spaced(text: str | None) -> str | None:
+    return " ".join(text.split()) or None if text else None
 
 
 def list_subscriptions(client: ShopifyGraphQLClient) -> list[Existing]:

@@ -295,6 +295,17 @@ def test_first_sync_subscribes_every_topic_and_a_second_changes_nothing(sim: Sim
     assert [t.subscription_id for t in second.topics] == [t.subscription_id for t in first.topics]
 
 
+def test_fields_listed_in_another_order_or_a_filter_spaced_otherwise_are_not_drift(sim: SimServer):
+    sync(sim)
+    with sim.state.store.lock:
+        for sub in sim.state.store.webhook_subscriptions.values():
+            sub.include_fields = list(reversed(sub.include_fields))
+            sub.filter = sub.filter.replace(" OR ", "  OR   ") if sub.filter else None
+    again = sync(sim)
+    assert not again.changed and again.unchanged == 6
+    assert mutations_sent(sim) == ["webhookSubscriptionCreate"] * 6  # the first sync's only
+
+
 def test_sync_corrects_drift_deletes_stale_ones_and_leaves_other_addresses_alone(sim: SimServer):
     sync(sim)
     with sim.state.store.lock:
