@@ -127,10 +127,11 @@ def shops_sync_webhooks(domain: str | None, all_shops: bool) -> None:
         raise click.ClickException(error_text(exc)) from exc
     rt = build_runtime(settings, start_jobs=False)
     ids = shop_webhooks.shops_to_sync(rt, domain=domain)
+    if not ids and domain:
+        raise click.ClickException(f"no shop {domain}; see `connector shops list`")
     if not ids:
-        raise click.ClickException(
-            f"no shop {domain}; see `connector shops list`" if domain else "no shops connected; nothing to sync"
-        )
+        click.echo("no shops connected; nothing to sync")
+        return
     failed = 0
     for shop_id in ids:
         try:
