@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         TokenGrantRequest,
         VerifiedWebhook,
         WebhookEffect,
+        WebhookSyncReport,
     )
 
 PROJECT = "connector"
@@ -90,6 +91,20 @@ def connector_grant_token(request: TokenGrantRequest, provider: str, ctx: HookCo
     ``ProviderError("shop_reconnect_needed", retryable=False)``; no answer or a server error raises a
     retryable ``ProviderError("shop_unavailable")``, and the caller may retry with the same refresh
     token (Shopify keeps it valid until its replacement is used).
+    """
+
+
+@hookspec(firstresult=True)
+def connector_sync_webhooks(
+    shop: ShopInfo, webhook_uri: str, provider: str, ctx: HookContext
+) -> WebhookSyncReport | None:
+    """Make the shop's webhook subscriptions to ``webhook_uri`` exactly what this plugin's handlers need.
+
+    None for another provider. Idempotent: a second run changes nothing and says so. Creates the
+    missing subscriptions, corrects those that differ, deletes those to ``webhook_uri`` for topics no
+    longer wanted, and never touches a subscription to another address. Topics the app declares in
+    its own configuration (privacy topics) are not the sync's. Raise ``ProviderError`` when the shop
+    cannot be asked; a topic the shop refuses is reported in the result, not raised.
     """
 
 

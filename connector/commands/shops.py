@@ -7,6 +7,7 @@ Nothing here prints a credential: ``shops list`` shows no token or secret (and m
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import click
 
@@ -14,6 +15,7 @@ from connector.commands import error_text, settings_from_env
 
 if TYPE_CHECKING:
     from connector.core.runtime import Runtime
+    from connector.core.shop_webhooks import ShopWebhookSync
 
 
 @click.group(help="Connected shops.")
@@ -197,6 +199,83 @@ def shops_rotate_secret(domain: str, webhook_secret: str) -> None:
             raise click.ClickException(f"no shop {domain}; see `connector shops list`")
         catalog.rotate_webhook_secret(s, shop, webhook_secret, rt.now())
     click.echo(f"{domain}: new webhook secret in force; the previous one is accepted for one more hour")
+
+
+@shops.command(
+    "sync-webhooks",
+    help="Make each shop's webhook subscriptions what the connector needs (at {CONNECTOR_PUBLIC_URL}/webhooks/"
+    "<provider>), filtered to reward orders and trimmed; a second run changes nothing. Subscriptions to other "
+    "addresses are left alone.",
+)
+@click.option("--shop", "domain", default=None, help="One shop, by its exact domain (your-shop.myshopify.com).")
+@click.option("--all", "all_shops", is_flag=True, help="Every shop whose webhooks are accepted.")
+def shops_sync_webhooks(domain: str | None, all_shops: bool) -> None:
+    import os
+
+    from connector.bootstrap import build_runtime
+    from connector.core import shop_webhooks
+    from connector.core.errors import ConnectorError
+
+    if bool(domain) == all_shops:
+        raise click.UsageError("give either --shop DOMAIN or --all")
+    settings = settings_from_env()
+    # CONNECTOR_PUBLIC_URL: read by the settings once they carry it (issue 11), else from the environment.
+    public_url = getattr(settings, "public_url", None) or os.environ.get(shop_webhooks.PUBLIC_URL_VARIABLE)
+    try:
+        shop_webhooks.webhook_uri(public_url, "shopify")  # a missing or bad address fails before any call
+    except ConnectorError as exc:
+        raise click.ClickException(error_text(exc)) from exc
+    rt = build_runtime(settings, start_jobs=False)
+    ids = shop_webhooks.shops_to_sync(rt, domain=domain)
+    if not ids and domain:
+        raise click.ClickException(f"no shop {domain}; see `connector shops list`")
+    if not ids:
+        click.echo("no shops connected; nothing to sync")
+        return
+    failed = 0
+    for shop_id in ids:
+        try:
+            result = shop_webhooks.sync_shop_webhooks(rt, shop_id, public_url=public_url)
+        except ConnectorError as exc:
+            click.echo(f"shop {shop_id}: not synced: {error_text(exc)}", err=True)
+            failed += 1
+            continue
+        failed += _echo_sync(result)
+    if failed:
+        raise click.ClickException(f"{failed} of {len(ids)} shop(s) not fully synced; see above")
+
+
+def _echo_sync(result: ShopWebhookSync) -> int:
+    """Print one shop's sync; 1 when it needs attention."""
+    if result.skipped:
+        click.echo(f"{result.domain}: skipped, the shop is not connected: {result.skipped}")
+        return 0
+    if result.report is None:
+        click.echo(f"{result.domain}: not synced: {result.error}", err=True)
+        return 1
+    report = result.report
+    if report.changed:
+        click.echo(
+            f"{result.domain}: {report.created} created, {report.updated} updated, {report.deleted} deleted, "
+            f"{report.unchanged} unchanged"
+        )
+    else:
+        click.echo(f"{result.domain}: already in sync, nothing changed ({report.unchanged} subscriptions checked)")
+    for topic in report.topics:
+        if topic.status in ("error", "unfiltered"):
+            click.echo(f"  {topic.topic}: {topic.status}: {topic.detail}", err=topic.status == "error")
+    if report.foreign_uris:
+        hosts = sorted({_host(u) for u in report.foreign_uris})
+        click.echo(f"  left alone: subscriptions to {len(report.foreign_uris)} other address(es) ({', '.join(hosts)})")
+    return 0 if report.healthy else 1
+
+
+def _host(uri: str) -> str:
+    """The host of a subscription address (its path and query may hold another app's secrets)."""
+    try:
+        return urlsplit(uri).hostname or uri.split(":", 1)[0]
+    except ValueError:
+        return "?"
 
 
 @click.group("secrets", help="Credentials stored encrypted (CONNECTOR_ENCRYPTION_KEYS): shop tokens, webhook secrets.")

@@ -302,6 +302,47 @@ class VerifiedWebhook:
     apply_now: bool = False
 
 
+# -- webhook subscriptions a plugin keeps for a shop (``connector_sync_webhooks``) ---------------
+
+
+@dataclass(frozen=True)
+class WebhookTopicHealth:
+    """One topic after a sync: is the shop sending it to the connector, and how?"""
+
+    topic: str
+    #: ``ok`` (already right), ``created``, ``updated``, ``unfiltered`` (subscribed, but the shop refused the
+    #: filter, so every event of the topic arrives), ``deleted`` (no longer wanted) or ``error``.
+    status: str
+    subscription_id: str | None = None
+    filter: str | None = None
+    include_fields: tuple[str, ...] = ()
+    #: The shop's own words when something went wrong.
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookSyncReport:
+    """What one sync of a shop's webhook subscriptions found and changed."""
+
+    uri: str
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    #: Subscriptions pointing at another address (not ours to change): their addresses.
+    foreign_uris: tuple[str, ...] = ()
+    topics: tuple[WebhookTopicHealth, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.deleted)
+
+    @property
+    def healthy(self) -> bool:
+        """Every wanted topic is subscribed as wanted (``unfiltered`` still delivers, so it counts)."""
+        return all(t.status != "error" for t in self.topics)
+
+
 # -- effects a plugin reads out of a webhook payload; the core applies them ---------------
 # The core applies each within the shop that signed the delivery: that shop's orders and its
 # brand's members only, matched exactly. No effect carries a shop or brand of its own.

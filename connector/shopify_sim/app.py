@@ -46,6 +46,7 @@ from connector.shopify_sim.oauth import OAuthState
 from connector.shopify_sim.oauth_routes import oauth_bp, oauth_control_bp
 from connector.shopify_sim.resolvers import RequestContext, executable_schema
 from connector.shopify_sim.store import Store, next_id
+from connector.shopify_sim.subscriptions import routes
 from connector.shopify_sim.webhooks import (
     Delivery,
     WebhookDispatcher,
@@ -124,7 +125,7 @@ class SimState:
         self.store = Store()
         self.buckets = Buckets(config.bucket_size, config.restore_rate)
         self.faults = FaultInjector()
-        self.webhooks = WebhookDispatcher(config)
+        self.webhooks = WebhookDispatcher(config, router=lambda topic, payload: routes(self.store, topic, payload))
         self.stats = Stats()
         self.oauth = OAuthState()
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
@@ -713,6 +714,10 @@ def stats() -> Response:
     data = state.stats.snapshot()
     data["faults_by_kind"] = dict(state.faults.fired)
     data["webhook_deliveries"] = len(state.webhooks.log())
+    counts = state.webhooks.counts()
+    data["webhook_filtered"] = counts["filtered"]  # deliveries a subscription's filter suppressed
+    data["webhook_undeliverable"] = counts["undeliverable"]
+    data["webhook_bytes"] = counts["bytes"]
     data.update(state.oauth.stats())
     with state.store.lock:
         data["orders"] = len(state.store.orders)

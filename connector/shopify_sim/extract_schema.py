@@ -71,6 +71,7 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
         "orders": ("first", "after", "query", "reverse", "sortKey"),
         "order": ("id",),
         "job": ("id",),
+        "webhookSubscriptions": ("first", "after", "topics", "uri"),
         "currentAppInstallation": (),
     },
     "Mutation": {
@@ -78,6 +79,9 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
         "customerUpdate": ("input",),
         "orderCreate": ("order", "options"),
         "orderCancel": ("orderId", "reason", "restock", "notifyCustomer", "refund", "refundMethod", "staffNote"),
+        "webhookSubscriptionCreate": ("topic", "webhookSubscription"),
+        "webhookSubscriptionUpdate": ("id", "webhookSubscription"),
+        "webhookSubscriptionDelete": ("id",),
     },
     "Node": _plain("id"),
     "DisplayableError": _plain("field message"),
@@ -133,6 +137,16 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
     "UserError": _plain("field message"),
     "OrderCreateUserError": _plain("field message code"),
     "OrderCancelUserError": _plain("field message code"),
+    # Webhook subscriptions (connector/shopify_sim/subscriptions.py): ``callbackUrl`` and ``endpoint`` are
+    # deprecated in favour of ``uri`` and not served, so a client still reading them fails here first.
+    "WebhookSubscription": _plain(
+        "id legacyResourceId topic uri filter format includeFields metafieldNamespaces name createdAt updatedAt"
+    ),
+    "WebhookSubscriptionConnection": _plain("nodes edges pageInfo"),
+    "WebhookSubscriptionEdge": _plain("cursor node"),
+    "WebhookSubscriptionCreatePayload": _plain("webhookSubscription userErrors"),
+    "WebhookSubscriptionUpdatePayload": _plain("webhookSubscription userErrors"),
+    "WebhookSubscriptionDeletePayload": _plain("deletedWebhookSubscriptionId userErrors"),
 }
 
 HEADER = """\

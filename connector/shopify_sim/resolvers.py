@@ -518,8 +518,13 @@ MUTATION_RESOLVERS: dict[str, Callable[..., Any]] = {
 @lru_cache(maxsize=1)
 def executable_schema() -> GraphQLSchema:
     """The subset schema with the simulator's root resolvers attached (built once)."""
+    # Imported here: the subscription resolvers use this module's ``connection`` (an import cycle otherwise).
+    from connector.shopify_sim import subscriptions
+
     schema = build_schema(schema_sdl())
-    for root, resolvers in ((schema.query_type, QUERY_RESOLVERS), (schema.mutation_type, MUTATION_RESOLVERS)):
+    queries = {**QUERY_RESOLVERS, **subscriptions.QUERY_RESOLVERS}
+    mutations = {**MUTATION_RESOLVERS, **subscriptions.MUTATION_RESOLVERS}
+    for root, resolvers in ((schema.query_type, queries), (schema.mutation_type, mutations)):
         assert isinstance(root, GraphQLObjectType)
         missing = set(root.fields) - set(resolvers)
         if missing:

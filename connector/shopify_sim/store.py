@@ -1,4 +1,4 @@
-"""In-memory shop state: products, customers, orders, fulfillments and cancel jobs.
+"""In-memory shop state: products, customers, orders, fulfillments, cancel jobs, webhook subscriptions.
 
 One :class:`Store` per simulator; every read and write of its records happens while
 holding :attr:`Store.lock`, so a GraphQL request sees a consistent snapshot and two
@@ -227,6 +227,26 @@ class Order:
 
 
 @dataclass
+class WebhookSubscription:
+    """A ``webhookSubscriptionCreate`` result: where one topic's events go, filtered and trimmed.
+
+    ``topic`` is the ``WebhookSubscriptionTopic`` name (``ORDERS_FULFILLED``); ``filter`` is the
+    search-syntax text as given (``None`` for no filter); ``include_fields`` empty means the whole payload.
+    """
+
+    id: int
+    topic: str
+    uri: str
+    format: str
+    filter: str | None
+    include_fields: list[str]
+    metafield_namespaces: list[str]
+    name: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass
 class Job:
     """The async job ``orderCancel`` returns; done once ``done_at`` has passed."""
 
@@ -250,6 +270,7 @@ class Store:
         self.orders: dict[int, Order] = {}
         self.fulfillments: dict[int, Fulfillment] = {}
         self.jobs: dict[str, Job] = {}
+        self.webhook_subscriptions: dict[int, WebhookSubscription] = {}
         self.next_order_number = 1001
 
     def reset(self) -> None:
@@ -261,6 +282,7 @@ class Store:
             self.orders.clear()
             self.fulfillments.clear()
             self.jobs.clear()
+            self.webhook_subscriptions.clear()
             self.next_order_number = 1001
 
     # -- products -------------------------------------------------------------------

@@ -22,7 +22,8 @@ import queue
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -178,16 +179,40 @@ def send_webhook(
     )
 
 
-class WebhookDispatcher:
-    """Sends events to the configured target; remembers events and deliveries."""
+@dataclass(frozen=True)
+class Routes:
+    """Where one event goes when the shop's webhook subscriptions cover its topic."""
 
-    def __init__(self, config: SimConfig) -> None:
+    #: ``(uri, payload trimmed to that subscription's includeFields)`` per subscription whose filter passed.
+    targets: list[tuple[str, Any]]
+    #: Subscriptions of the topic whose filter the payload failed: no delivery.
+    filtered: int = 0
+    #: Subscriptions to a Pub/Sub or EventBridge address, which the simulator cannot reach.
+    undeliverable: int = 0
+
+
+#: ``router(topic, payload)``: the event's :class:`Routes`, or ``None`` to leave it to the settings.
+Router = Callable[[str, Any], "Routes | None"]
+
+
+class WebhookDispatcher:
+    """Sends events to subscriptions (or the configured target); remembers events and deliveries.
+
+    With a ``router`` (the simulator's webhook subscriptions, see ``subscriptions.routes``), an
+    event whose topic has subscriptions goes to each one whose filter it passes, trimmed to that
+    subscription's ``includeFields``; every delivery of one event shares its Event-Id. Topics
+    without a subscription keep the settings' behaviour (``webhook_target_url`` + ``webhook_topics``).
+    """
+
+    def __init__(self, config: SimConfig, router: Router | None = None) -> None:
         self.config = config
+        self._router = router
         self._lock = threading.Lock()
         self._queue: queue.Queue[WebhookEvent | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._log: deque[Delivery] = deque(maxlen=LOG_SIZE)
         self._events: OrderedDict[str, WebhookEvent] = OrderedDict()
+        self._counts: Counter[str] = Counter()
 
     def subscribed(self, topic: str) -> bool:
         """Whether automatic deliveries of ``topic`` go out (target set and topic wanted)."""
@@ -223,19 +248,44 @@ class WebhookDispatcher:
         )
         with self._lock:
             self._log.append(delivery)
+            self._counts["bytes"] += len(event.body)
         return delivery
 
     def emit(self, topic: str, payload: Any, *, sync: bool) -> Delivery | None:
-        """Send an automatic webhook if subscribed: now (``sync``) or on the background thread."""
-        if not self.subscribed(topic):
-            return None
-        event = make_event(topic, payload, url=self.config.webhook_target_url)
-        self.remember(event)
-        if sync:
-            return self.deliver(event)
-        self._ensure_worker()
-        self._queue.put(event)
-        return None
+        """Send an automatic webhook if subscribed: now (``sync``) or on the background thread.
+
+        Returns the (first) delivery when ``sync``; every delivery is in :meth:`log`.
+        """
+        routed = self._router(topic, payload) if self._router is not None else None
+        if routed is None:
+            if not self.subscribed(topic):
+                return None
+            events = [make_event(topic, payload, url=self.config.webhook_target_url)]
+        else:
+            with self._lock:
+                self._counts["filtered"] += routed.filtered
+                self._counts["undeliverable"] += routed.undeliverable
+            shared = make_event(topic, body=b"")
+            events = [
+                WebhookEvent(topic, encode_body(trimmed), shared.event_id, shared.triggered_at, url=uri)
+                for uri, trimmed in routed.targets
+            ]
+        first: Delivery | None = None
+        for event in events:
+            self.remember(event)
+            if sync:
+                delivery = self.deliver(event)
+                first = first or delivery
+            else:
+                self._ensure_worker()
+                self._queue.put(event)
+        return first
+
+    def counts(self) -> dict[str, int]:
+        """Since the last reset: deliveries suppressed by subscription filters (``filtered``), those to
+        addresses the simulator cannot reach (``undeliverable``), and body bytes sent (``bytes``)."""
+        with self._lock:
+            return {key: self._counts[key] for key in ("filtered", "undeliverable", "bytes")}
 
     def _ensure_worker(self) -> None:
         with self._lock:
@@ -271,10 +321,11 @@ class WebhookDispatcher:
             return [d.as_dict() for d in self._log]
 
     def reset(self) -> None:
-        """Forget deliveries and events (queued deliveries still go out)."""
+        """Forget deliveries, events and counts (queued deliveries still go out)."""
         with self._lock:
             self._log.clear()
             self._events.clear()
+            self._counts.clear()
 
     def stop(self) -> None:
         """Let the background thread finish after the queued deliveries."""

@@ -135,8 +135,10 @@ def test_tokens_expiring_every_few_seconds_during_200_fulfilments_on_two_workers
     assert len(spent) == len(set(spent))
     chain = ["rt-1"] + [g["refresh_token_id"] for g in refreshes[:-1]]
     assert spent == chain
-    # The run outlived many 3-second tokens, so the test exercised renewal, not luck.
-    assert len(refreshes) >= int(elapsed / 3) - 1 >= 2, (len(refreshes), elapsed)
+    # The run outlived several 3-second tokens, so it exercised renewal, not luck. (A token that expires
+    # while no job needs it is renewed once, at its next use: fewer refreshes than expiries, never more.)
+    assert elapsed > 6 and len(refreshes) >= 2, (len(refreshes), elapsed)
+    assert len(refreshes) <= elapsed / 2.4 + 1  # at most one per token life (3 s less the 0.6 s margin)
     assert stored[2] == "connected"
 
     # Secrets never reach the workers' logs.

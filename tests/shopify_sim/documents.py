@@ -121,8 +121,45 @@ JOB_STATUS = """
 query JobStatus($id: ID!) { job(id: $id) { id done } }
 """
 
+SUBSCRIPTION_FIELDS = (
+    "id legacyResourceId topic uri filter format includeFields metafieldNamespaces name createdAt updatedAt"
+)
+
+LIST_SUBSCRIPTIONS = f"""
+query Subscriptions($first: Int!, $after: String, $topics: [WebhookSubscriptionTopic!], $uri: String) {{
+  webhookSubscriptions(first: $first, after: $after, topics: $topics, uri: $uri) {{
+    nodes {{ {SUBSCRIPTION_FIELDS} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+
+CREATE_SUBSCRIPTION = f"""
+mutation Subscribe($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {{
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {{
+    webhookSubscription {{ {SUBSCRIPTION_FIELDS} }}
+    userErrors {{ field message }}
+  }}
+}}
+"""
+
+UPDATE_SUBSCRIPTION = f"""
+mutation ChangeSubscription($id: ID!, $sub: WebhookSubscriptionInput!) {{
+  webhookSubscriptionUpdate(id: $id, webhookSubscription: $sub) {{
+    webhookSubscription {{ {SUBSCRIPTION_FIELDS} }}
+    userErrors {{ field message }}
+  }}
+}}
+"""
+
+DELETE_SUBSCRIPTION = """
+mutation Unsubscribe($id: ID!) {
+  webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { field message } }
+}
+"""
+
 ALL = {
     name: value
     for name, value in dict(globals()).items()
-    if name.isupper() and isinstance(value, str) and name != "CUSTOMER_FIELDS" and name != "ORDER_FIELDS"
+    if name.isupper() and isinstance(value, str) and not name.endswith("_FIELDS")
 }

@@ -127,12 +127,16 @@ REQUIRED_FIELDS = {
         "orders": {"first", "after", "query", "reverse", "sortKey"},
         "order": {"id"},
         "job": {"id"},
+        "webhookSubscriptions": {"first", "after", "topics", "uri"},
     },
     "Mutation": {
         "customerCreate": {"input"},
         "customerUpdate": {"input"},
         "orderCreate": {"order", "options"},
         "orderCancel": {"orderId", "reason", "restock", "notifyCustomer", "refund", "refundMethod", "staffNote"},
+        "webhookSubscriptionCreate": {"topic", "webhookSubscription"},
+        "webhookSubscriptionUpdate": {"id", "webhookSubscription"},
+        "webhookSubscriptionDelete": {"id"},
     },
     "ProductVariant": "id legacyResourceId sku title price availableForSale inventoryQuantity inventoryPolicy "
     "inventoryItem product",
@@ -166,6 +170,11 @@ REQUIRED_FIELDS = {
     "OrderConnection": "nodes edges pageInfo",
     "LineItemConnection": "nodes edges pageInfo",
     "ProductVariantEdge": "cursor node",
+    "WebhookSubscription": "id legacyResourceId topic uri filter format includeFields createdAt updatedAt",
+    "WebhookSubscriptionConnection": "nodes edges pageInfo",
+    "WebhookSubscriptionCreatePayload": "webhookSubscription userErrors",
+    "WebhookSubscriptionUpdatePayload": "webhookSubscription userErrors",
+    "WebhookSubscriptionDeletePayload": "deletedWebhookSubscriptionId userErrors",
 }
 
 

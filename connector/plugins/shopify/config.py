@@ -27,6 +27,8 @@ THROTTLE_MAX_WAIT = "SHOPIFY_THROTTLE_MAX_WAIT_SECONDS"
 CANCEL_POLL = "SHOPIFY_CANCEL_POLL_SECONDS"
 #: "true" marks reward orders as test orders (development stores).
 TEST_ORDERS = "SHOPIFY_TEST_ORDERS"
+#: "false" subscribes to webhooks without the reward-order filters (every order and fulfilment event arrives).
+WEBHOOK_FILTERS = "SHOPIFY_WEBHOOK_FILTERS"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -42,6 +44,8 @@ class ShopifyConfig:
     throttle_max_wait_seconds: float = 30.0
     cancel_poll_seconds: float = 5.0
     test_orders: bool = False
+    #: Webhook subscriptions carry ``filter``s so order and fulfilment events arrive for reward orders only.
+    webhook_filters: bool = True
     #: ``SHOPIFY_ALLOW_CUSTOM_API_BASE``: a shop's API base URL may be other than its own
     #: ``https://{shop}.myshopify.com`` (the local simulator of the demo and the tests). Off by default.
     allow_custom_api_base: bool = False
@@ -60,6 +64,7 @@ class ShopifyConfig:
             throttle_max_wait_seconds=_seconds(config, THROTTLE_MAX_WAIT, default.throttle_max_wait_seconds),
             cancel_poll_seconds=_seconds(config, CANCEL_POLL, default.cancel_poll_seconds),
             test_orders=_flag(config, TEST_ORDERS, default.test_orders),
+            webhook_filters=_flag(config, WEBHOOK_FILTERS, default.webhook_filters),
             allow_custom_api_base=_flag(config, ALLOW_CUSTOM_API_BASE, default.allow_custom_api_base),
         )
 

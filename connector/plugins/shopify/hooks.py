@@ -32,8 +32,9 @@ from connector.core.hooktypes import (
     TokenGrantRequest,
     VerifiedWebhook,
     WebhookEffect,
+    WebhookSyncReport,
 )
-from connector.plugins.shopify import install, orders, scopes, token_grants, webhook_topics, webhooks
+from connector.plugins.shopify import install, orders, scopes, subscriptions, token_grants, webhook_topics, webhooks
 from connector.plugins.shopify.config import ShopifyConfig
 from connector.plugins.shopify.customers import sync_customer
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
@@ -216,6 +217,37 @@ def connector_grant_token(request: TokenGrantRequest, provider: str, ctx: HookCo
     if provider != CHANNEL:
         return None
     return token_grants.request_token(request, ShopifyConfig.from_mapping(ctx.config), logger=ctx.logger)
+
+
+@hookimpl
+def connector_sync_webhooks(
+    shop: ShopInfo, webhook_uri: str, provider: str, ctx: HookContext
+) -> WebhookSyncReport | None:
+    """Subscribe the shop to the topics the handlers need, filtered to reward orders and trimmed."""
+    if provider != CHANNEL:
+        return None
+    config = ShopifyConfig.from_mapping(ctx.config)
+    problem = subscriptions.webhook_uri_problem(webhook_uri, allow_plain_http=config.allow_custom_api_base)
+    if problem:
+        raise ProviderError(
+            "plugin_config_invalid",
+            f"Shopify cannot deliver webhooks to {webhook_uri!r}: {problem}.",
+            fix="Set CONNECTOR_PUBLIC_URL to the https:// address shops reach the connector at, then sync again.",
+            retryable=False,
+            field="CONNECTOR_PUBLIC_URL",
+        )
+    desired = subscriptions.desired_subscriptions(webhook_uri, filters=config.webhook_filters)
+    with make_client(shop, ctx, config) as client:
+        report = subscriptions.sync_webhooks(client, desired)
+    ctx.logger.info(
+        "shopify %s webhooks: %d created, %d updated, %d deleted, %d unchanged",
+        shop.domain,
+        report.created,
+        report.updated,
+        report.deleted,
+        report.unchanged,
+    )
+    return report
 
 
 @hookimpl
