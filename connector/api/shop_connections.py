@@ -105,5 +105,5 @@ def connect_shop() -> tuple[dict[str, Any], int]:
             api_base_url=data["api_base_url"],
             allow_custom_api_base=rt.settings.allow_custom_shop_api_base,
         )
-        answer = _shop_answer(shop)
-    return answer, 201
+    shop_connect.after_connect(rt, shop)  # its webhook subscriptions; the outcome is the shop's webhook health
+    return _shop_answer(shop), 201

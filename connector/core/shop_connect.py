@@ -35,6 +35,7 @@ from connector.core.catalog import rotate_webhook_secret
 from connector.core.database import transaction
 from connector.core.errors import (
     ConflictError,
+    ConnectorError,
     InstallRefusedError,
     NotConfiguredError,
     NotFoundError,
@@ -56,6 +57,7 @@ from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.shop_lifecycle import resume_shop
 from connector.core.shop_tokens import AppCredentials, request_grant, store_grant
+from connector.core.shop_webhooks import sync_shop_webhooks
 from connector.core.tables import Brand, Shop, ShopConnection, ShopInstallState, ShopStatus
 
 log = logging.getLogger("connector.shop_connect")
@@ -291,8 +293,7 @@ def _complete_install(rt: Runtime, query: Mapping[str, str], browser_state: str 
             "include them).",
         )
     shop, resume = _store_install(rt, verified, brand_id, grant, app, provider)
-    if resume:
-        resume_shop(rt, shop.id)
+    after_connect(rt, shop, resume=resume)
     return shop
 
 
@@ -427,9 +428,32 @@ def connect_client_credentials(
         s.flush()
     rt.secret_cache.forget(domain)
     log.info("shop %s connected with client credentials (brand %s)", domain, brand_id)
+    after_connect(rt, shop, resume=resume)
+    return shop
+
+
+def after_connect(rt: Runtime, shop: Shop, *, resume: bool = False) -> None:
+    """What follows a new connection: resume what it parked, then subscribe the shop to its webhooks.
+
+    The webhook sync (``shop_webhooks``) is best effort here: its outcome, good or bad, is the shop's
+    webhook health on the Shops page, and ``connector shops sync-webhooks`` runs it again; a shop that
+    answers its token grant but not the sync is still connected. Skipped for a shop that may not be called
+    yet (awaiting a brand) and when ``CONNECTOR_PUBLIC_URL`` is not set (nothing to subscribe to).
+    """
     if resume:
         resume_shop(rt, shop.id)
-    return shop
+    if not shop.callable:
+        return
+    if not rt.settings.public_url:
+        log.info("shop %s: webhooks not subscribed: %s is not set", shop.domain, PUBLIC_URL)
+        return
+    try:
+        result = sync_shop_webhooks(rt, shop.id, public_url=rt.settings.public_url)
+    except ConnectorError as exc:
+        log.warning("shop %s: webhooks not subscribed: %s", shop.domain, exc.message)
+        return
+    if result.error:
+        log.warning("shop %s: webhooks not subscribed: %s", shop.domain, result.error)
 
 
 # -- a brand for a shop installed from the provider's side --------------------------------------------------
@@ -460,7 +484,7 @@ def assign_brand(rt: Runtime, shop_id: int, brand_id: int, actor: Actor) -> Shop
             _set_status(shop, ShopStatus.CONNECTED, now)
         s.flush()
         log.info("shop %s assigned to brand %s by %s", shop.domain, brand.slug, actor.name)
-    resume_shop(rt, shop.id)  # anything its missing brand parked (nothing, for a shop new to the connector)
+    after_connect(rt, shop, resume=True)  # resumes anything its missing brand parked, then its webhooks
     return shop
 
 

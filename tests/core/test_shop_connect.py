@@ -6,6 +6,7 @@ compared before and after, and the simulator's token log shows whether an exchan
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import timedelta
@@ -157,8 +158,10 @@ def test_an_install_from_the_console_connects_the_shop_to_the_brand_with_an_expi
     assert [(g["grant"], g["status"], g["expiring"], g["client_id"]) for g in grants] == [
         ("authorization_code", 200, True, CLIENT_ID)
     ]
-    # The token the shop gave works for the connector's calls.
-    assert oauth_sim.graphql("{ shop { name } }", token=stored.access_token).status_code == 200
+    # The token the shop gave works for the connector's calls: the connect subscribed the shop's webhooks with it.
+    health = json.loads(stored.webhook_health)
+    assert stored.webhooks_synced_at is not None and health["healthy"] and health["created"] > 0
+    assert health["uri"] == f"{PUBLIC_URL}/webhooks/shopify"
     with rt.sessions() as s:
         raw = s.execute(text("SELECT access_token, refresh_token FROM shops WHERE domain = :d"), {"d": NEW_SHOP}).one()
     assert all(value.startswith("gAAAAA") for value in raw), "tokens are encrypted at rest"

@@ -33,7 +33,7 @@ from connector import hookimpl  # noqa: E402
 from connector.app import create_app  # noqa: E402
 from connector.core import catalog  # noqa: E402
 from connector.core.database import transaction  # noqa: E402
-from connector.core.hooktypes import TokenGrant, TokenGrantRequest  # noqa: E402
+from connector.core.hooktypes import TokenGrant, TokenGrantRequest, WebhookSyncReport  # noqa: E402
 from connector.core.model import Role  # noqa: E402
 from connector.core.tables import Brand  # noqa: E402
 from connector.plugins.shopify.scopes import REQUIRED_SCOPES  # noqa: E402
@@ -127,12 +127,17 @@ def _run(url: str, config: SchemathesisConfig) -> tuple[list[str], dict[str, Any
     return sorted(set(failures)), stats
 
 
-class OfflineTokenGrants:
-    """``POST /api/v1/shops`` with client credentials gets its token here: the fuzzer's shops are not real."""
+class OfflineShops:
+    """``POST /api/v1/shops`` gets its token and its webhook sync here: the fuzzer's shops are not real, and
+    no request may leave the machine."""
 
     @hookimpl
     def connector_grant_token(self, request: TokenGrantRequest, provider: str, ctx: Any) -> TokenGrant:
         return TokenGrant(access_token="shpat_fuzz_token", scopes=REQUIRED_SCOPES, expires_in=86_400.0)
+
+    @hookimpl
+    def connector_sync_webhooks(self, shop: Any, webhook_uri: str, provider: str, ctx: Any) -> WebhookSyncReport:
+        return WebhookSyncReport(uri=webhook_uri)
 
 
 #: The app settings installs need (``POST /api/v1/shops`` with ``install`` answers the install link).
@@ -142,7 +147,7 @@ INSTALL_ENV = {"SHOPIFY_CLIENT_ID": "fuzz-client-id", "SHOPIFY_CLIENT_SECRET": "
 @pytest.fixture
 def seeded(make_runtime) -> Iterator[tuple[Any, str]]:
     rt = make_runtime(
-        plugins=[FakeShopPlugin(), CardsCsvFormat(), OfflineTokenGrants()],
+        plugins=[FakeShopPlugin(), CardsCsvFormat(), OfflineShops()],
         plugin_env=INSTALL_ENV,
         public_url="https://connector.example",
     )
