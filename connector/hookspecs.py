@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         HookContext,
         InboundWebhook,
         PluginInfo,
+        ScopeCheck,
         SecretLookup,
         ShopInfo,
         TokenGrant,
@@ -88,6 +89,15 @@ def connector_grant_token(request: TokenGrantRequest, provider: str, ctx: HookCo
     ``ProviderError("shop_reconnect_needed", retryable=False)``; no answer or a server error raises a
     retryable ``ProviderError("shop_unavailable")``, and the caller may retry with the same refresh
     token (Shopify keeps it valid until its replacement is used).
+    """
+
+
+@hookspec(firstresult=True)
+def connector_check_scopes(provider: str, granted: tuple[str, ...]) -> ScopeCheck | None:
+    """The access scopes ``provider``'s shops need and which of them ``granted`` lacks; None for another provider.
+
+    The provider's own rules decide what a granted scope covers (Shopify: ``write_X`` implies ``read_X``),
+    so the host shows "granted vs required" without knowing any provider's scope names.
     """
 
 

@@ -130,6 +130,7 @@ def cancel_order(rt: Runtime, redemption_id: int) -> str:
             reason="reversed",
         )
         blocked = blocked_call(r.shop, r.channel)
+        shop_id = r.shop.id if r.shop is not None and r.shop.provider == r.channel else None
     now = rt.now()
     try:
         if blocked is not None:
@@ -165,6 +166,8 @@ def cancel_order(rt: Runtime, redemption_id: int) -> str:
         assert r is not None
         r.order_cancelled_at = now
         r.delivery_status = DeliveryStatus.CANCELLED
+        if shop_id is not None:
+            rt.shop_health.record_success(s, shop_id, now)
         record_event(
             s,
             r,
