@@ -158,10 +158,12 @@ def _record_success(rt: Runtime, redemption_id: int, result: FulfilmentResult, *
     now = rt.now()
     cancel_needed = False
     with transaction(rt.sessions) as s:
-        r = s.scalars(select(Redemption).where(Redemption.id == redemption_id).with_for_update()).one()
         if shop_id is not None:
-            # The shop answered: its last successful call (throttled per process, in this same commit).
+            # The shop answered: its last successful call (throttled per process, in this same commit). Before
+            # the redemption's lock, so every writer takes the shop row first and the redemption second, as a
+            # disconnect does (shop, then its pending redemptions): two such transactions never deadlock.
             rt.shop_health.record_success(s, shop_id, now)
+        r = s.scalars(select(Redemption).where(Redemption.id == redemption_id).with_for_update()).one()
         if result.shop_customer_id:
             member = s.get(Member, r.member_id)
             if member is not None and member.shop_customer_id != result.shop_customer_id:

@@ -162,12 +162,12 @@ def cancel_order(rt: Runtime, redemption_id: int) -> str:
             record_event(s, r, actor="worker", kind="order_cancel_failed", at=now, message=exc.message)
         return "error"
     with transaction(rt.sessions) as s:
+        if shop_id is not None:  # the shop row before the redemption's, as in fulfilment._record_success
+            rt.shop_health.record_success(s, shop_id, now)
         r = s.get(Redemption, redemption_id)
         assert r is not None
         r.order_cancelled_at = now
         r.delivery_status = DeliveryStatus.CANCELLED
-        if shop_id is not None:
-            rt.shop_health.record_success(s, shop_id, now)
         record_event(
             s,
             r,

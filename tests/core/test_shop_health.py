@@ -15,6 +15,7 @@ from connector.core.errors import ProviderError
 from connector.core.hooktypes import RateLimitStatus
 from connector.core.model import Role
 from connector.core.redemptions import create_redemption
+from connector.core.reversal import reverse_redemption
 from connector.core.shop_health import WRITE_INTERVAL
 from connector.core.tables import Shop
 from tests.conftest import seed_world
@@ -103,3 +104,15 @@ def test_the_throttle_is_per_shop_and_per_runtime(make_runtime):
     with rt.sessions.begin() as s:
         rt.shop_health.record_success(s, w.shop.id, T0 + timedelta(minutes=1))
     assert _shop(rt, w.shop.id).last_success_at == T0 + timedelta(minutes=5)
+
+
+def test_a_cancelled_order_counts_as_a_successful_call(make_runtime):
+    plugin = FakeShopPlugin()
+    rt = make_runtime(plugins=[plugin])
+    clock = rt.now = Clock()
+    w = seed_world(rt, points=5000)
+    rid = create_redemption(rt, SUPPORT, member_id=w.member.id, reward_id=w.reward.id).redemption.id
+    assert _shop(rt, w.shop.id).last_success_at == T0
+    clock.now = T0 + WRITE_INTERVAL + timedelta(seconds=5)
+    reverse_redemption(rt, rid, SUPPORT, reason="member moved", cancel_order=True)
+    assert plugin.cancelled and _shop(rt, w.shop.id).last_success_at == clock.now
