@@ -58,6 +58,9 @@ class ShopScopesSchema(Schema):
         metadata={"description": "What the connector needs (from the shop's plugin); null when no plugin says."},
     )
     missing = fields.List(fields.String(), metadata={"description": "Required scopes the grant does not cover."})
+    recorded = fields.Boolean(
+        metadata={"description": "False when the grant was never recorded (an old static token): scopes unknown."}
+    )
 
 
 class ShopTokenSchema(Schema):
@@ -149,6 +152,7 @@ def shop_body(shop: ShopOverview, install_url: str | None) -> dict[str, Any]:
             "granted": list(shop.scopes.granted),
             "required": None if shop.scopes.required is None else list(shop.scopes.required),
             "missing": list(shop.scopes.missing),
+            "recorded": shop.scopes.recorded,
         },
         "access_token": {
             "set": shop.access_token_set,

@@ -46,6 +46,9 @@ class Scopes:
     #: None when no installed plugin speaks for the shop's provider (then nothing is known to be missing).
     required: tuple[str, ...] | None
     missing: tuple[str, ...]
+    #: Whether the grant was recorded at all: a static token pasted before grants were tracked has none, and its
+    #: scopes are unknown, not missing.
+    recorded: bool = True
 
 
 @dataclass(frozen=True)
@@ -112,9 +115,11 @@ def parse_scopes(text: str | None) -> tuple[str, ...]:
 
 def scope_check(plugins: PluginManager, provider: str, granted: tuple[str, ...]) -> Scopes:
     check: ScopeCheck | None = plugins.hook.connector_check_scopes(provider=provider, granted=granted)
+    recorded = bool(granted)
     if check is None:
-        return Scopes(granted=granted, required=None, missing=())
-    return Scopes(granted=granted, required=tuple(check.required), missing=tuple(check.missing))
+        return Scopes(granted=granted, required=None, missing=(), recorded=recorded)
+    missing = tuple(check.missing) if recorded else ()
+    return Scopes(granted=granted, required=tuple(check.required), missing=missing, recorded=recorded)
 
 
 def _json_object(text: str | None) -> dict[str, Any] | None:

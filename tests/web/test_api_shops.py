@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from connector.core.model import Role
-from connector.core.tables import ShopStatus
+from connector.core.tables import Shop, ShopStatus
 from tests.web.admin.test_shops_page import Recorder
 from tests.web.shop_rows import Shops, leaked, seed_shops, shop_state
 from tests.web.support import bearer, make_token
@@ -64,6 +64,7 @@ def test_a_platform_admin_lists_every_shop_with_the_pages_fields(client, shops, 
             "granted": ["read_products", "write_orders"],
             "required": ["read_products", "write_customers", "write_orders"],
             "missing": ["write_customers"],
+            "recorded": True,
         },
         "access_token": {"set": True, "expires_at": "2026-12-06T09:42:00Z", "refreshed_at": "2026-12-06T08:42:00Z"},
         "refresh_token": {"set": True, "expires_at": "2027-03-06T09:00:00Z"},
@@ -83,6 +84,7 @@ def test_a_platform_admin_lists_every_shop_with_the_pages_fields(client, shops, 
     static, other, orphan = body["items"][0], body["items"][2], body["items"][3]
     assert (static["connection_label"], static["access_token"]["expires_at"]) == ("Static token", None)
     assert static["webhooks"] == {"state": "never_synced", "synced_at": None, "summary": None}
+    assert static["scopes"]["recorded"] is True and static["scopes"]["missing"] == []
     assert (other["status_label"], other["status_reason"]) == (
         "Needs reconnecting",
         "Shopify refused the client credentials (invalid_client)",
@@ -90,6 +92,18 @@ def test_a_platform_admin_lists_every_shop_with_the_pages_fields(client, shops, 
     assert other["client"] == {"client_id": "other-client-id-0001", "client_secret_set": True}
     assert other["install_url"] is None
     assert (orphan["status"], orphan["brand_id"], orphan["brand_name"]) == ("awaiting_brand", None, None)
+
+
+def test_scopes_of_a_grant_never_recorded_are_unknown_not_missing(client, rt, shops, tokens):
+    with rt.sessions.begin() as s:
+        s.get(Shop, shops.acme_static).granted_scopes = ""
+    body = client.get(f"/api/v1/shops/{shops.acme_static}", headers=bearer(tokens.admin)).get_json()
+    assert body["scopes"] == {
+        "granted": [],
+        "required": ["read_products", "write_customers", "write_orders"],
+        "missing": [],
+        "recorded": False,
+    }
 
 
 def test_lists_page_by_cursor(client, shops, platform):

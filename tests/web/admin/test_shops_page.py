@@ -317,3 +317,17 @@ def test_without_the_sync_and_lifecycle_modules_the_page_says_so_and_changes_not
     renewed = oscar.follow(oscar.post(f"/admin/shops/{shops.other_cc}/reconnect"))
     assert "Reconnecting with client credentials is not available" in flashes(renewed, "error")[0]
     assert {shop_id: shop_state(rt, shop_id) for shop_id in before} == before
+
+
+def test_a_shop_whose_grant_was_never_recorded_shows_its_scopes_as_unknown_not_missing(rt, signed_in, people, shops):
+    """A static token pasted before grants were tracked: nothing is claimed missing that nobody checked."""
+    with rt.sessions.begin() as s:
+        s.get(Shop, shops.acme_static).granted_scopes = ""
+    card = _cards(signed_in(people.brand_admin).page("/admin/shops"))[shops.acme_static]
+    assert card.find("strong", class_="scope-missing") is None
+    assert "reconnect the shop to record and check them" in card.one("span", class_="scope-unknown").text
+    assert [li["data-scope"] for li in card.find_all("li", class_="scope")] == [
+        "read_products",
+        "write_customers",
+        "write_orders",
+    ]
