@@ -140,7 +140,12 @@ def seed(rt: Any, sim_url: str) -> tuple[int, int]:
     with transaction(rt.sessions) as s:
         brand = catalog.create_brand(s, "Bench Pets")
         shop = catalog.add_shop(
-            s, brand, domain=SHOP_DOMAIN, access_token=SHOP_TOKEN, webhook_secret=SHOP_SECRET, api_base_url=sim_url,
+            s,
+            brand,
+            domain=SHOP_DOMAIN,
+            access_token=SHOP_TOKEN,
+            webhook_secret=SHOP_SECRET,
+            api_base_url=sim_url,
             allow_custom_api_base=True,  # the bench's shop is the simulator
         )
         reward = catalog.add_reward(

@@ -112,6 +112,7 @@ def connector_verify_webhook(
     the log and a ``message`` that does not tell an unknown shop from a wrong signature. Raise
     ``WebhookPayloadError`` (400) for a signed body that is unusable, including one that does not
     have the shape of its topic: only the body is signed, so the topic header may be a replay's.
+    Set ``apply_now`` on a lifecycle delivery (an uninstall) so the host applies it in the request.
     """
 
 

@@ -73,6 +73,7 @@ def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
             raise NoPluginClaimedError(f"no plugin fulfils channel {claim.request.channel!r}")
     except ClaimLostError:
         rt.log.warning("redemption %s: claim lost before the irreversible call; stopping", redemption_id)
+        _release(rt, redemption_id, claim.token)
         return "skipped"
     except NoPluginClaimedError as exc:
         return _record_failure(rt, redemption_id, claim.token, ProviderError("no_fulfilment_plugin", exc.message))
@@ -134,6 +135,22 @@ def _claim(rt: Runtime, redemption_id: int) -> _Claim | None:
         blocked = blocked_call(r.shop, r.channel)
         shop_id = r.shop.id if r.shop is not None and r.shop.provider == r.channel else None
     return _Claim(token=token, request=request, blocked=blocked, shop_id=shop_id)
+
+
+def _release(rt: Runtime, redemption_id: int, token: str) -> None:
+    """Give up a lease this attempt still holds on a redemption that stopped being pending under it.
+
+    A shop disconnected mid-attempt parks the row (error) while the worker holds it; the worker stops,
+    and releasing the lease lets the attempt queued when the shop comes back run at once instead of
+    waiting for the lease to run out. A lease another attempt took is not ours and stays.
+    """
+    with transaction(rt.sessions) as s:
+        s.execute(
+            update(Redemption)
+            .where(Redemption.id == redemption_id, Redemption.claim_token == token)
+            .values(claim_token=None, claim_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _checkpoint(rt: Runtime, redemption_id: int, token: str) -> None:
@@ -226,6 +243,8 @@ def _record_failure(rt: Runtime, redemption_id: int, token: str, error: Provider
     with transaction(rt.sessions) as s:
         r = s.scalars(select(Redemption).where(Redemption.id == redemption_id).with_for_update()).one()
         if r.claim_token != token or r.status != RedemptionStatus.PENDING:
+            if r.claim_token == token:  # parked or reversed under us: the lease is ours to give back
+                r.claim_token = r.claim_expires_at = None
             return "skipped"
         attempts = r.attempts
         budget_left = rt.settings.max_attempts - (r.attempts - r.attempt_budget_from)

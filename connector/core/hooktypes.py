@@ -297,6 +297,9 @@ class VerifiedWebhook:
     resource_id: str | None
     resource_updated_at: datetime | None
     customer_ref: str | None = None
+    #: Apply the delivery in the request that stored it, not only when the drain job gets to it: a
+    #: lifecycle event (an uninstall) must stop calls to the shop at once, not behind a burst of orders.
+    apply_now: bool = False
 
 
 # -- effects a plugin reads out of a webhook payload; the core applies them ---------------
@@ -338,6 +341,16 @@ class RedactShop:
 
 
 @dataclass(frozen=True)
+class ShopUninstalled:
+    """The merchant removed the app from the signing shop: disconnect it and park its pending redemptions."""
+
+    shop_domain: str
+    #: When the shop says it happened (the delivery's trigger time). An uninstall from before the shop's
+    #: latest install concerns an earlier installation and is ignored: a late delivery must not undo a reinstall.
+    uninstalled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class CustomerDataRequest:
     customer_id: str | None
     email: str | None
@@ -346,7 +359,13 @@ class CustomerDataRequest:
 
 
 WebhookEffect = (
-    DeliveryUpdate | RetryErrorsForSku | RetryErrorsForCustomer | RedactCustomer | RedactShop | CustomerDataRequest
+    DeliveryUpdate
+    | RetryErrorsForSku
+    | RetryErrorsForCustomer
+    | RedactCustomer
+    | RedactShop
+    | CustomerDataRequest
+    | ShopUninstalled
 )
 
 JsonDict = dict[str, Any]

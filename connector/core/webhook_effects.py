@@ -25,12 +25,14 @@ from connector.core.hooktypes import (
     RedactShop,
     RetryErrorsForCustomer,
     RetryErrorsForSku,
+    ShopUninstalled,
     WebhookEffect,
 )
 from connector.core.links import safe_link
 from connector.core.model import DELIVERY_RANK, DeliveryStatus, RedemptionStatus
 from connector.core.redemptions import reopen_for_retry
 from connector.core.runtime import Runtime
+from connector.core.shop_lifecycle import disconnect_shop
 from connector.core.storable import text_problem, utc_or_none
 from connector.core.tables import Member, OutboundMessage, Redemption, Reward, Shop, WebhookDelivery
 from connector.core.timeline import record_event
@@ -40,11 +42,22 @@ _CUSTOMER_ERRORS = ("crm_id_not_found", "missing_user_information")
 
 @dataclass(frozen=True)
 class ShopScope:
-    """The shop that signed a delivery: the only shop, and the only brand, its effects may touch."""
+    """The shop that signed a delivery: the only shop, and the only brand, its effects may touch.
+
+    ``brand_id`` is None while the shop awaits a brand (installed from Shopify's side): no brand's data
+    is then in reach, so only the effects on the shop itself apply (uninstall, shop and customer redaction
+    of its own stored bodies).
+    """
 
     shop_id: int
-    brand_id: int
+    brand_id: int | None
     domain: str
+
+
+#: What a shop awaiting a brand may still do: effects on the shop itself and its own stored bodies.
+_BRANDLESS_EFFECTS = (ShopUninstalled, RedactShop, RedactCustomer)
+#: The reason a shop shows (and its parked redemptions say) after the merchant removed the app.
+UNINSTALLED_REASON = "the app was uninstalled from the shop"
 
 
 def _without_unusable_text(effect: WebhookEffect) -> WebhookEffect | None:
@@ -82,7 +95,12 @@ def apply_effect(
         rt.log.warning("webhook effect %s names a value no stored text can hold; no effect", type(effect).__name__)
         return []
     effect = usable
-    if isinstance(effect, DeliveryUpdate):
+    if scope.brand_id is None and not isinstance(effect, _BRANDLESS_EFFECTS):
+        rt.log.info("webhook effect %s from %s: the shop has no brand yet; none", type(effect).__name__, scope.domain)
+        return []
+    if isinstance(effect, ShopUninstalled):
+        _apply_uninstall(rt, s, effect, scope, actor, now)
+    elif isinstance(effect, DeliveryUpdate):
         _apply_delivery(s, effect, scope, actor, now)
     elif isinstance(effect, RetryErrorsForSku):
         failed = (
@@ -105,12 +123,39 @@ def apply_effect(
         redact_customer(s, effect, scope, now)
     elif isinstance(effect, RedactShop):
         if effect.shop_domain == scope.domain:
+            _disconnect(s, scope, "the shop asked for its data to be erased (shop/redact)", actor, now)
             redact_shop(s, scope.domain, now)
         else:
             rt.log.warning("shop/redact from %s names another shop; ignored", scope.domain)
     elif isinstance(effect, CustomerDataRequest):
         export_customer_data(rt, s, effect, scope)
     return []
+
+
+def _apply_uninstall(
+    rt: Runtime, s: Session, effect: ShopUninstalled, scope: ShopScope, actor: str, now: datetime
+) -> None:
+    """app/uninstalled: the signing shop (and only it) is disconnected at once; a stale one changes nothing."""
+    if effect.shop_domain != scope.domain:
+        rt.log.warning("app/uninstalled from %s names another shop; ignored", scope.domain)
+        return
+    shop = s.scalars(select(Shop).where(Shop.id == scope.shop_id).with_for_update()).one()
+    happened = utc_or_none(effect.uninstalled_at)
+    if happened is not None and shop.installed_at is not None and happened < shop.installed_at:
+        rt.log.warning(
+            "app/uninstalled from %s happened at %s, before the shop's latest install (%s); ignored",
+            scope.domain,
+            happened.isoformat(),
+            shop.installed_at.isoformat(),
+        )
+        return
+    disconnect_shop(s, shop, reason=UNINSTALLED_REASON, actor=actor, now=now, uninstalled=True)
+
+
+def _disconnect(s: Session, scope: ShopScope, reason: str, actor: str, now: datetime) -> None:
+    shop = s.scalars(select(Shop).where(Shop.id == scope.shop_id).with_for_update()).one()
+    disconnect_shop(s, shop, reason=reason, actor=actor, now=now)
+    s.flush()
 
 
 def _email_is(email: str) -> ColumnElement[bool]:
@@ -188,7 +233,7 @@ def _brand_members(
         match.append(_email_is(email))
     if phone:
         match.append(Member.phone == phone)
-    if not match:
+    if not match or scope.brand_id is None:  # no brand: no member is the shop's (and NULL must not match NULL)
         return []
     return s.scalars(select(Member).where(Member.brand_id == scope.brand_id, or_(*match)).order_by(Member.id)).all()
 
@@ -272,14 +317,18 @@ def _has_value(body: str, values: set[str], emails: set[str]) -> bool:
 
 
 def redact_shop(s: Session, domain: str, now: datetime) -> None:
-    """shop/redact: the shop uninstalled; drop its credentials and every stored body."""
+    """shop/redact: the shop uninstalled; drop its credentials (tokens, client secret) and every stored body."""
     s.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.shop_domain == domain, WebhookDelivery.body.is_not(None))
         .values(body=None, redacted_at=now)
         .execution_options(synchronize_session=False)
     )
-    s.execute(update(Shop).where(Shop.domain == domain).values(active=False, access_token=""))
+    s.execute(
+        update(Shop)
+        .where(Shop.domain == domain)
+        .values(active=False, access_token="", refresh_token=None, client_secret=None)
+    )
 
 
 def export_customer_data(rt: Runtime, s: Session, effect: CustomerDataRequest, scope: ShopScope) -> None:

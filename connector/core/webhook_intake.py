@@ -3,7 +3,9 @@
 The request path does only CPU work and one insert (reliability.md §1.6). The
 unique keys on ``webhook_deliveries`` make a redelivery a no-op; the job that
 applies a delivery flips its status with a conditional update, so two workers
-racing on one delivery apply it once.
+racing on one delivery apply it once. The one exception to "later": a delivery
+the plugin marks ``apply_now`` (an uninstall) is applied in the request, right
+after it is stored, because calls to that shop must stop at once.
 
 Every effect is scoped to the shop that signed the delivery: the job resolves
 that shop once and ``webhook_effects`` applies each effect within it. A delivery
@@ -117,6 +119,8 @@ def receive_webhook(rt: Runtime, provider: str, headers: Mapping[str, str], body
         delivery_id = _store_delivery(rt, values)
     except IntegrityError:
         return Received(delivery_id=None, duplicate=True, topic=verified.topic)
+    if verified.apply_now:
+        _apply_now(rt, delivery_id)
     try:
         # One drain run applies every delivery stored before it starts: at Shopify's burst rates that is
         # one job per batch instead of one per delivery, and the request pays a SET NX, not an enqueue.
@@ -124,6 +128,20 @@ def receive_webhook(rt: Runtime, provider: str, headers: Mapping[str, str], body
     except Exception:  # noqa: BLE001 - the delivery is committed; the sweeper enqueues it when the queue is back
         rt.log.exception("webhook delivery %s stored but not enqueued; the sweeper will pick it up", delivery_id)
     return Received(delivery_id=delivery_id, duplicate=False, topic=verified.topic)
+
+
+def _apply_now(rt: Runtime, delivery_id: int) -> None:
+    """Apply a lifecycle delivery (an uninstall) before answering, instead of behind the drain's backlog.
+
+    Only database work (no remote call), and once: ``process_webhook`` flips the delivery's status with a
+    conditional update, so the drain that runs later skips it. Should it fail, the delivery stays
+    ``received``: the drain (woken next) and the sweeper apply it then, and the sender still gets its 200
+    for a delivery that is stored.
+    """
+    try:
+        process_webhook(rt, delivery_id)
+    except Exception:  # noqa: BLE001 - stored: the drain or the sweeper applies it later
+        rt.log.exception("webhook delivery %s could not be applied at once; the drain will retry it", delivery_id)
 
 
 _TEXT_FIELDS = {

@@ -2,7 +2,8 @@
 
 Request pipeline of ``POST /admin/api/<version>/graphql.json`` (each step may answer):
 
-1. access token check → HTTP 401 (Shopify's exact body);
+1. access token check → HTTP 401 (Shopify's exact body): the static ``access_token`` setting
+   or any valid token the OAuth side issued (:mod:`connector.shopify_sim.oauth`);
 2. configured latency;
 3. parse / validate / coerce variables → HTTP 200 ``errors`` (nothing runs, nothing spent);
 4. fault injection (see :mod:`connector.shopify_sim.faults`);
@@ -41,6 +42,8 @@ from connector.shopify_sim.mutations import (
     update_fulfillment,
     update_variants,
 )
+from connector.shopify_sim.oauth import OAuthState
+from connector.shopify_sim.oauth_routes import oauth_bp, oauth_control_bp
 from connector.shopify_sim.resolvers import RequestContext, executable_schema
 from connector.shopify_sim.store import Store, next_id
 from connector.shopify_sim.webhooks import (
@@ -123,6 +126,7 @@ class SimState:
         self.faults = FaultInjector()
         self.webhooks = WebhookDispatcher(config)
         self.stats = Stats()
+        self.oauth = OAuthState()
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self._log_lock = threading.Lock()
 
@@ -142,6 +146,7 @@ class SimState:
         self.buckets.configure(self.config.bucket_size, self.config.restore_rate)
         self.stats.reset()
         self.webhooks.reset()
+        self.oauth.reset()
         with self._log_lock:
             self.request_log.clear()
 
@@ -279,7 +284,8 @@ def graphql_endpoint(version: str) -> Response:
     if not VERSION_PATTERN.match(version):
         return answer({"errors": "Not Found"}, 404, "bad_version")
     token = request.headers.get("X-Shopify-Access-Token")
-    if token != config.access_token:
+    granted_scopes = state.oauth.authenticate(config, token)
+    if granted_scopes is None:
         state.stats.count("unauthorized")
         return answer(UNAUTHORIZED_BODY, 401, "unauthorized")
     if config.latency_ms:
@@ -295,7 +301,8 @@ def graphql_endpoint(version: str) -> Response:
         return answer({"errors": prepared}, 200, "invalid")
     entry.update(operation=prepared.operation_name, root_fields=list(prepared.root_fields), cost=prepared.cost)
 
-    bucket = state.buckets.get(token)
+    # One app on one shop: every token it holds draws on the same bucket, as on Shopify.
+    bucket = state.buckets.get(config.access_token)
     if prepared.cost > config.max_query_cost:
         status = bucket.status()
         return answer(
@@ -331,7 +338,7 @@ def graphql_endpoint(version: str) -> Response:
         return answer(_throttled_body(prepared.cost, status), 200, "throttled")
     state.stats.spent(status)
 
-    context = RequestContext(store=state.store, config=config)
+    context = RequestContext(store=state.store, config=config, granted_scopes=granted_scopes)
     if fault is not None and fault.kind == "user_error":
         fields = prepared.root_fields  # a mutation operation: every root field is a mutation
         target = fault.operation if fault.operation in fields else fields[0]
@@ -706,6 +713,7 @@ def stats() -> Response:
     data = state.stats.snapshot()
     data["faults_by_kind"] = dict(state.faults.fired)
     data["webhook_deliveries"] = len(state.webhooks.log())
+    data.update(state.oauth.stats())
     with state.store.lock:
         data["orders"] = len(state.store.orders)
         data["customers"] = len(state.store.customers)
@@ -731,5 +739,7 @@ def create_sim_app(**config: Any) -> Flask:
     app.extensions[EXTENSION_KEY] = SimState(settings)
     app.register_blueprint(graphql_bp)
     app.register_blueprint(control_bp)
+    app.register_blueprint(oauth_bp)
+    app.register_blueprint(oauth_control_bp)
     executable_schema()  # build now, not on the first request
     return app

@@ -66,6 +66,25 @@ class SimConfig:
     job_delay_seconds: float = 0.0
     #: Log every request handled by the foreground server (``run``) / ``SimServer``.
     verbose: bool = False
+    # -- the app installed on the shop (OAuth side, see oauth.py) --------------------------
+    #: The app's client id: ``/admin/oauth/authorize`` and ``/admin/oauth/access_token`` accept no other.
+    client_id: str = "sim-client-id"
+    #: The app's client secret: authenticates token requests and keys the callback's ``hmac``.
+    client_secret: str = "sim-client-secret"
+    #: Redirect URIs allowed at ``/admin/oauth/authorize`` (exact match); empty allows any.
+    redirect_uris: frozenset[str] = field(default_factory=frozenset)
+    #: Scopes the merchant grants; ``None`` grants what was asked (client credentials: every known scope).
+    granted_scopes: frozenset[str] | None = None
+    #: ``expires_in`` of expiring offline access tokens (Shopify: 3600).
+    access_token_lifetime_seconds: float = 3600.0
+    #: ``refresh_token_expires_in`` of refresh tokens (Shopify: 90 days).
+    refresh_token_lifetime_seconds: float = 90 * 86400.0
+    #: ``expires_in`` of client-credentials tokens (Shopify: 86399, about a day).
+    client_credentials_lifetime_seconds: float = 86399.0
+    #: How long an authorization code can be exchanged (Shopify: one minute, once).
+    authorization_code_lifetime_seconds: float = 60.0
+    #: ``/admin/oauth/authorize`` approves at once; false models a merchant who declines.
+    auto_approve: bool = True
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -97,9 +116,9 @@ class SimConfig:
 
 def _convert(key: str, value: Any) -> Any:
     """Coerce a JSON value to the type the setting needs, rejecting nonsense early."""
-    if key in ("missing_scopes", "webhook_topics"):
+    if key in ("missing_scopes", "webhook_topics", "redirect_uris", "granted_scopes"):
         if value is None:
-            if key == "missing_scopes":
+            if key in ("missing_scopes", "redirect_uris"):
                 return frozenset()
             return None
         if isinstance(value, str):
@@ -109,13 +128,24 @@ def _convert(key: str, value: Any) -> Any:
         return frozenset(str(item) for item in value)
     if key == "webhook_target_url":
         return None if value in (None, "") else str(value)
-    if key in ("access_token", "api_version", "shop_domain", "currency", "webhook_secret", "retry_after"):
+    if key in (
+        "access_token",
+        "api_version",
+        "shop_domain",
+        "currency",
+        "webhook_secret",
+        "retry_after",
+        "client_id",
+        "client_secret",
+    ):
         if value is None:
             raise ValueError(f"{key} must not be null")
         return str(value)
     if key in ("shop_id", "max_query_cost"):
         return int(value)
-    if key == "verbose":
+    if key in ("verbose", "auto_approve"):
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
         return bool(value)
     number = float(value)
     if number < 0:

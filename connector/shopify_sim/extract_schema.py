@@ -71,6 +71,7 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
         "orders": ("first", "after", "query", "reverse", "sortKey"),
         "order": ("id",),
         "job": ("id",),
+        "currentAppInstallation": (),
     },
     "Mutation": {
         "customerCreate": ("input",),
@@ -114,6 +115,8 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
     "MoneyBag": _plain("shopMoney presentmentMoney"),
     "MoneyV2": _plain("amount currencyCode"),
     "Job": _plain("id done"),
+    "AppInstallation": _plain("id accessScopes"),
+    "AccessScope": _plain("handle description"),
     "PageInfo": _plain("hasNextPage hasPreviousPage startCursor endCursor"),
     "ProductVariantConnection": _plain("nodes edges pageInfo"),
     "ProductVariantEdge": _plain("cursor node"),

@@ -21,6 +21,13 @@ or one of whose root fields has that name (``orderCreate`` matches any document 
 calls ``orderCreate``). ``user_error`` faults only fire on requests with a mutation.
 Queued faults fire first, in order; rates are rolled with a seeded ``random.Random`` so a
 failing run can be replayed.
+
+The token endpoint (``POST /admin/oauth/access_token``) takes only faults whose
+``operation`` starts with ``oauth:`` (``oauth:access_token`` for every grant, or
+``oauth:authorization_code`` / ``oauth:refresh_token`` / ``oauth:client_credentials``), so a
+fault queued for GraphQL is never spent on a token request and the other way round. There
+``after_effect_500``/``after_effect_timeout`` model "the refresh was done but its answer was
+lost": the new tokens exist, the client never hears of them.
 """
 
 from __future__ import annotations
@@ -36,6 +43,15 @@ KINDS = frozenset(
 )
 #: Kinds where the operation still executes before the failure is answered.
 AFTER_EFFECT_KINDS = frozenset({"after_effect_500", "after_effect_timeout"})
+#: ``operation`` prefix of faults meant for the OAuth token endpoint.
+OAUTH_PREFIX = "oauth:"
+#: Kinds that make sense on the token endpoint (no GraphQL body, no mutation).
+OAUTH_KINDS = frozenset({"429", "500", "502", "503", "timeout", "after_effect_500", "after_effect_timeout"})
+
+
+def _check_oauth_kind(kind: str, operation: str | None) -> None:
+    if operation is not None and str(operation).startswith(OAUTH_PREFIX) and kind not in OAUTH_KINDS:
+        raise ValueError(f"fault kind {kind!r} cannot fire on the token endpoint; use one of {sorted(OAUTH_KINDS)}")
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,7 @@ def parse_fault(data: dict[str, Any] | str) -> Fault:
         raise ValueError("user_error must be an object with at least a 'message'")
     seconds = data.get("seconds")
     retry_after = data.get("retry_after")
+    _check_oauth_kind(kind, data.get("operation"))
     return Fault(
         kind=kind,
         operation=data.get("operation"),
@@ -113,6 +130,7 @@ def parse_rates(data: Any, operation: str | None = None) -> list[Rate]:
         rate = float(item.get("rate", 0))
         if not 0 <= rate <= 1:
             raise ValueError("a rate must be between 0 and 1")
+        _check_oauth_kind(kind, item.get("operation", operation))
         rates.append(Rate(kind=kind, rate=rate, operation=item.get("operation", operation)))
     return rates
 
@@ -134,6 +152,9 @@ class FaultInjector:
         ``operation`` (default restriction for ``rates``), ``seed``, ``replace`` (default
         false: queued faults are appended and rates replaced only if given).
         """
+        unknown = sorted(set(data) - {"queue", "rates", "operation", "seed", "replace"})
+        if unknown:  # a fault body that configures nothing must not pass silently
+            raise ValueError(f"unknown fault settings {unknown}; give 'queue': [{{'kind': ...}}] or 'rates'")
         queue: list[Fault] = []
         for item in data.get("queue") or []:
             count = int(item.get("count", 1)) if isinstance(item, dict) else 1
@@ -163,16 +184,21 @@ class FaultInjector:
             self._random = random.Random(0)
             self.fired.clear()
 
-    def take(self, names: frozenset[str], has_mutation: bool) -> Fault | None:
-        """The fault to apply to this request, if any (queued first, then rates)."""
+    def take(self, names: frozenset[str], has_mutation: bool, scoped_only: bool = False) -> Fault | None:
+        """The fault to apply to this request, if any (queued first, then rates).
+
+        ``scoped_only``: only faults naming one of ``names`` apply (the token endpoint's rule).
+        """
         with self._lock:
             for index, fault in enumerate(self._queue):
-                if fault.matches(names, has_mutation):
+                if (fault.operation is not None or not scoped_only) and fault.matches(names, has_mutation):
                     del self._queue[index]
                     self.fired[fault.kind] += 1
                     return fault
             for rate in self._rates:
                 fault = Fault(kind=rate.kind, operation=rate.operation)
+                if scoped_only and fault.operation is None:
+                    continue
                 if fault.matches(names, has_mutation) and self._random.random() < rate.rate:
                     self.fired[fault.kind] += 1
                     return fault

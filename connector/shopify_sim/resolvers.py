@@ -24,6 +24,7 @@ from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo, GraphQL
 from connector.shopify_sim.config import SimConfig
 from connector.shopify_sim.mutations import apply_customer_input, cancel_order, create_order, display_status
 from connector.shopify_sim.schema import schema_sdl
+from connector.shopify_sim.scopes import allows, resolve_current_app_installation
 from connector.shopify_sim.search import customer_matcher, evaluate, order_matcher, parse_query, variant_matcher
 from connector.shopify_sim.store import (
     Address,
@@ -43,7 +44,7 @@ from connector.shopify_sim.webhooks import customer_payload, money, order_payloa
 #: Largest page Shopify serves; larger ``first`` values are clamped.
 MAX_PAGE = 250
 
-#: Access scope each root field needs (checked against ``config.missing_scopes``).
+#: Access scope each root field needs (checked against the token's scopes and ``config.missing_scopes``).
 REQUIRED_SCOPES: dict[str, str] = {
     "productVariants": "read_products",
     "customers": "read_customers",
@@ -69,6 +70,8 @@ class RequestContext:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     #: Whether any mutation actually changed state (for stats).
     wrote: bool = False
+    #: Scopes of the token that made the request (``None``: unrestricted).
+    granted_scopes: frozenset[str] | None = None
 
 
 def _ctx(info: GraphQLResolveInfo) -> RequestContext:
@@ -89,7 +92,8 @@ def access_denied(field_name: str, scope: str) -> GraphQLError:
 
 def _check_scope(info: GraphQLResolveInfo) -> None:
     scope = REQUIRED_SCOPES.get(info.field_name)
-    if scope is not None and scope in _ctx(info).config.missing_scopes:
+    ctx = _ctx(info)
+    if scope is not None and not allows(ctx.granted_scopes, ctx.config.missing_scopes, scope):
         raise access_denied(info.field_name, scope)
 
 
@@ -501,6 +505,7 @@ QUERY_RESOLVERS: dict[str, Callable[..., Any]] = {
     "orders": resolve_orders,
     "order": resolve_order,
     "job": resolve_job,
+    "currentAppInstallation": resolve_current_app_installation,
 }
 MUTATION_RESOLVERS: dict[str, Callable[..., Any]] = {
     "customerCreate": resolve_customer_create,

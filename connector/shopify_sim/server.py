@@ -193,6 +193,10 @@ def run(host: str = "127.0.0.1", port: int = 6789, **config: Any) -> None:
     * ``shop_domain``, ``shop_id``, ``currency``, ``api_version``;
     * ``timeout_seconds`` (sleep of timeout faults), ``retry_after`` (429 header),
       ``job_delay_seconds`` (orderCancel job), ``verbose`` (log each request).
+    * ``client_id``, ``client_secret``, ``redirect_uris``, ``granted_scopes``,
+      ``auto_approve``: the installed app on the OAuth side;
+    * ``access_token_lifetime_seconds`` (3600), ``refresh_token_lifetime_seconds`` (90 days),
+      ``client_credentials_lifetime_seconds`` (86399), ``authorization_code_lifetime_seconds`` (60).
 
     Everything can be changed later through ``POST /_sim/config``.
     """
@@ -204,6 +208,8 @@ def run(host: str = "127.0.0.1", port: int = 6789, **config: Any) -> None:
         f"Shopify simulator (Admin GraphQL {state.config.api_version}) on {bound}\n"
         f"  GraphQL: {bound}/admin/api/{state.config.api_version}/graphql.json\n"
         f"  token:   {state.config.access_token}\n"
+        f"  OAuth:   {bound}/admin/oauth/authorize, {bound}/admin/oauth/access_token "
+        f"(client id {state.config.client_id})\n"
         f"  control: {bound}/_sim/ (reset, config, faults, products, orders, stats, webhooks/send, ...)",
         file=sys.stderr,
         flush=True,

@@ -99,7 +99,10 @@ def make_rq_runtime(
     def build(**overrides: object) -> Runtime:
         queue = f"reliability-{uuid.uuid4().hex[:8]}"
         rt = make_runtime(
-            redis_url=private_redis.url(0), jobs_mode="rq", queue_name=queue, outbox_dir=tmp_path / "outbox",
+            redis_url=private_redis.url(0),
+            jobs_mode="rq",
+            queue_name=queue,
+            outbox_dir=tmp_path / "outbox",
             **overrides,
         )
         rt.dispatcher = RqDispatcher(private_redis.url(0), queue)

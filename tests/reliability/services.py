@@ -106,8 +106,21 @@ class PrivateRedis:
     def start(self) -> None:
         log = open(self.workdir / f"redis-{self.restarts}.log", "wb")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--dir", str(self.workdir)],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
@@ -178,8 +191,17 @@ class PrivatePostgres:
 
     def init(self) -> None:
         done = self._run(
-            str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-            "--no-sync", "--no-instructions",
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
         )
         if done.returncode != 0:
             raise ServiceUnavailable(f"initdb failed: {done.stderr.strip()[-500:]}")
@@ -189,8 +211,19 @@ class PrivatePostgres:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
         )
-        done = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
-                         "-w", "-t", "60", "start")
+        done = self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         if done.returncode != 0:
             tail = self.log.read_text(errors="replace")[-800:] if self.log.exists() else ""
             raise ServiceUnavailable(f"pg_ctl start failed: {done.stderr.strip()[-300:]} {tail}")
@@ -246,8 +279,17 @@ class Workers:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
-        cmd = [sys.executable, "-m", "connector", "worker", "--name", name, "--sweep-every", str(self.sweep_every),
-               *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "connector",
+            "worker",
+            "--name",
+            name,
+            "--sweep-every",
+            str(self.sweep_every),
+            *extra,
+        ]
         log = open(self.logdir / f"{name}.log", "wb")  # noqa: SIM115 - the child owns it
         proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -313,8 +355,13 @@ def seed_members(rt: Runtime, api_base_url: str, count: int) -> Seeded:
     with transaction(rt.sessions) as s:
         brand = catalog.create_brand(s, "Acme Pets")
         shop = catalog.add_shop(
-            s, brand, domain=SHOP_DOMAIN, access_token=SHOP_TOKEN, webhook_secret=SHOP_SECRET,
-            api_base_url=api_base_url, allow_custom_api_base=rt.settings.allow_custom_shop_api_base,
+            s,
+            brand,
+            domain=SHOP_DOMAIN,
+            access_token=SHOP_TOKEN,
+            webhook_secret=SHOP_SECRET,
+            api_base_url=api_base_url,
+            allow_custom_api_base=rt.settings.allow_custom_shop_api_base,
         )
         reward = catalog.add_reward(s, brand, name="Ambassador T-Shirt", sku=SKU, points_cost=POINTS, shop=shop)
         ids = []
@@ -342,8 +389,7 @@ def seed_members(rt: Runtime, api_base_url: str, count: int) -> Seeded:
 def redeem_all(rt: Runtime, seeded: Seeded) -> list[int]:
     """One redemption per member, through the runtime's dispatcher (RQ: the jobs wait in Redis)."""
     return [
-        create_redemption(rt, SUPPORT, member_id=m, reward_id=seeded.reward_id).redemption.id
-        for m in seeded.member_ids
+        create_redemption(rt, SUPPORT, member_id=m, reward_id=seeded.reward_id).redemption.id for m in seeded.member_ids
     ]
 
 
@@ -450,8 +496,15 @@ def check_invariants(
     with rt.sessions() as s:
         rows = s.execute(
             select(
-                Redemption.id, Redemption.code, Redemption.status, Redemption.error_code, Redemption.error_message,
-                Redemption.external_order_id, Redemption.attempts, Redemption.points_cost, Redemption.member_id,
+                Redemption.id,
+                Redemption.code,
+                Redemption.status,
+                Redemption.error_code,
+                Redemption.error_message,
+                Redemption.external_order_id,
+                Redemption.attempts,
+                Redemption.points_cost,
+                Redemption.member_id,
             ).where(Redemption.id.in_(ids))
         ).all()
         ledger = s.execute(

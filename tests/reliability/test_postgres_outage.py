@@ -71,14 +71,23 @@ def test_postgres_stopped_mid_run_loses_nothing_and_webhooks_get_503(
         started = time.monotonic()
         workers.start("a")
         workers.start("b")
-        wait_until(lambda: status_counts(rt, ids)["fulfilled"] >= COUNT // 4, timeout=120,
-                   what=f"{COUNT // 4} fulfilled", tick=progress)
+        wait_until(
+            lambda: status_counts(rt, ids)["fulfilled"] >= COUNT // 4,
+            timeout=120,
+            what=f"{COUNT // 4} fulfilled",
+            tick=progress,
+        )
         # One worker is inside orderCreate when the database goes: the shop creates the order and answers
         # 2 s later, when the worker cannot record it. The next attempt must find that order, not make another.
-        fast_sim.control("faults", {"queue": [{"kind": "after_effect_timeout", "operation": "orderCreate",
-                                               "seconds": 2.0}]})
-        wait_until(lambda: fast_sim.control("faults")["fired"].get("after_effect_timeout") == 1, timeout=30,
-                   every=0.02, what="a worker inside orderCreate")
+        fast_sim.control(
+            "faults", {"queue": [{"kind": "after_effect_timeout", "operation": "orderCreate", "seconds": 2.0}]}
+        )
+        wait_until(
+            lambda: fast_sim.control("faults")["fired"].get("after_effect_timeout") == 1,
+            timeout=30,
+            every=0.02,
+            what="a worker inside orderCreate",
+        )
         before = status_counts(rt, ids)
         down_at = time.monotonic()
         private_postgres.stop("fast")
@@ -87,8 +96,10 @@ def test_postgres_stopped_mid_run_loses_nothing_and_webhooks_get_503(
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_at)))
         private_postgres.start()
         outage = time.monotonic() - down_at
-        say(f"postgres outage: stopped PostgreSQL (took {stopped_in:.1f}s) with {dict(before)}; it answered again "
-            f"{outage:.1f}s after the stop began; webhook during the outage: HTTP {during.status_code}")
+        say(
+            f"postgres outage: stopped PostgreSQL (took {stopped_in:.1f}s) with {dict(before)}; it answered again "
+            f"{outage:.1f}s after the stop began; webhook during the outage: HTTP {during.status_code}"
+        )
         after = client.post("/webhooks/shopify", data=body, headers=headers)
 
         wait_until(lambda: settled(rt, ids), timeout=150, what="no redemption pending", tick=progress)
@@ -101,9 +112,11 @@ def test_postgres_stopped_mid_run_loses_nothing_and_webhooks_get_503(
         workers.stop_all()
 
     outcome = check_invariants(rt, fast_sim, ids, redis_url=rt.settings.redis_url, queue_name=rt.settings.queue_name)
-    say(f"postgres outage: all settled {recovery:.1f}s after PostgreSQL came back ({wall:.1f}s in all); workers "
+    say(
+        f"postgres outage: all settled {recovery:.1f}s after PostgreSQL came back ({wall:.1f}s in all); workers "
         f"alive {alive}; {failed_sweeps} sweeps failed during the outage; {failed_jobs} worker log lines name "
-        "an OperationalError")
+        "an OperationalError"
+    )
 
     assert during.status_code == 503, during.get_data(as_text=True)
     error = during.get_json()["error"]

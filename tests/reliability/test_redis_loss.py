@@ -47,8 +47,12 @@ def test_redis_restarted_empty_loses_no_redemption(make_rq_runtime, private_redi
         started = time.monotonic()
         workers.start("a")
         workers.start("b")
-        wait_until(lambda: status_counts(rt, ids)["fulfilled"] >= COUNT // 4, timeout=120,
-                   what=f"{COUNT // 4} fulfilled", tick=progress)
+        wait_until(
+            lambda: status_counts(rt, ids)["fulfilled"] >= COUNT // 4,
+            timeout=120,
+            what=f"{COUNT // 4} fulfilled",
+            tick=progress,
+        )
         queued = rt.dispatcher.queue.count
         private_redis.kill()
         before = status_counts(rt, ids)
@@ -56,8 +60,10 @@ def test_redis_restarted_empty_loses_no_redemption(make_rq_runtime, private_redi
         away = 1.0 + private_redis.restart_empty()
         restarted_at = time.monotonic()
         assert rt.dispatcher.queue.count == 0, "the new Redis should be empty"
-        say(f"redis loss: SIGKILLed Redis with {queued} jobs queued and {dict(before)}; an empty Redis answered "
-            f"{away:.1f}s later")
+        say(
+            f"redis loss: SIGKILLed Redis with {queued} jobs queued and {dict(before)}; an empty Redis answered "
+            f"{away:.1f}s later"
+        )
 
         swept = run_cli(rt, "sweep", timeout=60)
         assert swept.returncode == 0, swept.stderr
@@ -74,8 +80,10 @@ def test_redis_restarted_empty_loses_no_redemption(make_rq_runtime, private_redi
         workers.stop_all()
 
     outcome = check_invariants(rt, fast_sim, ids, redis_url=rt.settings.redis_url, queue_name=rt.settings.queue_name)
-    say(f"redis loss: all settled {recovery:.1f}s after the empty Redis came back ({wall:.1f}s in all); "
-        f"workers alive {alive}; {new_loops} work loops restarted after losing Redis")
+    say(
+        f"redis loss: all settled {recovery:.1f}s after the empty Redis came back ({wall:.1f}s in all); "
+        f"workers alive {alive}; {new_loops} work loops restarted after losing Redis"
+    )
     assert int(match.group(1)) > 0, "the sweep found nothing owed, so the test lost Redis too late"
     assert outcome.statuses == {"fulfilled": COUNT}, outcome.line()
     assert sorted(alive) == ["a", "b"], "a worker died with Redis instead of reconnecting:\n" + "\n".join(

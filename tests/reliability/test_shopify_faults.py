@@ -92,8 +92,10 @@ def test_random_shop_faults_make_no_duplicate_and_lose_nothing(make_rq_runtime, 
 
     stats = fast_sim.control("stats")
     outcome = check_invariants(rt, fast_sim, ids, redis_url=rt.settings.redis_url, queue_name=rt.settings.queue_name)
-    say(f"shopify faults: settled in {wall:.1f}s; faults fired {dict(sorted(fired.items()))} "
-        f"({sum(fired.values())} in all); HTTP statuses {stats.get('http_statuses')}")
+    say(
+        f"shopify faults: settled in {wall:.1f}s; faults fired {dict(sorted(fired.items()))} "
+        f"({sum(fired.values())} in all); HTTP statuses {stats.get('http_statuses')}"
+    )
 
     assert fired.get("after_effect_500", 0) + fired.get("after_effect_timeout", 0) > 0, fired
     # Each order created behind a lost answer was found, not created again (check_invariants: one order each).

@@ -94,12 +94,17 @@ def test_sigkilled_workers_lose_nothing_and_double_nothing(make_rq_runtime, fast
         started = time.monotonic()
         workers.start("a")
         workers.start("b")
-        wait_until(lambda: status_counts(rt, ids)["fulfilled"] >= COUNT // 5, timeout=120,
-                   what=f"{COUNT // 5} fulfilled", tick=progress)
+        wait_until(
+            lambda: status_counts(rt, ids)["fulfilled"] >= COUNT // 5,
+            timeout=120,
+            what=f"{COUNT // 5} fulfilled",
+            tick=progress,
+        )
 
         # Kill 1: the next orderCreate executes in the shop and its answer is held for 20 s.
-        fast_sim.control("faults", {"queue": [{"kind": "after_effect_timeout", "operation": "orderCreate",
-                                               "seconds": 20}]})
+        fast_sim.control(
+            "faults", {"queue": [{"kind": "after_effect_timeout", "operation": "orderCreate", "seconds": 20}]}
+        )
         held: list[int] = []
 
         def found_held() -> bool:
@@ -124,16 +129,21 @@ def test_sigkilled_workers_lose_nothing_and_double_nothing(make_rq_runtime, fast
         proc.wait(timeout=10)
         killed_at = time.monotonic()
         done_at_kill = status_counts(rt, ids)["fulfilled"]
-        say(f"SIGKILLed worker {victim} (pid {proc.pid}) and its work horse {horses} inside orderCreate of "
-            f"redemption {held[0]}; {done_at_kill} fulfilled at that moment")
+        say(
+            f"SIGKILLed worker {victim} (pid {proc.pid}) and its work horse {horses} inside orderCreate of "
+            f"redemption {held[0]}; {done_at_kill} fulfilled at that moment"
+        )
         fast_sim.control("faults", method="DELETE")
         workers.start("c")
 
         # Kill 2: only the other worker's work horse, whatever it is doing.
         survivor = "b" if victim == "a" else "a"
-        wait_until(lambda: status_counts(rt, ids)["fulfilled"] >= COUNT * 3 // 5, timeout=150,
-                   what=f"{COUNT * 3 // 5} fulfilled",
-                   tick=progress)
+        wait_until(
+            lambda: status_counts(rt, ids)["fulfilled"] >= COUNT * 3 // 5,
+            timeout=150,
+            what=f"{COUNT * 3 // 5} fulfilled",
+            tick=progress,
+        )
         horse: list[int] = []
         survivor_pid = workers.procs[survivor].pid
 
@@ -167,8 +177,10 @@ def test_sigkilled_workers_lose_nothing_and_double_nothing(make_rq_runtime, fast
         workers.stop_all()
 
     outcome = check_invariants(rt, fast_sim, ids, redis_url=rt.settings.redis_url, queue_name=rt.settings.queue_name)
-    say(f"worker kill: settled {wall:.1f}s after the workers started, {time.monotonic() - killed_at:.1f}s after "
-        f"the first kill; killed redemption took {held_row.attempts} attempts, fulfilled at {fulfilled_event}")
+    say(
+        f"worker kill: settled {wall:.1f}s after the workers started, {time.monotonic() - killed_at:.1f}s after "
+        f"the first kill; killed redemption took {held_row.attempts} attempts, fulfilled at {fulfilled_event}"
+    )
     assert outcome.statuses == {"fulfilled": COUNT}, outcome.line()
     assert held_row.status == "fulfilled" and held_row.attempts >= 2
     assert any("found the order an earlier attempt created" in m for m in messages), messages

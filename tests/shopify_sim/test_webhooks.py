@@ -223,6 +223,7 @@ def test_every_handled_topic_the_simulator_sends_fits_the_connectors_shape_check
     for topic in ("customers/redact", "customers/data_request"):
         sim.control("webhooks/send", {"topic": topic, "customer_id": customer["id"]})
     sim.control("webhooks/send", {"topic": "shop/redact"})
+    sim.control("app/uninstall", {"url": receiver.url})
     assert sim.control("webhooks/flush", {"timeout": 5})["flushed"] is True
     seen = set()
     for delivery in receiver.requests:

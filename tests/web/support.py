@@ -146,7 +146,24 @@ def topic_payload(topic: str, domain: str = SHOP_DOMAIN) -> dict[str, Any]:
             "data_request": {"id": 9999},
         },
         "shop/redact": {"shop_id": 954889, "shop_domain": domain},
+        "app/uninstalled": shop_payload(domain),
     }[topic]
+
+
+def shop_payload(domain: str = SHOP_DOMAIN, updated_at: str = "2026-07-05T10:00:00-04:00") -> dict[str, Any]:
+    """The REST ``Shop`` object Shopify sends as the ``app/uninstalled`` body (the fields that matter, and a few)."""
+    return {
+        "id": 954889,
+        "name": domain.split(".")[0].replace("-", " ").title(),
+        "email": f"owner@{domain}",
+        "domain": domain,
+        "myshopify_domain": domain,
+        "country_code": "CA",
+        "currency": "CAD",
+        "plan_name": "partner_test",
+        "created_at": "2024-01-15T10:00:00-05:00",
+        "updated_at": updated_at,
+    }
 
 
 HANDLED_TOPICS = [
@@ -159,4 +176,5 @@ HANDLED_TOPICS = [
     "customers/redact",
     "customers/data_request",
     "shop/redact",
+    "app/uninstalled",
 ]

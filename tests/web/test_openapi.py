@@ -287,6 +287,7 @@ def test_a_reversal_reason_with_nul_is_422_not_500(client, world, tokens):
     )
     assert response.status_code == 422
     assert "control characters" in response.get_json()["error"]["fields"]["reason"]
-    assert client.get(f"/api/v1/redemptions/{created['id']}", headers=bearer(tokens.support)).get_json()[
-        "reversed_at"
-    ] is None
+    assert (
+        client.get(f"/api/v1/redemptions/{created['id']}", headers=bearer(tokens.support)).get_json()["reversed_at"]
+        is None
+    )

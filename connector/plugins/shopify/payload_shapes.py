@@ -11,7 +11,11 @@ Shopify's REST payload shapes (shopify-api.md §3, §5):
 * ``products/update``: a product (``variants``); ``customers/update``: a customer (no nested ``customer``);
 * privacy topics: the signing shop's ``shop_domain`` and a numeric ``shop_id``; ``customers/redact``
   has ``customer`` and ``orders_to_redact`` and no ``data_request``; ``customers/data_request`` has
-  ``customer`` and ``data_request`` and no ``orders_to_redact``; ``shop/redact`` names no customer.
+  ``customer`` and ``data_request`` and no ``orders_to_redact``; ``shop/redact`` names no customer;
+* ``app/uninstalled``: the shop itself (REST ``Shop``): its ``myshopify_domain`` is the signing shop, a
+  numeric ``id`` if any, and nothing of an order, a customer or a privacy request. A subscription that
+  trims this topic's payload (``includeFields``) must keep ``myshopify_domain``: it is what makes a
+  replayed body of another topic unable to pass for an uninstall, which would disconnect the shop.
 
 ``shape_problem`` returns the reason a body does not fit, or None. The verify step refuses a
 misfit before anything is stored; the interpret step checks again, for rows stored before this
@@ -58,7 +62,9 @@ def _fulfillment(payload: Mapping[str, Any], _domain: str) -> str | None:
 def _order(payload: Mapping[str, Any]) -> str | None:
     if not _numeric(payload.get("id")):
         return "an order payload needs a numeric id"
-    return _gid_kind(payload, "Order") or _absent(payload, "order_id", "data_request", "orders_to_redact")
+    return _gid_kind(payload, "Order") or _absent(
+        payload, "order_id", "data_request", "orders_to_redact", "myshopify_domain"
+    )
 
 
 def _order_cancelled(payload: Mapping[str, Any], _domain: str) -> str | None:
@@ -87,7 +93,7 @@ def _customer(payload: Mapping[str, Any], _domain: str) -> str | None:
     if not _numeric(payload.get("id")):
         return "a customer payload needs a numeric id"
     return _gid_kind(payload, "Customer") or _absent(
-        payload, "customer", "line_items", "order_id", "data_request", "orders_to_redact"
+        payload, "customer", "line_items", "order_id", "data_request", "orders_to_redact", "myshopify_domain"
     )
 
 
@@ -128,6 +134,17 @@ def _shop_redact(payload: Mapping[str, Any], domain: str) -> str | None:
     return _privacy(payload, domain) or _absent(payload, "customer", "data_request", "orders_to_redact")
 
 
+def _app_uninstalled(payload: Mapping[str, Any], domain: str) -> str | None:
+    named = payload.get("myshopify_domain")
+    if not isinstance(named, str) or named.strip().lower() != domain:
+        return "its myshopify_domain is not the shop that signed it"
+    if "id" in payload and not _numeric(payload.get("id")):
+        return "a shop payload's id must be numeric"
+    return _gid_kind(payload, "Shop") or _absent(
+        payload, "order_id", "line_items", "customer", "variants", "shop_domain", "data_request", "orders_to_redact"
+    )
+
+
 SHAPES: dict[str, Check] = {
     "fulfillments/create": _fulfillment,
     "fulfillments/update": _fulfillment,
@@ -138,6 +155,7 @@ SHAPES: dict[str, Check] = {
     "customers/redact": _customer_redact,
     "customers/data_request": _data_request,
     "shop/redact": _shop_redact,
+    "app/uninstalled": _app_uninstalled,
 }
 
 

@@ -107,6 +107,12 @@ def _grant_from(request: TokenGrantRequest, response: requests.Response, log: lo
             fix="Check the shop's domain: the token endpoint never redirects.",
             retryable=False,
         )
+    if status == 200 and not isinstance(body, Mapping):
+        raise ProviderError(
+            "shop_unavailable",
+            f"{domain} answered the {grant} token request with a body that is not JSON; the grant is tried again.",
+            retryable=True,
+        )
     if status != 200 or not isinstance(body, Mapping):
         reason = _oauth_error(body) or f"HTTP {status}"
         log.warning("shopify %s: %s grant refused (%s)", domain, request.grant, reason)

@@ -44,6 +44,7 @@ from connector.core.hooktypes import (
     RedactShop,
     RetryErrorsForCustomer,
     RetryErrorsForSku,
+    ShopUninstalled,
     VerifiedWebhook,
     WebhookEffect,
 )
@@ -240,6 +241,15 @@ def _on_shop_redact(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -> li
     return [RedactShop(shop_domain=domain)]
 
 
+def _on_app_uninstalled(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -> list[WebhookEffect]:
+    # The signed payload names the shop (the shape check insists): a mismatch means a replayed body.
+    domain = str(payload.get("myshopify_domain") or "").strip().lower()
+    if domain != delivery.shop_domain:
+        logger.warning("shopify app/uninstalled for %s delivered as %s: ignored", domain, delivery.shop_domain)
+        return []
+    return [ShopUninstalled(shop_domain=domain, uninstalled_at=delivery.triggered_at)]
+
+
 def _on_data_request(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -> list[WebhookEffect]:
     customer = payload.get("customer") if isinstance(payload.get("customer"), Mapping) else {}
     request = payload.get("data_request") if isinstance(payload.get("data_request"), Mapping) else {}
@@ -276,4 +286,5 @@ TOPICS: dict[str, Callable[[VerifiedWebhook, Mapping[str, Any]], list[WebhookEff
     "customers/redact": _on_customer_redact,
     "shop/redact": _on_shop_redact,
     "customers/data_request": _on_data_request,
+    "app/uninstalled": _on_app_uninstalled,
 }

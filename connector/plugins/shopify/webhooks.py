@@ -58,6 +58,10 @@ SIGNATURE_MISMATCH = (
 )
 _NO_SECRET = "no-secret-configured"
 
+#: Lifecycle topics the host applies in the request that stores them (``VerifiedWebhook.apply_now``): after an
+#: uninstall the shop's token is dead, and no call may wait behind a backlog of order events to learn it.
+APPLY_NOW_TOPICS = frozenset({"app/uninstalled"})
+
 #: Topics whose payload *is* a customer; other topics name the customer inside the payload.
 CUSTOMER_TOPICS = frozenset({"customers/create", "customers/update", "customers/delete", "customers/enable"})
 
@@ -114,6 +118,7 @@ def verify_delivery(webhook: InboundWebhook, secrets_for: SecretLookup) -> Verif
         resource_id=resource_id(topic, payload, shop_domain),
         resource_updated_at=parse_timestamp(payload.get("updated_at")),
         customer_ref=customer_ref(topic, payload),
+        apply_now=topic in APPLY_NOW_TOPICS,
     )
 
 
@@ -190,6 +195,8 @@ def resource_id(topic: str, payload: Mapping[str, Any], shop_domain: str) -> str
         return gid("Customer", customer.get("id")) if isinstance(customer, Mapping) else None
     if topic == "shop/redact":
         return gid("Shop", payload.get("shop_id")) or shop_domain
+    if topic == "app/uninstalled":
+        return gid("Shop", payload.get("id")) or shop_domain
     api_id = payload.get("admin_graphql_api_id")
     if isinstance(api_id, str) and api_id.startswith("gid://"):
         return api_id

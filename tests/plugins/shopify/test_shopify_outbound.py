@@ -91,7 +91,11 @@ def test_credentials_in_the_base_url_are_refused_even_when_custom_bases_are_allo
 
 
 def test_the_shops_own_https_address_is_always_allowed(mocked, fake_time, registry):
-    for base in ("https://reward-shop.myshopify.com", "https://reward-shop.myshopify.com/", "https://Reward-Shop.myshopify.com"):
+    for base in (
+        "https://reward-shop.myshopify.com",
+        "https://reward-shop.myshopify.com/",
+        "https://Reward-Shop.myshopify.com",
+    ):
         mocked.add(responses.POST, ENDPOINT, json={"data": JOB})
         with _client(dataclasses.replace(SHOP, api_base_url=base), fake_time, registry) as client:
             assert client.execute(JOB_STATUS, {"id": "j"}) == JOB
