@@ -1,8 +1,8 @@
 """/api/v1/shops: the Shops page as JSON, in the token's scope, never with a credential.
 
-Real database and tokens. The webhook sync and disconnect modules come from other branches; where a
-test needs them, a stand-in module that records its calls is put in ``sys.modules`` (see
-tests/web/admin/test_shops_page.py, whose ``Recorder`` this file shares).
+Real database and tokens, and the real disconnect (``core.shop_lifecycle``). The webhook sync module comes
+from another branch; where a test needs it, a stand-in module that records its calls is put in
+``sys.modules`` (see tests/web/admin/test_shops_page.py, whose ``Recorder`` this file shares).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ def platform(rt, world) -> str:
 def recorder(monkeypatch) -> Recorder:
     made = Recorder()
     monkeypatch.setitem(sys.modules, "connector.core.shop_webhooks", made.sync_module())
-    monkeypatch.setitem(sys.modules, "connector.core.shop_lifecycle", made.lifecycle_module())
     return made
 
 
@@ -220,28 +219,25 @@ def test_sync_and_disconnect_act_on_that_shop_once(client, rt, shops, tokens, re
         f"/api/v1/shops/{shops.acme_install}/disconnect", json={"reason": "store closed"}, headers=bearer(tokens.admin)
     )
     assert dropped.status_code == 200
-    assert (dropped.get_json()["status"], dropped.get_json()["status_reason"]) == ("disconnected", "store closed")
+    body = dropped.get_json()
+    assert (body["status"], body["status_reason"]) == ("disconnected", "store closed")
+    assert body["access_token"]["set"] is False and body["refresh_token"]["set"] is False
     again = client.post(f"/api/v1/shops/{shops.acme_install}/disconnect", headers=bearer(tokens.admin))
     assert again.status_code == 409 and again.get_json()["error"]["details"] == {"status": ShopStatus.DISCONNECTED}
     not_connected = client.post(f"/api/v1/shops/{shops.other_cc}/sync-webhooks", headers=bearer(tokens.other_admin))
     assert not_connected.status_code == 409
-    assert recorder.calls == [
-        ("sync", shops.acme_install),
-        ("disconnect", shops.acme_install, "store closed", "token:acme-admin"),
-    ]
+    assert recorder.calls == [("sync", shops.acme_install)]
+    after = shop_state(rt, shops.acme_install)
+    assert (after["status"], after["access_token"], after["refresh_token"]) == (ShopStatus.DISCONNECTED, "", None)
 
 
-def test_without_the_sync_and_lifecycle_modules_the_api_answers_409_and_changes_nothing(
-    client, rt, shops, tokens, monkeypatch
-):
+def test_without_the_sync_module_the_api_answers_409_and_changes_nothing(client, rt, shops, tokens, monkeypatch):
     monkeypatch.setitem(sys.modules, "connector.core.shop_webhooks", None)
-    monkeypatch.setitem(sys.modules, "connector.core.shop_lifecycle", None)
     before = shop_state(rt, shops.acme_install)
-    for action in ("sync-webhooks", "disconnect"):
-        response = client.post(f"/api/v1/shops/{shops.acme_install}/{action}", headers=bearer(tokens.admin))
-        assert response.status_code == 409
-        error = response.get_json()["error"]
-        assert error["code"] == "feature_unavailable" and "nothing was changed" in error["message"]
+    response = client.post(f"/api/v1/shops/{shops.acme_install}/sync-webhooks", headers=bearer(tokens.admin))
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "feature_unavailable" and "nothing was changed" in error["message"]
     assert shop_state(rt, shops.acme_install) == before
 
 

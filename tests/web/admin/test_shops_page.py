@@ -1,24 +1,28 @@
 """The Shops page: who sees which shops, what each shows (never a credential), and its actions.
 
-Real database, real sign-in, real CSRF. Webhook sync and disconnect belong to modules other branches
-write (``core.shop_webhooks``, ``core.shop_lifecycle``); where a test needs them to exist, it puts a
-stand-in module in ``sys.modules`` that records its calls, so what is proven here is the page's part:
-who may call them, on which shop, and what the user is told.
+Real database, real sign-in, real CSRF, and the real disconnect (``core.shop_lifecycle``). Webhook sync
+belongs to a module another branch writes (``core.shop_webhooks``); where a test needs it, it puts a
+stand-in module in ``sys.modules`` that records its calls and stores a summary as the real one promises,
+so what is proven here is the page's part: who may call it, on which shop, and what the user is told.
 """
 
 from __future__ import annotations
 
 import sys
 import types
-from datetime import datetime
 
 import pytest
-from sqlalchemy.orm import Session
 
-from connector.core.tables import Shop, ShopStatus
+from connector.core.access import Actor
+from connector.core.errors import ProviderError
+from connector.core.model import Role
+from connector.core.redemptions import create_redemption
+from connector.core.tables import Redemption, Shop, ShopStatus
 from tests.web.admin.conftest import flashes
 from tests.web.admin.dom import Node
 from tests.web.shop_rows import NOW, Shops, leaked, seed_shops, shop_state
+
+SUPPORT = Actor("support@acme", Role.SUPPORT)
 
 
 @pytest.fixture
@@ -35,7 +39,7 @@ def _field(card: Node, name: str) -> str:
 
 
 class Recorder:
-    """A stand-in for another branch's module: records each call, and does what the real one promises."""
+    """A stand-in for another branch's sync module: records each call, and stores a summary as it promises."""
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []
@@ -53,24 +57,11 @@ class Recorder:
         module.sync_shop_webhooks = sync_shop_webhooks  # type: ignore[attr-defined]
         return module
 
-    def lifecycle_module(self) -> types.ModuleType:
-        module = types.ModuleType("connector.core.shop_lifecycle")
-
-        def disconnect_shop(s: Session, shop: Shop, *, reason: str, actor: str, now: datetime) -> None:
-            self.calls.append(("disconnect", shop.id, reason, actor))
-            shop.status = ShopStatus.DISCONNECTED
-            shop.status_reason = reason
-            shop.status_changed_at = now
-
-        module.disconnect_shop = disconnect_shop  # type: ignore[attr-defined]
-        return module
-
 
 @pytest.fixture
 def recorder(monkeypatch) -> Recorder:
     made = Recorder()
     monkeypatch.setitem(sys.modules, "connector.core.shop_webhooks", made.sync_module())
-    monkeypatch.setitem(sys.modules, "connector.core.shop_lifecycle", made.lifecycle_module())
     return made
 
 
@@ -280,31 +271,46 @@ def test_a_shop_that_is_not_connected_is_not_synced(rt, signed_in, people, shops
     assert recorder.calls == [] and shop_state(rt, shops.other_cc) == before
 
 
-def test_disconnect_asks_first_then_disconnects_once(rt, signed_in, people, shops, recorder):
+def test_disconnect_asks_first_then_disconnects_once_and_parks_the_shops_pending_redemptions(
+    rt, signed_in, people, world, shop, shops
+):
+    # A redemption waiting for its retry (the shop answered 503 once): it must be parked, not lost.
+    shop.script.append(ProviderError("shop_unavailable", "Shopify answered 503", retryable=True))
+    waiting = create_redemption(rt, SUPPORT, member_id=world.member.id, reward_id=world.reward.id).redemption.id
     bea = signed_in(people.brand_admin)
-    confirm = bea.page(f"/admin/shops/{shops.acme_install}/disconnect")
-    assert "stops every call to acme-install.myshopify.com" in confirm.one("section", id="disconnect-does").text
-    assert shop_state(rt, shops.acme_install)["status"] == ShopStatus.CONNECTED  # asking changed nothing
+    confirm = bea.page(f"/admin/shops/{shops.acme_static}/disconnect")
+    assert "stops every call to acme-pets.myshopify.com" in confirm.one("section", id="disconnect-does").text
+    assert shop_state(rt, shops.acme_static)["status"] == ShopStatus.CONNECTED  # asking changed nothing
     form = confirm.one("form", id="disconnect-form")
-    assert form["action"] == f"/admin/shops/{shops.acme_install}/disconnect"
+    assert form["action"] == f"/admin/shops/{shops.acme_static}/disconnect"
     page = bea.follow(bea.post(form["action"], {"reason": "moving to a new store"}))
-    assert flashes(page, "success")[0].startswith("acme-install.myshopify.com is disconnected")
-    assert recorder.calls == [("disconnect", shops.acme_install, "moving to a new store", "user:bea@acme.example")]
-    card = _cards(page)[shops.acme_install]
+    assert flashes(page, "success")[0].startswith("acme-pets.myshopify.com is disconnected")
+    after = shop_state(rt, shops.acme_static)
+    assert (after["status"], after["status_reason"], after["status_changed_at"]) == (
+        ShopStatus.DISCONNECTED,
+        "moving to a new store",
+        NOW,
+    )
+    card = _cards(page)[shops.acme_static]
     assert card.one("span", class_="shop-status").text == "Disconnected"
+    assert card.one("p", class_="shop-reason").text == "moving to a new store"
+    assert _field(card, "token") == "not set"  # the disconnect drops the token; the page says so
     assert card.find("a", class_="action-disconnect") is None
-    # A second POST (a double click, a replayed form) is refused and calls nothing.
+    with rt.sessions() as s:
+        parked = s.get(Redemption, waiting)
+        assert (parked.status, parked.error_code) == ("error", "shop_disconnected")
+        assert [e.actor for e in parked.events if e.kind == "parked"] == ["user:bea@acme.example"]
+    # A second POST (a double click, a replayed form) is refused and changes nothing.
     again = bea.follow(bea.post(form["action"], {"reason": "again"}))
     assert "already disconnected" in flashes(again, "error")[0]
-    assert len(recorder.calls) == 1
+    assert shop_state(rt, shops.acme_static) == after
 
 
-def test_without_the_sync_and_lifecycle_modules_the_page_says_so_and_changes_nothing(
+def test_without_the_sync_and_connect_modules_the_page_says_so_and_changes_nothing(
     rt, signed_in, people, shops, monkeypatch
 ):
     """Before the branches that bring them are merged (or in a build without them): a clear message."""
     monkeypatch.setitem(sys.modules, "connector.core.shop_webhooks", None)
-    monkeypatch.setitem(sys.modules, "connector.core.shop_lifecycle", None)
     monkeypatch.setitem(sys.modules, "connector.core.shop_connect", None)
     bea, oscar = signed_in(people.brand_admin), signed_in(people.other_admin)
     before = {shop_id: shop_state(rt, shop_id) for shop_id in (shops.acme_install, shops.other_cc)}
@@ -312,8 +318,6 @@ def test_without_the_sync_and_lifecycle_modules_the_page_says_so_and_changes_not
     assert flashes(synced, "error") == [
         "Webhook subscription sync is not available in this version of the connector; nothing was changed."
     ]
-    dropped = bea.follow(bea.post(f"/admin/shops/{shops.acme_install}/disconnect"))
-    assert "Disconnecting a shop is not available" in flashes(dropped, "error")[0]
     renewed = oscar.follow(oscar.post(f"/admin/shops/{shops.other_cc}/reconnect"))
     assert "Reconnecting with client credentials is not available" in flashes(renewed, "error")[0]
     assert {shop_id: shop_state(rt, shop_id) for shop_id in before} == before
