@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         HookContext,
         InboundWebhook,
         PluginInfo,
+        ScopeCheck,
         SecretLookup,
         ShopInfo,
         TokenGrant,
@@ -103,6 +104,15 @@ def connector_sync_webhooks(
     longer wanted, and never touches a subscription to another address. Topics the app declares in
     its own configuration (privacy topics) are not the sync's. Raise ``ProviderError`` when the shop
     cannot be asked; a topic the shop refuses is reported in the result, not raised.
+    """
+
+
+@hookspec(firstresult=True)
+def connector_check_scopes(provider: str, granted: tuple[str, ...]) -> ScopeCheck | None:
+    """The access scopes ``provider``'s shops need and which of them ``granted`` lacks; None for another provider.
+
+    The provider's own rules decide what a granted scope covers (Shopify: ``write_X`` implies ``read_X``),
+    so the host shows "granted vs required" without knowing any provider's scope names.
     """
 
 

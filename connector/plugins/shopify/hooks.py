@@ -24,6 +24,7 @@ from connector.core.hooktypes import (
     HookContext,
     InboundWebhook,
     PluginInfo,
+    ScopeCheck,
     SecretLookup,
     ShopInfo,
     TokenGrant,
@@ -32,7 +33,7 @@ from connector.core.hooktypes import (
     WebhookEffect,
     WebhookSyncReport,
 )
-from connector.plugins.shopify import orders, subscriptions, token_grants, webhook_topics, webhooks
+from connector.plugins.shopify import orders, scopes, subscriptions, token_grants, webhook_topics, webhooks
 from connector.plugins.shopify.config import ShopifyConfig
 from connector.plugins.shopify.customers import sync_customer
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
@@ -54,6 +55,14 @@ def connector_plugin_info() -> PluginInfo:
         channels=(CHANNEL,),
         webhook_providers=(webhooks.PROVIDER,),
     )
+
+
+@hookimpl
+def connector_check_scopes(provider: str, granted: tuple[str, ...]) -> ScopeCheck | None:
+    """``REQUIRED_SCOPES`` against what the shop granted (a ``write_X`` covers ``read_X``)."""
+    if provider != webhooks.PROVIDER:
+        return None
+    return ScopeCheck(required=scopes.REQUIRED_SCOPES, missing=scopes.missing_scopes(granted))
 
 
 def make_client(shop: ShopInfo, ctx: HookContext, config: ShopifyConfig) -> ShopifyGraphQLClient:
