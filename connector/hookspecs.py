@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         InstallCallback,
         InstallLinkRequest,
         PluginInfo,
+        ScopeCheck,
         SecretLookup,
         ShopInfo,
         TokenGrant,
@@ -109,6 +110,15 @@ def connector_sync_webhooks(
 
 
 @hookspec(firstresult=True)
+def connector_check_scopes(provider: str, granted: tuple[str, ...]) -> ScopeCheck | None:
+    """The access scopes ``provider``'s shops need and which of them ``granted`` lacks; None for another provider.
+
+    The provider's own rules decide what a granted scope covers (Shopify: ``write_X`` implies ``read_X``),
+    so the host shows "granted vs required" without knowing any provider's scope names.
+    """
+
+
+@hookspec(firstresult=True)
 def connector_install_url(request: InstallLinkRequest, provider: str, ctx: HookContext) -> str | None:
     """The address of ``provider``'s authorize page for ``request.shop_domain`` (authorization code grant).
 
@@ -129,12 +139,6 @@ def connector_verify_install_callback(
     reached and the authorization code (when the query has one). Raises ``InstallRefusedError`` with a
     precise reason when either check fails; it must never echo a secret or the signature.
     """
-
-
-@hookspec(firstresult=True)
-def connector_missing_scopes(granted: tuple[str, ...], provider: str, ctx: HookContext) -> tuple[str, ...] | None:
-    """The access scopes the provider's plugin needs that ``granted`` lacks (empty when none); None for
-    another provider. The host refuses a connection missing any, naming them."""
 
 
 @hookspec(firstresult=True)

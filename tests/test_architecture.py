@@ -75,3 +75,13 @@ def test_architecture_plugins_reach_core_only_through_public_modules(plugin: str
             m for m in _imports(path) if m.startswith("connector.") and not m.startswith(f"connector.plugins.{plugin}")
         }
         assert internal <= allowed, f"{path.name} reaches into {internal - allowed}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "admin").rglob("*.py")) + sorted((ROOT / "api").rglob("*.py")),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_architecture_the_console_and_the_api_reach_plugins_only_through_hooks(path: Path):
+    """Host code learns what a plugin knows (required scopes, say) through a hook, never by importing it."""
+    assert not _violations(path, {"connector.plugins"}), f"{path.name} imports a plugin"

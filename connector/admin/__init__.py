@@ -68,4 +68,5 @@ from connector.admin import (  # noqa: E402, F401  (routes register on import)
 )
 
 add_nav("Fulfillments", "admin.fulfilments", REDEMPTION_ROLES)
-from connector.admin import frequent_buyer  # noqa: E402, F401  (frequent-buyer pages and their nav entries)
+# The frequent-buyer pages, then the Shops page, each with its nav entries (in this order in the header).
+from connector.admin import frequent_buyer, shops  # noqa: E402, F401

@@ -35,8 +35,8 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     404: "Not found, or not visible to this token's brand.",
     409: "Conflicts with the current state (illegal transition, reused Idempotency-Key).",
     413: "The request body is over the limit.",
+    502: "The shop (or another provider) did not answer as expected; `error.details` says whether to retry.",
     422: "Invalid input: `error.fields` names each bad field or parameter and what is wrong with it.",
-    502: "The shop did not answer or answered with a server error; nothing was stored, retry.",
     503: "A dependency (the database) is unavailable, or a setting the operation needs is not set (the message "
     "names it); nothing was changed.",
 }
@@ -412,6 +412,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         "tags": [
             {"name": "redemptions", "description": "Claim, list, inspect, reverse and retry rewards."},
             {"name": "members", "description": "Members and their points."},
+            {"name": "shops", "description": "Connected shops: connection, status, scopes, webhooks, health."},
             {"name": "webhooks", "description": "Signed deliveries from providers such as Shopify."},
             {"name": "health", "description": "Liveness."},
             {"name": "meta", "description": "This description."},

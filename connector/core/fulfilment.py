@@ -54,6 +54,8 @@ class _Claim:
     request: FulfilmentRequest
     #: Why the shop may not be called now (disconnected, needs reconnecting): the attempt fails with it at once.
     blocked: ProviderError | None = None
+    #: The shop the plugin calls for this redemption (its provider is the channel), if any.
+    shop_id: int | None = None
 
 
 def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
@@ -83,7 +85,7 @@ def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
             "internal_error", f"unexpected {type(exc).__name__} during fulfilment", retryable=True, in_doubt=True
         )
         return _record_failure(rt, redemption_id, claim.token, error)
-    return _record_success(rt, redemption_id, result)
+    return _record_success(rt, redemption_id, result, shop_id=claim.shop_id)
 
 
 def _claim(rt: Runtime, redemption_id: int) -> _Claim | None:
@@ -131,7 +133,8 @@ def _claim(rt: Runtime, redemption_id: int) -> _Claim | None:
             checkpoint=lambda: _checkpoint(rt, redemption_id, token),
         )
         blocked = blocked_call(r.shop, r.channel)
-    return _Claim(token=token, request=request, blocked=blocked)
+        shop_id = r.shop.id if r.shop is not None and r.shop.provider == r.channel else None
+    return _Claim(token=token, request=request, blocked=blocked, shop_id=shop_id)
 
 
 def _release(rt: Runtime, redemption_id: int, token: str) -> None:
@@ -168,10 +171,15 @@ def _checkpoint(rt: Runtime, redemption_id: int, token: str) -> None:
         raise ClaimLostError(f"redemption {redemption_id}: claim lost")
 
 
-def _record_success(rt: Runtime, redemption_id: int, result: FulfilmentResult) -> str:
+def _record_success(rt: Runtime, redemption_id: int, result: FulfilmentResult, *, shop_id: int | None = None) -> str:
     now = rt.now()
     cancel_needed = False
     with transaction(rt.sessions) as s:
+        if shop_id is not None:
+            # The shop answered: its last successful call (throttled per process, in this same commit). Before
+            # the redemption's lock, so every writer takes the shop row first and the redemption second, as a
+            # disconnect does (shop, then its pending redemptions): two such transactions never deadlock.
+            rt.shop_health.record_success(s, shop_id, now)
         r = s.scalars(select(Redemption).where(Redemption.id == redemption_id).with_for_update()).one()
         if result.shop_customer_id:
             member = s.get(Member, r.member_id)

@@ -55,10 +55,36 @@ class ShopInfo:
     api_version: str = "2026-07"
     #: The host's keeper of an expiring token (None for a static token that never changes).
     tokens: AccessTokens | None = field(default=None, compare=False, repr=False)
+    #: Where the plugin reports the rate-limit bucket a shop's answer carried (None: nobody listens). The host
+    #: keeps the last one in memory and stores it, throttled, with the shop's last successful call.
+    rate_limit_seen: Callable[[RateLimitStatus], None] | None = field(default=None, compare=False, repr=False)
 
     def current_token(self) -> str:
         """The token to send now: the keeper's (refreshed when near expiry), else the stored one."""
         return self.tokens.current() if self.tokens is not None else self.access_token
+
+    def report_rate_limit(self, status: RateLimitStatus) -> None:
+        """Tell the host what the shop's last answer said about its rate-limit bucket (cheap: memory only)."""
+        if self.rate_limit_seen is not None:
+            self.rate_limit_seen(status)
+
+
+@dataclass(frozen=True)
+class RateLimitStatus:
+    """A shop's API rate-limit bucket as one answer reported it (Shopify: ``extensions.cost.throttleStatus``)."""
+
+    available: float
+    maximum: float
+    #: Points (or requests) the bucket regains per second.
+    restore_rate: float
+
+
+@dataclass(frozen=True)
+class ScopeCheck:
+    """The access scopes a provider's shops need, and which of them a shop's granted scopes lack."""
+
+    required: tuple[str, ...]
+    missing: tuple[str, ...]
 
 
 class AccessTokens(Protocol):

@@ -130,6 +130,7 @@ def cancel_order(rt: Runtime, redemption_id: int) -> str:
             reason="reversed",
         )
         blocked = blocked_call(r.shop, r.channel)
+        shop_id = r.shop.id if r.shop is not None and r.shop.provider == r.channel else None
     now = rt.now()
     try:
         if blocked is not None:
@@ -161,6 +162,8 @@ def cancel_order(rt: Runtime, redemption_id: int) -> str:
             record_event(s, r, actor="worker", kind="order_cancel_failed", at=now, message=exc.message)
         return "error"
     with transaction(rt.sessions) as s:
+        if shop_id is not None:  # the shop row before the redemption's, as in fulfilment._record_success
+            rt.shop_health.record_success(s, shop_id, now)
         r = s.get(Redemption, redemption_id)
         assert r is not None
         r.order_cancelled_at = now

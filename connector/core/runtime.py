@@ -15,6 +15,7 @@ from connector.config import Settings
 from connector.core.hooktypes import HookContext, utcnow
 from connector.core.ports import Dispatcher, Mailer
 from connector.core.secret_cache import ShopSecretCache
+from connector.core.shop_health import ShopHealth
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Runtime:
     now: Callable[[], datetime] = utcnow
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("connector"))
     secret_cache: ShopSecretCache = field(default_factory=ShopSecretCache)
+    #: Each shop's last rate-limit bucket and the throttle on writing its last success (core/shop_health.py).
+    shop_health: ShopHealth = field(default_factory=ShopHealth)
 
     @property
     def engine(self) -> Engine:

@@ -49,6 +49,7 @@ from connector.core.hooktypes import (
     SHOP_DOMAIN,
     InstallCallback,
     InstallLinkRequest,
+    ScopeCheck,
     TokenGrant,
     TokenGrantRequest,
     api_base_url_problem,
@@ -432,6 +433,28 @@ def connect_client_credentials(
     return shop
 
 
+def reconnect_client_credentials(rt: Runtime, shop_id: int) -> Shop:
+    """The Shops page's Reconnect for a client-credentials shop: a new grant with the id and secret it stores.
+
+    Refused (409) for a shop of another kind (those reconnect through the install link) or one missing its
+    stored credentials or brand; the same checks, storage and resume as ``connect_client_credentials``.
+    """
+    with rt.sessions() as s:
+        shop = s.get(Shop, shop_id)
+        if shop is None:
+            raise NotFoundError(f"shop {shop_id} not found")
+        if shop.connection_kind != ShopConnection.CLIENT_CREDENTIALS:
+            raise ConflictError(f"shop {shop.domain} does not connect by client credentials; use the install link")
+        if not shop.client_id or not shop.client_secret or shop.brand_id is None:
+            raise ConflictError(
+                f"shop {shop.domain} has no stored client credentials or brand; connect it again with "
+                "`connector shops connect DOMAIN --brand SLUG --client-id ID --client-secret-stdin`"
+            )
+        brand_id, domain, client_id, secret = shop.brand_id, shop.domain, shop.client_id, shop.client_secret
+        base, provider = shop.api_base_url, shop.provider
+    return connect_client_credentials(rt, brand_id, domain, client_id, secret, base, provider=provider)
+
+
 def after_connect(rt: Runtime, shop: Shop, *, resume: bool = False) -> None:
     """What follows a new connection: resume what it parked, then subscribe the shop to its webhooks.
 
@@ -510,10 +533,9 @@ def _owned_elsewhere(s: Session, domain: str, brand_id: int) -> bool:
 
 
 def _missing_scopes(rt: Runtime, provider: str, grant: TokenGrant) -> tuple[str, ...]:
-    missing = rt.plugins.hook.connector_missing_scopes(
-        granted=tuple(grant.scopes), provider=provider, ctx=rt.hook_context(provider)
-    )
-    return tuple(missing or ())
+    """The scopes the provider's plugin needs that the grant lacks (``connector_check_scopes``)."""
+    check: ScopeCheck | None = rt.plugins.hook.connector_check_scopes(provider=provider, granted=tuple(grant.scopes))
+    return tuple(check.missing) if check is not None else ()
 
 
 def _set_status(shop: Shop, status: str, now: datetime) -> None:

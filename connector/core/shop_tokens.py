@@ -242,8 +242,11 @@ class TokenKeeper:
 
 
 def shop_for_plugin(rt: Runtime, shop: Shop | None) -> ShopInfo | None:
-    """The shop as a plugin sees it, with a keeper that renews its token during the call."""
-    return None if shop is None else shop_info(shop, TokenKeeper(rt, shop))
+    """The shop as a plugin sees it, with a keeper that renews its token during the call and a listener
+    for the rate-limit bucket its answers report (kept in memory; see ``shop_health``)."""
+    if shop is None:
+        return None
+    return shop_info(shop, TokenKeeper(rt, shop), rt.shop_health.listener(shop.id, rt.now))
 
 
 def blocked_call(shop: Shop | None, channel: str) -> ProviderError | None:

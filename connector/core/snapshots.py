@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from connector.core.hooktypes import AccessTokens, MemberInfo, RewardInfo, ShopInfo
+from collections.abc import Callable
+
+from connector.core.hooktypes import AccessTokens, MemberInfo, RateLimitStatus, RewardInfo, ShopInfo
 from connector.core.tables import Member, Reward, Shop
 
 
@@ -30,8 +32,13 @@ def reward_info(r: Reward) -> RewardInfo:
     )
 
 
-def shop_info(s: Shop | None, tokens: AccessTokens | None = None) -> ShopInfo | None:
-    """The shop as a plugin sees it; ``tokens`` (a ``shop_tokens.TokenKeeper``) renews its token on the way."""
+def shop_info(
+    s: Shop | None,
+    tokens: AccessTokens | None = None,
+    rate_limit_seen: Callable[[RateLimitStatus], None] | None = None,
+) -> ShopInfo | None:
+    """The shop as a plugin sees it; ``tokens`` (a ``shop_tokens.TokenKeeper``) renews its token on the way,
+    ``rate_limit_seen`` hears each answer's rate-limit bucket (``shop_health``)."""
     if s is None:
         return None
     return ShopInfo(
@@ -41,4 +48,5 @@ def shop_info(s: Shop | None, tokens: AccessTokens | None = None) -> ShopInfo | 
         access_token=s.access_token,
         api_version=s.api_version,
         tokens=tokens,
+        rate_limit_seen=rate_limit_seen,
     )

@@ -22,6 +22,7 @@ from connector.core.errors import (
     ConflictError,
     InstallRefusedError,
     NotConfiguredError,
+    NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -29,6 +30,7 @@ from connector.core.model import Role
 from connector.core.redemptions import create_redemption
 from connector.core.runtime import Runtime
 from connector.core.shop_lifecycle import disconnect_shop
+from connector.core.shop_tokens import mark_needs_reconnect
 from connector.core.tables import Redemption, Shop, ShopConnection, ShopInstallState, ShopStatus
 from connector.shopify_sim import SimServer
 from tests import install_flow
@@ -394,6 +396,21 @@ def test_client_credentials_of_the_shops_own_organization_claim_a_shop_awaiting_
         ShopStatus.CONNECTED,
         ShopConnection.CLIENT_CREDENTIALS,
     )
+
+
+def test_reconnect_with_the_stored_client_credentials(rt: Runtime, world: World, oauth_sim):
+    shop = shop_connect.connect_client_credentials(
+        rt, world.brand.id, NEW_SHOP, CLIENT_ID, CLIENT_SECRET, api_base_url=oauth_sim.base_url
+    )
+    with transaction(rt.sessions) as s:
+        mark_needs_reconnect(s.get(Shop, shop.id), "Shopify refused the client credentials", rt.now())
+    again = shop_connect.reconnect_client_credentials(rt, shop.id)
+    assert (again.status, again.status_reason) == (ShopStatus.CONNECTED, None)
+    assert [g["grant"] for g in token_grants(oauth_sim)] == ["client_credentials", "client_credentials"]
+    with pytest.raises(ConflictError, match="does not connect by client credentials"):
+        shop_connect.reconnect_client_credentials(rt, world.shop.id)  # a static token: the install link
+    with pytest.raises(NotFoundError):
+        shop_connect.reconnect_client_credentials(rt, 999_999)
 
 
 def test_client_credentials_never_take_another_brands_shop(rt: Runtime, world: World, oauth_sim):

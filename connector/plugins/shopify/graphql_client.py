@@ -30,7 +30,13 @@ from urllib3.exceptions import NewConnectionError
 
 from connector import __version__
 from connector.core.errors import ProviderError
-from connector.core.hooktypes import ALLOW_CUSTOM_API_BASE, ShopInfo, api_base_url_problem, redact_url
+from connector.core.hooktypes import (
+    ALLOW_CUSTOM_API_BASE,
+    RateLimitStatus,
+    ShopInfo,
+    api_base_url_problem,
+    redact_url,
+)
 from connector.plugins.shopify.documents import Document
 from connector.plugins.shopify.throttle import (
     SHARED_THROTTLE,
@@ -141,6 +147,7 @@ class ShopifyGraphQLClient:
             extensions = body.get("extensions") if isinstance(body, dict) else None
             self._throttle.settle(reservation, document.name, extensions, self._now(start, waited))
             self._log_response(document, response, extensions)
+            self._report_bucket(extensions)
 
             if response.status_code == 429:
                 hint = _retry_after(response.headers.get("Retry-After"))
@@ -325,6 +332,18 @@ class ShopifyGraphQLClient:
             "Accept": "application/json",
             "User-Agent": f"connector-shopify/{__version__}",
         }
+
+    def _report_bucket(self, extensions: Mapping[str, Any] | None) -> None:
+        """Hand the bucket this answer reported to the host (the Shops page shows the last one)."""
+        status = ThrottleStatus.from_extensions(extensions)
+        if status is not None:
+            self.shop.report_rate_limit(
+                RateLimitStatus(
+                    available=status.currently_available,
+                    maximum=status.maximum_available,
+                    restore_rate=status.restore_rate,
+                )
+            )
 
     def _log_response(
         self, document: Document, response: requests.Response, extensions: Mapping[str, Any] | None

@@ -26,6 +26,7 @@ from connector.core.hooktypes import (
     InstallCallback,
     InstallLinkRequest,
     PluginInfo,
+    ScopeCheck,
     SecretLookup,
     ShopInfo,
     TokenGrant,
@@ -56,6 +57,14 @@ def connector_plugin_info() -> PluginInfo:
         channels=(CHANNEL,),
         webhook_providers=(webhooks.PROVIDER,),
     )
+
+
+@hookimpl
+def connector_check_scopes(provider: str, granted: tuple[str, ...]) -> ScopeCheck | None:
+    """``REQUIRED_SCOPES`` against what the shop granted (a ``write_X`` covers ``read_X``)."""
+    if provider != webhooks.PROVIDER:
+        return None
+    return ScopeCheck(required=scopes.REQUIRED_SCOPES, missing=scopes.missing_scopes(granted))
 
 
 def make_client(shop: ShopInfo, ctx: HookContext, config: ShopifyConfig) -> ShopifyGraphQLClient:
@@ -266,11 +275,3 @@ def connector_verify_install_callback(
     if provider != CHANNEL:
         return None
     return install.verify_callback(query, ctx.config)
-
-
-@hookimpl
-def connector_missing_scopes(granted: tuple[str, ...], provider: str, ctx: HookContext) -> tuple[str, ...] | None:
-    """The plugin's required scopes that ``granted`` lacks (``write_X`` counts as ``read_X`` too)."""
-    if provider != CHANNEL:
-        return None
-    return scopes.missing_scopes(granted)

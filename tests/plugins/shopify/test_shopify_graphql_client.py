@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -10,6 +11,7 @@ from shopify_fakes import SHOP, FakeShopify, FakeTime, Reply, ok, throttled
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from connector.core.errors import ProviderError
+from connector.core.hooktypes import RateLimitStatus
 from connector.plugins.shopify.documents import CUSTOMER_BY_ID, CUSTOMER_CREATE, JOB_STATUS
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.throttle import ThrottleRegistry
@@ -234,3 +236,27 @@ def test_registry_reservations_keep_concurrent_threads_from_overdrawing():
         thread.join()
     assert sorted(granted)[:2] == [0.0, 0.0]  # two fit in 100 points
     assert all(wait > 0 for wait in sorted(granted)[2:])  # the others must wait
+
+
+def test_reports_each_answers_bucket_to_the_host_including_a_throttled_one(shopify, registry, fake_time):
+    """The Shops page's rate-limit bucket: the client hands every reported throttleStatus to the host."""
+    seen: list[RateLimitStatus] = []
+    shop = dataclasses.replace(SHOP, rate_limit_seen=seen.append)
+    shopify.on("JobStatus", throttled(requested=50, available=10, rate=100), ok(JOB, available=1500, maximum=2000))
+    with ShopifyGraphQLClient(
+        shop, throttle=registry, sleep=fake_time.sleep, clock=fake_time.clock, max_throttle_wait=30
+    ) as client:
+        client.execute(JOB_STATUS, {"id": "j"})
+    assert seen == [
+        RateLimitStatus(available=10, maximum=2000, restore_rate=100),
+        RateLimitStatus(available=1500, maximum=2000, restore_rate=100),
+    ]
+
+
+def test_an_answer_without_a_bucket_reports_nothing(shopify):
+    seen: list[RateLimitStatus] = []
+    shop = dataclasses.replace(SHOP, rate_limit_seen=seen.append)
+    shopify.on("JobStatus", {"data": JOB})
+    with ShopifyGraphQLClient(shop, throttle=ThrottleRegistry()) as plain:
+        assert plain.execute(JOB_STATUS, {"id": "j"}) == JOB
+    assert seen == []

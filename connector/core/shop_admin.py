@@ -1,0 +1,217 @@
+"""The Shops page's and the shops API's use cases: list and read shops in scope, and act on one.
+
+Who may do what (the console and the API call the same functions):
+
+* platform admins see and act on every shop, including those ``awaiting_brand`` (no brand yet), and
+  are the only ones who assign a brand to such a shop;
+* brand admins see and act on their own brand's shops only (``Shop.brand_id == actor.brand_id``, an
+  exact match that NULL never meets); any other shop is "not found", never "forbidden", so another
+  brand's shop ids do not leak;
+* every other role is refused (shops are configuration).
+
+Webhook sync, disconnect and client-credentials reconnect are other modules' work
+(``shop_webhooks``, ``shop_lifecycle``, ``shop_connect``); they are imported when used, and a build
+without one says so plainly (``FeatureUnavailableError``, 409) instead of failing at import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from connector.core.access import Actor
+from connector.core.database import transaction
+from connector.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from connector.core.model import Role
+from connector.core.runtime import Runtime
+from connector.core.shop_overview import ShopOverview, overview
+from connector.core.tables import Brand, Shop, ShopConnection, ShopStatus
+
+log = logging.getLogger("connector.shop_admin")
+
+#: The roles that manage shops (connections are configuration).
+SHOP_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.BRAND_ADMIN})
+#: Ids are 32-bit on PostgreSQL: a cursor past the last possible id reads an empty page, not a database error.
+_LAST_ID = 2**31 - 1
+#: A disconnect reason is stored in ``status_reason`` and shown on every redemption it blocks.
+MAX_REASON = 500
+
+
+class FeatureUnavailableError(ConflictError):
+    """An action whose module is not part of this build yet: nothing was changed."""
+
+    code = "feature_unavailable"
+
+
+@dataclass(frozen=True)
+class ShopPage:
+    items: Sequence[ShopOverview]
+    #: Pass back as ``cursor`` for the next page; None on the last one.
+    next_cursor: str | None
+
+
+def check_manages_shops(actor: Actor) -> None:
+    if actor.role not in SHOP_ROLES:
+        raise PermissionDeniedError(
+            f"role {actor.role.value} cannot see or change shop connections; ask a brand admin or a platform admin"
+        )
+
+
+def _scoped(actor: Actor) -> Select[tuple[Shop, str | None]]:
+    q = select(Shop, Brand.name).outerjoin(Brand, Brand.id == Shop.brand_id)
+    if actor.role != Role.PLATFORM_ADMIN:
+        # Exact match on the actor's brand; a brand admin without a brand (never created) sees nothing.
+        q = q.where(Shop.brand_id == actor.brand_id) if actor.brand_id is not None else q.where(Shop.id.is_(None))
+    return q
+
+
+def parse_cursor(cursor: str | None) -> int | None:
+    """A page cursor is the last shop id of the previous page, as the API handed it out."""
+    if cursor is None or cursor == "":
+        return None
+    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
+        raise ValidationError("invalid cursor", fields={"cursor": "pass back next_cursor unchanged"})
+    return min(int(cursor), _LAST_ID)
+
+
+def list_shops(rt: Runtime, actor: Actor, *, limit: int = 50, cursor: str | None = None) -> ShopPage:
+    """The actor's shops by id, ``limit`` at a time (awaiting-brand ones first in id order like the rest)."""
+    check_manages_shops(actor)
+    after = parse_cursor(cursor)
+    q = _scoped(actor).order_by(Shop.id).limit(limit + 1)
+    if after is not None:
+        q = q.where(Shop.id > after)
+    with rt.sessions() as s:
+        rows = s.execute(q).all()
+        items = [overview(shop, rt.plugins, brand_name) for shop, brand_name in rows[:limit]]
+    next_cursor = str(items[-1].id) if len(rows) > limit else None
+    return ShopPage(items=items, next_cursor=next_cursor)
+
+
+def _load(s: Session, actor: Actor, shop_id: int, *, lock: bool = False) -> tuple[Shop, str | None]:
+    q = _scoped(actor).where(Shop.id == shop_id)
+    if lock:
+        q = q.with_for_update(of=Shop)
+    row = s.execute(q).first()
+    if row is None:
+        raise NotFoundError(f"shop {shop_id} not found")
+    return row[0], row[1]
+
+
+def get_shop(rt: Runtime, actor: Actor, shop_id: int) -> ShopOverview:
+    check_manages_shops(actor)
+    with rt.sessions() as s:
+        shop, brand_name = _load(s, actor, shop_id)
+        return overview(shop, rt.plugins, brand_name)
+
+
+def brand_choices(rt: Runtime, actor: Actor) -> list[tuple[int, str]]:
+    """Brands a platform admin may assign an awaiting shop to (none for anyone else)."""
+    if actor.role != Role.PLATFORM_ADMIN:
+        return []
+    with rt.sessions() as s:
+        return [(b.id, b.name) for b in s.scalars(select(Brand).order_by(Brand.name, Brand.id))]
+
+
+def assign_brand(rt: Runtime, actor: Actor, shop_id: int, brand_id: int) -> ShopOverview:
+    """Give a shop installed from Shopify's side (``awaiting_brand``) its brand; it is then connected.
+
+    Only platform admins. The shop must still be awaiting a brand (a second assignment is refused, so
+    a shop never silently moves between brands) and the brand must exist.
+    """
+    check_manages_shops(actor)
+    now = rt.now()
+    with transaction(rt.sessions) as s:
+        shop, _ = _load(s, actor, shop_id, lock=True)
+        if actor.role != Role.PLATFORM_ADMIN:
+            raise PermissionDeniedError("only a platform admin assigns a shop to a brand")
+        if shop.status != ShopStatus.AWAITING_BRAND or shop.brand_id is not None:
+            raise ConflictError(
+                f"shop {shop.domain} already belongs to a brand; only a shop awaiting a brand can be assigned",
+                status=shop.status,
+            )
+        brand = s.get(Brand, brand_id)
+        if brand is None:
+            raise ValidationError("no such brand", fields={"brand_id": f"there is no brand {brand_id}; pick one"})
+        shop.brand_id = brand.id
+        shop.status = ShopStatus.CONNECTED
+        shop.status_reason = None
+        shop.status_changed_at = now
+        log.info("shop %s assigned to brand %s by %s", shop.domain, brand.id, actor.name)
+    return get_shop(rt, actor, shop_id)
+
+
+def _optional(module: str, name: str, what: str) -> Callable[..., Any]:
+    """``module.name``, or ``FeatureUnavailableError`` when this build does not have that module yet."""
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:  # the module exists but something it imports does not: a real bug
+            raise
+        found = None
+    function = getattr(found, name, None)
+    if not callable(function):
+        raise FeatureUnavailableError(f"{what} is not available in this version of the connector; nothing was changed")
+    return function  # type: ignore[no-any-return]
+
+
+def _check_acts(actor: Actor) -> None:
+    check_manages_shops(actor)
+    actor.check_can_configure()
+
+
+def sync_webhooks(rt: Runtime, actor: Actor, shop_id: int) -> ShopOverview:
+    """Bring the shop's webhook subscriptions in line now (``shop_webhooks.sync_shop_webhooks``)."""
+    _check_acts(actor)
+    with rt.sessions() as s:
+        shop, _ = _load(s, actor, shop_id)
+        if not shop.callable:
+            raise ConflictError(
+                f"shop {shop.domain} is not connected ({shop.status.replace('_', ' ')}), so its webhook "
+                "subscriptions cannot be synced; reconnect it first",
+                status=shop.status,
+            )
+    sync = _optional("connector.core.shop_webhooks", "sync_shop_webhooks", "Webhook subscription sync")
+    sync(rt, shop_id)
+    return get_shop(rt, actor, shop_id)
+
+
+def disconnect(rt: Runtime, actor: Actor, shop_id: int, *, reason: str = "") -> ShopOverview:
+    """Stop every call to the shop and park its pending redemptions (``shop_lifecycle.disconnect_shop``)."""
+    _check_acts(actor)
+    reason = reason.strip()[:MAX_REASON] or f"disconnected from the console by {actor.name}"
+    with rt.sessions() as s:
+        shop, _ = _load(s, actor, shop_id)
+        if shop.status == ShopStatus.DISCONNECTED:
+            raise ConflictError(f"shop {shop.domain} is already disconnected", status=shop.status)
+    disconnect_shop = _optional("connector.core.shop_lifecycle", "disconnect_shop", "Disconnecting a shop")
+    with transaction(rt.sessions) as s:
+        shop, _ = _load(s, actor, shop_id, lock=True)
+        if shop.status == ShopStatus.DISCONNECTED:  # another request won the race: once is enough
+            raise ConflictError(f"shop {shop.domain} is already disconnected", status=shop.status)
+        disconnect_shop(s, shop, reason=reason, actor=actor.name, now=rt.now())
+    return get_shop(rt, actor, shop_id)
+
+
+def reconnect_client_credentials(rt: Runtime, actor: Actor, shop_id: int) -> ShopOverview:
+    """Ask the shop for a new token with its stored client credentials (``shop_connect``)."""
+    _check_acts(actor)
+    with rt.sessions() as s:
+        shop, _ = _load(s, actor, shop_id)
+        if shop.connection_kind != ShopConnection.CLIENT_CREDENTIALS:
+            raise ConflictError(
+                f"shop {shop.domain} connects by {shop.connection_kind.replace('_', ' ')}; reconnect it through the "
+                "install link",
+                connection_kind=shop.connection_kind,
+            )
+    reconnect = _optional(
+        "connector.core.shop_connect", "reconnect_client_credentials", "Reconnecting with client credentials"
+    )
+    reconnect(rt, shop_id)
+    return get_shop(rt, actor, shop_id)

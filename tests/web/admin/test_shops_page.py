@@ -1,0 +1,337 @@
+"""The Shops page: who sees which shops, what each shows (never a credential), and its actions.
+
+Real database, real sign-in, real CSRF, and the real disconnect (``core.shop_lifecycle``). Webhook sync
+belongs to a module another branch writes (``core.shop_webhooks``); where a test needs it, it puts a
+stand-in module in ``sys.modules`` that records its calls and stores a summary as the real one promises,
+so what is proven here is the page's part: who may call it, on which shop, and what the user is told.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+
+from connector.core.access import Actor
+from connector.core.errors import ProviderError
+from connector.core.model import Role
+from connector.core.redemptions import create_redemption
+from connector.core.tables import Redemption, Shop, ShopStatus
+from tests.web.admin.conftest import flashes
+from tests.web.admin.dom import Node
+from tests.web.shop_rows import NOW, Shops, leaked, seed_shops, shop_state
+
+SUPPORT = Actor("support@acme", Role.SUPPORT)
+
+
+@pytest.fixture
+def shops(rt, world) -> Shops:
+    return seed_shops(rt, world)
+
+
+def _cards(page: Node) -> dict[int, Node]:
+    return {int(card["data-shop-id"]): card for card in page.find_all("section", class_="shop")}
+
+
+def _field(card: Node, name: str) -> str:
+    return " ".join(card.one("dd", class_=f"shop-{name}").text.split())
+
+
+class Recorder:
+    """A stand-in for another branch's sync module: records each call, and stores a summary as it promises."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def sync_module(self) -> types.ModuleType:
+        module = types.ModuleType("connector.core.shop_webhooks")
+
+        def sync_shop_webhooks(rt, shop_id: int) -> None:
+            self.calls.append(("sync", shop_id))
+            with rt.sessions.begin() as s:
+                shop = s.get(Shop, shop_id)
+                shop.webhooks_synced_at = rt.now()
+                shop.webhook_health = '{"ok": false, "errors": ["orders/cancelled: uri refused"]}'
+
+        module.sync_shop_webhooks = sync_shop_webhooks  # type: ignore[attr-defined]
+        return module
+
+
+@pytest.fixture
+def recorder(monkeypatch) -> Recorder:
+    made = Recorder()
+    monkeypatch.setitem(sys.modules, "connector.core.shop_webhooks", made.sync_module())
+    return made
+
+
+# -- who sees what ------------------------------------------------------------------------------------------
+
+
+def test_a_platform_admin_sees_every_shop_with_its_connection_status_scopes_tokens_and_health(signed_in, people, shops):
+    page = signed_in(people.platform_admin).page("/admin/shops")
+    cards = _cards(page)
+    assert set(cards) == {shops.acme_static, shops.acme_install, shops.other_cc, shops.orphan}
+
+    static = cards[shops.acme_static]
+    assert static.one("span", class_="shop-domain").text == "acme-pets.myshopify.com"
+    assert static.one("span", class_="shop-status").text == "Connected"
+    assert _field(static, "brand") == "Acme Pets"
+    assert _field(static, "connection") == "Static token"
+    assert _field(static, "token") == "set; does not expire"
+    assert _field(static, "refresh-token") == "none (static token)"
+    assert _field(static, "webhooks") == "never synced"
+    assert _field(static, "last-success") == "none recorded yet"
+    assert _field(static, "rate-limit") == "not seen yet"
+    assert static.find("strong", class_="scope-missing") is None
+
+    install = cards[shops.acme_install]
+    assert _field(install, "connection") == "Install"
+    assert _field(install, "token") == "set; expires in 42 min (2026-12-06 09:42 UTC)"
+    assert _field(install, "refresh-token") == "set; expires in 90 days (2027-03-06 09:00 UTC)"
+    # Required scopes come from the Shopify plugin; the one not granted is highlighted and named.
+    scopes = {li["data-scope"]: li["data-granted"] for li in install.find_all("li", class_="scope")}
+    assert scopes == {"read_products": "yes", "write_customers": "no", "write_orders": "yes"}
+    assert install.one("strong", class_="scope-missing").text == "write_customers: missing"
+    assert "Missing write_customers: reconnect the shop" in install.one("p", class_="scope-fix").text
+    assert install.one("dd", class_="shop-webhooks")["data-state"] == "ok"
+    assert _field(install, "webhooks").startswith("in order; synced 2 h ago (2026-12-06 07:00 UTC)")
+    assert "created: 2" in _field(install, "webhooks")
+    assert _field(install, "last-success") == "3 min ago (2026-12-06 08:57 UTC)"
+    assert _field(install, "rate-limit") == (
+        "1,800 of 2,000 points available, refilling 100 a second; seen 3 min ago (2026-12-06 08:57 UTC)"
+    )
+    assert install.one("a", class_="action-reconnect")["href"] == "/shopify/install?shop=acme-install.myshopify.com"
+    assert install.find("form", class_="action-sync-webhooks") is not None
+
+    other = cards[shops.other_cc]
+    assert other.one("span", class_="shop-status").text == "Needs reconnecting"
+    assert other.one("p", class_="shop-reason").text == "Shopify refused the client credentials (invalid_client)"
+    assert _field(other, "connection") == "Client credentials · client id other-client-id-0001 · client secret set"
+    assert _field(other, "token").startswith("set; expired 1 h ago (2026-12-06 08:00 UTC)")
+    assert other.one("form", class_="action-reconnect")["method"] == "post"
+    assert other.find("form", class_="action-sync-webhooks") is None  # not callable until reconnected
+
+    orphan = cards[shops.orphan]
+    assert orphan.one("span", class_="shop-status").text == "Awaiting a brand"
+    assert _field(orphan, "brand") == "none yet (awaiting a brand)"
+    form = orphan.one("form", class_="action-assign-brand")
+    assert [o.text for o in form.find_all("option")] == ["Choose a brand", "Acme Pets", "Other Brand"]
+    assert orphan.find("form", class_="action-sync-webhooks") is None
+    # Connect: a form that opens the install flow with the shop's domain.
+    connect = page.one("form", id="connect-form")
+    assert (connect["method"], connect["action"]) == ("get", "/shopify/install")
+    assert connect.one("input", name="shop")
+
+
+def test_a_brand_admin_sees_only_their_brands_shops_and_no_assign_form(signed_in, people, shops):
+    page = signed_in(people.brand_admin).page("/admin/shops")
+    assert set(_cards(page)) == {shops.acme_static, shops.acme_install}
+    assert page.find("form", class_="action-assign-brand") is None
+    assert page.find("dd", class_="shop-brand") is None
+    other = signed_in(people.other_admin).page("/admin/shops")
+    assert set(_cards(other)) == {shops.other_cc}
+
+
+@pytest.mark.parametrize("role", ["support", "viewer", "global_viewer", "distributor", "retailer"])
+def test_other_roles_have_no_shops_page_nor_its_link(signed_in, people, shops, role):
+    browser = signed_in(getattr(people, role))
+    response = browser.get("/admin/shops")
+    assert response.status_code == 403
+    assert not leaked(response.text)
+    home = browser.follow(browser.get("/admin/"))
+    assert "Shops" not in [a.text for a in home.one("header").one("nav").find_all("a")]
+
+
+def test_the_shops_link_is_in_the_header_of_the_roles_that_manage_shops(signed_in, people, shops):
+    for person in (people.platform_admin, people.brand_admin):
+        page = signed_in(person).page("/admin/fulfilments")
+        links = {a.text: a["href"] for a in page.one("header").one("nav").find_all("a")}
+        assert links["Shops"] == "/admin/shops"
+
+
+# -- never a credential ----------------------------------------------------------------------------------
+
+
+def test_no_page_shows_a_token_refresh_token_or_secret(signed_in, people, shops, recorder):
+    admin = signed_in(people.platform_admin)
+    texts = [admin.get("/admin/shops").text]
+    for shop_id in (shops.acme_static, shops.acme_install, shops.other_cc, shops.orphan):
+        texts.append(admin.get(f"/admin/shops/{shop_id}/disconnect").text)
+    texts.append(admin.follow(admin.post(f"/admin/shops/{shops.acme_install}/sync-webhooks")).text)
+    texts.append(signed_in(people.brand_admin).get("/admin/shops").text)
+    texts.append(signed_in(people.other_admin).get("/admin/shops").text)
+    assert all(text for text in texts)
+    assert [leaked(text) for text in texts] == [[] for _ in texts]
+
+
+# -- tenants never meet ----------------------------------------------------------------------------------
+
+
+def test_a_brand_admin_cannot_see_sync_disconnect_reconnect_or_assign_another_brands_shop(
+    rt, signed_in, people, world, shops, recorder
+):
+    """Oscar (Other Brand) tries every action on Acme's shops and on the unclaimed one: 404, nothing changes."""
+    oscar = signed_in(people.other_admin)
+    targets = (shops.acme_static, shops.acme_install, shops.orphan)
+    before = {shop_id: shop_state(rt, shop_id) for shop_id in targets}
+    for shop_id in targets:
+        assert oscar.get(f"/admin/shops/{shop_id}/disconnect").status_code == 404
+        for action, data in (
+            ("sync-webhooks", {}),
+            ("disconnect", {"reason": "hostile"}),
+            ("reconnect", {}),
+            ("assign-brand", {"brand_id": world.other_brand.id}),
+        ):
+            response = oscar.post(f"/admin/shops/{shop_id}/{action}", data)
+            assert response.status_code == 404, (shop_id, action, response.status_code)
+            assert not leaked(response.text)
+    assert {shop_id: shop_state(rt, shop_id) for shop_id in targets} == before
+    assert recorder.calls == []
+    # Their own page still lists only their own shop.
+    assert set(_cards(oscar.page("/admin/shops"))) == {shops.other_cc}
+
+
+def test_a_brand_admin_may_not_assign_a_brand_even_to_their_own_shop(rt, signed_in, people, world, shops):
+    bea = signed_in(people.brand_admin)
+    before = shop_state(rt, shops.acme_static)
+    response = bea.post(f"/admin/shops/{shops.acme_static}/assign-brand", {"brand_id": world.other_brand.id})
+    assert response.status_code == 403
+    assert shop_state(rt, shops.acme_static) == before
+
+
+# -- actions ---------------------------------------------------------------------------------------------
+
+
+def test_a_platform_admin_assigns_an_unclaimed_shop_to_a_brand_once(rt, signed_in, people, world, shops):
+    pat = signed_in(people.platform_admin)
+    page = pat.follow(pat.post(f"/admin/shops/{shops.orphan}/assign-brand", {"brand_id": world.other_brand.id}))
+    assert flashes(page, "success") == ["orphan-store.myshopify.com now belongs to Other Brand; it is connected."]
+    after = shop_state(rt, shops.orphan)
+    assert (after["brand_id"], after["status"], after["status_changed_at"]) == (
+        world.other_brand.id,
+        ShopStatus.CONNECTED,
+        NOW,
+    )
+    card = _cards(page)[shops.orphan]
+    assert card.one("span", class_="shop-status").text == "Connected"
+    assert card.find("form", class_="action-assign-brand") is None
+    # The other brand's admin now sees it; a second assignment is refused and moves nothing.
+    assert shops.orphan in _cards(signed_in(people.other_admin).page("/admin/shops"))
+    again = pat.follow(pat.post(f"/admin/shops/{shops.orphan}/assign-brand", {"brand_id": world.brand.id}))
+    assert "already belongs to a brand" in flashes(again, "error")[0]
+    assert shop_state(rt, shops.orphan) == after
+
+
+def test_assigning_needs_a_brand_that_exists(rt, signed_in, people, shops):
+    pat = signed_in(people.platform_admin)
+    before = shop_state(rt, shops.orphan)
+    for value in ("", "abc", "999999"):
+        page = pat.follow(pat.post(f"/admin/shops/{shops.orphan}/assign-brand", {"brand_id": value}))
+        assert flashes(page, "error"), value
+        assert "brand" in flashes(page, "error")[0].lower()
+    assert shop_state(rt, shops.orphan) == before
+
+
+def test_every_action_needs_the_forms_csrf_token(rt, signed_in, people, world, shops, recorder):
+    pat = signed_in(people.platform_admin)
+    before = {shop_id: shop_state(rt, shop_id) for shop_id in (shops.orphan, shops.acme_install, shops.other_cc)}
+    attempts = [
+        (shops.orphan, "assign-brand", {"brand_id": world.brand.id}),
+        (shops.acme_install, "sync-webhooks", {}),
+        (shops.acme_install, "disconnect", {}),
+        (shops.other_cc, "reconnect", {}),
+    ]
+    for shop_id, action, data in attempts:
+        for token in (None, "forged-token"):
+            response = pat.post(f"/admin/shops/{shop_id}/{action}", data, csrf=token)
+            assert response.status_code == 400, (action, token)
+            assert "nothing was changed" in response.text
+    assert {shop_id: shop_state(rt, shop_id) for shop_id in before} == before
+    assert recorder.calls == []
+
+
+def test_sync_webhooks_runs_the_sync_for_that_shop_and_shows_its_summary(rt, signed_in, people, shops, recorder):
+    bea = signed_in(people.brand_admin)
+    page = bea.follow(bea.post(f"/admin/shops/{shops.acme_static}/sync-webhooks"))
+    assert recorder.calls == [("sync", shops.acme_static)]
+    assert flashes(page, "success") == [
+        "Webhook subscriptions of acme-pets.myshopify.com synced; they are not all in order: see the summary."
+    ]
+    card = _cards(page)[shops.acme_static]
+    assert card.one("dd", class_="shop-webhooks")["data-state"] == "problems"
+    assert "errors: orders/cancelled: uri refused" in _field(card, "webhooks")
+
+
+def test_a_shop_that_is_not_connected_is_not_synced(rt, signed_in, people, shops, recorder):
+    oscar = signed_in(people.other_admin)
+    before = shop_state(rt, shops.other_cc)
+    page = oscar.follow(oscar.post(f"/admin/shops/{shops.other_cc}/sync-webhooks"))
+    assert "is not connected (needs reconnect)" in flashes(page, "error")[0]
+    assert recorder.calls == [] and shop_state(rt, shops.other_cc) == before
+
+
+def test_disconnect_asks_first_then_disconnects_once_and_parks_the_shops_pending_redemptions(
+    rt, signed_in, people, world, shop, shops
+):
+    # A redemption waiting for its retry (the shop answered 503 once): it must be parked, not lost.
+    shop.script.append(ProviderError("shop_unavailable", "Shopify answered 503", retryable=True))
+    waiting = create_redemption(rt, SUPPORT, member_id=world.member.id, reward_id=world.reward.id).redemption.id
+    bea = signed_in(people.brand_admin)
+    confirm = bea.page(f"/admin/shops/{shops.acme_static}/disconnect")
+    assert "stops every call to acme-pets.myshopify.com" in confirm.one("section", id="disconnect-does").text
+    assert shop_state(rt, shops.acme_static)["status"] == ShopStatus.CONNECTED  # asking changed nothing
+    form = confirm.one("form", id="disconnect-form")
+    assert form["action"] == f"/admin/shops/{shops.acme_static}/disconnect"
+    page = bea.follow(bea.post(form["action"], {"reason": "moving to a new store"}))
+    assert flashes(page, "success")[0].startswith("acme-pets.myshopify.com is disconnected")
+    after = shop_state(rt, shops.acme_static)
+    assert (after["status"], after["status_reason"], after["status_changed_at"]) == (
+        ShopStatus.DISCONNECTED,
+        "moving to a new store",
+        NOW,
+    )
+    card = _cards(page)[shops.acme_static]
+    assert card.one("span", class_="shop-status").text == "Disconnected"
+    assert card.one("p", class_="shop-reason").text == "moving to a new store"
+    assert _field(card, "token") == "not set"  # the disconnect drops the token; the page says so
+    assert card.find("a", class_="action-disconnect") is None
+    with rt.sessions() as s:
+        parked = s.get(Redemption, waiting)
+        assert (parked.status, parked.error_code) == ("error", "shop_disconnected")
+        assert [e.actor for e in parked.events if e.kind == "parked"] == ["user:bea@acme.example"]
+    # A second POST (a double click, a replayed form) is refused and changes nothing.
+    again = bea.follow(bea.post(form["action"], {"reason": "again"}))
+    assert "already disconnected" in flashes(again, "error")[0]
+    assert shop_state(rt, shops.acme_static) == after
+
+
+def test_without_the_sync_and_connect_modules_the_page_says_so_and_changes_nothing(
+    rt, signed_in, people, shops, monkeypatch
+):
+    """Before the branches that bring them are merged (or in a build without them): a clear message."""
+    monkeypatch.setitem(sys.modules, "connector.core.shop_webhooks", None)
+    monkeypatch.setitem(sys.modules, "connector.core.shop_connect", None)
+    bea, oscar = signed_in(people.brand_admin), signed_in(people.other_admin)
+    before = {shop_id: shop_state(rt, shop_id) for shop_id in (shops.acme_install, shops.other_cc)}
+    synced = bea.follow(bea.post(f"/admin/shops/{shops.acme_install}/sync-webhooks"))
+    assert flashes(synced, "error") == [
+        "Webhook subscription sync is not available in this version of the connector; nothing was changed."
+    ]
+    renewed = oscar.follow(oscar.post(f"/admin/shops/{shops.other_cc}/reconnect"))
+    assert "Reconnecting with client credentials is not available" in flashes(renewed, "error")[0]
+    assert {shop_id: shop_state(rt, shop_id) for shop_id in before} == before
+
+
+def test_a_shop_whose_grant_was_never_recorded_shows_its_scopes_as_unknown_not_missing(rt, signed_in, people, shops):
+    """A static token pasted before grants were tracked: nothing is claimed missing that nobody checked."""
+    with rt.sessions.begin() as s:
+        s.get(Shop, shops.acme_static).granted_scopes = ""
+    card = _cards(signed_in(people.brand_admin).page("/admin/shops"))[shops.acme_static]
+    assert card.find("strong", class_="scope-missing") is None
+    assert "reconnect the shop to record and check them" in card.one("span", class_="scope-unknown").text
+    assert [li["data-scope"] for li in card.find_all("li", class_="scope")] == [
+        "read_products",
+        "write_customers",
+        "write_orders",
+    ]
