@@ -9,22 +9,20 @@ Who may do what (the console and the API call the same functions):
   brand's shop ids do not leak;
 * every other role is refused (shops are configuration).
 
-Webhook sync, disconnect and client-credentials reconnect are other modules' work
-(``shop_webhooks``, ``shop_lifecycle``, ``shop_connect``); they are imported when used, and a build
-without one says so plainly (``FeatureUnavailableError``, 409) instead of failing at import.
+Webhook sync, disconnect, client-credentials reconnect and brand assignment are other modules' work
+(``shop_webhooks``, ``shop_lifecycle``, ``shop_connect``); this module adds who may do them.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from connector.core import shop_connect, shop_lifecycle, shop_webhooks
 from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
@@ -41,12 +39,6 @@ SHOP_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.BRAND_ADMIN})
 _LAST_ID = 2**31 - 1
 #: A disconnect reason is stored in ``status_reason`` and shown on every redemption it blocks.
 MAX_REASON = 500
-
-
-class FeatureUnavailableError(ConflictError):
-    """An action whose module is not part of this build yet: nothing was changed."""
-
-    code = "feature_unavailable"
 
 
 @dataclass(frozen=True)
@@ -123,42 +115,23 @@ def assign_brand(rt: Runtime, actor: Actor, shop_id: int, brand_id: int) -> Shop
     """Give a shop installed from Shopify's side (``awaiting_brand``) its brand; it is then connected.
 
     Only platform admins. The shop must still be awaiting a brand (a second assignment is refused, so
-    a shop never silently moves between brands) and the brand must exist.
+    a shop never silently moves between brands) and the brand must exist. ``shop_connect.assign_brand``
+    makes the change, resumes what the missing brand parked and subscribes the shop's webhooks.
     """
     check_manages_shops(actor)
-    now = rt.now()
-    with transaction(rt.sessions) as s:
-        shop, _ = _load(s, actor, shop_id, lock=True)
-        if actor.role != Role.PLATFORM_ADMIN:
-            raise PermissionDeniedError("only a platform admin assigns a shop to a brand")
+    if actor.role != Role.PLATFORM_ADMIN:
+        raise PermissionDeniedError("only a platform admin assigns a shop to a brand")
+    with rt.sessions() as s:
+        shop, _ = _load(s, actor, shop_id)
         if shop.status != ShopStatus.AWAITING_BRAND or shop.brand_id is not None:
             raise ConflictError(
                 f"shop {shop.domain} already belongs to a brand; only a shop awaiting a brand can be assigned",
                 status=shop.status,
             )
-        brand = s.get(Brand, brand_id)
-        if brand is None:
+        if s.get(Brand, brand_id) is None:
             raise ValidationError("no such brand", fields={"brand_id": f"there is no brand {brand_id}; pick one"})
-        shop.brand_id = brand.id
-        shop.status = ShopStatus.CONNECTED
-        shop.status_reason = None
-        shop.status_changed_at = now
-        log.info("shop %s assigned to brand %s by %s", shop.domain, brand.id, actor.name)
+    shop_connect.assign_brand(rt, shop_id, brand_id, actor)
     return get_shop(rt, actor, shop_id)
-
-
-def _optional(module: str, name: str, what: str) -> Callable[..., Any]:
-    """``module.name``, or ``FeatureUnavailableError`` when this build does not have that module yet."""
-    try:
-        found = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:  # the module exists but something it imports does not: a real bug
-            raise
-        found = None
-    function = getattr(found, name, None)
-    if not callable(function):
-        raise FeatureUnavailableError(f"{what} is not available in this version of the connector; nothing was changed")
-    return function  # type: ignore[no-any-return]
 
 
 def _check_acts(actor: Actor) -> None:
@@ -177,8 +150,7 @@ def sync_webhooks(rt: Runtime, actor: Actor, shop_id: int) -> ShopOverview:
                 "subscriptions cannot be synced; reconnect it first",
                 status=shop.status,
             )
-    sync = _optional("connector.core.shop_webhooks", "sync_shop_webhooks", "Webhook subscription sync")
-    sync(rt, shop_id)
+    shop_webhooks.sync_shop_webhooks(rt, shop_id, public_url=rt.settings.public_url, brand_id=shop.brand_id)
     return get_shop(rt, actor, shop_id)
 
 
@@ -190,12 +162,11 @@ def disconnect(rt: Runtime, actor: Actor, shop_id: int, *, reason: str = "") -> 
         shop, _ = _load(s, actor, shop_id)
         if shop.status == ShopStatus.DISCONNECTED:
             raise ConflictError(f"shop {shop.domain} is already disconnected", status=shop.status)
-    disconnect_shop = _optional("connector.core.shop_lifecycle", "disconnect_shop", "Disconnecting a shop")
     with transaction(rt.sessions) as s:
         shop, _ = _load(s, actor, shop_id, lock=True)
         if shop.status == ShopStatus.DISCONNECTED:  # another request won the race: once is enough
             raise ConflictError(f"shop {shop.domain} is already disconnected", status=shop.status)
-        disconnect_shop(s, shop, reason=reason, actor=actor.name, now=rt.now())
+        shop_lifecycle.disconnect_shop(s, shop, reason=reason, actor=actor.name, now=rt.now())
     return get_shop(rt, actor, shop_id)
 
 
@@ -210,8 +181,5 @@ def reconnect_client_credentials(rt: Runtime, actor: Actor, shop_id: int) -> Sho
                 "install link",
                 connection_kind=shop.connection_kind,
             )
-    reconnect = _optional(
-        "connector.core.shop_connect", "reconnect_client_credentials", "Reconnecting with client credentials"
-    )
-    reconnect(rt, shop_id)
+    shop_connect.reconnect_client_credentials(rt, shop_id)
     return get_shop(rt, actor, shop_id)
