@@ -29,6 +29,7 @@ from connector.core.errors import ConflictError, NotFoundError, PermissionDenied
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.shop_overview import ShopOverview, overview
+from connector.core.shop_tokens import mark_needs_reconnect
 from connector.core.tables import Brand, Shop, ShopConnection, ShopStatus
 
 log = logging.getLogger("connector.shop_admin")
@@ -39,6 +40,12 @@ SHOP_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.BRAND_ADMIN})
 _LAST_ID = 2**31 - 1
 #: A disconnect reason is stored in ``status_reason`` and shown on every redemption it blocks.
 MAX_REASON = 500
+#: What to do when the shop refuses the client credentials the connector stores (the page cannot take new ones).
+CONNECT_AGAIN = (
+    "if the app's client secret was rotated or the app replaced, connect the shop again with its current client "
+    "id and secret (POST /api/v1/shops with connection_kind client_credentials, or `connector shops connect "
+    "DOMAIN --brand SLUG --client-id ID --client-secret-stdin`)"
+)
 
 
 @dataclass(frozen=True)
@@ -119,10 +126,11 @@ def assign_brand(rt: Runtime, actor: Actor, shop_id: int, brand_id: int) -> Shop
     makes the change, resumes what the missing brand parked and subscribes the shop's webhooks.
     """
     check_manages_shops(actor)
-    if actor.role != Role.PLATFORM_ADMIN:
-        raise PermissionDeniedError("only a platform admin assigns a shop to a brand")
     with rt.sessions() as s:
+        # Scope first: another brand's shop is "not found" to a brand admin, never "forbidden" (no id leaks).
         shop, _ = _load(s, actor, shop_id)
+        if actor.role != Role.PLATFORM_ADMIN:
+            raise PermissionDeniedError("only a platform admin assigns a shop to a brand")
         if shop.status != ShopStatus.AWAITING_BRAND or shop.brand_id is not None:
             raise ConflictError(
                 f"shop {shop.domain} already belongs to a brand; only a shop awaiting a brand can be assigned",
@@ -171,7 +179,13 @@ def disconnect(rt: Runtime, actor: Actor, shop_id: int, *, reason: str = "") -> 
 
 
 def reconnect_client_credentials(rt: Runtime, actor: Actor, shop_id: int) -> ShopOverview:
-    """Ask the shop for a new token with its stored client credentials (``shop_connect``)."""
+    """Ask the shop for a new token with its stored client credentials (``shop_connect``).
+
+    A refusal of those credentials is a grant that failed for good: a shop still connected with them
+    becomes ``needs_reconnect`` with the shop's words as its reason (its token cannot be renewed, so the
+    operations team learns it now, not when the token runs out); one already waiting to be reconnected is
+    left as it was. Either way the error says how to give the connector new credentials.
+    """
     _check_acts(actor)
     with rt.sessions() as s:
         shop, _ = _load(s, actor, shop_id)
@@ -181,5 +195,26 @@ def reconnect_client_credentials(rt: Runtime, actor: Actor, shop_id: int) -> Sho
                 "install link",
                 connection_kind=shop.connection_kind,
             )
-    shop_connect.reconnect_client_credentials(rt, shop_id)
+        domain, stored = shop.domain, (shop.client_id, shop.client_secret)
+    try:
+        shop_connect.reconnect_client_credentials(rt, shop_id)
+    except ValidationError as exc:
+        refusal = exc.fields.get("client_secret")
+        if refusal is None:  # not a refusal of the credentials (missing scopes): nothing was changed
+            raise
+        reason = f"{refusal}; {CONNECT_AGAIN}"
+        with transaction(rt.sessions) as s:
+            shop, _ = _load(s, actor, shop_id, lock=True)
+            # Only a shop still connected with the credentials just refused: a concurrent connect with new
+            # ones, or a disconnect, is left alone.
+            if (
+                shop.status == ShopStatus.CONNECTED
+                and shop.connection_kind == ShopConnection.CLIENT_CREDENTIALS
+                and (shop.client_id, shop.client_secret) == stored
+            ):
+                mark_needs_reconnect(shop, reason, rt.now())
+                log.warning("shop %s: its client credentials were refused; it needs reconnecting", domain)
+        raise ValidationError(
+            f"Shopify refused the stored client credentials of {domain}", fields={"client_secret": reason}
+        ) from None
     return get_shop(rt, actor, shop_id)

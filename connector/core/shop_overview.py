@@ -37,7 +37,7 @@ WEBHOOKS_NEVER_SYNCED = "never_synced"
 WEBHOOKS_OK = "ok"
 WEBHOOKS_PROBLEMS = "problems"
 #: Keys of the sync summary that, when non-empty, mean the subscriptions are not as they should be.
-_PROBLEM_KEYS = ("errors", "problems", "failed")
+_PROBLEM_KEYS = ("error", "errors", "problems", "failed")
 
 
 @dataclass(frozen=True)
@@ -163,8 +163,9 @@ def webhooks_of(shop: Shop) -> Webhooks:
     summary = _json_object(shop.webhook_health)
     if shop.webhooks_synced_at is None and summary is None:
         return Webhooks(state=WEBHOOKS_NEVER_SYNCED, synced_at=None, summary=None)
-    # The sync's own verdict when it gave one, else: nothing listed under a problem key.
-    verdict = summary.get("ok") if summary else None
+    # The sync's own verdict when it gave one (``shop_webhooks.health_json`` writes ``healthy``), else:
+    # nothing listed under a problem key.
+    verdict = summary.get("healthy", summary.get("ok")) if summary else None
     problems = any(summary.get(key) for key in _PROBLEM_KEYS) if summary else False
     healthy = verdict if isinstance(verdict, bool) else not problems
     return Webhooks(
@@ -212,6 +213,8 @@ def relative(moment: datetime | None, now: datetime) -> str:
     seconds = (moment - now).total_seconds()
     ahead = seconds >= 0
     span = abs(seconds)
+    if span < 1:
+        return "just now"
     if span < 60:
         amount = f"{int(span)} s"
     elif span < 3600:

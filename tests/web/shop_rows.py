@@ -3,21 +3,35 @@
 Built on the web ``world``: Acme Pets keeps its static-token shop and gets an install shop; Other Brand
 gets a client-credentials shop that needs reconnecting; one shop installed the app before any brand
 claimed it. Every credential column holds a value no other text in the product contains.
+
+``Stores`` gives each of those shops its own Shopify simulator (its own subscriptions, token endpoint and
+request log), so the page's and the API's actions run the real sync, grant and assignment over HTTP and a
+test can tell which store was reached.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import request
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import update
 
 from connector.core.database import transaction
 from connector.core.runtime import Runtime
 from connector.core.tables import Shop, ShopConnection, ShopStatus
+from connector.shopify_sim import SimServer
 from tests.conftest import World
+
+#: ``CONNECTOR_PUBLIC_URL`` of these tests: a sync subscribes each shop to ``WEBHOOK_URI``.
+PUBLIC_URL = "https://connector.example"
+WEBHOOK_URI = f"{PUBLIC_URL}/webhooks/shopify"
+OTHER_CLIENT_ID = "other-client-id-0001"
 
 #: The clock the pages and answers are read at (rt.now is pinned to it).
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -84,7 +98,7 @@ def seed_shops(rt: Runtime, world: World) -> Shops:
             access_token=SECRETS["other cc access"],
             webhook_secret=SECRETS["other cc webhook"],
             connection_kind=ShopConnection.CLIENT_CREDENTIALS,
-            client_id="other-client-id-0001",
+            client_id=OTHER_CLIENT_ID,
             client_secret=SECRETS["other cc client secret"],
             status=ShopStatus.NEEDS_RECONNECT,
             status_reason="Shopify refused the client credentials (invalid_client)",
@@ -121,3 +135,65 @@ def shop_state(rt: Runtime, shop_id: int) -> dict[str, Any]:
 def leaked(text: str) -> list[str]:
     """The names of the credentials ``text`` contains (there must be none)."""
     return [name for name, value in SECRETS.items() if value in text]
+
+
+@dataclass
+class Store:
+    """One shop's simulated Shopify store, and every request it received (control calls aside)."""
+
+    sim: SimServer
+    received: list[str] = field(default_factory=list)
+
+    def subscriptions(self) -> set[tuple[str, str]]:
+        """(topic, uri) of every webhook subscription the store holds."""
+        with self.sim.state.store.lock:
+            return {(s.topic, s.uri) for s in self.sim.state.store.webhook_subscriptions.values()}
+
+
+@dataclass
+class Stores:
+    """The four shops' stores by shop id (``serve``), each shop's ``api_base_url`` pointing at its own."""
+
+    by_name: dict[str, Store]
+    by_shop: dict[int, Store] = field(default_factory=dict)
+
+    def __getitem__(self, shop_id: int) -> Store:
+        return self.by_shop[shop_id]
+
+    def serve(self, rt: Runtime, shops: Shops) -> None:
+        with transaction(rt.sessions) as s:
+            for name, shop_id in vars(shops).items():
+                store = self.by_shop[shop_id] = self.by_name[name]
+                s.execute(update(Shop).where(Shop.id == shop_id).values(api_base_url=store.sim.base_url))
+
+
+#: What each store accepts: the shop's own access token; the client-credentials app's id and secret.
+_STORES = {
+    "acme_static": {"access_token": SECRETS["acme static access"], "shop_domain": "acme-pets.myshopify.com"},
+    "acme_install": {"access_token": SECRETS["acme install access"], "shop_domain": "acme-install.myshopify.com"},
+    "other_cc": {
+        "access_token": SECRETS["other cc access"],
+        "shop_domain": "other-cc.myshopify.com",
+        "client_id": OTHER_CLIENT_ID,
+        "client_secret": SECRETS["other cc client secret"],
+    },
+    "orphan": {"access_token": SECRETS["orphan access"], "shop_domain": "orphan-store.myshopify.com"},
+}
+
+
+@contextmanager
+def running_stores() -> Iterator[Stores]:
+    """Start one simulator per seeded shop; each records the path of every request a client sent it."""
+    with ExitStack() as stack:
+        stores = {}
+        for name, config in _STORES.items():
+            store = Store(SimServer(**config))
+
+            def remember(received: list[str] = store.received) -> None:
+                if not request.path.startswith("/_sim/"):
+                    received.append(request.path)
+
+            store.sim.app.before_request(remember)
+            stack.enter_context(store.sim)
+            stores[name] = store
+        yield Stores(stores)

@@ -1,39 +1,54 @@
 """/api/v1/shops: the Shops page as JSON, in the token's scope, never with a credential.
 
-Real database and tokens, and the real disconnect (``core.shop_lifecycle``). The webhook sync module comes
-from another branch; where a test needs it, a stand-in module that records its calls is put in
-``sys.modules`` (see tests/web/admin/test_shops_page.py, whose ``Recorder`` this file shares).
+Real database and tokens, and the real actions: disconnect (``core.shop_lifecycle``), webhook sync
+(``core.shop_webhooks``) and brand assignment (``core.shop_connect``), each shop against its own Shopify
+simulator (``tests.web.shop_rows.Stores``), so a test sees which store an action reached.
 """
 
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Iterator
 
 import pytest
 
 from connector.core.model import Role
+from connector.core.runtime import Runtime
 from connector.core.tables import Shop, ShopStatus
-from tests.web.admin.test_shops_page import Recorder
-from tests.web.shop_rows import Shops, leaked, seed_shops, shop_state
+from tests.web.shop_rows import (
+    PUBLIC_URL,
+    WEBHOOK_URI,
+    Shops,
+    Stores,
+    leaked,
+    running_stores,
+    seed_shops,
+    shop_state,
+)
 from tests.web.support import bearer, make_token
 
 
 @pytest.fixture
-def shops(rt, world) -> Shops:
-    return seed_shops(rt, world)
+def rt(make_runtime, shop) -> Runtime:
+    return make_runtime(plugins=[shop], public_url=PUBLIC_URL)
+
+
+@pytest.fixture
+def stores() -> Iterator[Stores]:
+    with running_stores() as started:
+        yield started
+
+
+@pytest.fixture
+def shops(rt, world, stores) -> Shops:
+    seeded = seed_shops(rt, world)
+    stores.serve(rt, seeded)
+    return seeded
 
 
 @pytest.fixture
 def platform(rt, world) -> str:
     return make_token(rt, Role.PLATFORM_ADMIN, name="platform-ops")
-
-
-@pytest.fixture
-def recorder(monkeypatch) -> Recorder:
-    made = Recorder()
-    monkeypatch.setitem(sys.modules, "connector.core.shop_webhooks", made.sync_module())
-    return made
 
 
 def _ids(body) -> list[int]:
@@ -142,7 +157,7 @@ def test_other_roles_are_refused(client, shops, tokens, who):
         assert response.status_code == 403, (who, url)
 
 
-def test_no_answer_carries_a_credential(client, shops, platform, tokens, world, recorder):
+def test_no_answer_carries_a_credential(client, shops, platform, tokens, world, stores):
     answers = [
         client.get("/api/v1/shops", headers=bearer(platform)),
         client.get("/api/v1/shops", headers=bearer(tokens.admin)),
@@ -156,10 +171,12 @@ def test_no_answer_carries_a_credential(client, shops, platform, tokens, world, 
     answers += [client.get(f"/api/v1/shops/{shop_id}", headers=bearer(platform)) for shop_id in vars(shops).values()]
     assert [a.status_code for a in answers] == [200] * len(answers)
     assert [leaked(a.get_data(as_text=True)) for a in answers] == [[] for _ in answers]
+    # The sync and the assignment did their work in the stores (these are answers to real actions).
+    assert stores[shops.acme_install].subscriptions() and stores[shops.orphan].subscriptions()
 
 
 def test_another_brands_admin_cannot_sync_disconnect_or_assign_and_nothing_changes(
-    client, rt, shops, tokens, world, recorder
+    client, rt, shops, tokens, world, stores
 ):
     targets = (shops.acme_static, shops.acme_install, shops.orphan)
     before = {shop_id: shop_state(rt, shop_id) for shop_id in targets}
@@ -173,16 +190,19 @@ def test_another_brands_admin_cannot_sync_disconnect_or_assign_and_nothing_chang
             assert response.status_code == 404, (shop_id, action)
             assert response.get_json()["error"]["message"] == f"shop {shop_id} not found"
     assert {shop_id: shop_state(rt, shop_id) for shop_id in targets} == before
-    assert recorder.calls == []
+    assert [stores[shop_id].received for shop_id in targets] == [[], [], []]  # no store was even asked
 
 
-def test_a_platform_admin_assigns_an_unclaimed_shop_once(client, rt, shops, platform, tokens, world):
+def test_a_platform_admin_assigns_an_unclaimed_shop_once(client, rt, shops, platform, tokens, world, stores):
     response = client.post(
         f"/api/v1/shops/{shops.orphan}/assign-brand", json={"brand_id": world.other_brand.id}, headers=bearer(platform)
     )
     assert response.status_code == 200
     body = response.get_json()
     assert (body["brand_id"], body["brand_name"], body["status"]) == (world.other_brand.id, "Other Brand", "connected")
+    # Now callable, it is subscribed to its webhooks in its store, and the answer carries that health.
+    assert {uri for _, uri in stores[shops.orphan].subscriptions()} == {WEBHOOK_URI}
+    assert body["webhooks"]["state"] == "ok" and body["webhooks"]["summary"]["created"] == 6
     assert shops.orphan in _ids(client.get("/api/v1/shops", headers=bearer(tokens.other_admin)).get_json())
     after = shop_state(rt, shops.orphan)
     again = client.post(
@@ -210,11 +230,25 @@ def test_assigning_refuses_a_brand_admin_and_bad_input_and_changes_nothing(clien
     assert shop_state(rt, shops.orphan) == before
 
 
-def test_sync_and_disconnect_act_on_that_shop_once(client, rt, shops, tokens, recorder):
+def test_sync_and_disconnect_act_on_that_shop_once(client, rt, shops, tokens, stores):
     synced = client.post(f"/api/v1/shops/{shops.acme_install}/sync-webhooks", headers=bearer(tokens.admin))
     assert synced.status_code == 200
-    assert synced.get_json()["webhooks"]["state"] == "problems"
-    assert synced.get_json()["webhooks"]["summary"] == {"ok": False, "errors": ["orders/cancelled: uri refused"]}
+    webhooks = synced.get_json()["webhooks"]
+    assert (webhooks["state"], webhooks["synced_at"]) == ("ok", "2026-12-06T09:00:00Z")
+    assert (webhooks["summary"]["healthy"], webhooks["summary"]["uri"]) == (True, WEBHOOK_URI)
+    assert (webhooks["summary"]["created"], webhooks["summary"]["unchanged"]) == (6, 0)
+    subscribed = stores[shops.acme_install].subscriptions()
+    assert len(subscribed) == 6 and {uri for _, uri in subscribed} == {WEBHOOK_URI}
+    # Run again: nothing to change, nothing changed.
+    again = client.post(f"/api/v1/shops/{shops.acme_install}/sync-webhooks", headers=bearer(tokens.admin))
+    assert (
+        again.get_json()["webhooks"]["summary"]["created"],
+        again.get_json()["webhooks"]["summary"]["unchanged"],
+    ) == (
+        0,
+        6,
+    )
+    assert stores[shops.acme_install].subscriptions() == subscribed
     dropped = client.post(
         f"/api/v1/shops/{shops.acme_install}/disconnect", json={"reason": "store closed"}, headers=bearer(tokens.admin)
     )
@@ -226,19 +260,21 @@ def test_sync_and_disconnect_act_on_that_shop_once(client, rt, shops, tokens, re
     assert again.status_code == 409 and again.get_json()["error"]["details"] == {"status": ShopStatus.DISCONNECTED}
     not_connected = client.post(f"/api/v1/shops/{shops.other_cc}/sync-webhooks", headers=bearer(tokens.other_admin))
     assert not_connected.status_code == 409
-    assert recorder.calls == [("sync", shops.acme_install)]
+    assert stores[shops.other_cc].received == [] and stores[shops.acme_static].received == []
     after = shop_state(rt, shops.acme_install)
     assert (after["status"], after["access_token"], after["refresh_token"]) == (ShopStatus.DISCONNECTED, "", None)
 
 
-def test_without_the_sync_module_the_api_answers_409_and_changes_nothing(client, rt, shops, tokens, monkeypatch):
-    monkeypatch.setitem(sys.modules, "connector.core.shop_webhooks", None)
-    before = shop_state(rt, shops.acme_install)
+def test_a_sync_the_store_does_not_answer_reports_the_problem(client, rt, shops, tokens, stores):
+    stores[shops.acme_install].sim.control("faults", {"rates": {"503": 1.0}})
     response = client.post(f"/api/v1/shops/{shops.acme_install}/sync-webhooks", headers=bearer(tokens.admin))
-    assert response.status_code == 409
-    error = response.get_json()["error"]
-    assert error["code"] == "feature_unavailable" and "nothing was changed" in error["message"]
-    assert shop_state(rt, shops.acme_install) == before
+    assert response.status_code == 200
+    webhooks = response.get_json()["webhooks"]
+    assert webhooks["state"] == "problems" and webhooks["summary"]["healthy"] is False
+    assert "HTTP 503" in webhooks["summary"]["error"] and "Sync again" in webhooks["summary"]["error"]
+    # The last good sync's time is kept: this one did not reach the shop.
+    assert webhooks["synced_at"] == "2026-12-06T07:00:00Z"
+    assert stores[shops.acme_install].subscriptions() == set()
 
 
 def test_the_openapi_document_describes_every_shops_operation(client):

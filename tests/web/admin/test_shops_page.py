@@ -1,15 +1,16 @@
 """The Shops page: who sees which shops, what each shows (never a credential), and its actions.
 
-Real database, real sign-in, real CSRF, and the real disconnect (``core.shop_lifecycle``). Webhook sync
-belongs to a module another branch writes (``core.shop_webhooks``); where a test needs it, it puts a
-stand-in module in ``sys.modules`` that records its calls and stores a summary as the real one promises,
-so what is proven here is the page's part: who may call it, on which shop, and what the user is told.
+Real database, real sign-in, real CSRF, and the real actions: the disconnect (``core.shop_lifecycle``), the
+webhook sync (``core.shop_webhooks``), the client-credentials reconnect and the brand assignment
+(``core.shop_connect``). Each shop has its own Shopify simulator (``tests.web.shop_rows.Stores``), so a test
+sees what the store received: the subscriptions a sync made, the token a reconnect asked for, or nothing.
 """
 
 from __future__ import annotations
 
-import sys
-import types
+import json
+from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -17,17 +18,44 @@ from connector.core.access import Actor
 from connector.core.errors import ProviderError
 from connector.core.model import Role
 from connector.core.redemptions import create_redemption
+from connector.core.runtime import Runtime
 from connector.core.tables import Redemption, Shop, ShopStatus
 from tests.web.admin.conftest import flashes
 from tests.web.admin.dom import Node
-from tests.web.shop_rows import NOW, Shops, leaked, seed_shops, shop_state
+from tests.web.shop_rows import (
+    NOW,
+    PUBLIC_URL,
+    SECRETS,
+    WEBHOOK_URI,
+    Shops,
+    Stores,
+    leaked,
+    running_stores,
+    seed_shops,
+    shop_state,
+)
 
 SUPPORT = Actor("support@acme", Role.SUPPORT)
+TOKEN_ENDPOINT = "/admin/oauth/access_token"
+GRAPHQL = "/admin/api/2026-07/graphql.json"
 
 
 @pytest.fixture
-def shops(rt, world) -> Shops:
-    return seed_shops(rt, world)
+def rt(make_runtime, shop) -> Runtime:
+    return make_runtime(plugins=[shop], public_url=PUBLIC_URL)
+
+
+@pytest.fixture
+def stores() -> Iterator[Stores]:
+    with running_stores() as started:
+        yield started
+
+
+@pytest.fixture
+def shops(rt, world, stores) -> Shops:
+    seeded = seed_shops(rt, world)
+    stores.serve(rt, seeded)
+    return seeded
 
 
 def _cards(page: Node) -> dict[int, Node]:
@@ -38,31 +66,8 @@ def _field(card: Node, name: str) -> str:
     return " ".join(card.one("dd", class_=f"shop-{name}").text.split())
 
 
-class Recorder:
-    """A stand-in for another branch's sync module: records each call, and stores a summary as it promises."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def sync_module(self) -> types.ModuleType:
-        module = types.ModuleType("connector.core.shop_webhooks")
-
-        def sync_shop_webhooks(rt, shop_id: int) -> None:
-            self.calls.append(("sync", shop_id))
-            with rt.sessions.begin() as s:
-                shop = s.get(Shop, shop_id)
-                shop.webhooks_synced_at = rt.now()
-                shop.webhook_health = '{"ok": false, "errors": ["orders/cancelled: uri refused"]}'
-
-        module.sync_shop_webhooks = sync_shop_webhooks  # type: ignore[attr-defined]
-        return module
-
-
-@pytest.fixture
-def recorder(monkeypatch) -> Recorder:
-    made = Recorder()
-    monkeypatch.setitem(sys.modules, "connector.core.shop_webhooks", made.sync_module())
-    return made
+def _health(rt: Runtime, shop_id: int) -> dict:
+    return json.loads(shop_state(rt, shop_id)["webhook_health"] or "null")
 
 
 # -- who sees what ------------------------------------------------------------------------------------------
@@ -153,23 +158,32 @@ def test_the_shops_link_is_in_the_header_of_the_roles_that_manage_shops(signed_i
 # -- never a credential ----------------------------------------------------------------------------------
 
 
-def test_no_page_shows_a_token_refresh_token_or_secret(signed_in, people, shops, recorder):
+def test_no_page_shows_a_token_refresh_token_or_secret(rt, signed_in, people, world, shops, stores):
     admin = signed_in(people.platform_admin)
     texts = [admin.get("/admin/shops").text]
     for shop_id in (shops.acme_static, shops.acme_install, shops.other_cc, shops.orphan):
         texts.append(admin.get(f"/admin/shops/{shop_id}/disconnect").text)
     texts.append(admin.follow(admin.post(f"/admin/shops/{shops.acme_install}/sync-webhooks")).text)
+    texts.append(admin.follow(admin.post(f"/admin/shops/{shops.other_cc}/reconnect")).text)
+    texts.append(
+        admin.follow(admin.post(f"/admin/shops/{shops.orphan}/assign-brand", {"brand_id": world.brand.id})).text
+    )
+    # Each action reached its store (so the pages above are the answers to real work, not refusals).
+    assert stores[shops.acme_install].subscriptions() and stores[shops.orphan].subscriptions()
+    granted = shop_state(rt, shops.other_cc)["access_token"]
+    assert granted != SECRETS["other cc access"] and shop_state(rt, shops.other_cc)["status"] == ShopStatus.CONNECTED
     texts.append(signed_in(people.brand_admin).get("/admin/shops").text)
     texts.append(signed_in(people.other_admin).get("/admin/shops").text)
     assert all(text for text in texts)
     assert [leaked(text) for text in texts] == [[] for _ in texts]
+    assert [text for text in texts if granted in text] == []  # nor the token the reconnect was just given
 
 
 # -- tenants never meet ----------------------------------------------------------------------------------
 
 
 def test_a_brand_admin_cannot_see_sync_disconnect_reconnect_or_assign_another_brands_shop(
-    rt, signed_in, people, world, shops, recorder
+    rt, signed_in, people, world, shops, stores
 ):
     """Oscar (Other Brand) tries every action on Acme's shops and on the unclaimed one: 404, nothing changes."""
     oscar = signed_in(people.other_admin)
@@ -187,7 +201,7 @@ def test_a_brand_admin_cannot_see_sync_disconnect_reconnect_or_assign_another_br
             assert response.status_code == 404, (shop_id, action, response.status_code)
             assert not leaked(response.text)
     assert {shop_id: shop_state(rt, shop_id) for shop_id in targets} == before
-    assert recorder.calls == []
+    assert [stores[shop_id].received for shop_id in targets] == [[], [], []]  # no store was even asked
     # Their own page still lists only their own shop.
     assert set(_cards(oscar.page("/admin/shops"))) == {shops.other_cc}
 
@@ -203,10 +217,13 @@ def test_a_brand_admin_may_not_assign_a_brand_even_to_their_own_shop(rt, signed_
 # -- actions ---------------------------------------------------------------------------------------------
 
 
-def test_a_platform_admin_assigns_an_unclaimed_shop_to_a_brand_once(rt, signed_in, people, world, shops):
+def test_a_platform_admin_assigns_an_unclaimed_shop_to_a_brand_once(rt, signed_in, people, world, shops, stores):
     pat = signed_in(people.platform_admin)
     page = pat.follow(pat.post(f"/admin/shops/{shops.orphan}/assign-brand", {"brand_id": world.other_brand.id}))
     assert flashes(page, "success") == ["orphan-store.myshopify.com now belongs to Other Brand; it is connected."]
+    # Now that it may be called, its webhooks are subscribed in its store, and the card says so.
+    assert {uri for _, uri in stores[shops.orphan].subscriptions()} == {WEBHOOK_URI}
+    assert _cards(page)[shops.orphan].one("dd", class_="shop-webhooks")["data-state"] == "ok"
     after = shop_state(rt, shops.orphan)
     assert (after["brand_id"], after["status"], after["status_changed_at"]) == (
         world.other_brand.id,
@@ -233,7 +250,7 @@ def test_assigning_needs_a_brand_that_exists(rt, signed_in, people, shops):
     assert shop_state(rt, shops.orphan) == before
 
 
-def test_every_action_needs_the_forms_csrf_token(rt, signed_in, people, world, shops, recorder):
+def test_every_action_needs_the_forms_csrf_token(rt, signed_in, people, world, shops, stores):
     pat = signed_in(people.platform_admin)
     before = {shop_id: shop_state(rt, shop_id) for shop_id in (shops.orphan, shops.acme_install, shops.other_cc)}
     attempts = [
@@ -248,27 +265,117 @@ def test_every_action_needs_the_forms_csrf_token(rt, signed_in, people, world, s
             assert response.status_code == 400, (action, token)
             assert "nothing was changed" in response.text
     assert {shop_id: shop_state(rt, shop_id) for shop_id in before} == before
-    assert recorder.calls == []
+    assert [stores[shop_id].received for shop_id in before] == [[], [], []]
 
 
-def test_sync_webhooks_runs_the_sync_for_that_shop_and_shows_its_summary(rt, signed_in, people, shops, recorder):
+def test_sync_webhooks_subscribes_that_shop_in_its_store_and_shows_the_health(rt, signed_in, people, shops, stores):
     bea = signed_in(people.brand_admin)
     page = bea.follow(bea.post(f"/admin/shops/{shops.acme_static}/sync-webhooks"))
-    assert recorder.calls == [("sync", shops.acme_static)]
-    assert flashes(page, "success") == [
-        "Webhook subscriptions of acme-pets.myshopify.com synced; they are not all in order: see the summary."
-    ]
+    assert flashes(page, "success") == ["Webhook subscriptions of acme-pets.myshopify.com synced; they are in order."]
+    subscribed = stores[shops.acme_static].subscriptions()
+    assert len(subscribed) == 6 and {uri for _, uri in subscribed} == {WEBHOOK_URI}
+    assert ("ORDERS_FULFILLED", WEBHOOK_URI) in subscribed
     card = _cards(page)[shops.acme_static]
+    assert card.one("dd", class_="shop-webhooks")["data-state"] == "ok"
+    assert _field(card, "webhooks").startswith("in order; synced just now")
+    assert "created: 6" in _field(card, "webhooks") and f"uri: {WEBHOOK_URI}" in _field(card, "webhooks")
+    assert "orders/fulfilled created" in _field(card, "webhooks") and "{" not in _field(card, "webhooks")
+    # Only that shop's store was reached; the other Acme shop's was not.
+    assert stores[shops.acme_install].received == []
+    # A second sync finds everything in place and changes nothing.
+    again = bea.follow(bea.post(f"/admin/shops/{shops.acme_static}/sync-webhooks"))
+    assert stores[shops.acme_static].subscriptions() == subscribed
+    assert (_health(rt, shops.acme_static)["created"], _health(rt, shops.acme_static)["unchanged"]) == (0, 6)
+    assert "unchanged: 6" in _field(_cards(again)[shops.acme_static], "webhooks")
+
+
+def test_a_sync_the_store_does_not_answer_shows_the_problem_not_in_order(rt, signed_in, people, shops, stores):
+    stores[shops.acme_install].sim.control("faults", {"rates": {"503": 1.0}})
+    bea = signed_in(people.brand_admin)
+    page = bea.follow(bea.post(f"/admin/shops/{shops.acme_install}/sync-webhooks"))
+    assert flashes(page, "success") == [
+        "Webhook subscriptions of acme-install.myshopify.com synced; they are not all in order: see the summary."
+    ]
+    card = _cards(page)[shops.acme_install]
     assert card.one("dd", class_="shop-webhooks")["data-state"] == "problems"
-    assert "errors: orders/cancelled: uri refused" in _field(card, "webhooks")
+    assert "HTTP 503" in _field(card, "webhooks") and "Sync again" in _field(card, "webhooks")
+    assert stores[shops.acme_install].subscriptions() == set()
 
 
-def test_a_shop_that_is_not_connected_is_not_synced(rt, signed_in, people, shops, recorder):
+def test_a_shop_that_is_not_connected_is_not_synced(rt, signed_in, people, shops, stores):
     oscar = signed_in(people.other_admin)
     before = shop_state(rt, shops.other_cc)
     page = oscar.follow(oscar.post(f"/admin/shops/{shops.other_cc}/sync-webhooks"))
     assert "is not connected (needs reconnect)" in flashes(page, "error")[0]
-    assert recorder.calls == [] and shop_state(rt, shops.other_cc) == before
+    assert stores[shops.other_cc].received == [] and shop_state(rt, shops.other_cc) == before
+
+
+def test_reconnect_gets_a_new_token_with_the_stored_client_credentials_and_subscribes_the_shop(
+    rt, signed_in, people, shops, stores
+):
+    oscar = signed_in(people.other_admin)
+    page = oscar.follow(oscar.post(f"/admin/shops/{shops.other_cc}/reconnect"))
+    assert flashes(page, "success") == ["other-cc.myshopify.com reconnected: connected."]
+    store = stores[shops.other_cc]
+    assert store.received[0] == TOKEN_ENDPOINT and GRAPHQL in store.received
+    grants = [g for g in store.sim.control("oauth/grants")["grants"] if g.get("endpoint") == "access_token"]
+    assert [(g["grant"], g["status"]) for g in grants] == [("client_credentials", 200)]
+    after = shop_state(rt, shops.other_cc)
+    assert (after["status"], after["status_reason"], after["status_changed_at"]) == (ShopStatus.CONNECTED, None, NOW)
+    assert after["access_token"] not in (SECRETS["other cc access"], "")
+    assert after["access_token_expires_at"] == NOW + timedelta(seconds=86399)
+    assert {uri for _, uri in store.subscriptions()} == {WEBHOOK_URI}
+    card = _cards(page)[shops.other_cc]
+    assert card.one("span", class_="shop-status").text == "Connected"
+    assert card.one("dd", class_="shop-webhooks")["data-state"] == "ok"
+    assert card.find("form", class_="action-sync-webhooks") is not None
+    assert after["access_token"] not in page.text and not leaked(page.text)
+
+
+def test_a_reconnect_the_store_refuses_says_why_and_how_and_the_shop_still_needs_reconnecting(
+    rt, signed_in, people, shops, stores
+):
+    """The app's client secret was rotated in Shopify: the stored one is refused; nothing is stored."""
+    store = stores[shops.other_cc]
+    store.sim.control("config", {"client_secret": "ccsec_rotated_in_the_dev_dashboard_0001"})
+    before = shop_state(rt, shops.other_cc)
+    oscar = signed_in(people.other_admin)
+    page = oscar.follow(oscar.post(f"/admin/shops/{shops.other_cc}/reconnect"))
+    [error] = flashes(page, "error")
+    assert error.startswith(
+        "Shopify refused the stored client credentials of other-cc.myshopify.com: other-cc.myshopify.com refused"
+    )
+    assert "invalid_client" in error and "connect the shop again with its current client id and secret" in error
+    assert shop_state(rt, shops.other_cc) == before and before["status"] == ShopStatus.NEEDS_RECONNECT
+    assert store.received == [TOKEN_ENDPOINT] and store.subscriptions() == set()
+    assert _cards(page)[shops.other_cc].one("span", class_="shop-status").text == "Needs reconnecting"
+    assert not leaked(page.text) and "ccsec_rotated" not in page.text
+
+
+def test_a_connected_shop_whose_credentials_are_refused_becomes_needs_reconnect_with_the_reason(
+    rt, signed_in, people, world, shops, stores
+):
+    oscar = signed_in(people.other_admin)
+    oscar.post(f"/admin/shops/{shops.other_cc}/reconnect")
+    assert shop_state(rt, shops.other_cc)["status"] == ShopStatus.CONNECTED
+    stores[shops.other_cc].sim.control("config", {"client_secret": "ccsec_rotated_in_the_dev_dashboard_0001"})
+    # Acme's shops, and the row's credentials, are not touched by Other Brand's refusal.
+    acme_before = {shop_id: shop_state(rt, shop_id) for shop_id in (shops.acme_static, shops.acme_install)}
+    connected = shop_state(rt, shops.other_cc)
+
+    page = oscar.follow(oscar.post(f"/admin/shops/{shops.other_cc}/reconnect"))
+    assert "invalid_client" in flashes(page, "error")[0]
+    after = shop_state(rt, shops.other_cc)
+    assert (after["status"], after["status_changed_at"]) == (ShopStatus.NEEDS_RECONNECT, NOW)
+    assert "invalid_client" in after["status_reason"] and "connect the shop again" in after["status_reason"]
+    unchanged = {k for k in after if after[k] == connected[k]}
+    assert set(after) - unchanged == {"status", "status_reason"}  # status_changed_at was NOW already
+    card = _cards(page)[shops.other_cc]
+    assert card.one("span", class_="shop-status").text == "Needs reconnecting"
+    assert card.one("p", class_="shop-reason").text == after["status_reason"]
+    assert card.find("form", class_="action-sync-webhooks") is None
+    assert {shop_id: shop_state(rt, shop_id) for shop_id in acme_before} == acme_before
+    assert not leaked(page.text) and after["access_token"] not in page.text
 
 
 def test_disconnect_asks_first_then_disconnects_once_and_parks_the_shops_pending_redemptions(
@@ -304,23 +411,6 @@ def test_disconnect_asks_first_then_disconnects_once_and_parks_the_shops_pending
     again = bea.follow(bea.post(form["action"], {"reason": "again"}))
     assert "already disconnected" in flashes(again, "error")[0]
     assert shop_state(rt, shops.acme_static) == after
-
-
-def test_without_the_sync_and_connect_modules_the_page_says_so_and_changes_nothing(
-    rt, signed_in, people, shops, monkeypatch
-):
-    """Before the branches that bring them are merged (or in a build without them): a clear message."""
-    monkeypatch.setitem(sys.modules, "connector.core.shop_webhooks", None)
-    monkeypatch.setitem(sys.modules, "connector.core.shop_connect", None)
-    bea, oscar = signed_in(people.brand_admin), signed_in(people.other_admin)
-    before = {shop_id: shop_state(rt, shop_id) for shop_id in (shops.acme_install, shops.other_cc)}
-    synced = bea.follow(bea.post(f"/admin/shops/{shops.acme_install}/sync-webhooks"))
-    assert flashes(synced, "error") == [
-        "Webhook subscription sync is not available in this version of the connector; nothing was changed."
-    ]
-    renewed = oscar.follow(oscar.post(f"/admin/shops/{shops.other_cc}/reconnect"))
-    assert "Reconnecting with client credentials is not available" in flashes(renewed, "error")[0]
-    assert {shop_id: shop_state(rt, shop_id) for shop_id in before} == before
 
 
 def test_a_shop_whose_grant_was_never_recorded_shows_its_scopes_as_unknown_not_missing(rt, signed_in, people, shops):
