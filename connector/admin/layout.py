@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import g, redirect, render_template, request, url_for
@@ -37,6 +38,15 @@ _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
+
+
+def content_security_policy(form_targets: Sequence[str] = ()) -> str:
+    """The console's policy, letting forms also go to ``form_targets`` (origins, e.g. ``https://*.example.com``).
+
+    Browsers apply ``form-action`` to the redirects a submitted form follows too, so a form whose target
+    redirects to another site (Connect: the install start redirects to the shop's authorize page) needs it.
+    """
+    return _CSP.replace("form-action 'self'", " ".join(("form-action 'self'", *form_targets)))
 
 
 @bp.after_app_request

@@ -12,12 +12,13 @@ that call the core and come back here with a flash (post/redirect/get).
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from connector.admin import add_nav, bp
+from connector.admin.layout import content_security_policy
 from connector.admin.session_auth import current_actor
 from connector.app import current_runtime
 from connector.core import shop_admin
@@ -29,6 +30,10 @@ from connector.core.tables import ShopConnection
 PAGE_SIZE = 50
 #: The install flow's start (``connector/webhooks`` or the install blueprint registers it).
 INSTALL_PATH = "/shopify/install"
+#: Where the install start sends the browser: the shop's own authorize page.
+SHOP_HOSTS = "https://*.myshopify.com"
+#: Development only: the simulator every installed shop is reached at instead (demo, tests).
+INSTALL_API_BASE = "SHOPIFY_INSTALL_API_BASE_URL"
 
 
 def install_url(domain: str) -> str:
@@ -36,13 +41,22 @@ def install_url(domain: str) -> str:
     return f"{INSTALL_PATH}?{urlencode({'shop': domain})}"
 
 
+def authorize_origins(plugin_env: dict[str, str]) -> tuple[str, ...]:
+    """The sites Connect's redirect may reach: shops' own hosts, and the simulator when one is configured."""
+    override = urlsplit((plugin_env.get(INSTALL_API_BASE) or "").strip())
+    extra = (
+        (f"{override.scheme}://{override.netloc}",) if override.scheme in ("http", "https") and override.netloc else ()
+    )
+    return (SHOP_HOSTS, *extra)
+
+
 @bp.get("/shops")
-def shops() -> str:
+def shops() -> Response:
     actor = current_actor()
     shop_admin.check_manages_shops(actor)
     rt = current_runtime()
     page = shop_admin.list_shops(rt, actor, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None)
-    return render_template(
+    html = render_template(
         "admin/shops.html",
         page=page,
         actor=actor,
@@ -55,6 +69,13 @@ def shops() -> str:
         client_credentials=ShopConnection.CLIENT_CREDENTIALS,
         max_reason=shop_admin.MAX_REASON,
     )
+    response = make_response(html)
+    # Connect submits to the install start, which redirects to the shop's authorize page: without these
+    # origins in form-action the browser stops at that redirect and nothing happens.
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        authorize_origins(rt.settings.plugin_config("shopify"))
+    )
+    return response
 
 
 @bp.post("/shops/<id:shop_id>/sync-webhooks")

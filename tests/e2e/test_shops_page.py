@@ -1,19 +1,51 @@
 """The Shops page in a real browser: the platform admin claims an unclaimed shop, a brand admin disconnects
-one of theirs, Connect opens the install flow, and no credential reaches the page.
+one of theirs, Connect installs the app through Shopify's authorize page, and no credential reaches the page.
 
-Headless Debian Chromium against the live app, the real database and the real disconnect
-(``core.shop_lifecycle``); see tests/e2e/conftest.py.
+Headless Debian Chromium against the live app, the real database, the real disconnect
+(``core.shop_lifecycle``) and the real install (``core.shop_connect``) with the Shopify simulator playing
+Shopify's authorize page and token endpoint; see tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Iterator
+from urllib.parse import quote
+
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from connector.core.runtime import Runtime
+from connector.core.tables import Shop
+from connector.shopify_sim import SimServer
+from tests.e2e.harness import LiveServer
 from tests.e2e.pages import click_and_wait, flash, log_in, url_path
 from tests.e2e.seed import Console
+from tests.fakes import FakeShopPlugin
+from tests.install_flow import CLIENT_ID, CLIENT_SECRET, app_env
 from tests.web.shop_rows import SECRETS, Shops, seed_shops, shop_state
+
+NEW_STORE = "new-store.myshopify.com"
+
+
+@pytest.fixture
+def store() -> Iterator[SimServer]:
+    """Shopify for the shop being connected: its authorize page approves at once, as the merchant would."""
+    with SimServer(shop_domain=NEW_STORE, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as server:
+        yield server
+
+
+@pytest.fixture
+def rt(make_runtime: Callable[..., Runtime], shop: FakeShopPlugin, store: SimServer) -> Runtime:
+    return make_runtime(plugins=[shop], plugin_env=app_env(store))
+
+
+@pytest.fixture
+def public(rt: Runtime, live_server: LiveServer) -> str:
+    """``CONNECTOR_PUBLIC_URL`` is where browsers reach the connector: the live server, known once it listens."""
+    rt.settings = dataclasses.replace(rt.settings, public_url=live_server.url)
+    return live_server.url
 
 
 @pytest.fixture
@@ -82,13 +114,36 @@ def test_a_brand_admin_disconnects_their_shop_after_reading_what_it_does(
     _no_secret_in(page)
 
 
-def test_connect_opens_the_install_flow_for_the_domain_typed(page: Page, console: Console, shops: Shops) -> None:
+def test_connect_installs_the_app_through_shopify_and_the_shop_appears_connected(
+    page: Page, rt: Runtime, console: Console, shops: Shops, store: SimServer, public: str
+) -> None:
     log_in(page, console.brand_admin)
     page.goto("/admin/shops")
     field = page.locator("#connect-shop-domain")
     field.fill("not a shop")
     assert field.evaluate("e => e.validity.valid") is False  # the browser holds a domain that cannot be a shop
-    field.fill("new-store.myshopify.com")
-    click_and_wait(page.locator("#connect-form button[type=submit]"))
-    expect(page).to_have_url(url_path("/shopify/install"))
-    assert page.url.endswith("/shopify/install?shop=new-store.myshopify.com")
+    field.fill(NEW_STORE)
+    # Connect -> the connector's install start -> Shopify's authorize page (approves) -> the callback -> Shops.
+    # One click, several sites: wait for the page it ends on rather than for a single navigation.
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.locator("#connect-form button[type=submit]").click()
+    expect(flash(page, "success")).to_be_visible()
+    authorize = [url for url in asked if url.startswith(f"{store.base_url}/admin/oauth/authorize?")]
+    assert len(authorize) == 1 and f"redirect_uri={quote(public, safe='')}%2Fshopify%2Fcallback" in authorize[0]
+    expect(page).to_have_url(url_path("/admin/shops"))
+    expect(flash(page, "success")).to_have_text(
+        f"{NEW_STORE} is connected: the connector can now create its reward orders."
+    )
+    with rt.sessions() as s:
+        new = s.scalars(select(Shop).where(Shop.domain == NEW_STORE)).one()
+        new_id, brand_id, token = new.id, new.brand_id, new.access_token
+    assert brand_id == console.world.brand.id  # the brand of the admin who pressed Connect
+    card = _card(page, new_id)
+    expect(card.locator(".shop-status")).to_have_text("Connected")
+    expect(card.locator(".shop-connection")).to_have_text("Install")
+    expect(card.locator(".shop-webhooks")).to_have_attribute("data-state", "ok")  # subscribed on connect
+    grants = [g["grant"] for g in store.control("oauth/grants")["grants"] if g.get("endpoint") == "access_token"]
+    assert grants == ["authorization_code"]
+    _no_secret_in(page)
+    assert token not in page.content()

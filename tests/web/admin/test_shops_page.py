@@ -148,6 +148,20 @@ def test_other_roles_have_no_shops_page_nor_its_link(signed_in, people, shops, r
     assert "Shops" not in [a.text for a in home.one("header").one("nav").find_all("a")]
 
 
+def test_connect_may_leave_for_the_shops_authorize_page_and_nothing_else_is_loosened(signed_in, people, shops):
+    """Browsers apply form-action to a form's redirects: Connect's goes to Shopify, so the page allows it."""
+    csp = signed_in(people.brand_admin).get("/admin/shops").headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["form-action"] == "'self' https://*.myshopify.com"
+    assert (directives["default-src"], directives["script-src"], directives["frame-ancestors"]) == (
+        "'self'",
+        "'self'",
+        "'none'",
+    )
+    other = signed_in(people.brand_admin).get("/admin/fulfilments").headers["Content-Security-Policy"]
+    assert "myshopify" not in other
+
+
 def test_the_shops_link_is_in_the_header_of_the_roles_that_manage_shops(signed_in, people, shops):
     for person in (people.platform_admin, people.brand_admin):
         page = signed_in(person).page("/admin/fulfilments")
