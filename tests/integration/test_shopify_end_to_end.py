@@ -92,13 +92,20 @@ def test_e2e_product_errors_name_the_sku_and_why(shop_rt, sim, setup, message_wo
     assert "SKU" in r.error_fix
 
 
-def test_e2e_revoked_token_is_shop_auth_failed(shop_rt, sim):
+def test_e2e_revoked_static_token_marks_the_shop_for_reconnection_and_blocks_the_next_one(shop_rt, sim):
     rt, w = shop_rt
     with transaction(rt.sessions) as s:
         s.scalars(select(Shop)).one().access_token = "shpat_revoked"
     r = _redeem(rt, w)
-    assert (r.status, r.error_code) == ("error", "shop_auth_failed")
+    assert (r.status, r.error_code) == ("error", "shop_reconnect_needed")
+    assert "HTTP 401" in r.error_message
     assert "Reconnect the shop" in r.error_fix
+    with rt.sessions() as s:
+        assert s.scalars(select(Shop)).one().status == "needs_reconnect"
+    calls = sim.control("stats")["requests"]
+    second = _redeem(rt, w)  # the shop is known to refuse: no call is made for the next redemption
+    assert (second.status, second.error_code) == ("error", "shop_reconnect_needed")
+    assert sim.control("stats")["requests"] == calls
 
 
 def test_e2e_throttled_and_failing_calls_succeed_later(shop_rt, sim):
