@@ -90,6 +90,19 @@ def sync_shop_webhooks(shop_id: int) -> dict[str, Any]:
     return _dump(shop_admin.sync_webhooks(current_runtime(), current_actor(), shop_id))
 
 
+@bp.post("/shops/<id:shop_id>/reconnect")
+@operation(
+    summary="Reconnect a client-credentials shop: a new token from its stored client id and secret",
+    description="Install and static-token shops reconnect through their `install_url` (409 here). Credentials "
+    "the shop refuses answer 400 and mark a connected shop as needing reconnection.",
+    tag=_TAG,
+    responses={200: ("Reconnected; its parked redemptions resume", ShopSchema)},
+    errors=(*_ACTION_ERRORS, 502),
+)
+def reconnect_shop(shop_id: int) -> dict[str, Any]:
+    return _dump(shop_admin.reconnect_client_credentials(current_runtime(), current_actor(), shop_id))
+
+
 @bp.post("/shops/<id:shop_id>/disconnect")
 @operation(
     summary="Disconnect a shop: no more calls to it; its pending redemptions wait until it is connected again",

@@ -184,6 +184,7 @@ def test_another_brands_admin_cannot_sync_disconnect_or_assign_and_nothing_chang
         for action, body in (
             ("sync-webhooks", None),
             ("disconnect", {"reason": "hostile"}),
+            ("reconnect", None),
             ("assign-brand", {"brand_id": world.other_brand.id}),
         ):
             response = client.post(f"/api/v1/shops/{shop_id}/{action}", json=body, headers=bearer(tokens.other_admin))
@@ -263,6 +264,23 @@ def test_sync_and_disconnect_act_on_that_shop_once(client, rt, shops, tokens, st
     assert stores[shops.other_cc].received == [] and stores[shops.acme_static].received == []
     after = shop_state(rt, shops.acme_install)
     assert (after["status"], after["access_token"], after["refresh_token"]) == (ShopStatus.DISCONNECTED, "", None)
+
+
+def test_reconnect_renews_a_client_credentials_shop_and_points_others_to_their_install_link(
+    client, rt, shops, tokens, stores
+):
+    before = shop_state(rt, shops.acme_install)
+    refused = client.post(f"/api/v1/shops/{shops.acme_install}/reconnect", headers=bearer(tokens.admin))
+    assert refused.status_code == 409 and "install link" in refused.get_json()["error"]["message"]
+    assert shop_state(rt, shops.acme_install) == before and stores[shops.acme_install].received == []
+
+    answer = client.post(f"/api/v1/shops/{shops.other_cc}/reconnect", headers=bearer(tokens.other_admin))
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert (body["status"], body["access_token"]["set"]) == ("connected", True)
+    assert not leaked(answer.get_data(as_text=True))
+    grants = [g for g in stores[shops.other_cc].sim.control("oauth/grants")["grants"] if g.get("grant")]
+    assert [(g["grant"], g["status"]) for g in grants] == [("client_credentials", 200)]
 
 
 def test_a_sync_the_store_does_not_answer_reports_the_problem(client, rt, shops, tokens, stores):
