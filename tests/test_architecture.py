@@ -19,7 +19,6 @@ PURE = {
     "backoff.py",
     "ports.py",
     "pos_types.py",
-    "pos_mapping.py",
     "rules.py",
     "units.py",
 }
@@ -66,11 +65,11 @@ def test_architecture_plugins_reach_core_only_through_public_modules(plugin: str
         "connector.core.hooktypes",
         "connector.core.errors",
         "connector.core.model",
-        # POS report formats: the parsed-card types and the declarative column-mapping parser.
+        # POS report formats: the parsed-card types and the size units they are checked against.
         "connector.core.frequent_buyer.pos_types",
-        "connector.core.frequent_buyer.pos_mapping",
+        "connector.core.frequent_buyer.units",
     }
-    for path in (ROOT / "plugins" / plugin).glob("*.py"):
+    for path in (ROOT / "plugins" / plugin).rglob("*.py"):
         internal = {
             m for m in _imports(path) if m.startswith("connector.") and not m.startswith(f"connector.plugins.{plugin}")
         }

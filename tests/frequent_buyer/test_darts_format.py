@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from connector.core.frequent_buyer.pos_mapping import MAX_PROBLEMS, MappingError, parse
 from connector.core.frequent_buyer.pos_types import ParsedReport, PosReportProblem, PosReportRejected
 from connector.plugin_manager import make_plugin_manager, plugin_infos
 from connector.plugins.darts.formats import DARTS_BXGY, MAPPINGS_DIR_ENV, mappings
+from connector.plugins.darts.mapping import MAX_PROBLEMS, MappingError, parse
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pos"
 SAMPLE = (DATA / "darts-bxgy-sample.csv").read_bytes()

@@ -17,7 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connector.core.frequent_buyer.pos_mapping import (
+from connector.core.frequent_buyer.pos_types import PosReportRejected
+from connector.plugins.darts.formats import DARTS_BXGY
+from connector.plugins.darts.mapping import (
     Column,
     ColumnMapping,
     LineKind,
@@ -28,8 +30,6 @@ from connector.core.frequent_buyer.pos_mapping import (
     parse,
     parse_size,
 )
-from connector.core.frequent_buyer.pos_types import PosReportRejected
-from connector.plugins.darts.formats import DARTS_BXGY
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pos"
 DARTS_SAMPLE = (DATA / "darts-bxgy-sample.csv").read_bytes()
@@ -328,9 +328,9 @@ def test_mapping_fuzz_edited_cells_parse_or_reject(data: bytes):
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 64, 1 << 20])
 def test_mapping_undecodable_bytes_are_located_exactly_whatever_the_read_size(monkeypatch, chunk: int):
     """Valid UTF-8 "é" (2 bytes) straddles chunk edges; only the Windows-1252 bytes are reported, at their offsets."""
-    import connector.core.frequent_buyer.pos_mapping as pos_mapping
+    import connector.plugins.darts.mapping.parser as source
 
-    monkeypatch.setattr(pos_mapping, "_CHUNK", chunk)
+    monkeypatch.setattr(source, "_CHUNK", chunk)
     lines = DARTS_SAMPLE.split(b"\r\n")
     lines[1] = lines[1].replace(b"Maria Lopez", "Marié Lopez".encode())  # fine: UTF-8
     lines[9] = lines[9].replace(b"Dan Whitaker", "Dän Whitaker".encode("cp1252"))  # row 10: not UTF-8

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.core.frequent_buyer import pos_mapping
-from connector.core.frequent_buyer.pos_mapping import normalise_email, parse_size
 from connector.core.queries import EMAIL_SHAPE
+from connector.plugins.darts.mapping import normalise_email, parse_size
+from connector.plugins.darts.mapping import parser as values
 from tests.frequent_buyer.conftest import auth
 
 URL = "/api/v1/pos-reports"
@@ -119,14 +119,14 @@ _OLD_SEARCH_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 @settings(max_examples=3000, deadline=None)
 @given(st.text(alphabet='a.@ ,;"x', max_size=14))
 def test_linear_email_patterns_match_exactly_what_the_old_ones_did(text: str):
-    assert (pos_mapping._EMAIL.fullmatch(text) is None) == (_OLD_EMAIL.fullmatch(text) is None)
+    assert (values._EMAIL.fullmatch(text) is None) == (_OLD_EMAIL.fullmatch(text) is None)
     assert (EMAIL_SHAPE.fullmatch(text) is None) == (_OLD_SEARCH_EMAIL.fullmatch(text) is None)
 
 
 @settings(max_examples=3000, deadline=None)
 @given(st.text(alphabet="12.,- \tlbLBx", max_size=16))
 def test_linear_size_pattern_matches_exactly_what_the_old_one_did(text: str):
-    old, new = _OLD_SIZE.fullmatch(text), pos_mapping._SIZE.fullmatch(text)
+    old, new = _OLD_SIZE.fullmatch(text), values._SIZE.fullmatch(text)
     assert (old is None) == (new is None)
     if old and new:
         assert old.groups() == new.groups()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from connector.core.frequent_buyer.pos_mapping import Column, ColumnMapping, LineKind, MappingError, load_mappings
+from connector.plugins.darts.mapping import Column, ColumnMapping, LineKind, MappingError, load_mappings
 
 #: Where operators drop ``*.json`` mappings for other POS systems. Read from the environment here because
 #: the ``connector_pos_formats`` hook receives no ``HookContext`` (and so no plugin config).
