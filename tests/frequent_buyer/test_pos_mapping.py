@@ -328,7 +328,7 @@ def test_mapping_fuzz_edited_cells_parse_or_reject(data: bytes):
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 64, 1 << 20])
 def test_mapping_undecodable_bytes_are_located_exactly_whatever_the_read_size(monkeypatch, chunk: int):
     """Valid UTF-8 "é" (2 bytes) straddles chunk edges; only the Windows-1252 bytes are reported, at their offsets."""
-    import connector.plugins.darts.mapping.parser as source
+    import connector.plugins.darts.mapping.source as source
 
     monkeypatch.setattr(source, "_CHUNK", chunk)
     lines = DARTS_SAMPLE.split(b"\r\n")

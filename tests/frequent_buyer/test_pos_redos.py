@@ -17,8 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.core.queries import EMAIL_SHAPE
-from connector.plugins.darts.mapping import normalise_email, parse_size
-from connector.plugins.darts.mapping import parser as values
+from connector.plugins.darts.mapping import normalise_email, parse_size, values
 from tests.frequent_buyer.conftest import auth
 
 URL = "/api/v1/pos-reports"
