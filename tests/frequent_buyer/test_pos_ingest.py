@@ -14,9 +14,8 @@ from connector.core.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from connector.core.frequent_buyer import pos_ingest
 from connector.core.frequent_buyer.model import CreditStatus, DenialReason
-from connector.core.frequent_buyer.pos_ingest import approve_quality_check, find_pos_format, import_pos_report
+from connector.core.frequent_buyer.pos_ingest import approve_quality_check, find_pos_format, import_pos_report, importer
 from connector.core.frequent_buyer.pos_types import PosReportRejected
 from connector.core.frequent_buyer.tables import Customer, FbEvent, FreeGood, PosRedemption, PosReport
 from connector.core.tables import Base
@@ -287,7 +286,7 @@ def test_a_resubmission_that_is_still_wrong_stays_denied_with_the_new_reason(rt,
 
 def test_a_failure_midway_leaves_every_fb_table_as_it_was(rt, fb_world, monkeypatch):
     before = fb_counts(rt)
-    real = pos_ingest.evaluate_card
+    real = importer.evaluate_card
     calls = []
 
     def fail_on_the_fourth(card, book):
@@ -296,8 +295,8 @@ def test_a_failure_midway_leaves_every_fb_table_as_it_was(rt, fb_world, monkeypa
             raise RuntimeError("disk on fire")
         return real(card, book)
 
-    monkeypatch.setattr(pos_ingest, "CHUNK", 2)  # so two chunks are written before the failure
-    monkeypatch.setattr(pos_ingest, "evaluate_card", fail_on_the_fourth)
+    monkeypatch.setattr(importer, "CHUNK", 2)  # so two chunks are written before the failure
+    monkeypatch.setattr(importer, "evaluate_card", fail_on_the_fourth)
     cards = [make_card(f"C{n}", phone=f"20655501{n:02d}") for n in range(6)]
     with pytest.raises(RuntimeError, match="disk on fire"):
         import_cards(rt, fb_world.actors.retailer, fb_world.retailer_id, cards)
@@ -393,7 +392,7 @@ def test_find_pos_format_lists_the_installed_formats(rt):
 
 
 def test_a_larger_report_imports_in_chunks(rt, fb_world, monkeypatch):
-    monkeypatch.setattr(pos_ingest, "CHUNK", 500)
+    monkeypatch.setattr(importer, "CHUNK", 500)
     cards = [
         make_card(f"C{n}", phone=f"206{n % 700:07d}", purchases=[("KIB-4", 10 if n % 10 else 5)]) for n in range(2_500)
     ]
