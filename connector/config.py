@@ -120,6 +120,8 @@ class Settings:
     webhook_max_bytes: int = 1_048_576
     #: POS report uploads (multipart) may be this large; every other API body stays at 64 KiB.
     pos_max_bytes: int = 50 * 1024 * 1024
+    #: A folder of operator-declared POS report mappings (``*.json``), passed to the format hook's context.
+    pos_mappings_dir: str = ""
     #: Transient failures are retried this many times before the redemption goes to ERROR.
     max_attempts: int = 8
     retry_base_seconds: float = 10.0
@@ -184,6 +186,7 @@ class Settings:
             ),
             "encryption_key_file": data_dir / "encryption.key",
             "public_url": _public_url(env, "CONNECTOR_PUBLIC_URL"),
+            "pos_mappings_dir": env.get("CONNECTOR_POS_MAPPINGS_DIR", "").strip(),
         }
         _flag(env, ALLOW_CUSTOM_API_BASE)  # a typo fails at start-up, not at the first fulfilment
         values.update(overrides)

@@ -172,5 +172,11 @@ def connector_interpret_webhook(
 
 
 @hookspec
-def connector_pos_formats() -> list[PosFormat]:
-    """The POS report formats this plugin reads (e.g. ``darts-bxgy``); each format name is unique."""
+def connector_pos_formats(ctx: HookContext) -> list[PosFormat]:
+    """The POS report formats this plugin reads (e.g. ``darts-bxgy``); each format name is unique.
+
+    ``ctx.config`` holds the host's POS settings, shared by every format plugin (not one plugin's
+    ``NAME_*`` variables): ``CONNECTOR_POS_MAPPINGS_DIR``, the folder of operator-declared JSON
+    mappings, when set. A plugin reads it there, never from the environment. A broken declaration
+    raises (a silently missing format is worse).
+    """

@@ -102,11 +102,10 @@ def upload_pos_report() -> Response | tuple[dict[str, Any], int, dict[str, str]]
         raise ValidationError(
             "no report file", fields={"file": "attach the report as the multipart/form-data part named 'file'"}
         )
-    fmt = pos_ingest.find_pos_format(rt, form["format"])
-    filename = upload.filename or "report"
     try:
-        report = fmt.parse(upload.stream, filename)
-        summary = pos_ingest.import_pos_report(rt, actor, retailer_id, report, filename, dry_run=form["dry_run"])
+        summary = pos_ingest.upload_pos_report(
+            rt, actor, retailer_id, form["format"], upload.stream, upload.filename, dry_run=form["dry_run"]
+        )
     except PosReportRejected as exc:
         return rejected_response(exc)
     body = PosImportSummarySchema().dump(summary)

@@ -83,7 +83,7 @@ def _print_summary(summary: Any, retailer: str) -> None:
 @click.pass_context
 def pos_import(ctx: click.Context, path: Path, retailer: str, format_name: str, dry_run: bool) -> None:
     from connector.core.errors import ConnectorError
-    from connector.core.frequent_buyer.pos_ingest import find_pos_format, import_pos_report
+    from connector.core.frequent_buyer.pos_ingest import upload_pos_report
     from connector.core.frequent_buyer.pos_types import PosReportRejected
     from connector.core.frequent_buyer.programs import find_retailer
 
@@ -92,10 +92,8 @@ def pos_import(ctx: click.Context, path: Path, retailer: str, format_name: str, 
         with rt.sessions() as s:
             found = find_retailer(s, retailer)
             retailer_id, retailer_name = found.id, found.name
-        fmt = find_pos_format(rt, format_name)
         with path.open("rb") as stream:
-            report = fmt.parse(stream, path.name)
-        summary = import_pos_report(rt, _actor(), retailer_id, report, path.name, dry_run=dry_run)
+            summary = upload_pos_report(rt, _actor(), retailer_id, format_name, stream, path.name, dry_run=dry_run)
     except PosReportRejected as exc:
         click.echo(exc.message, err=True)
         for problem in exc.problems:

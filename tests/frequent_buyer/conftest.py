@@ -53,7 +53,7 @@ from connector.core.frequent_buyer.pos_types import (
     PosReportRejected,
 )
 from connector.core.frequent_buyer.programs import ItemSpec, LocationSpec, PriceSpec
-from connector.core.hooktypes import PluginInfo
+from connector.core.hooktypes import HookContext, PluginInfo
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 
@@ -367,7 +367,7 @@ class CardsCsvFormat:
         return PluginInfo(name="test_cards_format", version="0")
 
     @hookimpl
-    def connector_pos_formats(self) -> list[PosFormat]:
+    def connector_pos_formats(self, ctx: HookContext) -> list[PosFormat]:
         return [PosFormat("test-cards", "CSV, one row per item (tests only)", parse_cards_csv)]
 
 

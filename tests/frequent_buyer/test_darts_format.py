@@ -18,9 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from connector.config import Settings
+from connector.core.frequent_buyer import pos_ingest
 from connector.core.frequent_buyer.pos_types import ParsedReport, PosReportProblem, PosReportRejected
+from connector.core.hooktypes import HookContext
 from connector.plugin_manager import make_plugin_manager, plugin_infos
-from connector.plugins.darts.formats import DARTS_BXGY, MAPPINGS_DIR_ENV, mappings
+from connector.plugins.darts.formats import DARTS_BXGY, MAPPINGS_DIR_KEY, mappings
 from connector.plugins.darts.mapping import MAX_PROBLEMS, MappingError, parse
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pos"
@@ -412,12 +415,13 @@ def test_darts_caps_the_problem_list_and_says_how_many_more():
 # -- the plugin ----------------------------------------------------------------------------------------------
 
 
-def _hook_formats(pm) -> dict:
-    return {f.name: f for formats in pm.hook.connector_pos_formats() for f in formats}
+def _hook_formats(pm, config: dict[str, str] | None = None) -> dict:
+    ctx = HookContext(config=config or {})
+    return {f.name: f for formats in pm.hook.connector_pos_formats(ctx=ctx) for f in formats}
 
 
-def test_darts_plugin_exposes_its_format_through_the_real_plugin_manager(monkeypatch):
-    monkeypatch.delenv(MAPPINGS_DIR_ENV, raising=False)
+def test_darts_plugin_exposes_its_format_through_the_real_plugin_manager(monkeypatch, tmp_path):
+    monkeypatch.setenv(MAPPINGS_DIR_KEY, str(tmp_path / "missing"))  # the plugin reads its context, not this
     pm = make_plugin_manager()
     formats = _hook_formats(pm)
     assert "darts-bxgy" in formats
@@ -428,25 +432,35 @@ def test_darts_plugin_exposes_its_format_through_the_real_plugin_manager(monkeyp
     assert "pending" not in info.description and "darts-bxgy" in info.description
 
 
-def test_darts_plugin_adds_json_mappings_from_the_mappings_directory(monkeypatch, tmp_path):
+def test_darts_plugin_adds_json_mappings_from_the_mappings_directory(tmp_path):
     shutil.copy(DATA / "example-pos.mapping.json", tmp_path / "example-pos.json")
     (tmp_path / "README.txt").write_text("not a mapping: ignored")
-    monkeypatch.setenv(MAPPINGS_DIR_ENV, str(tmp_path))
-    formats = _hook_formats(make_plugin_manager())
+    formats = _hook_formats(make_plugin_manager(), {MAPPINGS_DIR_KEY: str(tmp_path)})
     assert {"darts-bxgy", "example-pos"} <= formats.keys()
     with (DATA / "example-pos-sample.csv").open("rb") as fh:
         report = formats["example-pos"].parse(fh, "example-pos-sample.csv")
     assert [c.key for c in report.cards] == ["BER-01:T-9001", "BER-02:T-9001"]
 
 
+def test_the_host_passes_its_mappings_folder_to_the_format_hook(make_runtime, tmp_path):
+    """``CONNECTOR_POS_MAPPINGS_DIR`` still adds formats: the host reads it and the hook context carries it."""
+    shutil.copy(DATA / "example-pos.mapping.json", tmp_path / "example-pos.json")
+    assert Settings.from_env({"CONNECTOR_POS_MAPPINGS_DIR": f" {tmp_path} "}).pos_mappings_dir == str(tmp_path)
+    assert "example-pos" not in pos_ingest.pos_formats(make_runtime())
+    rt = make_runtime(pos_mappings_dir=str(tmp_path))
+    with (DATA / "example-pos-sample.csv").open("rb") as fh:
+        report = pos_ingest.find_pos_format(rt, "example-pos").parse(fh, "example-pos-sample.csv")
+    assert len(report.cards) == 2
+
+
 def test_darts_plugin_refuses_broken_or_clashing_mappings(tmp_path):
     with pytest.raises(MappingError, match="does not exist"):
-        mappings({MAPPINGS_DIR_ENV: str(tmp_path / "missing")})
+        mappings({MAPPINGS_DIR_KEY: str(tmp_path / "missing")})
     clash = DARTS_BXGY.to_dict()
     (tmp_path / "clash.json").write_text(json.dumps(clash))
     with pytest.raises(MappingError, match=r"\['darts-bxgy'\] are declared more than once"):
-        mappings({MAPPINGS_DIR_ENV: str(tmp_path)})
+        mappings({MAPPINGS_DIR_KEY: str(tmp_path)})
     (tmp_path / "clash.json").write_text('{"format": "broken"')
     with pytest.raises(MappingError, match="clash.json: cannot read the mapping as UTF-8 JSON"):
-        mappings({MAPPINGS_DIR_ENV: str(tmp_path)})
+        mappings({MAPPINGS_DIR_KEY: str(tmp_path)})
     assert [m.name for m in mappings({})] == ["darts-bxgy"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -15,11 +16,17 @@ from connector.core.errors import (
     ValidationError,
 )
 from connector.core.frequent_buyer.model import CreditStatus, DenialReason
-from connector.core.frequent_buyer.pos_ingest import approve_quality_check, find_pos_format, import_pos_report, importer
+from connector.core.frequent_buyer.pos_ingest import (
+    approve_quality_check,
+    find_pos_format,
+    import_pos_report,
+    importer,
+    upload_pos_report,
+)
 from connector.core.frequent_buyer.pos_types import PosReportRejected
 from connector.core.frequent_buyer.tables import Customer, FbEvent, FreeGood, PosRedemption, PosReport
 from connector.core.tables import Base
-from tests.frequent_buyer.conftest import import_cards, make_card, make_report
+from tests.frequent_buyer.conftest import cards_csv, import_cards, make_card, make_report
 
 FB_TABLES = [t for t in Base.metadata.sorted_tables if t.name.startswith("fb_")]
 
@@ -381,6 +388,43 @@ def test_only_the_retailer_itself_or_support_may_upload(rt, fb_world):
         import_pos_report(rt, a.support, 999_999, report, "x.csv")
     assert fb_counts(rt)["fb_pos_reports"] == 0
     assert import_pos_report(rt, a.platform_admin, fb_world.retailer_id, report, "x.csv").imported == 1
+
+
+class _Unread(io.RawIOBase):
+    """A file that fails the test when anything reads it."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise AssertionError("the file was read")
+
+
+def test_upload_parses_with_the_chosen_format_then_imports_under_a_clean_name(rt, fb_world):
+    """The one use case both upload routes call: the name loses its folder and control characters, once."""
+    data = cards_csv([make_card()])
+    retailer = fb_world.actors.retailer
+    summary = upload_pos_report(
+        rt, retailer, fb_world.retailer_id, "test-cards", io.BytesIO(data), "C:\\exports\\ju\x00ne.csv"
+    )
+    assert (summary.filename, summary.format, summary.imported) == ("june.csv", "test-cards", 1)
+    with rt.sessions() as s:
+        assert s.scalars(select(PosReport.filename)).all() == ["june.csv"]
+    again = upload_pos_report(rt, retailer, fb_world.retailer_id, "test-cards", io.BytesIO(data), "")
+    assert (again.duplicate_of, again.filename) == (summary.report_id, "june.csv")
+    assert fb_counts(rt)["fb_pos_reports"] == 1
+
+
+def test_upload_refuses_another_retailer_a_wrong_role_or_an_unknown_format_before_reading_the_file(rt, fb_world):
+    a = fb_world.actors
+    with pytest.raises(NotFoundError):
+        upload_pos_report(rt, a.other_retailer, fb_world.retailer_id, "test-cards", _Unread(), "x.csv")
+    with pytest.raises(PermissionDeniedError):
+        upload_pos_report(rt, a.distributor, fb_world.retailer_id, "test-cards", _Unread(), "x.csv")
+    with pytest.raises(ValidationError) as err:
+        upload_pos_report(rt, a.retailer, fb_world.retailer_id, "nope", _Unread(), "x.csv")
+    assert "unknown format 'nope'; available: " in err.value.fields["format"]
+    assert fb_counts(rt)["fb_pos_reports"] == 0
 
 
 def test_find_pos_format_lists_the_installed_formats(rt):

@@ -36,7 +36,7 @@ from connector.app import current_runtime
 from connector.core.access import Actor
 from connector.core.errors import ConflictError, ValidationError
 from connector.core.frequent_buyer import pos_dashboard, pos_ingest
-from connector.core.frequent_buyer.distribution import CONTROL_CHARS
+from connector.core.frequent_buyer.filenames import clean_filename
 from connector.core.frequent_buyer.model import PosRedemptionStatus
 from connector.core.frequent_buyer.pos_types import PosFormat, PosReportRejected
 from connector.core.frequent_buyer.programs import RetailerView, check_retailer_write, is_staff, list_retailers
@@ -118,12 +118,6 @@ def fb_pos_reports() -> tuple[str, int]:
     return html, 400 if form.errors else 200
 
 
-def _clean_filename(name: str | None) -> str:
-    """The name as the browser sent it, without control characters (PostgreSQL refuses NUL) or a path."""
-    text = CONTROL_CHARS.sub("", name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return text[:300] or "report"
-
-
 def _upload_refused(message: str) -> Response:
     flash(message, "error")
     return redirect(url_for("admin.fb_pos_reports"))
@@ -149,13 +143,13 @@ def fb_pos_upload() -> Response | tuple[str, int]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _upload_refused("Choose the report file to upload. Nothing was imported.")
-    filename = _clean_filename(upload.filename)
+    filename = clean_filename(upload.filename)
     fmt_name = (request.form.get("format") or DEFAULT_FORMAT).strip()
     context = _upload_context(actor, retailer_id=retailer_id, fmt=fmt_name)
     try:
-        fmt = pos_ingest.find_pos_format(rt, fmt_name)
-        report = fmt.parse(upload.stream, filename)
-        summary = pos_ingest.import_pos_report(rt, actor, retailer_id, report, filename, dry_run=mode == "preview")
+        summary = pos_ingest.upload_pos_report(
+            rt, actor, retailer_id, fmt_name, upload.stream, filename, dry_run=mode == "preview"
+        )
     except PosReportRejected as exc:
         html = render_template(
             "admin/fb/pos_upload.html",

@@ -32,7 +32,8 @@ from connector.admin.session_auth import current_actor, load_user
 from connector.app import current_runtime
 from connector.core.errors import ConflictError, IllegalTransitionError, PermissionDeniedError, ValidationError
 from connector.core.frequent_buyer import credit_memo, credit_status
-from connector.core.frequent_buyer.distribution import CONTROL_CHARS, BatchView, get_batch
+from connector.core.frequent_buyer.distribution import BatchView, get_batch
+from connector.core.frequent_buyer.filenames import clean_filename
 from connector.core.frequent_buyer.model import MemoLineOutcome, RetailerCreditView
 from connector.core.frequent_buyer.programs import list_distributors, list_programs, list_retailers
 from connector.core.model import Role
@@ -187,14 +188,14 @@ def fb_memo_upload(batch_id: int) -> Response | tuple[str, int]:
     if upload is None or not upload.filename:
         flash("Choose the credit memo file (CSV) to upload. Nothing was stored.", "error")
         return redirect(back_to(default))
-    filename = CONTROL_CHARS.sub("", upload.filename).replace("\\", "/").rsplit("/", 1)[-1].strip()[:300]
+    filename = clean_filename(upload.filename, default="credit-memo.csv")
     try:
         result = credit_memo.import_credit_memo(
             rt,
             actor,
             batch_id,
             upload.stream,
-            filename or "credit-memo.csv",
+            filename,
             reconcile_if_matched=request.form.get("reconcile_if_matched") in {"on", "true", "1", "yes"},
         )
     except credit_memo.CreditMemoRejected as exc:

@@ -8,13 +8,13 @@ It is data, not code: if the real export differs, this one mapping changes and n
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 
 from connector.plugins.darts.mapping import Column, ColumnMapping, LineKind, MappingError, load_mappings
 
-#: Where operators drop ``*.json`` mappings for other POS systems. Read from the environment here because
-#: the ``connector_pos_formats`` hook receives no ``HookContext`` (and so no plugin config).
-MAPPINGS_DIR_ENV = "CONNECTOR_POS_MAPPINGS_DIR"
+#: The hook context's key for where operators drop ``*.json`` mappings for other POS systems (the host
+#: sets it from the variable of the same name).
+MAPPINGS_DIR_KEY = "CONNECTOR_POS_MAPPINGS_DIR"
 
 DARTS_BXGY = ColumnMapping(
     name="darts-bxgy",
@@ -44,11 +44,10 @@ DARTS_BXGY = ColumnMapping(
 )
 
 
-def mappings(environ: dict[str, str] | None = None) -> list[ColumnMapping]:
-    """DARTS, then every JSON mapping in ``$CONNECTOR_POS_MAPPINGS_DIR`` (names must be unique)."""
-    env = os.environ if environ is None else environ
+def mappings(config: Mapping[str, str]) -> list[ColumnMapping]:
+    """DARTS, then every JSON mapping in the folder ``config`` names (the hook context's; names must be unique)."""
     found = [DARTS_BXGY]
-    directory = env.get(MAPPINGS_DIR_ENV, "").strip()
+    directory = config.get(MAPPINGS_DIR_KEY, "").strip()
     if directory:
         found += load_mappings(directory)
     names: dict[str, int] = {}
@@ -56,5 +55,5 @@ def mappings(environ: dict[str, str] | None = None) -> list[ColumnMapping]:
         names[m.name] = names.get(m.name, 0) + 1
     clashes = sorted(n for n, count in names.items() if count > 1)
     if clashes:
-        raise MappingError(f"{MAPPINGS_DIR_ENV}={directory}: format name(s) {clashes} are declared more than once")
+        raise MappingError(f"{MAPPINGS_DIR_KEY}={directory}: format name(s) {clashes} are declared more than once")
     return found

@@ -1,14 +1,14 @@
 """DARTS plugin hooks: the POS report formats it reads.
 
 Program rules, customer mapping and distributor batching live in the core; this plugin only
-turns report files into cards (``connector_pos_formats``), so the core never sees bytes.
+turns report files into cards (``connector_pos_formats``, parsed by ``mapping``), so the core never sees bytes.
 """
 
 from __future__ import annotations
 
 from connector import __version__, hookimpl
 from connector.core.frequent_buyer.pos_types import PosFormat
-from connector.core.hooktypes import PluginInfo
+from connector.core.hooktypes import HookContext, PluginInfo
 from connector.plugins.darts.formats import mappings
 
 
@@ -25,6 +25,6 @@ def connector_plugin_info() -> PluginInfo:
 
 
 @hookimpl
-def connector_pos_formats() -> list[PosFormat]:
+def connector_pos_formats(ctx: HookContext) -> list[PosFormat]:
     """A ``MappingError`` for a broken operator mapping propagates: a silently missing format is worse."""
-    return [m.as_pos_format() for m in mappings()]
+    return [m.as_pos_format() for m in mappings(ctx.config)]

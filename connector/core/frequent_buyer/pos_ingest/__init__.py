@@ -34,12 +34,13 @@ Decisions where the brief left a choice
 
 from connector.core.frequent_buyer.pos_ingest.checks import MAX_PROBLEMS, check_can_upload, check_report
 from connector.core.frequent_buyer.pos_ingest.customers import normalise_email, normalise_phone
-from connector.core.frequent_buyer.pos_ingest.formats import find_pos_format, pos_formats
+from connector.core.frequent_buyer.pos_ingest.formats import find_pos_format, formats_context, pos_formats
 from connector.core.frequent_buyer.pos_ingest.importer import CHUNK, import_pos_report
 from connector.core.frequent_buyer.pos_ingest.quality_check import ApproveResult, approve_quality_check
 from connector.core.frequent_buyer.pos_ingest.rows import card_json, free_good_values
 from connector.core.frequent_buyer.pos_ingest.rule_book import load_rule_book
 from connector.core.frequent_buyer.pos_ingest.summary import MAX_DENIAL_LINES, DenialLine, ImportSummary
+from connector.core.frequent_buyer.pos_ingest.upload import upload_pos_report
 
 __all__ = [
     "CHUNK",
@@ -53,10 +54,12 @@ __all__ = [
     "check_can_upload",
     "check_report",
     "find_pos_format",
+    "formats_context",
     "free_good_values",
     "import_pos_report",
     "load_rule_book",
     "normalise_email",
     "normalise_phone",
     "pos_formats",
+    "upload_pos_report",
 ]

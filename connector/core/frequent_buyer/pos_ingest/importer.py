@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
 from connector.core.errors import NotFoundError
+from connector.core.frequent_buyer.filenames import clean_filename
 from connector.core.frequent_buyer.lifecycle import pos_transition
 from connector.core.frequent_buyer.model import PosRedemptionEvent as PE
 from connector.core.frequent_buyer.model import PosRedemptionStatus as PS
@@ -286,7 +287,7 @@ def import_pos_report(
     """
     check_can_upload(actor)
     check_retailer_write(actor, retailer_id, "upload POS reports")
-    filename = (filename or "report").strip()[:300] or "report"
+    filename = clean_filename(filename)
     s = rt.sessions()
     try:
         # One import per retailer at a time: the lock makes "same file twice" and "same card in two files"
