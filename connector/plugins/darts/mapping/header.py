@@ -9,7 +9,7 @@ from connector.plugins.darts.mapping.fields import HEADER_SEARCH_ROWS
 
 if TYPE_CHECKING:
     from connector.plugins.darts.mapping.columns import Column, ColumnMapping
-    from connector.plugins.darts.mapping.parser import Problems
+    from connector.plugins.darts.mapping.problems import Problems
 
 
 class HeaderChecks:

@@ -21,11 +21,11 @@ from connector.core.frequent_buyer.pos_types import (
     PosCard,
     PosCustomer,
     PosItem,
-    PosReportProblem,
     PosReportRejected,
 )
-from connector.plugins.darts.mapping.fields import CELL_LIMITS, CUSTOMER_ID_FIELDS, FIELDS, MAX_PROBLEMS, ROW_FIELDS
+from connector.plugins.darts.mapping.fields import CELL_LIMITS, CUSTOMER_ID_FIELDS, FIELDS, ROW_FIELDS
 from connector.plugins.darts.mapping.header import HeaderChecks
+from connector.plugins.darts.mapping.problems import Problems
 from connector.plugins.darts.mapping.source import DecodeErrors, _encoding_label, _prepare, _sniff
 from connector.plugins.darts.mapping.values import (
     _CONTROL,
@@ -39,19 +39,6 @@ from connector.plugins.darts.mapping.values import (
 
 if TYPE_CHECKING:
     from connector.plugins.darts.mapping.columns import Column, ColumnMapping
-
-
-class Problems:
-    """Keeps the first ``MAX_PROBLEMS`` problems and counts the rest."""
-
-    def __init__(self) -> None:
-        self.kept: list[PosReportProblem] = []
-        self.count = 0
-
-    def add(self, row: int, column: str, value: str, expected: str) -> None:
-        self.count += 1
-        if len(self.kept) < MAX_PROBLEMS:
-            self.kept.append(PosReportProblem(row, column, value, expected))
 
 
 class _Card:

@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from connector.plugins.darts.mapping.columns import ColumnMapping
-    from connector.plugins.darts.mapping.parser import Problems
+    from connector.plugins.darts.mapping.problems import Problems
 
 _CHUNK = 1 << 20
 _SPOOL_IN_MEMORY = 8 << 20
