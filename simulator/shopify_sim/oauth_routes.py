@@ -28,7 +28,7 @@ from shopify_sim.shop import shop_payload
 from shopify_sim.webhooks import Delivery, make_event
 
 if TYPE_CHECKING:
-    from shopify_sim.app import SimState
+    from shopify_sim.state import SimState
 
 oauth_bp = Blueprint("shopify_sim_oauth", __name__)
 oauth_control_bp = Blueprint("shopify_sim_oauth_control", __name__, url_prefix="/_sim")
