@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 
 from graphql import GraphQLResolveInfo
 
-from shopify_sim.resolvers import RequestContext, connection
+from shopify_sim.resolvers.context import RequestContext
+from shopify_sim.resolvers.pagination import connection
 from shopify_sim.store import Store, WebhookSubscription, gid, iso, next_id, parse_gid
 from shopify_sim.webhook_filter import FilterError, include_fields_problem, matches, parse_filter, trim
 from shopify_sim.webhooks import Routes
