@@ -9,8 +9,8 @@ from flask import Response, request
 from shopify_sim.control.common import control_blueprint, deliveries_json, request_body
 from shopify_sim.json_response import json_response
 from shopify_sim.mutations import ControlError, apply_customer_input, camelize, create_product, update_variants
+from shopify_sim.payloads import customer_payload, product_payload
 from shopify_sim.state import sim_state
-from shopify_sim.webhooks import customer_payload, product_payload
 
 bp = control_blueprint("catalog")
 

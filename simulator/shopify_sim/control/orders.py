@@ -7,8 +7,8 @@ from flask import Response, request
 from shopify_sim.control.common import control_blueprint, deliveries_json, request_body
 from shopify_sim.json_response import json_response
 from shopify_sim.mutations import ControlError, fulfil_order, update_fulfillment
+from shopify_sim.payloads import fulfillment_payload, order_payload
 from shopify_sim.state import sim_state
-from shopify_sim.webhooks import fulfillment_payload, order_payload
 
 bp = control_blueprint("orders")
 

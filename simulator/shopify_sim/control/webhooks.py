@@ -9,18 +9,18 @@ from flask import Response
 from shopify_sim.control.common import control_blueprint, deliveries_json, request_body
 from shopify_sim.json_response import json_response
 from shopify_sim.mutations import ControlError
-from shopify_sim.state import SimState, sim_state
-from shopify_sim.store import next_id
-from shopify_sim.webhooks import (
+from shopify_sim.payloads import (
     customer_payload,
     customers_data_request_payload,
     customers_redact_payload,
     fulfillment_payload,
-    make_event,
     order_payload,
     product_payload,
     shop_redact_payload,
 )
+from shopify_sim.state import SimState, sim_state
+from shopify_sim.store import next_id
+from shopify_sim.webhooks import make_event
 
 bp = control_blueprint("webhooks")
 

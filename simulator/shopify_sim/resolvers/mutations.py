@@ -7,10 +7,10 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from shopify_sim.mutations import apply_customer_input, cancel_order, create_order
+from shopify_sim.payloads import customer_payload, order_payload
 from shopify_sim.resolvers.context import check_scope, request_context
 from shopify_sim.resolvers.views import customer_view, order_view
 from shopify_sim.store import gid, parse_gid
-from shopify_sim.webhooks import customer_payload, order_payload
 
 
 def _forced(info: GraphQLResolveInfo) -> dict[str, Any] | None:

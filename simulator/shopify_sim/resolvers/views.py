@@ -8,9 +8,9 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from shopify_sim.mutations import display_status
+from shopify_sim.payloads import money
 from shopify_sim.resolvers.pagination import connection
 from shopify_sim.store import Address, Customer, Fulfillment, LineItem, Order, Store, Variant, gid, iso
-from shopify_sim.webhooks import money
 
 
 def decimal_string(amount: Decimal) -> str:
