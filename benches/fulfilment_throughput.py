@@ -436,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     benchlib.clean_up_on_sigterm()
     started = time.monotonic()
-    from connector.shopify_sim import SimServer
+    from shopify_sim import SimServer
 
     say("fulfilment throughput benchmark: redemptions -> RQ -> connector workers -> Shopify simulator")
     say("machine:")

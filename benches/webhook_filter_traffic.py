@@ -56,7 +56,7 @@ from connector.plugins.shopify.member_validation import validate_member  # noqa:
 from connector.plugins.shopify.variants import find_orderable_variant  # noqa: E402
 from connector.plugins.shopify.webhook_topics import interpret  # noqa: E402
 from connector.plugins.shopify.webhooks import verify_delivery  # noqa: E402
-from connector.shopify_sim import SimServer  # noqa: E402
+from shopify_sim import SimServer  # noqa: E402
 
 DOMAIN = "bench-filters.myshopify.com"
 SECRET = "bench-app-client-secret"

@@ -156,7 +156,10 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
-@main.command("shopify-sim", help="Run the local Shopify Admin API simulator (GraphQL 2026-07 subset).")
+@main.command(
+    "shopify-sim",
+    help="Run the local Shopify Admin API simulator (GraphQL 2026-07 subset; pip install -e simulator).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=6789, show_default=True, type=int)
 @click.option("--access-token", default=None, help="Token the simulator accepts (default shpat_simulator).")
@@ -168,17 +171,39 @@ def _ensure_sqlite_dir(url: str) -> None:
 @click.option("--webhook-secret", default=None, help="HMAC key for webhooks.")
 @click.option("--shop-domain", default=None, help="X-Shopify-Shop-Domain of webhooks.")
 def shopify_sim(host: str, port: int, **options: object) -> None:
-    from connector.shopify_sim.server import run as run_sim
+    _require_simulator("connector shopify-sim")
+    from shopify_sim.server import run as run_sim
 
     run_sim(host, port, **{k: v for k, v in options.items() if v is not None})
 
 
-@main.command(help="Seed demo data against the bundled Shopify simulator and show every status.")
+#: How to get the simulator: it is its own distribution in the repository, never a dependency of the product.
+SIMULATOR_INSTALL = "pip install -e simulator  (from a checkout of the connector's repository)"
+
+
+def _require_simulator(command: str) -> None:
+    """Stop ``command`` with how to install the Shopify simulator when it (or its graphql-core) is missing."""
+    try:
+        import shopify_sim  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in {"shopify_sim", "graphql"}:
+            raise
+        missing = "is not installed" if exc.name == "shopify_sim" else f"cannot load ({exc})"
+        raise click.ClickException(
+            f"{command} needs the local Shopify simulator, which {missing}. Production installs leave it out; "
+            f"install it with: {SIMULATOR_INSTALL}"
+        ) from exc
+
+
+@main.command(
+    help="Seed demo data against the local Shopify simulator and show every status (pip install -e simulator)."
+)
 @click.option("--serve", is_flag=True, help="Keep the app and simulator running afterwards.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--sim-port", default=6789, show_default=True, type=int)
 def demo(serve: bool, host: str, port: int, sim_port: int) -> None:
+    _require_simulator("connector demo")
     from connector.demo import run_demo
 
     settings = settings_from_env()

@@ -2,8 +2,8 @@
 
 A new user sees the product as support staff do: fulfilled orders with delivery
 progress, retries pending after a throttle, each permanent error with its fix,
-and a reversal with the points returned. Everything runs against the bundled
-Shopify simulator; nothing leaves 127.0.0.1.
+and a reversal with the points returned. Everything runs against the local
+Shopify simulator (its own distribution: ``pip install -e simulator``); nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from connector.core.reversal import reverse_redemption
 from connector.core.runtime import Runtime
 from connector.core.tables import Brand, Redemption, Shop
 from connector.core.users import create_user
-from connector.shopify_sim import SimServer
+from shopify_sim import SimServer
 
 DEMO_SHOP = "demo-shop.myshopify.com"
 PARTNER_SHOP = "demo-partner.myshopify.com"

@@ -1,6 +1,6 @@
 """Helpers for the install tests: the app's settings, the simulator's authorize step, an independent signer.
 
-The simulator plays Shopify (``connector/shopify_sim/oauth_routes.py``): its authorize page approves at
+The simulator plays Shopify (``simulator/shopify_sim/oauth_routes.py``): its authorize page approves at
 once and redirects to the connector's callback with a real code and hex HMAC; its token endpoint exchanges
 the code. ``sign`` computes the callback HMAC independently of the code under test, to forge variants.
 """
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from connector.core.runtime import Runtime
 from connector.core.tables import Shop, ShopInstallState
-from connector.shopify_sim import SimServer
+from shopify_sim import SimServer
 
 CLIENT_ID = "sim-client-id"
 CLIENT_SECRET = "sim-client-secret"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,19 @@ def test_architecture_plugins_reach_core_only_through_public_modules(plugin: str
 def test_architecture_the_console_and_the_api_reach_plugins_only_through_hooks(path: Path):
     """Host code learns what a plugin knows (required scopes, say) through a hook, never by importing it."""
     assert not _violations(path, {"connector.plugins"}), f"{path.name} imports a plugin"
+
+
+#: The demo and the two commands that start it or the simulator (lazily, after saying how to install it).
+SIMULATOR_USERS = {"demo.py", "cli.py"}
+
+
+def test_architecture_the_product_needs_neither_the_simulator_nor_graphql():
+    """The simulator is its own distribution (``simulator/``): a production install carries neither it nor
+    graphql-core, so the package never imports them (the demo excepted) and does not declare them."""
+    for path in sorted(ROOT.rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        banned = {"graphql"} if name in SIMULATOR_USERS else {"graphql", "shopify_sim"}
+        assert not _violations(path, banned), f"{name} imports {_violations(path, banned)}"
+    project = tomllib.loads((ROOT.parent / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower() for requirement in project["dependencies"]}
+    assert not declared & {"graphql-core", "connector-shopify-sim"}, "a production dependency on the simulator"

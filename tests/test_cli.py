@@ -11,11 +11,15 @@ import sys
 import pytest
 
 
-def _run(tmp_path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _run(tmp_path, *args: str, timeout: float = 120, without: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """Run ``connector ARGS`` in a fresh process; ``without`` names top-level packages it cannot import."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
     env["CONNECTOR_DATA_DIR"] = str(tmp_path / "instance")
+    # A None entry in sys.modules makes the import fail as it does when the distribution is not installed.
+    blocked = "".join(f"sys.modules[{name!r}] = None; " for name in without)
+    command = ["-c", f"import sys; {blocked}from connector.cli import main; main()"] if without else ["-m", "connector"]
     return subprocess.run(
-        [sys.executable, "-m", "connector", *args],
+        [sys.executable, *command, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -81,6 +85,23 @@ def test_cli_plugins_lists_builtins_as_json(tmp_path):
 def test_cli_worker_without_redis_explains(tmp_path):
     out = _run(tmp_path, "worker")
     assert out.returncode != 0 and "CONNECTOR_REDIS_URL" in out.stderr
+
+
+@pytest.mark.parametrize("command", ["demo", "shopify-sim"])
+def test_cli_without_the_simulator_says_how_to_install_it(tmp_path, command):
+    """Production installs leave the simulator out: the commands that need it say so and change nothing."""
+    out = _run(tmp_path, command, "--port", "0", without=("shopify_sim",))
+    assert out.returncode == 1
+    assert f"connector {command} needs the local Shopify simulator, which is not installed" in out.stderr
+    assert "pip install -e simulator" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "instance").exists()
+
+
+def test_cli_simulator_without_graphql_core_says_how_to_reinstall_it(tmp_path):
+    out = _run(tmp_path, "shopify-sim", "--port", "0", without=("graphql",))
+    assert out.returncode == 1
+    assert "connector shopify-sim needs the local Shopify simulator, which cannot load" in out.stderr
+    assert "graphql" in out.stderr and "pip install -e simulator" in out.stderr and "Traceback" not in out.stderr
 
 
 @pytest.mark.slow

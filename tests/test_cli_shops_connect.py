@@ -12,7 +12,7 @@ from connector.config import Settings
 from connector.core.database import make_engine, make_session_factory, transaction
 from connector.core.tables import Shop, ShopConnection, ShopStatus
 from connector.encryption import load_keyring
-from connector.shopify_sim import SimServer
+from shopify_sim import SimServer
 from tests import install_flow
 from tests.install_flow import CLIENT_ID, CLIENT_SECRET, PUBLIC_URL
 

@@ -113,7 +113,7 @@ def test_a_long_secret_fits_once_encrypted(make_runtime):
 
 def test_fulfilment_sends_the_decrypted_token_to_the_shop(make_runtime):
     """The real Shopify plugin against the simulator, which refuses any token but the shop's own."""
-    from connector.shopify_sim import SimServer
+    from shopify_sim import SimServer
 
     sim = SimServer(access_token=TOKEN, webhook_secret=SECRET, shop_domain="acme-pets.myshopify.com")
     sim.start()

@@ -32,7 +32,7 @@ from connector.core.runtime import Runtime
 from connector.core.shop_lifecycle import disconnect_shop
 from connector.core.shop_tokens import mark_needs_reconnect
 from connector.core.tables import Redemption, Shop, ShopConnection, ShopInstallState, ShopStatus
-from connector.shopify_sim import SimServer
+from shopify_sim import SimServer
 from tests import install_flow
 from tests.conftest import World, seed_world
 from tests.install_flow import (

@@ -21,7 +21,7 @@ from connector.core.database import transaction
 from connector.core.errors import NotFoundError, ValidationError
 from connector.core.runtime import Runtime
 from connector.core.tables import Brand, Shop, ShopStatus
-from connector.shopify_sim import SimServer
+from shopify_sim import SimServer
 from tests.conftest import seed_world
 
 PUBLIC_URL = "https://rewards.example.com"

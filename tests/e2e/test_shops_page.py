@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from connector.core.runtime import Runtime
 from connector.core.tables import Shop
-from connector.shopify_sim import SimServer
+from shopify_sim import SimServer
 from tests.e2e.harness import LiveServer
 from tests.e2e.pages import click_and_wait, flash, log_in, url_path
 from tests.e2e.seed import Console

@@ -78,7 +78,7 @@ SHOP_SECRET = "whsec_test_secret_0123456789"
 @pytest.fixture
 def sim() -> Iterator[object]:
     """A Shopify simulator on 127.0.0.1 with the rewards' products in stock."""
-    from connector.shopify_sim import SimServer
+    from shopify_sim import SimServer
 
     server = SimServer(access_token=SHOP_TOKEN, webhook_secret=SHOP_SECRET, shop_domain="acme-pets.myshopify.com")
     server.start()

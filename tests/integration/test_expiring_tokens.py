@@ -37,7 +37,7 @@ APP_ENV = {"SHOPIFY_CLIENT_ID": CLIENT_ID, "SHOPIFY_CLIENT_SECRET": CLIENT_SECRE
 
 @pytest.fixture
 def oauth_sim():
-    from connector.shopify_sim import SimServer
+    from shopify_sim import SimServer
 
     server = SimServer(
         client_id=CLIENT_ID,

@@ -74,7 +74,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 @pytest.fixture
 def fast_sim() -> Iterator[object]:
     """The Shopify simulator with no latency and a bucket too large to throttle, the reward's SKU in stock."""
-    from connector.shopify_sim import SimServer
+    from shopify_sim import SimServer
 
     server = SimServer(
         access_token=SHOP_TOKEN,

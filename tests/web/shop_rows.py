@@ -25,7 +25,7 @@ from sqlalchemy import update
 from connector.core.database import transaction
 from connector.core.runtime import Runtime
 from connector.core.tables import Shop, ShopConnection, ShopStatus
-from connector.shopify_sim import SimServer
+from shopify_sim import SimServer
 from tests.conftest import World
 
 #: ``CONNECTOR_PUBLIC_URL`` of these tests: a sync subscribes each shop to ``WEBHOOK_URI``.

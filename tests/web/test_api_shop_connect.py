@@ -13,7 +13,7 @@ from sqlalchemy import select
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.tables import Shop, ShopConnection, ShopInstallState, ShopStatus
-from connector.shopify_sim import SimServer
+from shopify_sim import SimServer
 from tests import install_flow
 from tests.conftest import World
 from tests.install_flow import CLIENT_ID, CLIENT_SECRET, NEW_SHOP, PUBLIC_URL, app_env, shop_rows, token_grants

@@ -18,7 +18,7 @@ from connector.app import create_app
 from connector.core.runtime import Runtime
 from connector.core.tables import Shop, ShopConnection, ShopInstallState, ShopStatus
 from connector.shop_install_routes import STATE_COOKIE
-from connector.shopify_sim import SimServer
+from shopify_sim import SimServer
 from tests import install_flow
 from tests.conftest import World
 from tests.install_flow import CLIENT_SECRET, NEW_SHOP, PUBLIC_URL, app_env, approve, shop_rows, sign, token_grants

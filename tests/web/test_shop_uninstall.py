@@ -311,7 +311,7 @@ def test_a_shop_awaiting_its_brand_reaches_no_brand_but_can_be_uninstalled_and_r
 
 @pytest.fixture
 def sim() -> Iterator[Any]:
-    from connector.shopify_sim import SimServer
+    from shopify_sim import SimServer
 
     server = SimServer(access_token="shpat_test_token", webhook_secret=SHOP_SECRET, shop_domain=SHOP_DOMAIN)
     server.start()

@@ -1,7 +1,7 @@
 """Webhook subscriptions: the wanted set, its documents, and the sync against the simulator over real HTTP.
 
 The simulator stands in for Shopify (its filter and includeFields follow Shopify's documentation, see
-``connector/shopify_sim/webhook_filter.py``); what is proven here is that the connector asks for the
+``simulator/shopify_sim/webhook_filter.py``); what is proven here is that the connector asks for the
 right subscriptions, that a second sync sends no mutation, that trimmed payloads still drive the
 handlers, that filtered subscriptions deliver reward orders' events only, and that one shop's sync
 never reaches another shop.
@@ -42,9 +42,9 @@ from connector.plugins.shopify.subscriptions import (
 from connector.plugins.shopify.variants import find_orderable_variant
 from connector.plugins.shopify.webhook_topics import TOPICS, interpret
 from connector.plugins.shopify.webhooks import verify_delivery
-from connector.shopify_sim import SimServer
-from connector.shopify_sim.schema import base_schema
-from connector.shopify_sim.webhook_filter import matches, trim
+from shopify_sim import SimServer
+from shopify_sim.schema import base_schema
+from shopify_sim.webhook_filter import matches, trim
 
 DOMAIN = "reward-shop.myshopify.com"
 SECRET = "sim-app-client-secret"
