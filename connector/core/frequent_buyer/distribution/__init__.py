@@ -32,63 +32,69 @@ as not found, so its existence does not leak.
 
 from __future__ import annotations
 
-from connector.core.frequent_buyer.distribution.read_models import (
+from connector.core.frequent_buyer.distribution.batches import (
     BATCH_ADD,
     BATCH_CREATE,
-    BATCH_REMOVE,
+    add_to_batch,
+    create_batch,
+    get_credit_group,
+    group_for_mfg_credit,
+    mark_batch_fulfilled,
+)
+from connector.core.frequent_buyer.distribution.free_goods import BATCH_REMOVE, decline, hold, release, unbatch
+from connector.core.frequent_buyer.distribution.input_checks import (
     CONTROL_CHARS,
     DESCRIPTION_MAX,
     MAX_IDS,
     REASON_MAX,
-    SECTION_TITLES,
+    clean_ids,
+    optional_text,
+    required_text,
+)
+from connector.core.frequent_buyer.distribution.moves import (
+    _leavable_batch,
+    _update_free_goods,
+    closed_batch_reason,
+    credits_can_be_taken_back,
+    free_good_can_be_taken_back,
+    lock_batches,
+    lock_free_goods,
+)
+from connector.core.frequent_buyer.distribution.permissions import (
+    batch_scope,
+    check_acts,
+    check_reads_distribution,
+    free_good_scope,
+)
+from connector.core.frequent_buyer.distribution.read_models import (
     BatchDetail,
     BatchView,
     CreditGroupView,
-    DistributionFilter,
     EventView,
     FreeGoodDetail,
     FreeGoodView,
     Moved,
-    Section,
-    SectionPage,
-    _leavable_batch,
-    _update_free_goods,
-    add_to_batch,
-    batch_scope,
     batch_select,
     batch_view,
-    check_acts,
-    check_reads_distribution,
-    clean_ids,
-    closed_batch_reason,
-    create_batch,
-    credits_can_be_taken_back,
-    day_start,
-    decline,
     effective_unit_cost,
     events_of,
-    free_good_can_be_taken_back,
-    free_good_filters,
-    free_good_scope,
     free_good_select,
     free_good_view,
     get_batch,
-    get_credit_group,
     get_free_good,
-    group_for_mfg_credit,
-    hold,
     line_cost,
     load_batch_view,
-    lock_batches,
-    lock_free_goods,
-    mark_batch_fulfilled,
-    optional_text,
+)
+from connector.core.frequent_buyer.distribution.sections import (
+    SECTION_TITLES,
+    DistributionFilter,
+    Section,
+    SectionPage,
+    day_start,
+    free_good_filters,
     parse_section,
-    release,
-    required_text,
     section,
     section_counts,
-    unbatch,
 )
 from connector.core.frequent_buyer.lifecycle import batch_transition
 from connector.core.frequent_buyer.paging import encode_cursor
