@@ -1,0 +1,124 @@
+"""Setting up frequent buying: programs and their items, retailers, distributors, enrollments, prices.
+
+Who may do what (one table, checked here so the API, CLI and admin UI agree):
+
+===========================  =====================================================================
+platform admin, support      everything below ("staff": support sets accounts up for retailers)
+brand admin                  create programs and add items for its own brand; associate
+                             distributors with its own programs; read what concerns its brand
+retailer user                its own retailer only: locations, enrollments (and the distributor
+                             on each), price list; reads every program (it must find them to
+                             enroll) and every distributor (it must pick one)
+distributor user             reads programs, distributors, and the retailers and enrollments
+                             that chose it; changes nothing here
+viewer                       reads like a brand admin of its brand (or everything, unscoped)
+===========================  =====================================================================
+
+Another party's record answers "not found", never "forbidden", so its existence does not leak.
+Use cases take ``rt`` and an ``Actor`` and run one transaction each; they return frozen views
+(plain values, safe after the session closes) rather than ORM rows.
+"""
+
+from __future__ import annotations
+
+from connector.core.frequent_buyer.programs.enrollments import (
+    PRODUCT_COLUMNS,
+    STAFF_ROLES,
+    DistributorView,
+    EnrollmentView,
+    ItemSpec,
+    ItemView,
+    LocationSpec,
+    LocationView,
+    PriceListResult,
+    PriceSpec,
+    PriceView,
+    ProgramView,
+    RetailerView,
+    add_location,
+    add_program_items,
+    area_text,
+    associate_program,
+    change_distributor,
+    check_retailer_read,
+    check_retailer_write,
+    check_staff,
+    create_distributor,
+    create_program,
+    create_retailer,
+    end_enrollment,
+    enroll,
+    export_product_list,
+    find_distributor,
+    find_program,
+    find_retailer,
+    get_distributor,
+    get_enrollment,
+    get_price_list,
+    get_program,
+    get_retailer,
+    is_staff,
+    list_distributors,
+    list_enrollments,
+    list_programs,
+    list_retailers,
+    normalise_upc,
+    normalise_zip,
+    product_list_lines,
+    record,
+    retailer_visible,
+    serves,
+    store_code_key,
+    upsert_price_list,
+)
+
+__all__ = [
+    "DistributorView",
+    "EnrollmentView",
+    "ItemSpec",
+    "ItemView",
+    "LocationSpec",
+    "LocationView",
+    "PRODUCT_COLUMNS",
+    "PriceListResult",
+    "PriceSpec",
+    "PriceView",
+    "ProgramView",
+    "RetailerView",
+    "STAFF_ROLES",
+    "add_location",
+    "add_program_items",
+    "area_text",
+    "associate_program",
+    "change_distributor",
+    "check_retailer_read",
+    "check_retailer_write",
+    "check_staff",
+    "create_distributor",
+    "create_program",
+    "create_retailer",
+    "end_enrollment",
+    "enroll",
+    "export_product_list",
+    "find_distributor",
+    "find_program",
+    "find_retailer",
+    "get_distributor",
+    "get_enrollment",
+    "get_price_list",
+    "get_program",
+    "get_retailer",
+    "is_staff",
+    "list_distributors",
+    "list_enrollments",
+    "list_programs",
+    "list_retailers",
+    "normalise_upc",
+    "normalise_zip",
+    "product_list_lines",
+    "record",
+    "retailer_visible",
+    "serves",
+    "store_code_key",
+    "upsert_price_list",
+]
