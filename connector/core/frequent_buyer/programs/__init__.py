@@ -21,9 +21,53 @@ Use cases take ``rt`` and an ``Actor`` and run one transaction each; they return
 
 from __future__ import annotations
 
+from connector.core.frequent_buyer.programs.distributors import (
+    area_text,
+    associate_program,
+    create_distributor,
+    find_distributor,
+    find_program,
+    get_distributor,
+    list_distributors,
+    serves,
+)
 from connector.core.frequent_buyer.programs.enrollments import (
-    PRODUCT_COLUMNS,
+    change_distributor,
+    end_enrollment,
+    enroll,
+    get_enrollment,
+    list_enrollments,
+)
+from connector.core.frequent_buyer.programs.input_checks import normalise_zip
+from connector.core.frequent_buyer.programs.permissions import (
     STAFF_ROLES,
+    check_retailer_read,
+    check_retailer_write,
+    check_staff,
+    is_staff,
+    record,
+    retailer_visible,
+)
+from connector.core.frequent_buyer.programs.price_list import get_price_list, upsert_price_list
+from connector.core.frequent_buyer.programs.program_catalog import (
+    PRODUCT_COLUMNS,
+    add_program_items,
+    create_program,
+    export_product_list,
+    get_program,
+    list_programs,
+    normalise_upc,
+    product_list_lines,
+)
+from connector.core.frequent_buyer.programs.retailers import (
+    add_location,
+    create_retailer,
+    find_retailer,
+    get_retailer,
+    list_retailers,
+    store_code_key,
+)
+from connector.core.frequent_buyer.programs.views import (
     DistributorView,
     EnrollmentView,
     ItemSpec,
@@ -35,41 +79,6 @@ from connector.core.frequent_buyer.programs.enrollments import (
     PriceView,
     ProgramView,
     RetailerView,
-    add_location,
-    add_program_items,
-    area_text,
-    associate_program,
-    change_distributor,
-    check_retailer_read,
-    check_retailer_write,
-    check_staff,
-    create_distributor,
-    create_program,
-    create_retailer,
-    end_enrollment,
-    enroll,
-    export_product_list,
-    find_distributor,
-    find_program,
-    find_retailer,
-    get_distributor,
-    get_enrollment,
-    get_price_list,
-    get_program,
-    get_retailer,
-    is_staff,
-    list_distributors,
-    list_enrollments,
-    list_programs,
-    list_retailers,
-    normalise_upc,
-    normalise_zip,
-    product_list_lines,
-    record,
-    retailer_visible,
-    serves,
-    store_code_key,
-    upsert_price_list,
 )
 
 __all__ = [
