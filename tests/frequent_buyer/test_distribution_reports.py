@@ -278,7 +278,7 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(rt, m):
 
 def test_csv_streams_in_keyset_batches_without_losing_or_repeating_rows(rt, m, monkeypatch):
     ids = [make_free_good(rt, m) for _ in range(7)]
-    monkeypatch.setattr(reports, "CSV_BATCH", 3)
+    monkeypatch.setattr(reports.runner, "CSV_BATCH", 3)  # the module that streams the CSV
     sessions_opened = []
     real = rt.sessions
 
