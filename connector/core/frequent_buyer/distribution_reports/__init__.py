@@ -22,15 +22,17 @@ distributor). Retailer users have their credit status instead and are refused he
 
 from __future__ import annotations
 
-from connector.core.frequent_buyer.distribution_reports.runner import (
-    CSV_BATCH,
-    REPORTS,
+from connector.core.frequent_buyer.distribution_reports.report_types import (
     Column,
     Fetch,
     ReportName,
     ReportPage,
     ReportParams,
     ReportSpec,
+)
+from connector.core.frequent_buyer.distribution_reports.runner import (
+    CSV_BATCH,
+    REPORTS,
     report_csv,
     report_filename,
     run_report,
