@@ -4,9 +4,10 @@ retailers or programs with what they are enrolled in or associated with.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Row, Subquery, exists, select
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
@@ -84,18 +85,24 @@ def _program_row(pr: Program, brand_name: str) -> dict[str, Any]:
     }
 
 
+def _program_page(s: Session, listed: Subquery, after: int | None, limit: int) -> Sequence[Row[Any]]:
+    """One keyset page of (program, brand name) for the programs that appear in ``listed.c.program_id``:
+    the shared paging query of the Enrolled Programs and Associated Programs reports."""
+    q = (
+        select(Program, Brand.name)
+        .join(Brand, Brand.id == Program.brand_id)
+        .where(exists().where(listed.c.program_id == Program.id))
+    )
+    if after is not None:
+        q = q.where(Program.id > after)
+    return s.execute(q.order_by(Program.id).limit(limit)).all()
+
+
 def _enrolled_programs(
     s: Session, actor: Actor, p: ReportParams, after: int | None, limit: int
 ) -> list[tuple[int, dict[str, Any]]]:
     enrolled = _active_enrollments(actor, p).subquery()
-    q = (
-        select(Program, Brand.name)
-        .join(Brand, Brand.id == Program.brand_id)
-        .where(exists().where(enrolled.c.program_id == Program.id))
-    )
-    if after is not None:
-        q = q.where(Program.id > after)
-    programs = s.execute(q.order_by(Program.id).limit(limit)).all()
+    programs = _program_page(s, enrolled, after, limit)
     ids = [pr.id for pr, _ in programs]
     rows = s.execute(select(enrolled).where(enrolled.c.program_id.in_(ids))).all()
     out = []
@@ -130,14 +137,7 @@ def _associated_programs(
         .where(*_distributor_ids(actor, p), *_brand_clauses(actor, p))
         .subquery()
     )
-    q = (
-        select(Program, Brand.name)
-        .join(Brand, Brand.id == Program.brand_id)
-        .where(exists().where(assoc.c.program_id == Program.id))
-    )
-    if after is not None:
-        q = q.where(Program.id > after)
-    programs = s.execute(q.order_by(Program.id).limit(limit)).all()
+    programs = _program_page(s, assoc, after, limit)
     ids = [pr.id for pr, _ in programs]
     links = s.execute(select(assoc).where(assoc.c.program_id.in_(ids))).all()
     enrolled = s.execute(
