@@ -37,6 +37,7 @@ second import answers the first comparison, marked ``duplicate``.
 
 from __future__ import annotations
 
+from connector.core.frequent_buyer.credit_memo.comparison import MemoComparison, MemoLineView, compare
 from connector.core.frequent_buyer.credit_memo.parsing import (
     COLUMNS,
     MAX_MEMO_BYTES,
@@ -45,17 +46,12 @@ from connector.core.frequent_buyer.credit_memo.parsing import (
     MAX_PROBLEMS,
     REQUIRED,
     CreditMemoRejected,
-    MemoComparison,
     MemoLine,
-    MemoLineView,
     ParsedMemo,
-    compare,
-    get_credit_memo,
-    import_credit_memo,
-    list_credit_memos,
     parse_credit_memo,
     sku_key,
 )
+from connector.core.frequent_buyer.credit_memo.use_cases import get_credit_memo, import_credit_memo, list_credit_memos
 
 __all__ = [
     "COLUMNS",
