@@ -22,7 +22,6 @@ from connector.core.frequent_buyer.distribution.input_checks import (
 from connector.core.frequent_buyer.distribution.moves import (
     _check_batchable,
     _check_moves,
-    _event,
     _update_batches,
     _update_free_goods,
     lock_batches,
@@ -36,6 +35,7 @@ from connector.core.frequent_buyer.distribution.read_models import (
     batch_view,
     load_batch_view,
 )
+from connector.core.frequent_buyer.events import record_event
 from connector.core.frequent_buyer.lifecycle import BATCH_TRANSITIONS, batch_transition
 from connector.core.frequent_buyer.model import BatchEvent, BatchStatus, CreditEvent, CreditStatus
 from connector.core.frequent_buyer.tables import Batch, CreditGroup, FreeGood
@@ -85,20 +85,28 @@ def create_batch(
         s.add(batch)
         s.flush()
         _update_free_goods(s, ids, CE.BATCH, CS.BATCHED, now, batch_id=batch.id)
-        _event(
+        record_event(
             s,
             "batch",
             batch.id,
             BATCH_CREATE,
-            None,
-            BS.UNFULFILLED,
             actor,
-            f"{description}; free goods {_ids_text(ids)}",
             now,
+            f"{description}; free goods {_ids_text(ids)}",
+            from_status=None,
+            to_status=BS.UNFULFILLED,
         )
         for i in ids:
-            _event(
-                s, "free_good", i, CE.BATCH, goods[i].status, targets[i], actor, f"batch {batch.id}: {description}", now
+            record_event(
+                s,
+                "free_good",
+                i,
+                CE.BATCH,
+                actor,
+                now,
+                f"batch {batch.id}: {description}",
+                from_status=goods[i].status,
+                to_status=targets[i],
             )
         batch_id = batch.id
     with rt.sessions() as s:
@@ -123,18 +131,28 @@ def add_to_batch(rt: Runtime, actor: Actor, batch_id: int, free_good_ids: Iterab
         targets = _check_moves(goods, CE.BATCH)
         _check_batchable(goods, retailer_id=batch.retailer_id, distributor_id=batch.distributor_id)
         _update_free_goods(s, ids, CE.BATCH, CS.BATCHED, now, batch_id=batch.id)
-        _event(s, "batch", batch.id, BATCH_ADD, batch.status, batch.status, actor, f"free goods {_ids_text(ids)}", now)
+        record_event(
+            s,
+            "batch",
+            batch.id,
+            BATCH_ADD,
+            actor,
+            now,
+            f"free goods {_ids_text(ids)}",
+            from_status=batch.status,
+            to_status=batch.status,
+        )
         for i in ids:
-            _event(
+            record_event(
                 s,
                 "free_good",
                 i,
                 CE.BATCH,
-                goods[i].status,
-                targets[i],
                 actor,
-                f"batch {batch.id}: {batch.description}",
                 now,
+                f"batch {batch.id}: {batch.description}",
+                from_status=goods[i].status,
+                to_status=targets[i],
             )
     with rt.sessions() as s:
         return load_batch_view(s, actor, batch_id)
@@ -169,10 +187,12 @@ def mark_batch_fulfilled(rt: Runtime, actor: Actor, batch_id: int, note: str | N
         ids = [g.id for g in goods]
         _update_batches(s, [batch_id], BE.FULFIL, new_status, fulfilled_at=now)
         _update_free_goods(s, ids, CE.CREDIT, CS.CREDITED, now)
-        _event(s, "batch", batch_id, BE.FULFIL, batch.status, new_status, actor, note, now)
+        record_event(s, "batch", batch_id, BE.FULFIL, actor, now, note, from_status=batch.status, to_status=new_status)
         detail = f"batch {batch_id} fulfilled" + (f": {note}" if note else "")
         for g in goods:
-            _event(s, "free_good", g.id, CE.CREDIT, g.status, targets[g.id], actor, detail, now)
+            record_event(
+                s, "free_good", g.id, CE.CREDIT, actor, now, detail, from_status=g.status, to_status=targets[g.id]
+            )
     with rt.sessions() as s:
         return load_batch_view(s, actor, batch_id)
 
@@ -230,20 +250,28 @@ def group_for_mfg_credit(rt: Runtime, actor: Actor, batch_ids: Iterable[Any], de
         if goods:
             _update_free_goods(s, [g.id for g in goods], CE.GROUP, CS.GROUPED, now)
         for b in batches.values():
-            _event(
-                s, "batch", b.id, BE.GROUP, b.status, BS.GROUPED, actor, f"credit group {group.id}: {description}", now
+            record_event(
+                s,
+                "batch",
+                b.id,
+                BE.GROUP,
+                actor,
+                now,
+                f"credit group {group.id}: {description}",
+                from_status=b.status,
+                to_status=BS.GROUPED,
             )
         for g in goods:
-            _event(
+            record_event(
                 s,
                 "free_good",
                 g.id,
                 CE.GROUP,
-                g.status,
-                targets[g.id],
                 actor,
-                f"credit group {group.id}: {description}",
                 now,
+                f"credit group {group.id}: {description}",
+                from_status=g.status,
+                to_status=targets[g.id],
             )
         group_id = group.id
     return get_credit_group(rt, actor, group_id)

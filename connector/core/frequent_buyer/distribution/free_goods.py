@@ -19,7 +19,6 @@ from connector.core.frequent_buyer.distribution.input_checks import (
 )
 from connector.core.frequent_buyer.distribution.moves import (
     _check_moves,
-    _event,
     _leavable_batch,
     _update_free_goods,
     closed_batch_reason,
@@ -28,6 +27,7 @@ from connector.core.frequent_buyer.distribution.moves import (
 )
 from connector.core.frequent_buyer.distribution.permissions import check_acts, free_good_scope
 from connector.core.frequent_buyer.distribution.read_models import Moved
+from connector.core.frequent_buyer.events import record_event
 from connector.core.frequent_buyer.lifecycle import credit_sources
 from connector.core.frequent_buyer.model import BatchEvent, BatchStatus, CreditEvent, CreditStatus
 from connector.core.frequent_buyer.tables import Batch, FreeGood
@@ -129,19 +129,19 @@ def _move_free_goods_once(
             detail = why
             if g.batch_id is not None:
                 detail = f"removed from batch {g.batch_id}" + (f": {why}" if why else "")
-            _event(s, "free_good", i, event, g.status, targets[i], actor, detail, now)
+            record_event(s, "free_good", i, event, actor, now, detail, from_status=g.status, to_status=targets[i])
         for b in batches.values():
             left = [i for i in ids if goods[i].batch_id == b.id]
-            _event(
+            record_event(
                 s,
                 "batch",
                 b.id,
                 BATCH_REMOVE,
-                b.status,
-                b.status,
                 actor,
-                f"{event.value}: free goods {_ids_text(left)}" + (f"; {why}" if why else ""),
                 now,
+                f"{event.value}: free goods {_ids_text(left)}" + (f"; {why}" if why else ""),
+                from_status=b.status,
+                to_status=b.status,
             )
         to_status = ",".join(sorted({t.value for t in targets.values()}))
     return Moved(event=event.value, to_status=to_status, free_good_ids=ids, batch_ids=batch_ids)

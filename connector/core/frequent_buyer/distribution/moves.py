@@ -18,7 +18,7 @@ from connector.core.frequent_buyer.distribution.permissions import batch_scope, 
 from connector.core.frequent_buyer.distribution.read_models import BatchView, FreeGoodView
 from connector.core.frequent_buyer.lifecycle import BATCH_TRANSITIONS, credit_sources, credit_transition
 from connector.core.frequent_buyer.model import BatchEvent, BatchStatus, CreditEvent, CreditStatus
-from connector.core.frequent_buyer.tables import Batch, FbEvent, FreeGood
+from connector.core.frequent_buyer.tables import Batch, FreeGood
 
 CE, CS, BE, BS = CreditEvent, CreditStatus, BatchEvent, BatchStatus
 
@@ -136,31 +136,6 @@ def _check_moves(goods: dict[int, FreeGood], event: CreditEvent) -> dict[int, Cr
             current={str(g.id): g.status for g in offending},
         )
     return targets
-
-
-def _event(
-    s: Session,
-    subject_type: str,
-    subject_id: int,
-    event: str,
-    from_status: str | None,
-    to_status: str | None,
-    actor: Actor,
-    detail: str,
-    at: datetime,
-) -> None:
-    s.add(
-        FbEvent(
-            subject_type=subject_type,
-            subject_id=subject_id,
-            event=event,
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor.name,
-            detail=detail,
-            at=at,
-        )
-    )
 
 
 def _update_free_goods(

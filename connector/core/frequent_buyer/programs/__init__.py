@@ -21,6 +21,8 @@ Use cases take ``rt`` and an ``Actor`` and run one transaction each; they return
 
 from __future__ import annotations
 
+# ``record`` is the audit-row writer callers knew from here before it moved to ``events``.
+from connector.core.frequent_buyer.events import record_event as record
 from connector.core.frequent_buyer.programs.distributors import (
     area_text,
     associate_program,
@@ -45,7 +47,6 @@ from connector.core.frequent_buyer.programs.permissions import (
     check_retailer_write,
     check_staff,
     is_staff,
-    record,
     retailer_visible,
 )
 from connector.core.frequent_buyer.programs.price_list import get_price_list, upsert_price_list

@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.errors import ConflictError, NotFoundError, ValidationError
+from connector.core.frequent_buyer.events import record_event
 from connector.core.frequent_buyer.model import FulfilmentType
 from connector.core.frequent_buyer.programs.distributors import area_text, serves
-from connector.core.frequent_buyer.programs.permissions import check_retailer_write, is_staff, record
+from connector.core.frequent_buyer.programs.permissions import check_retailer_write, is_staff
 from connector.core.frequent_buyer.programs.views import EnrollmentView
 from connector.core.frequent_buyer.tables import (
     Distributor,
@@ -133,7 +134,7 @@ def enroll(
         else:
             e.distributor_id, e.enrolled_at, e.ended_at = distributor_id, now, None
         s.flush()
-        record(s, "enrollment", e.id, "enroll", actor, now, f"program {program.id}, distributor {distributor_id}")
+        record_event(s, "enrollment", e.id, "enroll", actor, now, f"program {program.id}, distributor {distributor_id}")
         return _enrollment_view(s, e)
 
 
@@ -174,7 +175,9 @@ def change_distributor(rt: Runtime, actor: Actor, enrollment_id: int, distributo
             raise ValidationError(f"cannot change the distributor: {problem[1]}", fields={problem[0]: problem[1]})
         before, e.distributor_id = e.distributor_id, distributor_id
         s.flush()
-        record(s, "enrollment", e.id, "change_distributor", actor, now, f"distributor {before} -> {distributor_id}")
+        record_event(
+            s, "enrollment", e.id, "change_distributor", actor, now, f"distributor {before} -> {distributor_id}"
+        )
         return _enrollment_view(s, e)
 
 
@@ -188,7 +191,7 @@ def end_enrollment(rt: Runtime, actor: Actor, enrollment_id: int) -> EnrollmentV
             raise ConflictError(f"enrollment {e.id} already ended on {e.ended_at:%Y-%m-%d}")
         e.ended_at = now
         s.flush()
-        record(s, "enrollment", e.id, "end", actor, now, "")
+        record_event(s, "enrollment", e.id, "end", actor, now, "")
         return _enrollment_view(s, e)
 
 

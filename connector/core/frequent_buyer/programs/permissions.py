@@ -4,14 +4,12 @@ within their brand, retailers for themselves; and the audit row every such chang
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
 from connector.core.errors import NotFoundError, PermissionDeniedError
-from connector.core.frequent_buyer.tables import Enrollment, FbEvent, Program, Retailer
+from connector.core.frequent_buyer.tables import Enrollment, Program, Retailer
 from connector.core.model import Role
 
 STAFF_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.SUPPORT})
@@ -92,19 +90,3 @@ def _check_manages_program(actor: Actor, program: Program) -> None:
     if actor.role == Role.BRAND_ADMIN and actor.brand_id == program.brand_id:
         return
     raise PermissionDeniedError(f"role {actor.role.value} cannot change program {program.name!r}; its brand admin can")
-
-
-def record(s: Session, subject_type: str, subject_id: int, event: str, actor: Actor, at: datetime, detail: str) -> None:
-    """An audit row in ``fb_events`` for a change that has no status (enrollments, reports)."""
-    s.add(
-        FbEvent(
-            subject_type=subject_type,
-            subject_id=subject_id,
-            event=event,
-            from_status=None,
-            to_status=None,
-            actor=actor.name,
-            detail=detail,
-            at=at,
-        )
-    )
