@@ -19,25 +19,24 @@ scopes it needs) is reached through hooks; this module holds what must be true w
 
 from __future__ import annotations
 
-from connector.core.shop_connect.install import (
+from connector.core.shop_connect.brand_assignment import assign_brand
+from connector.core.shop_connect.client_credentials import (
     MIN_SECRET_LENGTH,
+    connect_client_credentials,
+    reconnect_client_credentials,
+)
+from connector.core.shop_connect.install import begin_install, complete_install, install_link, verify_signed_query
+from connector.core.shop_connect.settings import (
     PROVIDER,
     PUBLIC_URL,
     STATE_LIFETIME,
     STATE_RETENTION,
-    after_connect,
     app_credentials,
-    assign_brand,
-    begin_install,
     checked_domain,
-    complete_install,
-    connect_client_credentials,
-    install_link,
-    reconnect_client_credentials,
     redirect_uri,
     state_digest,
-    verify_signed_query,
 )
+from connector.core.shop_connect.shared_steps import after_connect
 
 __all__ = [
     "MIN_SECRET_LENGTH",
