@@ -28,7 +28,6 @@ from connector.core.tables import Shop, ShopConnection, ShopStatus
 
 log = logging.getLogger("connector.shop_connect")
 
-
 #: A client secret is also the shop's webhook signing secret: the same floor as ``catalog.add_shop``.
 MIN_SECRET_LENGTH = 16
 

@@ -51,7 +51,6 @@ from connector.core.tables import Shop, ShopConnection, ShopInstallState, ShopSt
 
 log = logging.getLogger("connector.shop_connect")
 
-
 _RESTART = "Start the install again from the Shops page (Connect), or from Shopify."
 
 

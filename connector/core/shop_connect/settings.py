@@ -14,14 +14,11 @@ from connector.core.shop_tokens import AppCredentials
 
 PROVIDER = "shopify"
 
-
 #: How long an install may take between the connector's redirect and Shopify's callback.
 STATE_LIFETIME = timedelta(minutes=10)
 
-
 #: Install states are deleted this long after they expire (used or not): nothing reads them after expiry.
 STATE_RETENTION = timedelta(days=1)
-
 
 PUBLIC_URL = "CONNECTOR_PUBLIC_URL"
 

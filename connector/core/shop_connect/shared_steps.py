@@ -21,7 +21,6 @@ from connector.core.tables import Brand, Shop, ShopStatus
 
 log = logging.getLogger("connector.shop_connect")
 
-
 #: Statuses a reinstall or reconnect brings back to ``connected`` (their redemptions then resume).
 _RESUMABLE = (ShopStatus.DISCONNECTED, ShopStatus.NEEDS_RECONNECT)
 

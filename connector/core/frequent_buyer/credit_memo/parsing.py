@@ -20,17 +20,13 @@ from connector.core.frequent_buyer.pos_types import PosReportProblem
 #: A credit memo is a page or two; a file far larger is not one.
 MAX_MEMO_BYTES = 1024 * 1024
 
-
 #: The largest request body that carries a memo upload: the memo itself plus room for the multipart framing.
 MAX_MEMO_UPLOAD_BYTES = MAX_MEMO_BYTES + 16 * 1024
 
-
 MAX_MEMO_LINES = 10_000
-
 
 #: Problems reported for one file; more are summarised as a count.
 MAX_PROBLEMS = 200
-
 
 #: Canonical column → accepted header spellings (lower-cased, single spaces).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -40,21 +36,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "Amount": ("amount", "credit amount"),
 }
 
-
 REQUIRED = ("SKU", "Qty")
-
 
 _HEADER_HELP = "a header row like: SKU,Description,Qty,Amount (SKU and Qty are required)"
 
-
 _AMOUNT_HELP = "an amount like 12.50 ($, thousands commas, and a minus or parentheses for a credit are accepted)"
-
 
 _PLAIN_AMOUNT = re.compile(r"^\d+(\.\d{1,2})?$")
 
-
 _GROUPED_AMOUNT = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$")
-
 
 _WHOLE = re.compile(r"^\d+$")
 

@@ -43,10 +43,8 @@ from connector.core.runtime import Runtime
 
 CE, CS, BE, BS = CreditEvent, CreditStatus, BatchEvent, BatchStatus
 
-
 #: Batch events that are not status transitions: membership changes and creation, for the batch's timeline.
 BATCH_CREATE = "create"
-
 
 BATCH_ADD = "add"
 

@@ -35,7 +35,6 @@ from connector.core.runtime import Runtime
 
 CE, CS, BE, BS = CreditEvent, CreditStatus, BatchEvent, BatchStatus
 
-
 BATCH_REMOVE = "remove"
 
 

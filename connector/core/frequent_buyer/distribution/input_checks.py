@@ -13,9 +13,7 @@ from connector.core.errors import ValidationError
 #: How many ids one call may move; a distributor's weekly batch is far smaller.
 MAX_IDS = 1000
 
-
 DESCRIPTION_MAX = 300
-
 
 REASON_MAX = 1000
 

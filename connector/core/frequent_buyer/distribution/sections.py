@@ -45,13 +45,11 @@ SECTION_TITLES: dict[Section, str] = {
     Section.DECLINED_HELD_CREDITS: "Declined/Held Credits",
 }
 
-
 #: Free-good sections list free goods in these statuses; batch sections list batches in these statuses.
 _FREE_GOOD_SECTIONS: dict[Section, tuple[CreditStatus, ...]] = {
     Section.UNBATCHED_FREE_GOODS: (CS.UNBATCHED,),
     Section.DECLINED_HELD_CREDITS: (CS.DECLINED, CS.HELD),
 }
-
 
 _BATCH_SECTIONS: dict[Section, BatchStatus] = {
     Section.UNFULFILLED_BATCHES: BS.UNFULFILLED,

@@ -45,7 +45,6 @@ _FREE_GOOD_COLUMNS = _cols(
     ("distributor", "Distributor"),
 )
 
-
 _HISTORY_COLUMNS = (
     *_FREE_GOOD_COLUMNS[:-2],
     Column("credited_at", "Credited At"),

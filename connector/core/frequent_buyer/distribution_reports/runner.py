@@ -34,19 +34,14 @@ from connector.core.runtime import Runtime
 
 CS = CreditStatus
 
-
 #: Rows per query when streaming a CSV.
 CSV_BATCH = 500
 
-
 _CURRENT = (CS.UNBATCHED, CS.BATCHED, CS.HELD, CS.DECLINED)
-
 
 _HISTORY = (CS.CREDITED, CS.GROUPED)
 
-
 _COMMON = frozenset({"distributor_id", "retailer_id", "brand_id", "program_id"})
-
 
 REPORTS: dict[ReportName, ReportSpec] = {
     spec.name: spec

@@ -8,7 +8,6 @@ import re
 
 _STATE = re.compile(r"^[A-Z]{2}$")
 
-
 _ZIP_PREFIX = re.compile(r"^[A-Z0-9]{1,10}$")
 
 
