@@ -243,6 +243,19 @@ def test_report_pages_by_keyset(rt, m):
         )
 
 
+@pytest.mark.parametrize("name", [ReportName.ENROLLED_PROGRAMS, ReportName.ASSOCIATED_PROGRAMS])
+def test_program_reports_page_by_keyset_one_program_at_a_time(rt, m, name):
+    everything = [r["program"] for r in _rows(rt, m.north_user, name)]
+    seen, cursor = [], None
+    while True:
+        page = run_report(rt, m.north_user, name, limit=1, cursor=cursor)
+        seen += [r["program"] for r in page.rows]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == everything == ["Acme Dog Buy 10 Get 1", "Zeta Cat Buy 8 Get 1"]
+
+
 # -- CSV ----------------------------------------------------------------------------------------------------------
 
 
@@ -278,7 +291,7 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(rt, m):
 
 def test_csv_streams_in_keyset_batches_without_losing_or_repeating_rows(rt, m, monkeypatch):
     ids = [make_free_good(rt, m) for _ in range(7)]
-    monkeypatch.setattr(reports, "CSV_BATCH", 3)
+    monkeypatch.setattr(reports.runner, "CSV_BATCH", 3)  # the module that streams the CSV
     sessions_opened = []
     real = rt.sessions
 

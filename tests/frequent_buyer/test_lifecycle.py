@@ -62,7 +62,7 @@ def test_distributor_path_matches_the_design():
         assert credit_transition(start, CreditEvent.DECLINE) == CreditStatus.DECLINED
         assert credit_transition(start, CreditEvent.HOLD) == CreditStatus.HELD
     # Whether the credited free good's batch still allows it (fulfilled, not grouped, not reconciled) is checked
-    # in distribution.py; the table only says the free good's own state may move.
+    # in distribution/moves.py; the table only says the free good's own state may move.
     assert credit_transition(CreditStatus.CREDITED, CreditEvent.DECLINE) == CreditStatus.DECLINED
     assert credit_transition(CreditStatus.CREDITED, CreditEvent.UNBATCH) == CreditStatus.UNBATCHED
     with pytest.raises(IllegalTransitionError):

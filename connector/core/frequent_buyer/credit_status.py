@@ -53,8 +53,9 @@ from connector.core.frequent_buyer.distribution import (
     lock_batches,
     optional_text,
 )
+from connector.core.frequent_buyer.events import record_event
 from connector.core.frequent_buyer.model import BatchEvent, BatchStatus, CreditStatus, RetailerCreditView
-from connector.core.frequent_buyer.tables import Batch, FbEvent, FreeGood
+from connector.core.frequent_buyer.tables import Batch, FreeGood
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 
@@ -236,17 +237,8 @@ def reconcile_locked(s: Session, actor: Actor, batch: Batch, at: datetime, detai
     ).rowcount
     if won != 1:  # unreachable under the row lock; a lost race must still never record a second reconcile
         raise ConflictError(f"batch {batch.id} was reconciled meanwhile; nothing was changed")
-    s.add(
-        FbEvent(
-            subject_type="batch",
-            subject_id=batch.id,
-            event=BatchEvent.RECONCILE,
-            from_status=batch.status,
-            to_status=batch.status,
-            actor=actor.name,
-            detail=detail,
-            at=at,
-        )
+    record_event(
+        s, "batch", batch.id, BatchEvent.RECONCILE, actor, at, detail, from_status=batch.status, to_status=batch.status
     )
 
 

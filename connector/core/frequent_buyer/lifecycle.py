@@ -28,7 +28,7 @@ CREDIT_TRANSITIONS: dict[tuple[CreditStatus, CreditEvent], CreditStatus] = {
     (C.BATCHED, CE.UNBATCH): C.UNBATCHED,
     # A credited free good may be taken back (unbatched or declined) only while its batch is still just
     # fulfilled: not grouped for MFG credit and not reconciled by the retailer. The table cannot see the
-    # batch, so distribution.py checks that (under the batch's row lock and in the conditional UPDATE).
+    # batch, so distribution/moves.py checks that (under the batch's row lock and in the conditional UPDATE).
     (C.CREDITED, CE.UNBATCH): C.UNBATCHED,
     (C.UNBATCHED, CE.DECLINE): C.DECLINED,
     (C.BATCHED, CE.DECLINE): C.DECLINED,
