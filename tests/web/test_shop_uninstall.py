@@ -321,7 +321,9 @@ def sim() -> Iterator[Any]:
 
 
 def test_with_the_simulator_uninstall_stops_every_call_and_reinstall_makes_one_order_each(make_runtime, sim):
-    rt = make_runtime()  # the real Shopify plugin
+    # The real Shopify plugin. Retries a minute away: on a loaded machine a one-second retry can come due
+    # before the test looks, and run inline.
+    rt = make_runtime(retry_base_seconds=60.0)
     w = seed_world(rt, api_base_url=sim.base_url, points=100_000)
     client = create_app(settings=rt.settings, runtime=rt).test_client()
     sim.control("faults", {"queue": [{"kind": "503"}]})
