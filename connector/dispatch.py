@@ -17,8 +17,8 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from connector.core.job_table import run_job
 from connector.core.runtime import Runtime
-from connector.jobs import run_job
 
 log = logging.getLogger("connector.dispatch")
 
