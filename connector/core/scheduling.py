@@ -15,6 +15,13 @@ from connector.core.runtime import Runtime
 FULFIL_JOB = "fulfil_redemption"
 #: The job that cancels a reversed redemption's shop order (``connector.core.reversal.cancel_order``).
 CANCEL_JOB = "cancel_order"
+#: The job that applies one stored webhook delivery (the sweeper's, ``webhook_intake.process_webhook``).
+PROCESS_JOB = "process_webhook"
+#: The job that applies every stored, unapplied delivery, and the key its wakes coalesce on.
+DRAIN_JOB = "process_received_webhooks"
+DRAIN_KEY = "webhook-drain"
+#: The sweeper's periodic job (``connector.core.sweeper.sweep``).
+SWEEP_JOB = "sweep"
 
 
 def fulfil_job_key(redemption_id: int, attempts: int) -> str:
@@ -27,9 +34,18 @@ def cancel_job_key(redemption_id: int) -> str:
     return f"cancel-{redemption_id}"
 
 
+def webhook_job_key(delivery_id: int) -> str:
+    """One job per stored delivery: sweeping while it still waits adds nothing."""
+    return f"webhook-{delivery_id}"
+
+
 def schedule_fulfilment(rt: Runtime, redemption_id: int, attempts: int, at: datetime | None = None) -> None:
     rt.enqueue(FULFIL_JOB, redemption_id, key=fulfil_job_key(redemption_id, attempts), at=at)
 
 
 def schedule_cancel(rt: Runtime, redemption_id: int) -> None:
     rt.enqueue(CANCEL_JOB, redemption_id, key=cancel_job_key(redemption_id))
+
+
+def schedule_webhook(rt: Runtime, delivery_id: int) -> None:
+    rt.enqueue(PROCESS_JOB, delivery_id, key=webhook_job_key(delivery_id))
