@@ -68,7 +68,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 def _hook_marker_holds(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A test marked ``@pytest.mark.hook("connector_x")`` must call that hook through a plugin manager.
 
-    ``tests/test_plugins.py`` requires every hook spec to have such a test; this keeps the marker true:
+    ``tests/test_hook_contract.py`` requires every hook spec to have such a test; this keeps the marker true:
     every hook call (any thread of this process) is noted, and a marked test that made none fails.
     """
     wanted = {marker.args[0] for marker in request.node.iter_markers("hook")}
