@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, redirect, request
+from flask import Flask, Response, redirect, request
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -21,8 +21,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from connector.config import InsecureSecretKey, Settings, check_secret_key
 from connector.core.errors import ConnectorError, ProviderError, ValidationError
 from connector.core.runtime import Runtime
+from connector.request_context import EXTENSION, current_runtime, error_response
 
-EXTENSION = "connector"
+__all__ = ["EXTENSION", "create_app", "current_runtime", "error_response"]
 
 #: Any request body above this is refused with 413 before it is read. The webhook route
 #: (``CONNECTOR_WEBHOOK_MAX_BYTES``) and the API set their own limits per request.
@@ -36,11 +37,6 @@ _ADMIN_PREFIX = "/admin"
 ADMIN_SESSION_IDLE = timedelta(hours=12)
 
 log = logging.getLogger("connector.web")
-
-
-def current_runtime() -> Runtime:
-    """The runtime of the app handling the current request."""
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -95,28 +91,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 
 # -- errors ------------------------------------------------------------------------------------------------
-
-
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    *,
-    fields: dict[str, Any] | None = None,
-    details: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """The one error shape: ``{"error": {"code", "message", "fields"?, "details"?}}``."""
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    if details:
-        body["details"] = details
-    response = jsonify({"error": body})
-    response.status_code = status
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
 
 
 def _wants_json() -> bool:

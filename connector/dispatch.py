@@ -17,8 +17,9 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from connector.core.job_table import run_job
 from connector.core.runtime import Runtime
-from connector.jobs import run_job
+from connector.core.scheduling import SWEEP_JOB
 
 log = logging.getLogger("connector.dispatch")
 
@@ -129,7 +130,7 @@ class ThreadDispatcher:
             try:
                 if item is None:
                     next_sweep = datetime.now(UTC).timestamp() + self.sweep_every
-                    self._run("sweep", 0)
+                    self._run(SWEEP_JOB, 0)
                 else:
                     self._run(item[2], item[3])
             finally:

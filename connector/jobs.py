@@ -1,28 +1,21 @@
-"""Job entry points. Each takes one id, builds nothing but the runtime, and calls one use case.
+"""The RQ worker's job entry point: builds this process's runtime once, then runs the job by name.
 
-RQ imports these by dotted path in worker processes, where ``current_runtime``
-builds the runtime from the environment once per process. In-process
-dispatchers call ``run_job`` with the runtime they already have.
+RQ imports ``connector.jobs.run_job`` by dotted path in worker processes (the path is stored with
+every queued job, so it stays here); ``current_runtime`` builds the runtime from the environment
+once per process. In-process dispatchers run ``connector.core.job_table.run_job`` with the runtime
+they already have.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
-from connector.core.fulfilment import fulfil_redemption
-from connector.core.reversal import cancel_order
+from connector.bootstrap import build_runtime
+from connector.core import job_table
+from connector.core.job_table import JOBS
 from connector.core.runtime import Runtime
-from connector.core.sweeper import sweep
-from connector.core.webhook_intake import process_received_webhooks, process_webhook
 
-JOBS: dict[str, Callable[[Runtime, int], object]] = {
-    "fulfil_redemption": fulfil_redemption,
-    "cancel_order": cancel_order,
-    "process_webhook": process_webhook,
-    "process_received_webhooks": process_received_webhooks,
-    "sweep": lambda rt, _arg: sweep(rt),
-}
+__all__ = ["JOBS", "current_runtime", "run_job"]
 
 _process_runtime: Runtime | None = None
 
@@ -31,8 +24,6 @@ def current_runtime() -> Runtime:
     """The runtime of this process; a forking worker builds it once, before forking."""
     global _process_runtime
     if _process_runtime is None:
-        from connector.bootstrap import build_runtime
-
         rt = build_runtime()
         engine = rt.engine
         # A forked job must not reuse the parent's database connections (SQLAlchemy's pooling-and-fork rule).
@@ -43,6 +34,4 @@ def current_runtime() -> Runtime:
 
 def run_job(name: str, arg: int, runtime: Runtime | None = None) -> str:
     """Run one job by name; the RQ entry point (``connector.jobs.run_job``)."""
-    rt = runtime or current_runtime()
-    result = JOBS[name](rt, arg)
-    return str(result)
+    return job_table.run_job(name, arg, runtime or current_runtime())

@@ -25,7 +25,6 @@ from werkzeug.wrappers import Response
 
 from connector.admin.error_pages import render_error
 from connector.admin.session_auth import SessionUser, load_user
-from connector.app import current_runtime
 from connector.core import shop_connect
 from connector.core.errors import (
     ConnectorError,
@@ -36,6 +35,7 @@ from connector.core.errors import (
     ValidationError,
 )
 from connector.core.model import Role
+from connector.request_context import current_runtime
 
 log = logging.getLogger("connector.web.install")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import pluggy
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -61,6 +62,30 @@ def backend() -> str:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"connector test database: {backend()}"
+
+
+@pytest.fixture(autouse=True)
+def _hook_marker_holds(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test marked ``@pytest.mark.hook("connector_x")`` must call that hook through a plugin manager.
+
+    ``tests/test_hook_contract.py`` requires every hook spec to have such a test; this keeps the marker true:
+    every hook call (any thread of this process) is noted, and a marked test that made none fails.
+    """
+    wanted = {marker.args[0] for marker in request.node.iter_markers("hook")}
+    if not wanted:
+        yield
+        return
+    called: set[str] = set()
+    original = pluggy.HookCaller.__call__
+
+    def noting(self: pluggy.HookCaller, *args: object, **kwargs: object) -> object:
+        called.add(self.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pluggy.HookCaller, "__call__", noting)
+    yield
+    missing = wanted - called
+    assert not missing, f"marked @pytest.mark.hook but never called through a plugin manager: {sorted(missing)}"
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from connector.plugin_manager import describe_plugins, make_plugin_manager
 from tests.conftest import seed_world
 
 
+@pytest.mark.hook("connector_plugin_info")
 def test_plugins_builtin_and_third_party_are_discovered():
     names = {row["name"]: row for row in describe_plugins(make_plugin_manager())}
     assert {"shopify", "darts"} <= names.keys()
@@ -28,6 +29,7 @@ def test_plugins_builtin_and_third_party_are_discovered():
     assert names["shopify"]["channels"] == ["shopify"]
 
 
+@pytest.mark.hook("connector_fulfil_redemption")
 def test_plugins_third_party_plugin_fulfils_through_the_core(make_runtime, tmp_path):
     orders = tmp_path / "orders.jsonl"
     rt = make_runtime(plugin_env={"EXAMPLE_ORDERS_FILE": str(orders)})

@@ -18,11 +18,11 @@ import hashlib
 from flask import flash, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from connector.admin import bp
+from connector.admin.blueprint import bp
 from connector.admin.session_auth import current_actor, safe_next
-from connector.app import current_runtime
 from connector.core.bulk import MAX_BULK_ITEMS, BulkAction, check_selection, run_bulk
 from connector.core.errors import ValidationError
+from connector.request_context import current_runtime
 
 _DONE_KEY = "bulk_done"
 #: Remembered submissions per session (a few dozen bytes each in the cookie).

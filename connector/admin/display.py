@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from connector.admin import bp
+from connector.admin.blueprint import bp
 from connector.core.access import Actor
 from connector.core.errors import PermissionDeniedError, catalog_entry
 from connector.core.lifecycle import sources_of

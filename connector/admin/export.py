@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from flask import Response, request, stream_with_context
 
-from connector.admin import bp
+from connector.admin.blueprint import bp
 from connector.admin.filters import parse_filters
 from connector.admin.session_auth import current_actor
-from connector.app import current_runtime
 from connector.core.errors import ValidationError
 from connector.core.export import export_csv, in_chunks
+from connector.request_context import current_runtime
 
 
 @bp.get("/fulfilments/export.csv")

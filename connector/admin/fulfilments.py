@@ -15,10 +15,10 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from connector.admin import bp, display, reads
+from connector.admin import display, reads
+from connector.admin.blueprint import bp
 from connector.admin.filters import ALL, PAGE_SIZE, TABS, parse_filters
 from connector.admin.session_auth import current_actor, safe_next
-from connector.app import current_runtime
 from connector.core import redemptions as core_redemptions
 from connector.core import reversal
 from connector.core.access import Actor
@@ -26,6 +26,7 @@ from connector.core.errors import ConflictError, ValidationError
 from connector.core.queries import Page, list_redemptions
 from connector.core.redemptions import points_balance
 from connector.core.tables import Redemption
+from connector.request_context import current_runtime
 
 #: Reasons and notes are stored in 500-character columns.
 MAX_NOTE = 500

@@ -8,7 +8,8 @@ from typing import Any
 from flask import g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from connector.admin import bp, csrf, display, nav_for, session_auth
+from connector.admin import csrf, display, session_auth
+from connector.admin.blueprint import bp, nav_for
 
 
 @bp.before_request

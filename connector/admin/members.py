@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from flask import render_template
 
-from connector.admin import bp, reads
+from connector.admin import reads
+from connector.admin.blueprint import bp
 from connector.admin.session_auth import current_actor
-from connector.app import current_runtime
 from connector.core.errors import NotFoundError
 from connector.core.redemptions import points_balance
 from connector.core.tables import Member
+from connector.request_context import current_runtime
 
 
 @bp.get("/members/<id:member_id>")

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 from flask import flash, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from connector.admin import REDEMPTION_ROLES, bp, csrf
-from connector.app import current_runtime
+from connector.admin import csrf
+from connector.admin.blueprint import REDEMPTION_ROLES, bp
 from connector.core import console_sessions
 from connector.core.access import Actor
 from connector.core.database import transaction
@@ -31,6 +31,7 @@ from connector.core.runtime import Runtime
 from connector.core.sign_in_throttle import UNKNOWN_ADDRESS, SignInThrottled
 from connector.core.tables import User
 from connector.core.users import SignInError, actor_for, sign_in
+from connector.request_context import current_runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -17,15 +17,15 @@ from urllib.parse import urlencode, urlsplit
 from flask import flash, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from connector.admin import add_nav, bp
+from connector.admin.blueprint import add_nav, bp
 from connector.admin.layout import content_security_policy
 from connector.admin.session_auth import current_actor
-from connector.app import current_runtime
 from connector.core import shop_admin
 from connector.core.errors import ConflictError, ProviderError, ValidationError
 from connector.core.model import Role
 from connector.core.shop_overview import relative
 from connector.core.tables import ShopConnection
+from connector.request_context import current_runtime
 
 PAGE_SIZE = 50
 #: The install flow's start (``connector/webhooks`` or the install blueprint registers it).

@@ -5,11 +5,11 @@ One module per resource (``redemptions``, ``members``, and the frequent-buyer ``
 route; ``openapi`` describes them all from the same schemas.
 """
 
-from flask import Blueprint
+from connector.api.blueprint import bp
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+__all__ = ["bp"]
 
-from connector.api import (  # noqa: E402, F401  (routes register on import)
+from connector.api import (  # noqa: F401  (routes register on import)
     auth,
     distribution,
     members,

@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from flask import current_app, g, request
 from sqlalchemy import or_, select, update
 
-from connector.api import bp
+from connector.api.blueprint import bp
 from connector.api.openapi import Operation, operation_of
-from connector.app import current_runtime
 from connector.core.access import Actor
 from connector.core.catalog import hash_token
 from connector.core.database import transaction
@@ -23,6 +22,7 @@ from connector.core.errors import ConnectorError
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.tables import ApiToken
+from connector.request_context import current_runtime
 
 log = logging.getLogger("connector.api.auth")
 

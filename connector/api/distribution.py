@@ -17,8 +17,8 @@ from typing import Any
 
 from flask import Response, url_for
 
-from connector.api import bp
 from connector.api.auth import current_actor
+from connector.api.blueprint import bp
 from connector.api.distribution_schemas import (
     DistributionBatchAddSchema,
     DistributionBatchCreateSchema,
@@ -48,9 +48,9 @@ from connector.api.distribution_schemas import (
 )
 from connector.api.openapi import operation
 from connector.api.payload import load_body, load_query
-from connector.app import current_runtime
 from connector.core.frequent_buyer import distribution as core
 from connector.core.frequent_buyer import distribution_reports as reports
+from connector.request_context import current_runtime
 
 _READ_ERRORS = (403,)
 _MOVE_ERRORS = (403, 404, 409)

@@ -6,15 +6,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connector.api import bp
 from connector.api.auth import current_actor
+from connector.api.blueprint import bp
 from connector.api.openapi import operation
 from connector.api.presenters import member_detail
 from connector.api.schemas import MemberSchema
-from connector.app import current_runtime
 from connector.core.errors import NotFoundError
 from connector.core.redemptions import points_balance
 from connector.core.tables import LedgerEntry, Member
+from connector.request_context import current_runtime
 
 
 @bp.get("/members/<id:member_id>")

@@ -20,7 +20,7 @@ from marshmallow.utils import missing
 from werkzeug.routing import Rule
 
 import connector
-from connector.api import bp
+from connector.api.blueprint import bp
 from connector.api.schemas import ID_MAX, NOT_BLANK_PATTERN, PLAIN_TEXT_PATTERN, ErrorSchema
 from connector.config import Settings
 

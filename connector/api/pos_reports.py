@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Response, request, url_for
 
-from connector.api import bp
 from connector.api.auth import current_actor
+from connector.api.blueprint import bp
 from connector.api.openapi import operation
 from connector.api.payload import load_body, load_form, load_query
 from connector.api.pos_schemas import (
@@ -28,7 +28,6 @@ from connector.api.pos_schemas import (
     PosReviewQuerySchema,
     PosUploadFormSchema,
 )
-from connector.app import current_runtime, error_response
 from connector.config import Settings
 from connector.core.errors import ValidationError
 from connector.core.frequent_buyer import pos_dashboard as dashboard
@@ -36,6 +35,7 @@ from connector.core.frequent_buyer import pos_ingest
 from connector.core.frequent_buyer.pos_types import PosReportRejected
 from connector.core.frequent_buyer.programs import check_retailer_write
 from connector.core.model import Role
+from connector.request_context import current_runtime, error_response
 
 #: Problems listed one by one in a 422 answer (``problem_count`` says how many there were).
 MAX_LISTED_PROBLEMS = 1_000

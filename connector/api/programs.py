@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Response, stream_with_context, url_for
 
-from connector.api import bp
 from connector.api.auth import current_actor
+from connector.api.blueprint import bp
 from connector.api.fb_schemas import (
     DistributorCreateSchema,
     DistributorListQuerySchema,
@@ -39,11 +39,11 @@ from connector.api.fb_schemas import (
 )
 from connector.api.openapi import operation
 from connector.api.payload import load_body, load_query
-from connector.app import current_runtime
 from connector.core.catalog import slugify
 from connector.core.errors import NotFoundError, ValidationError
 from connector.core.frequent_buyer import programs as core
 from connector.core.model import Role
+from connector.request_context import current_runtime
 
 _READ_ERRORS = (404,)
 _WRITE_ERRORS = (403, 404)

@@ -9,8 +9,8 @@ from typing import Any
 from flask import Response, request, stream_with_context, url_for
 from sqlalchemy.orm import Session
 
-from connector.api import bp
 from connector.api.auth import current_actor
+from connector.api.blueprint import bp
 from connector.api.openapi import HeaderParam, operation
 from connector.api.payload import load_body, load_query
 from connector.api.presenters import confirmation, redemption_detail, redemption_summary
@@ -25,7 +25,6 @@ from connector.api.schemas import (
     RetrySchema,
     ReverseSchema,
 )
-from connector.app import current_runtime
 from connector.core import redemptions as core_redemptions
 from connector.core import reversal
 from connector.core.access import Actor
@@ -37,6 +36,7 @@ from connector.core.queries import list_redemptions as query_redemptions
 from connector.core.redemptions import load_for_actor
 from connector.core.runtime import Runtime
 from connector.core.tables import Redemption
+from connector.request_context import current_runtime
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: Printable ASCII, not blank (surrounding spaces are trimmed): what ``_idempotency_key`` takes.

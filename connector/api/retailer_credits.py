@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import Response, request, url_for
 
-from connector.api import bp
 from connector.api.auth import current_actor
+from connector.api.blueprint import bp
 from connector.api.distribution_schemas import (
     CreditBatchListSchema,
     CreditMemoComparisonSchema,
@@ -32,10 +32,10 @@ from connector.api.distribution_schemas import (
 )
 from connector.api.openapi import operation
 from connector.api.payload import load_body, load_form, load_query
-from connector.app import current_runtime, error_response
 from connector.core.errors import ValidationError
 from connector.core.frequent_buyer import credit_memo, credit_status
 from connector.core.frequent_buyer.distribution import get_batch
+from connector.request_context import current_runtime, error_response
 
 _TAG = "retailer credits"
 

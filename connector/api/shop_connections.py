@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.api import bp
 from connector.api.auth import current_actor
+from connector.api.blueprint import bp
 from connector.api.openapi import operation
 from connector.api.payload import load_body
 from connector.api.shop_connection_schemas import ConnectedShopSchema, InstallLinkSchema, ShopConnectSchema
-from connector.app import current_runtime
 from connector.core import catalog, shop_connect
 from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.errors import ValidationError
 from connector.core.tables import Shop, ShopConnection
+from connector.request_context import current_runtime
 
 #: The fields each kind needs, and what to give for each.
 _NEEDS: dict[str, dict[str, str]] = {

@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 
 from flask import request
 
-from connector.api import bp
 from connector.api.auth import current_actor
+from connector.api.blueprint import bp
 from connector.api.openapi import operation
 from connector.api.payload import load_body, load_query
 from connector.api.shop_schemas import (
@@ -24,10 +24,10 @@ from connector.api.shop_schemas import (
     ShopSchema,
     shop_body,
 )
-from connector.app import current_runtime
 from connector.core import shop_admin
 from connector.core.shop_overview import ShopOverview
 from connector.core.tables import ShopConnection, ShopStatus
+from connector.request_context import current_runtime
 
 _TAG = "shops"
 _ACTION_ERRORS = (403, 404, 409)

@@ -21,31 +21,29 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 
 from connector.core.backoff import retry_delay
+from connector.core.confirmations import send_initial_confirmation
 from connector.core.database import transaction
 from connector.core.errors import ConnectorError, NoPluginClaimedError, ProviderError, catalog_entry
 from connector.core.hooktypes import FulfilmentRequest, FulfilmentResult
 from connector.core.lifecycle import transition
 from connector.core.model import DeliveryStatus, RedemptionEvent, RedemptionStatus
 from connector.core.runtime import Runtime
+from connector.core.scheduling import (  # noqa: F401  (FULFIL_JOB, fulfil_job_key re-exported)
+    FULFIL_JOB,
+    fulfil_job_key,
+    schedule_cancel,
+    schedule_fulfilment,
+)
 from connector.core.shop_tokens import blocked_call, shop_for_plugin
 from connector.core.snapshots import member_info, reward_info
 from connector.core.tables import Member, Redemption
 from connector.core.timeline import record_event
 
 WORKER = "worker"
-FULFIL_JOB = "fulfil_redemption"
 
 
 class ClaimLostError(ConnectorError):
     """Another attempt took the redemption over (our lease expired): stop without side effects."""
-
-
-def fulfil_job_key(redemption_id: int, attempts: int) -> str:
-    return f"fulfil-{redemption_id}-{attempts}"
-
-
-def schedule_fulfilment(rt: Runtime, redemption_id: int, attempts: int, at: datetime | None = None) -> None:
-    rt.enqueue(FULFIL_JOB, redemption_id, key=fulfil_job_key(redemption_id, attempts), at=at)
 
 
 @dataclass(frozen=True)
@@ -225,13 +223,9 @@ def _record_success(rt: Runtime, redemption_id: int, result: FulfilmentResult, *
             r.claim_token = r.claim_expires_at = None
             outcome = "skipped"
     if cancel_needed:
-        from connector.core.reversal import schedule_cancel
-
         schedule_cancel(rt, redemption_id)
     if outcome == "fulfilled" and result.external_order_id:
         # The member hears once the order exists; the email channel's own message is its confirmation.
-        from connector.core.redemptions import send_initial_confirmation
-
         send_initial_confirmation(rt, redemption_id)
     return outcome
 

@@ -25,16 +25,12 @@ from connector.core.lifecycle import sources_of, transition
 from connector.core.model import DeliveryStatus, LedgerKind, RedemptionEvent, RedemptionStatus
 from connector.core.redemptions import load_for_actor
 from connector.core.runtime import Runtime
+from connector.core.scheduling import CANCEL_JOB, schedule_cancel  # noqa: F401  (CANCEL_JOB re-exported)
 from connector.core.shop_tokens import blocked_call, shop_for_plugin
 from connector.core.tables import LedgerEntry, Redemption
 from connector.core.timeline import record_event
 
-CANCEL_JOB = "cancel_order"
 _NOT_CANCELLABLE = {DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED}
-
-
-def schedule_cancel(rt: Runtime, redemption_id: int) -> None:
-    rt.enqueue(CANCEL_JOB, redemption_id, key=f"cancel-{redemption_id}")
 
 
 def reverse_redemption(

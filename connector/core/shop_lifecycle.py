@@ -30,11 +30,11 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from connector.core.database import transaction
-from connector.core.fulfilment import schedule_fulfilment
 from connector.core.lifecycle import transition
 from connector.core.model import RedemptionEvent, RedemptionStatus
 from connector.core.redemptions import reopen_for_retry
 from connector.core.runtime import Runtime
+from connector.core.scheduling import schedule_fulfilment
 from connector.core.shop_tokens import status_error
 from connector.core.tables import Redemption, Shop, ShopStatus
 from connector.core.timeline import record_event

@@ -13,11 +13,9 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
-from connector.core.fulfilment import schedule_fulfilment
-from connector.core.reversal import schedule_cancel
 from connector.core.runtime import Runtime
+from connector.core.scheduling import schedule_cancel, schedule_fulfilment, schedule_webhook
 from connector.core.tables import Redemption, WebhookDelivery
-from connector.core.webhook_intake import PROCESS_JOB
 
 
 @dataclass(frozen=True)
@@ -62,5 +60,5 @@ def sweep(rt: Runtime, *, webhook_grace_seconds: float = 30.0, limit: int = 5000
     for redemption_id in cancels:
         schedule_cancel(rt, redemption_id)
     for delivery_id in webhooks:
-        rt.enqueue(PROCESS_JOB, delivery_id, key=f"webhook-{delivery_id}")
+        schedule_webhook(rt, delivery_id)
     return SweepReport(fulfilments=len(due), cancels=len(cancels), webhooks=len(webhooks))

@@ -26,18 +26,14 @@ from sqlalchemy.exc import IntegrityError
 
 from connector.core.database import transaction
 from connector.core.errors import NotFoundError, PayloadTooLargeError, WebhookRejectedError
-from connector.core.fulfilment import schedule_fulfilment
 from connector.core.hooktypes import InboundWebhook, VerifiedWebhook, WebhookEffect
 from connector.core.runtime import Runtime
+from connector.core.scheduling import DRAIN_JOB, DRAIN_KEY, PROCESS_JOB, schedule_fulfilment  # noqa: F401  (re-exported)
 from connector.core.secret_cache import ShopSecrets
 from connector.core.storable import text_problem, utc_or_none
 from connector.core.tables import Shop, WebhookDelivery
 from connector.core.webhook_effects import ShopScope, apply_effect
 
-PROCESS_JOB = "process_webhook"
-#: The job that applies every stored, unapplied delivery, and the key its wakes coalesce on.
-DRAIN_JOB = "process_received_webhooks"
-DRAIN_KEY = "webhook-drain"
 _DRAIN_BATCH = 200
 #: Built once: a Core INSERT … RETURNING with bound parameters hits SQLAlchemy's compiled cache directly.
 #: Building ``.values(**row)`` per delivery (cache key and all) cost ~0.7 ms of CPU, and the ORM unit of

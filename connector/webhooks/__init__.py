@@ -1,7 +1,7 @@
 """Incoming webhooks at ``/webhooks/<provider>``: verify the raw body, store once, answer fast."""
 
-from flask import Blueprint
+from connector.webhooks.blueprint import bp
 
-bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+__all__ = ["bp"]
 
-from connector.webhooks import views  # noqa: E402, F401  (routes register on import)
+from connector.webhooks import views  # noqa: F401  (routes register on import)

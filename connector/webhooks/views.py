@@ -17,10 +17,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from connector.api.openapi import operation
 from connector.api.schemas import WebhookReceiptSchema
-from connector.app import current_runtime
 from connector.core.errors import PayloadTooLargeError, WebhookPayloadError, WebhookRejectedError
 from connector.core.webhook_intake import receive_webhook
-from connector.webhooks import bp
+from connector.request_context import current_runtime
+from connector.webhooks.blueprint import bp
 
 log = logging.getLogger("connector.webhooks")
 

@@ -50,6 +50,7 @@ def test_reverse_returns_points_once_and_leaves_order_by_default(make_runtime):
     assert _returned_rows(rt, rid) == 1
 
 
+@pytest.mark.hook("connector_cancel_order")
 def test_reverse_with_cancel_cancels_the_unshipped_order(make_runtime):
     rt, w, rid, shop = _setup(make_runtime)
     reverse_redemption(rt, rid, SUPPORT, cancel_order=True)

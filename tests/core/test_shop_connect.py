@@ -79,6 +79,7 @@ def _shop(rt: Runtime, domain: str = NEW_SHOP) -> Shop | None:
 # -- the authorize page ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.hook("connector_install_url")
 def test_begin_install_sends_the_browser_to_the_shops_authorize_page_and_keeps_only_the_states_digest(
     rt: Runtime, world: World, oauth_sim: SimServer
 ):
@@ -135,6 +136,7 @@ def test_a_missing_app_setting_is_named(make_runtime, missing: str, env: dict[st
 # -- the whole install --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.hook("connector_verify_install_callback")
 def test_an_install_from_the_console_connects_the_shop_to_the_brand_with_an_expiring_token(
     rt: Runtime, world: World, oauth_sim: SimServer
 ):
@@ -321,6 +323,7 @@ def test_a_failed_exchange_stores_nothing_and_uses_the_state(rt: Runtime, world:
     _refused(rt, oauth_sim, query, state, "already used")
 
 
+@pytest.mark.hook("connector_check_scopes")
 def test_missing_scopes_are_named_and_nothing_is_stored(rt: Runtime, world: World, oauth_sim):
     oauth_sim.control("config", {"granted_scopes": "read_products,write_customers"})
     query, state = _install(rt, world.brand.id)

@@ -92,6 +92,7 @@ def test_a_token_far_from_expiry_is_used_as_it_is(rt, desk):
     assert desk.requests == []
 
 
+@pytest.mark.hook("connector_grant_token")
 def test_a_token_near_expiry_is_renewed_first_and_both_new_tokens_are_stored_together(rt, desk):
     world = seed_world(rt)
     _make_expiring(rt, world.shop.id, expires_in=60)  # inside the 300 s margin

@@ -71,6 +71,7 @@ def subscriptions(server: SimServer) -> dict[int, tuple[str, str, str | None]]:
         return {s.id: (s.topic, s.uri, s.filter) for s in server.state.store.webhook_subscriptions.values()}
 
 
+@pytest.mark.hook("connector_sync_webhooks")
 def test_sync_keeps_the_outcome_on_the_shops_row_and_a_second_run_changes_nothing(make_runtime, sim: SimServer):
     rt = make_runtime()
     world = seed_world(rt, api_base_url=sim.base_url)

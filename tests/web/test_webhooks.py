@@ -69,6 +69,8 @@ def test_webhook_signed_delivery_is_stored_once_and_answered_accepted(client, rt
         assert row.body == body.decode() and row.status == "processed"
 
 
+@pytest.mark.hook("connector_verify_webhook")
+@pytest.mark.hook("connector_interpret_webhook")
 def test_webhook_same_delivery_five_times_has_one_row_and_one_effect(client, rt, shop, redemption_id):
     body = as_body(fulfillment_payload(1, "delivered", "2026-07-02T09:30:00-04:00"))
     headers = shopify_headers(body, "fulfillments/update")

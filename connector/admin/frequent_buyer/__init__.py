@@ -13,7 +13,7 @@ roles keep Fulfillments, registered first, as their landing page).
 
 from __future__ import annotations
 
-from connector.admin import add_nav
+from connector.admin.blueprint import add_nav
 from connector.admin.frequent_buyer import (  # noqa: F401  (routes register on import)
     common,
     distributor_pages,

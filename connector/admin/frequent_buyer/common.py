@@ -18,7 +18,7 @@ from typing import Any
 from flask import Response, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from connector.admin import bp
+from connector.admin.blueprint import bp
 from connector.admin.session_auth import safe_next
 from connector.core.access import Actor
 from connector.core.errors import ConflictError, PermissionDeniedError, ValidationError

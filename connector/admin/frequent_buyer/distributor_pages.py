@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from connector.admin import bp
+from connector.admin.blueprint import bp
 from connector.admin.frequent_buyer.common import (
     DAY,
     INT,
@@ -41,7 +41,6 @@ from connector.admin.frequent_buyer.common import (
     refusal,
 )
 from connector.admin.session_auth import current_actor
-from connector.app import current_runtime
 from connector.core.access import Actor
 from connector.core.errors import (
     ConflictError,
@@ -57,6 +56,7 @@ from connector.core.frequent_buyer.distribution import Section
 from connector.core.frequent_buyer.programs import list_distributors, list_programs, list_retailers
 from connector.core.model import Role
 from connector.core.runtime import Runtime
+from connector.request_context import current_runtime
 
 #: The tabs' short names (the DOM contract's ``data-section`` and the ``section=`` query value) → core sections.
 SECTIONS: dict[str, Section] = {

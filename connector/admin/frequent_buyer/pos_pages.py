@@ -20,7 +20,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from connector.admin import bp
+from connector.admin.blueprint import bp
 from connector.admin.frequent_buyer.common import (
     INT,
     PAGE_SIZE,
@@ -32,7 +32,6 @@ from connector.admin.frequent_buyer.common import (
     refusal,
 )
 from connector.admin.session_auth import current_actor, load_user
-from connector.app import current_runtime
 from connector.core.access import Actor
 from connector.core.errors import ConflictError, ValidationError
 from connector.core.frequent_buyer import pos_dashboard, pos_ingest
@@ -41,6 +40,7 @@ from connector.core.frequent_buyer.model import PosRedemptionStatus
 from connector.core.frequent_buyer.pos_types import PosFormat, PosReportRejected
 from connector.core.frequent_buyer.programs import RetailerView, check_retailer_write, is_staff, list_retailers
 from connector.core.model import Role
+from connector.request_context import current_runtime
 
 #: The format the upload form picks first: the one the API defaults to.
 DEFAULT_FORMAT = "darts-bxgy"

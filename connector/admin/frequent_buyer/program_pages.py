@@ -13,13 +13,13 @@ from __future__ import annotations
 from flask import render_template, request
 from werkzeug.wrappers import Response
 
-from connector.admin import bp
+from connector.admin.blueprint import bp
 from connector.admin.frequent_buyer.common import INT, csv_download, parse_query
 from connector.admin.session_auth import current_actor
-from connector.app import current_runtime
 from connector.core.catalog import slugify
 from connector.core.frequent_buyer import programs as core
 from connector.core.model import Role
+from connector.request_context import current_runtime
 
 
 @bp.get("/programs")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from connector.admin import bp
+from connector.admin.blueprint import bp
 from connector.admin.frequent_buyer.common import (
     DAY,
     INT,
@@ -29,7 +29,6 @@ from connector.admin.frequent_buyer.common import (
     refusal,
 )
 from connector.admin.session_auth import current_actor, load_user
-from connector.app import current_runtime
 from connector.core.errors import ConflictError, IllegalTransitionError, PermissionDeniedError, ValidationError
 from connector.core.frequent_buyer import credit_memo, credit_status
 from connector.core.frequent_buyer.distribution import BatchView, get_batch
@@ -37,6 +36,7 @@ from connector.core.frequent_buyer.filenames import clean_filename
 from connector.core.frequent_buyer.model import MemoLineOutcome, RetailerCreditView
 from connector.core.frequent_buyer.programs import list_distributors, list_programs, list_retailers
 from connector.core.model import Role
+from connector.request_context import current_runtime
 
 MEMO_ENDPOINT = "admin.fb_memo_upload"
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from connector.core.tables import Base, _now
+from connector.core.orm_base import Base, _now
 
 _MONEY = Numeric(12, 2)
 _SIZE = Numeric(12, 3)

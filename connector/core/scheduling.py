@@ -1,0 +1,51 @@
+"""The jobs a use case queues, by name and de-duplication key: one place for every ``schedule_*``.
+
+Fulfilment, reversal, redemptions, webhooks and the sweeper all queue attempts; keeping the names
+and keys here lets each of them schedule another's job without importing that use case's module
+(which, before, made ``fulfilment``, ``redemptions`` and ``reversal`` import one another).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from connector.core.runtime import Runtime
+
+#: The job that places a redemption's order (``connector.core.fulfilment.fulfil_redemption``).
+FULFIL_JOB = "fulfil_redemption"
+#: The job that cancels a reversed redemption's shop order (``connector.core.reversal.cancel_order``).
+CANCEL_JOB = "cancel_order"
+#: The job that applies one stored webhook delivery (the sweeper's, ``webhook_intake.process_webhook``).
+PROCESS_JOB = "process_webhook"
+#: The job that applies every stored, unapplied delivery, and the key its wakes coalesce on.
+DRAIN_JOB = "process_received_webhooks"
+DRAIN_KEY = "webhook-drain"
+#: The sweeper's periodic job (``connector.core.sweeper.sweep``).
+SWEEP_JOB = "sweep"
+
+
+def fulfil_job_key(redemption_id: int, attempts: int) -> str:
+    """One key per attempt: a retry is a new job, a duplicate enqueue of the same attempt is not."""
+    return f"fulfil-{redemption_id}-{attempts}"
+
+
+def cancel_job_key(redemption_id: int) -> str:
+    """One cancel per redemption: asking twice queues it once."""
+    return f"cancel-{redemption_id}"
+
+
+def webhook_job_key(delivery_id: int) -> str:
+    """One job per stored delivery: sweeping while it still waits adds nothing."""
+    return f"webhook-{delivery_id}"
+
+
+def schedule_fulfilment(rt: Runtime, redemption_id: int, attempts: int, at: datetime | None = None) -> None:
+    rt.enqueue(FULFIL_JOB, redemption_id, key=fulfil_job_key(redemption_id, attempts), at=at)
+
+
+def schedule_cancel(rt: Runtime, redemption_id: int) -> None:
+    rt.enqueue(CANCEL_JOB, redemption_id, key=cancel_job_key(redemption_id))
+
+
+def schedule_webhook(rt: Runtime, delivery_id: int) -> None:
+    rt.enqueue(PROCESS_JOB, delivery_id, key=webhook_job_key(delivery_id))
