@@ -20,7 +20,7 @@ from connector.core.redemptions import create_redemption
 from connector.core.runtime import Runtime
 from connector.core.shop_tokens import shop_for_plugin
 from connector.core.tables import Brand, Redemption, Shop
-from connector.shopify_sim import SimServer
+from shopify_sim import SimServer
 from tests.conftest import seed_world
 
 TOKEN = "shpat_test_token"  # seed_world's shop token
