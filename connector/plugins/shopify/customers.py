@@ -36,25 +36,12 @@ from connector.plugins.shopify.documents import (
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import gid, term
 from connector.plugins.shopify.member_validation import LABELS, ValidatedMember
+from connector.plugins.shopify.user_errors import MEMBER_FIELDS, says_missing
 
-#: Last element of a userError ``field`` path → the ``MemberInfo`` field it is about.
-USER_ERROR_FIELDS: dict[str, str] = {
-    "firstName": "first_name",
-    "lastName": "last_name",
-    "email": "email",
-    "phone": "phone",
-    "address1": "address1",
-    "address2": "address2",
-    "city": "city",
-    "province": "province_code",
-    "provinceCode": "province_code",
-    "country": "country_code",
-    "countryCode": "country_code",
-    "zip": "zip",
-}
+#: Kept under its old name for callers; the map lives in ``user_errors``.
+USER_ERROR_FIELDS = MEMBER_FIELDS
 
 NOTHING_IDENTIFYING = "a name, phone number, or email address must be present"
-_BLANK = re.compile(r"\b(blank|required|must be present|is missing|can't be empty)\b", re.IGNORECASE)
 
 
 class CustomerGoneError(Exception):
@@ -287,7 +274,7 @@ def raise_for_customer_user_errors(user_errors: Sequence[Any]) -> None:
         field = USER_ERROR_FIELDS.get(last)
         if field in ("email", "phone") and "already been taken" in lowered:
             raise CustomerTakenError(field)
-        if field and _BLANK.search(message):
+        if field and says_missing(message):
             missing.append((field, f"{LABELS[field]}: {message}"))
         elif field:
             wrong.append((field, f"Shopify rejected the member's {LABELS[field]}: {message}"))

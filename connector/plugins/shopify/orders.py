@@ -33,27 +33,12 @@ from connector.plugins.shopify.documents import (
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import redemption_key, term
 from connector.plugins.shopify.member_validation import LABELS, ValidatedMember
+from connector.plugins.shopify.user_errors import MEMBER_FIELDS, says_missing
 from connector.plugins.shopify.variants import Variant
 
 ORDER_TAG = "loyalty-reward"
 SOURCE_NAME = "connector"
 MAX_STAFF_NOTE = 255
-
-#: Shipping-address fields of an ``orderCreate`` userError path → the member field at fault.
-_ADDRESS_FIELDS: dict[str, str] = {
-    "firstName": "first_name",
-    "lastName": "last_name",
-    "address1": "address1",
-    "address2": "address2",
-    "city": "city",
-    "province": "province_code",
-    "provinceCode": "province_code",
-    "country": "country_code",
-    "countryCode": "country_code",
-    "zip": "zip",
-    "phone": "phone",
-}
-_BLANK_WORDS = ("blank", "required", "must be present", "is missing", "can't be empty")
 
 
 @dataclass(frozen=True)
@@ -232,9 +217,9 @@ def _raise_for_order_user_errors(user_errors: Sequence[Any], sku: str, domain: s
             field="sku",
         )
     if "shippingAddress" in path:
-        field = _ADDRESS_FIELDS.get(last)
+        field = MEMBER_FIELDS.get(last)
         label = LABELS[field] if field else "shipping address"
-        if any(word in lowered for word in _BLANK_WORDS):
+        if says_missing(message):
             raise ProviderError(
                 "missing_user_information",
                 f"Shopify needs the member's {label} for the shipping address: {full}",
