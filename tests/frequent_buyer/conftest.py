@@ -56,6 +56,7 @@ from connector.core.frequent_buyer.programs import ItemSpec, LocationSpec, Price
 from connector.core.hooktypes import HookContext, PluginInfo
 from connector.core.model import Role
 from connector.core.runtime import Runtime
+from tests.frequent_buyer.distribution_fixtures import Market, build_market
 
 REDEEMED = date(2026, 6, 15)
 
@@ -377,6 +378,12 @@ class CardsCsvFormat:
 @pytest.fixture
 def rt(make_runtime) -> Runtime:
     return make_runtime(plugins=[CardsCsvFormat()])
+
+
+@pytest.fixture
+def m(rt) -> Market:
+    """The distribution tests' market: brands, programs, retailers and distributors (``build_market``)."""
+    return build_market(rt)
 
 
 @pytest.fixture

@@ -14,22 +14,11 @@ from connector.core.frequent_buyer.tables import CreditMemo
 from connector.core.model import Role
 from tests.frequent_buyer.distribution_fixtures import (
     batch_row,
-    build_market,
     count,
     events,
     make_free_good,
     snapshot,
 )
-
-
-@pytest.fixture
-def rt(make_runtime):
-    return make_runtime()
-
-
-@pytest.fixture
-def m(rt):
-    return build_market(rt)
 
 
 @pytest.fixture

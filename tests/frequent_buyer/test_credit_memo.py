@@ -21,22 +21,11 @@ from connector.core.frequent_buyer.credit_status import reconcile_batch
 from connector.core.frequent_buyer.tables import CreditMemo, CreditMemoLine
 from tests.frequent_buyer.distribution_fixtures import (
     batch_row,
-    build_market,
     count,
     events,
     make_free_good,
     snapshot,
 )
-
-
-@pytest.fixture
-def rt(make_runtime):
-    return make_runtime()
-
-
-@pytest.fixture
-def m(rt):
-    return build_market(rt)
 
 
 @pytest.fixture

@@ -20,21 +20,10 @@ from connector.core.frequent_buyer.credit_status import credit_status, reconcila
 from connector.core.frequent_buyer.model import RetailerCreditView as RV
 from tests.frequent_buyer.distribution_fixtures import (
     batch_row,
-    build_market,
     events,
     make_free_good,
     snapshot,
 )
-
-
-@pytest.fixture
-def rt(make_runtime):
-    return make_runtime()
-
-
-@pytest.fixture
-def m(rt):
-    return build_market(rt)
 
 
 def _ids(report, view):

@@ -32,7 +32,6 @@ from connector.core.frequent_buyer.model import RetailerCreditView as RV
 from connector.core.frequent_buyer.tables import Batch, CreditGroup, FbEvent, FreeGood
 from tests.frequent_buyer.distribution_fixtures import (
     batch_row,
-    build_market,
     count,
     events,
     make_free_good,
@@ -40,16 +39,6 @@ from tests.frequent_buyer.distribution_fixtures import (
     snapshot,
     statuses,
 )
-
-
-@pytest.fixture
-def rt(make_runtime):
-    return make_runtime()
-
-
-@pytest.fixture
-def m(rt):
-    return build_market(rt)
 
 
 def _event_tuples(rt, subject_type, subject_id):

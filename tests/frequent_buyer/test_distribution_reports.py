@@ -15,17 +15,7 @@ from connector.core.frequent_buyer import distribution as d
 from connector.core.frequent_buyer import distribution_reports as reports
 from connector.core.frequent_buyer import paging
 from connector.core.frequent_buyer.distribution_reports import ReportName, ReportParams, report_csv, run_report
-from tests.frequent_buyer.distribution_fixtures import build_market, make_free_good
-
-
-@pytest.fixture
-def rt(make_runtime):
-    return make_runtime()
-
-
-@pytest.fixture
-def m(rt):
-    return build_market(rt)
+from tests.frequent_buyer.distribution_fixtures import make_free_good
 
 
 def _rows(rt, actor, name, **params):
