@@ -16,10 +16,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from connector.core.errors import CATALOG
-from connector.core.model import LedgerKind
-from connector.core.redemptions import points_balance
 from connector.core.runtime import Runtime
-from connector.core.tables import LedgerEntry, OutboundMessage, Redemption
+from connector.core.tables import OutboundMessage, Redemption
 from tests.e2e.pages import (
     TABS,
     click_and_wait,
@@ -39,6 +37,7 @@ from tests.e2e.pages import (
 )
 from tests.e2e.seed import FORMULA_NAME, Console
 from tests.fakes import FakeShopPlugin
+from tests.web.admin.stories import balance as points_of, returned_entries
 
 TAB_STATUSES = {"unfulfilled": {"pending", "error"}, "fulfilled": {"fulfilled"}, "reversed": {"reversed"}}
 ACTION_SELECTORS = (
@@ -47,23 +46,6 @@ ACTION_SELECTORS = (
     "form.action-retry",
     '#bulk-form button[name="action"]',
 )
-
-
-def _balance(rt: Runtime, member_id: int) -> int:
-    with rt.sessions() as s:
-        return points_balance(s, member_id)
-
-
-def _returned_entries(rt: Runtime, redemption_id: int) -> int:
-    with rt.sessions() as s:
-        return int(
-            s.scalar(
-                select(func.count())
-                .select_from(LedgerEntry)
-                .where(LedgerEntry.redemption_id == redemption_id, LedgerEntry.kind == LedgerKind.RETURNED)
-            )
-            or 0
-        )
 
 
 def _redemption(rt: Runtime, redemption_id: int) -> Redemption:
@@ -241,7 +223,7 @@ def test_reverse_through_the_confirmation_page_returns_the_points_once(
 ) -> None:
     rid = console.redemptions["fresh"]
     before = _redemption(rt, rid)
-    balance_before = _balance(rt, before.member_id)
+    balance_before = points_of(rt, before.member_id)
     log_in_to_fulfilments(page, console.support)
     open_tab(page, "fulfilled")
 
@@ -257,8 +239,8 @@ def test_reverse_through_the_confirmation_page_returns_the_points_once(
     expect(page.locator("main, body").first).to_contain_text("REVERSED")
 
     assert _redemption(rt, rid).status == "reversed"
-    assert _balance(rt, before.member_id) == balance_before + before.points_cost
-    assert _returned_entries(rt, rid) == 1
+    assert points_of(rt, before.member_id) == balance_before + before.points_cost
+    assert returned_entries(rt, rid) == 1
     assert shop.cancelled.count(before.external_order_id) == 1, "the ticked box cancels the shop order once"
 
     page.goto("/admin/fulfilments?tab=reversed")
@@ -272,7 +254,7 @@ def test_a_second_reversal_from_a_stale_tab_is_refused_and_returns_nothing(
 ) -> None:
     rid = console.redemptions["shipped"]
     before = _redemption(rt, rid)
-    balance_before = _balance(rt, before.member_id)
+    balance_before = points_of(rt, before.member_id)
     log_in_to_fulfilments(page, console.support)
     stale = page.context.new_page()  # the same agent, a second tab left open on the confirmation page
     page.goto(f"/admin/redemptions/{rid}/reverse")
@@ -284,11 +266,11 @@ def test_a_second_reversal_from_a_stale_tab_is_refused_and_returns_nothing(
     expect(flash(stale, "error")).to_be_visible()
     expect(flash(stale, "success")).to_have_count(0)
 
-    assert _balance(rt, before.member_id) == balance_before + before.points_cost
-    assert _returned_entries(rt, rid) == 1
+    assert points_of(rt, before.member_id) == balance_before + before.points_cost
+    assert returned_entries(rt, rid) == 1
 
 
-def test_member_page_shows_the_ledger_and_the_balance(page: Page, console: Console, rt: Runtime) -> None:
+def test_member_page_shows_the_ledger_and_thebalance(page: Page, console: Console, rt: Runtime) -> None:
     member_id = console.members["alan"]  # welcome points, a reversed mug, a pending tee
     log_in_to_fulfilments(page, console.support)
     page.goto(f"/admin/members/{member_id}")
@@ -297,7 +279,7 @@ def test_member_page_shows_the_ledger_and_the_balance(page: Page, console: Conso
     kinds = sorted(ledger.evaluate_all("rs => rs.map(r => r.dataset.kind)"))
     assert kinds == ["earned", "returned", "spent", "spent"]
     balance = page.locator("#points-balance").inner_text()
-    assert int(re.sub(r"[^\d-]", "", balance)) == _balance(rt, member_id) == 3000 - 300 - 500 + 300
+    assert int(re.sub(r"[^\d-]", "", balance)) == points_of(rt, member_id) == 3000 - 300 - 500 + 300
 
 
 # -- retry, resend, bulk --------------------------------------------------------------------------------------
