@@ -37,7 +37,8 @@ from tests.e2e.pages import (
 )
 from tests.e2e.seed import FORMULA_NAME, Console
 from tests.fakes import FakeShopPlugin
-from tests.web.admin.stories import balance as points_of, returned_entries
+from tests.web.admin.stories import balance as points_of
+from tests.web.admin.stories import returned_entries
 
 TAB_STATUSES = {"unfulfilled": {"pending", "error"}, "fulfilled": {"fulfilled"}, "reversed": {"reversed"}}
 ACTION_SELECTORS = (
