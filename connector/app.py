@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
 from connector.config import InsecureSecretKey, Settings, check_secret_key
 from connector.core.errors import ConnectorError, ProviderError, ValidationError
@@ -103,7 +104,7 @@ def _wants_admin_html() -> bool:
 
 def _admin_error(
     status: int, message: str, *, fix: str | None = None, fields: dict[str, Any] | None = None
-) -> Response:
+) -> BaseResponse:
     from connector.admin.error_pages import render_error
 
     return render_error(status, message, fix=fix, fields={k: str(v) for k, v in (fields or {}).items()})
@@ -115,7 +116,7 @@ def _snake(name: str) -> str:
 
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ConnectorError)
-    def connector_error(exc: ConnectorError) -> Response:
+    def connector_error(exc: ConnectorError) -> BaseResponse:
         if exc.status_code >= 500:
             log.error("%s on %s %s: %s", exc.code, request.method, request.path, exc.message)
         if _wants_admin_html():
@@ -140,7 +141,7 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(exc: OperationalError) -> Response:
+    def database_unavailable(exc: OperationalError) -> BaseResponse:
         # The database went away mid-request: nothing was committed, so a retry is safe (and Shopify retries).
         log.error("database error on %s %s: %s", request.method, request.path, type(exc.orig).__name__)
         if _wants_admin_html():
@@ -153,7 +154,7 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(InternalServerError)
-    def internal_error(exc: InternalServerError) -> Response | HTTPException:
+    def internal_error(exc: InternalServerError) -> BaseResponse | HTTPException:
         if _wants_admin_html():
             return _admin_error(500, "An unexpected error happened; it was logged.")
         if not _wants_json():
@@ -163,7 +164,7 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response | HTTPException:
+    def http_error(exc: HTTPException) -> BaseResponse | HTTPException:
         if _wants_admin_html() and exc.code is not None and exc.code >= 400:
             message = "There is no page at this address." if exc.code == 404 else (exc.description or exc.name)
             response = _admin_error(exc.code, message)

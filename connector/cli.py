@@ -235,8 +235,8 @@ def reconcile(days: float, as_json: bool) -> None:
         )
         for code, ids in r.duplicates.items():
             click.echo(f"  duplicate  {code}: {', '.join(ids)}")
-        for order_id, code, why in r.orphans:
-            click.echo(f"  orphan     {order_id} ({code or 'no code'}): {why}")
+        for order_id, order_code, why in r.orphans:
+            click.echo(f"  orphan     {order_id} ({order_code or 'no code'}): {why}")
     if any(r.duplicates or r.orphans or r.error for r in reports):
         sys.exit(1)
 
@@ -407,14 +407,16 @@ def tokens_revoke(name: str) -> None:
     from sqlalchemy import update
 
     from connector.bootstrap import build_runtime
-    from connector.core.database import transaction
+    from connector.core.database import rowcount, transaction
     from connector.core.tables import ApiToken
 
     rt = build_runtime(start_jobs=False)
     with transaction(rt.sessions) as s:
-        count = s.execute(
-            update(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)).values(revoked_at=rt.now())
-        ).rowcount
+        count = rowcount(
+            s.execute(
+                update(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)).values(revoked_at=rt.now())
+            )
+        )
     if not count:
         raise click.ClickException(f"no active token named {name!r}")
     click.echo(f"revoked {count} token(s) named {name!r}")

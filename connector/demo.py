@@ -81,7 +81,7 @@ def _members(s: Any, brand: Brand) -> dict[str, Any]:
         "country_code": "CA",
         "zip": "K2P 1L4",
     }
-    people = {
+    people: dict[str, dict[str, Any]] = {
         "ada": dict(
             first_name="Ada",
             last_name="Lovelace",
@@ -227,7 +227,7 @@ def seed(
     wait()
     for rid, status in ((shipped, "in_transit"), (delivered, "delivered")):
         with rt.sessions() as s:
-            order_gid = s.get(Redemption, rid).external_order_id
+            order_gid = s.get_one(Redemption, rid).external_order_id
         if order_gid:
             sim.control(f"orders/{order_gid.rsplit('/', 1)[1]}/fulfil", {"shipment_status": status})
     sim.control("faults", {"queue": [{"kind": "503", "count": 1}]})

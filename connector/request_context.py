@@ -19,7 +19,7 @@ EXTENSION = "connector"
 
 def current_runtime() -> Runtime:
     """The runtime of the app handling the current request."""
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    return current_app.extensions[EXTENSION]
 
 
 def error_response(

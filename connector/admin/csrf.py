@@ -40,7 +40,7 @@ def csrf_token() -> str:
 def rotate() -> str:
     """A new token, for a new session (sign-in), so a token seen before sign-in is worthless after."""
     session[SESSION_KEY] = secrets.token_urlsafe(32)
-    return session[SESSION_KEY]  # type: ignore[no-any-return]
+    return session[SESSION_KEY]
 
 
 def check_request() -> None:

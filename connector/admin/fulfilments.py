@@ -10,6 +10,7 @@ pages, raised to the app's handlers like the API's errors.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
@@ -70,13 +71,16 @@ class _IdUrl:
 
     def __init__(self, endpoint: str, key: str) -> None:
         self.endpoint, self.key = endpoint, key
-        parts = url_for(endpoint, **{key: self._PLACEHOLDER}).split(str(self._PLACEHOLDER))
+        # Typed as url_for's **values (Any): mypy checks a **dict[str, int] against url_for's own _external too.
+        values: dict[str, Any] = {key: self._PLACEHOLDER}
+        parts = url_for(endpoint, **values).split(str(self._PLACEHOLDER))
         self.head, self.tail = (parts[0], parts[1]) if len(parts) == 2 else ("", "")
         self.exact = len(parts) == 2
 
     def __call__(self, ident: int) -> str:
         if not self.exact:
-            return url_for(self.endpoint, **{self.key: ident})
+            values: dict[str, Any] = {self.key: ident}
+            return url_for(self.endpoint, **values)
         return f"{self.head}{int(ident)}{self.tail}"
 
 

@@ -71,7 +71,7 @@ def public(view: F) -> F:
 def load_user() -> SessionUser | None:
     """The user of this request's session, if it is still valid; an outdated session is cleared."""
     if "admin_user" in g:
-        return g.admin_user  # type: ignore[no-any-return]
+        return g.admin_user
     user: SessionUser | None = None
     uid, version, sid = session.get(SESSION_USER), session.get(SESSION_VERSION), session.get(SESSION_ID)
     if isinstance(uid, int) or isinstance(version, int) or sid is not None:

@@ -113,7 +113,7 @@ def current_actor() -> Actor:
     actor = g.get("connector_actor")
     if actor is None:  # a view without the blueprint's before_request: fail closed
         raise AuthenticationError(f"missing bearer token: {HOW_TO_GET_A_TOKEN}", token_given=False)
-    return actor  # type: ignore[no-any-return]
+    return actor
 
 
 #: API request bodies are small JSON objects (an operation's ``max_bytes`` may allow more, e.g. a report upload).

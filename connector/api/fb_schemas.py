@@ -33,7 +33,10 @@ class DecimalString(fields.String):
     def __init__(self, *, trim: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.trim = trim
-        self.metadata.setdefault("format", "decimal")
+        # marshmallow types ``metadata`` as a read-only Mapping: extend a copy rather than the caller's dict.
+        metadata = dict(self.metadata)
+        metadata.setdefault("format", "decimal")
+        self.metadata = metadata
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         if value is None:

@@ -242,7 +242,7 @@ class JsonSchemaConverter:
 # -- the document --------------------------------------------------------------------------------------------
 
 _RULE_ARG = re.compile(r"<(?:(?P<converter>[a-zA-Z_]\w*)(?:\([^)]*\))?:)?(?P<name>[a-zA-Z_]\w*)>")
-_PATH_TYPES = {
+_PATH_TYPES: dict[str, dict[str, Any]] = {
     "int": {"type": "integer", "minimum": 0},
     "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": ID_MAX},
     "float": {"type": "number"},
@@ -308,7 +308,9 @@ def _operation(
     if params:
         out["parameters"] = params
     if op.form is not None or op.files:
-        form = conv.object_schema(op.form, response=False) if op.form is not None else {"type": "object"}
+        form: dict[str, Any] = (
+            conv.object_schema(op.form, response=False) if op.form is not None else {"type": "object"}
+        )
         properties = dict(form.get("properties", {}))
         required = list(form.get("required", []))
         for name, text in op.files.items():
@@ -325,16 +327,16 @@ def _operation(
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     elif op.body is not None:
-        required = any(f.required for f in op.body().fields.values())
+        body_required = any(f.required for f in op.body().fields.values())
         out["requestBody"] = {
-            "required": required,
+            "required": body_required,
             "content": {"application/json": {"schema": conv.ref(op.body, response=False)}},
         }
     responses: dict[str, Any] = {}
-    for status, (description, schema) in sorted(op.responses.items()):
+    for status, (description, response_schema) in sorted(op.responses.items()):
         media = op.media_types.get(status, "application/json")
-        if schema is not None:
-            body_schema = conv.ref(schema, response=True)
+        if response_schema is not None:
+            body_schema = conv.ref(response_schema, response=True)
         else:
             body_schema = {"type": "object"} if media == "application/json" else {"type": "string"}
         entry: dict[str, Any] = {"description": description, "content": {media: {"schema": body_schema}}}
@@ -442,5 +444,5 @@ def build_document(app: Flask) -> dict[str, Any]:
 def openapi_document() -> Response:
     doc = current_app.extensions.get(_DOCUMENT_KEY)
     if doc is None:
-        doc = current_app.extensions[_DOCUMENT_KEY] = build_document(current_app)  # type: ignore[attr-defined]
+        doc = current_app.extensions[_DOCUMENT_KEY] = build_document(current_app)
     return jsonify(doc)

@@ -93,7 +93,8 @@ def upload_pos_report() -> Response | tuple[dict[str, Any], int, dict[str, str]]
     form = _load_form()
     retailer_id = form.get("retailer_id")
     if retailer_id is None:
-        if actor.role != Role.RETAILER:
+        # A retailer user always carries its retailer (check_scope, where users and tokens are made).
+        if actor.role != Role.RETAILER or actor.retailer_id is None:
             raise ValidationError("retailer_id is required", fields={"retailer_id": "the retailer the report is for"})
         retailer_id = actor.retailer_id
     check_retailer_write(actor, retailer_id, "upload POS reports")

@@ -306,7 +306,8 @@ def create_enrollment() -> tuple[dict[str, Any], int, dict[str, str]]:
     data = load_body(EnrollmentCreateSchema())
     retailer_id = data.get("retailer_id")
     if retailer_id is None:
-        if actor.role != Role.RETAILER:
+        # A retailer user always carries its retailer (check_scope, where users and tokens are made).
+        if actor.role != Role.RETAILER or actor.retailer_id is None:
             raise ValidationError("retailer_id is required", fields={"retailer_id": "the retailer to enroll"})
         retailer_id = actor.retailer_id
     e = core.enroll(

@@ -100,7 +100,7 @@ class JsonInteger(fields.Integer):
             value = int(value)
         if type(value) is not int:  # bool is an int subclass: true is not 1
             raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-any-return]
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class TextInteger(fields.Integer):
@@ -109,7 +109,7 @@ class TextInteger(fields.Integer):
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
         if not isinstance(value, str) or not _INTEGER_TEXT.fullmatch(value):
             raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-any-return]
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def _id_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:

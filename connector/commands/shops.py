@@ -99,7 +99,8 @@ def shops_connect(
         )
     if api_base_url and not client_id:
         raise click.UsageError("--api-base-url goes with --client-id; an install finds the shop by its domain")
-    secret = click.get_text_stream("stdin").readline().strip() if client_secret_stdin else ""
+    # Click 8.5 deprecated get_text_stream (now served by a module __getattr__, typed ``object``; gone in 9.0).
+    secret = click.get_text_stream("stdin").readline().strip() if client_secret_stdin else ""  # type: ignore[operator]
     settings = settings_from_env()
     rt = build_runtime(settings, start_jobs=False)
     try:

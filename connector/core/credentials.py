@@ -115,7 +115,7 @@ class Keyring:
                 "run `connector db upgrade`, which encrypts the ones stored earlier"
             )
         try:
-            return how(token.encode("ascii"))  # type: ignore[no-any-return]
+            return how(token.encode("ascii"))
         except InvalidToken:
             raise CredentialKeyError(
                 f"no key in {self.source} opens a stored credential: it was encrypted with a key that is not "
@@ -139,7 +139,7 @@ def keyring_of(bind: Engine | Connection | Dialect) -> Keyring:
             f"written: set {KEYS_ENV} (generate a key with: {GENERATE_KEY_COMMAND}) and build the engine "
             f"with connector.bootstrap.build_runtime or make_engine(url, keyring=...)"
         )
-    return keyring  # type: ignore[no-any-return]
+    return keyring
 
 
 class EncryptedText(TypeDecorator[str]):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.core.credentials import Keyring, attach_keyring
@@ -74,3 +74,9 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` is typed as returning a plain ``Result``,
+    but a DML statement's result is always a ``CursorResult``, which carries the count."""
+    return cast("CursorResult[*tuple[Any, ...]]", result).rowcount

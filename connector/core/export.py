@@ -143,7 +143,7 @@ def _lines(rt: Runtime, actor: Actor, f: RedemptionFilter, batch_size: int) -> I
             return
 
 
-def _batch(actor: Actor, f: RedemptionFilter, after: _Position | None, size: int) -> Select[Any]:
+def _batch(actor: Actor, f: RedemptionFilter, after: _Position | None, size: int) -> Select[*tuple[Any, ...]]:
     """The next ``size`` rows after ``after`` in the list's order (newest first).
 
     The list's keyset condition (``queries.older_than``) seeks into the (claimed_at, id) index,

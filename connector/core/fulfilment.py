@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 
 from connector.core.backoff import retry_delay
 from connector.core.confirmations import send_initial_confirmation
-from connector.core.database import transaction
+from connector.core.database import rowcount, transaction
 from connector.core.errors import ConnectorError, NoPluginClaimedError, ProviderError, catalog_entry
 from connector.core.hooktypes import FulfilmentRequest, FulfilmentResult
 from connector.core.lifecycle import transition
@@ -91,22 +91,24 @@ def _claim(rt: Runtime, redemption_id: int) -> _Claim | None:
     token = uuid.uuid4().hex
     lease = timedelta(seconds=rt.settings.claim_lease_seconds)
     with transaction(rt.sessions) as s:
-        claimed = s.execute(
-            update(Redemption)
-            .where(
-                Redemption.id == redemption_id,
-                Redemption.status == RedemptionStatus.PENDING,
-                or_(Redemption.claim_expires_at.is_(None), Redemption.claim_expires_at < now),
-                or_(Redemption.next_attempt_at.is_(None), Redemption.next_attempt_at <= now),
+        claimed = rowcount(
+            s.execute(
+                update(Redemption)
+                .where(
+                    Redemption.id == redemption_id,
+                    Redemption.status == RedemptionStatus.PENDING,
+                    or_(Redemption.claim_expires_at.is_(None), Redemption.claim_expires_at < now),
+                    or_(Redemption.next_attempt_at.is_(None), Redemption.next_attempt_at <= now),
+                )
+                .values(
+                    claim_token=token,
+                    claim_expires_at=now + lease,
+                    attempts=Redemption.attempts + 1,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .values(
-                claim_token=token,
-                claim_expires_at=now + lease,
-                attempts=Redemption.attempts + 1,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if claimed != 1:
             return None
         r = s.scalars(select(Redemption).where(Redemption.id == redemption_id)).one()  # fresh: not loaded before
@@ -155,16 +157,18 @@ def _checkpoint(rt: Runtime, redemption_id: int, token: str) -> None:
     """Commit "about to create the order" before the plugin's irreversible call."""
     now = rt.now()
     with transaction(rt.sessions) as s:
-        updated = s.execute(
-            update(Redemption)
-            .where(
-                Redemption.id == redemption_id,
-                Redemption.claim_token == token,
-                Redemption.status == RedemptionStatus.PENDING,
+        updated = rowcount(
+            s.execute(
+                update(Redemption)
+                .where(
+                    Redemption.id == redemption_id,
+                    Redemption.claim_token == token,
+                    Redemption.status == RedemptionStatus.PENDING,
+                )
+                .values(submitted_at=now, updated_at=now)
+                .execution_options(synchronize_session=False)
             )
-            .values(submitted_at=now, updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
     if updated != 1:
         raise ClaimLostError(f"redemption {redemption_id}: claim lost")
 

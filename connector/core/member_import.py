@@ -17,17 +17,26 @@ from sqlalchemy.orm import Session
 
 from connector.core import catalog
 from connector.core.errors import ValidationError
+from connector.core.storable import declared_length
 from connector.core.tables import Brand, Member
 
 REQUIRED = ("external_ref", "first_name", "last_name", "email")
 OPTIONAL = ("phone", "date_of_birth", "address1", "address2", "city", "province_code", "country_code", "zip", "points")
 COLUMNS = REQUIRED + OPTIONAL
+
+
+def _stored_length(column: str) -> int:
+    length = declared_length(Member.__table__.c[column])
+    assert length is not None, f"members.{column} must declare a length: the import bounds every cell by it"
+    return length
+
+
 #: The longest value each column may hold: what the database stores, so a file is refused row by row before
 #: anything is written (and an over-long cell is never parsed: a 5,000-digit ``points`` cannot become an int).
 #: Columns with a check of their own (date, code, number) get a bound that leaves that check's precise message
 #: to values of a plausible length.
 LIMITS: dict[str, int] = {
-    **{c: Member.__table__.c[c].type.length for c in COLUMNS if c not in ("date_of_birth", "points")},
+    **{c: _stored_length(c) for c in COLUMNS if c not in ("date_of_birth", "points")},
     "date_of_birth": 40,
     "country_code": 40,
     "points": 9,

@@ -86,7 +86,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise ValidationError("invalid cursor", fields={"cursor": "pass back next_cursor unchanged"}) from exc
 
 
-def filtered(actor: Actor, f: RedemptionFilter, s: Session | None = None) -> Select[tuple[Redemption]]:
+def filtered(actor: Actor, f: RedemptionFilter, s: Session | None = None) -> Select[Redemption]:
     """The list's query. With a session ``s`` the search's members and rewards are looked up first (see
     ``search_condition``); without one (the CSV export, which reads every match anyway) they stay subqueries."""
     actor.check_sees_redemptions()
@@ -149,7 +149,7 @@ def search_condition(term: str, s: Session | None = None) -> ColumnElement[bool]
     return or_(Redemption.member_id.in_(members), Redemption.reward_id.in_(rewards), *code)
 
 
-def _few_ids(s: Session, ids: Select[tuple[int]]) -> list[int] | None:
+def _few_ids(s: Session, ids: Select[int]) -> list[int] | None:
     """The ids the query finds, sorted, or ``None`` when there are more than ``SEARCH_ID_CAP``.
 
     The cap is applied outside a ``MATERIALIZED`` CTE, which PostgreSQL plans for all its rows (and still

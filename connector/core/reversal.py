@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from connector.core.access import Actor
-from connector.core.database import transaction
+from connector.core.database import rowcount, transaction
 from connector.core.errors import (
     ConflictError,
     IllegalTransitionError,
@@ -51,18 +51,20 @@ def reverse_redemption(
                 fields={"cancel_order": "order already shipped"},
             )
         previous = r.status
-        won = s.execute(
-            update(Redemption)
-            .where(Redemption.id == redemption_id, Redemption.status.in_(sources_of(RedemptionEvent.REVERSE)))
-            .values(
-                status=new_status,
-                reversed_at=now,
-                updated_at=now,
-                next_attempt_at=None,
-                cancel_requested_at=now if cancel_order else None,
+        won = rowcount(
+            s.execute(
+                update(Redemption)
+                .where(Redemption.id == redemption_id, Redemption.status.in_(sources_of(RedemptionEvent.REVERSE)))
+                .values(
+                    status=new_status,
+                    reversed_at=now,
+                    updated_at=now,
+                    next_attempt_at=None,
+                    cancel_requested_at=now if cancel_order else None,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if won != 1:
             raise IllegalTransitionError(
                 "cannot reverse a redemption that is reversed: a redemption can be reversed once; "

@@ -33,7 +33,7 @@ class Runtime:
 
     @property
     def engine(self) -> Engine:
-        return self.sessions.kw["bind"]  # type: ignore[no-any-return]
+        return self.sessions.kw["bind"]
 
     def hook_context(self, plugin: str) -> HookContext:
         return HookContext(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -62,12 +63,13 @@ def check_manages_shops(actor: Actor) -> None:
         )
 
 
-def _scoped(actor: Actor) -> Select[tuple[Shop, str | None]]:
+def _scoped(actor: Actor) -> Select[Shop, str | None]:
     q = select(Shop, Brand.name).outerjoin(Brand, Brand.id == Shop.brand_id)
     if actor.role != Role.PLATFORM_ADMIN:
         # Exact match on the actor's brand; a brand admin without a brand (never created) sees nothing.
         q = q.where(Shop.brand_id == actor.brand_id) if actor.brand_id is not None else q.where(Shop.id.is_(None))
-    return q
+    # SQLAlchemy types the outer-joined column as ``str``; it is None for a shop still awaiting its brand.
+    return cast("Select[Shop, str | None]", q)
 
 
 def parse_cursor(cursor: str | None) -> int | None:

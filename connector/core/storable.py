@@ -9,6 +9,9 @@ intake refuses a delivery whose identifiers are such values; webhook effects tre
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, String
 
 
 def text_problem(text: str) -> str | None:
@@ -20,6 +23,14 @@ def text_problem(text: str) -> str | None:
     except UnicodeEncodeError:
         return "is not valid Unicode (a lone surrogate)"
     return None
+
+
+def declared_length(column: ColumnElement[Any]) -> int | None:
+    """The length a text column declares (``String(100)`` → 100; None when unbounded): the longest text it holds.
+
+    SQLAlchemy types ``column.type`` as the generic ``TypeEngine``; every caller passes a ``String`` column.
+    """
+    return cast(String, column.type).length
 
 
 def utc_or_none(when: datetime | None) -> datetime | None:

@@ -33,7 +33,7 @@ from connector.core.model import DELIVERY_RANK, DeliveryStatus, RedemptionStatus
 from connector.core.redemptions import reopen_for_retry
 from connector.core.runtime import Runtime
 from connector.core.shop_lifecycle import disconnect_shop
-from connector.core.storable import text_problem, utc_or_none
+from connector.core.storable import declared_length, text_problem, utc_or_none
 from connector.core.tables import Member, OutboundMessage, Redemption, Reward, Shop, WebhookDelivery
 from connector.core.timeline import record_event
 
@@ -163,8 +163,8 @@ def _email_is(email: str) -> ColumnElement[bool]:
     return func.lower(Member.email) == email.lower()
 
 
-_TRACKING_URL_MAX = Redemption.__table__.c.tracking_url.type.length or 500
-_TRACKING_NUMBER_MAX = Redemption.__table__.c.tracking_number.type.length or 100
+_TRACKING_URL_MAX = declared_length(Redemption.__table__.c.tracking_url) or 500
+_TRACKING_NUMBER_MAX = declared_length(Redemption.__table__.c.tracking_number) or 100
 
 
 def _apply_delivery(s: Session, effect: DeliveryUpdate, scope: ShopScope, actor: str, now: datetime) -> None:
@@ -209,7 +209,7 @@ def _apply_delivery(s: Session, effect: DeliveryUpdate, scope: ShopScope, actor:
 
 
 def _retry_failed(
-    s: Session, scope: ShopScope, failed: Select[tuple[Redemption]], actor: str, now: datetime, why: str
+    s: Session, scope: ShopScope, failed: Select[Redemption], actor: str, now: datetime, why: str
 ) -> list[tuple[int, int]]:
     """Reopen, for an automatic retry, the redemptions ``failed`` selects that are in error in the signing shop."""
     rows = s.scalars(
@@ -294,7 +294,8 @@ def _deliveries_about(s: Session, domain: str, effect: RedactCustomer) -> list[i
         .execution_options(yield_per=500)
     )
     for delivery_id, body in candidates:
-        if delivery_id not in found and _has_value(body, values, emails):
+        # A NULL body never matches icontains: the None check only tells mypy so.
+        if delivery_id not in found and body is not None and _has_value(body, values, emails):
             found.add(delivery_id)
     return sorted(found)
 

@@ -24,13 +24,13 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from connector.core.database import transaction
+from connector.core.database import rowcount, transaction
 from connector.core.errors import NotFoundError, PayloadTooLargeError, WebhookRejectedError
 from connector.core.hooktypes import InboundWebhook, VerifiedWebhook, WebhookEffect
 from connector.core.runtime import Runtime
 from connector.core.scheduling import DRAIN_JOB, DRAIN_KEY, PROCESS_JOB, schedule_fulfilment  # noqa: F401  (re-exported)
 from connector.core.secret_cache import ShopSecrets
-from connector.core.storable import text_problem, utc_or_none
+from connector.core.storable import declared_length, text_problem, utc_or_none
 from connector.core.tables import Shop, WebhookDelivery
 from connector.core.webhook_effects import ShopScope, apply_effect
 
@@ -80,7 +80,7 @@ def receive_webhook(rt: Runtime, provider: str, headers: Mapping[str, str], body
         return shop_secrets(rt, domain)
 
     def verify() -> VerifiedWebhook | None:
-        return rt.plugins.hook.connector_verify_webhook(  # type: ignore[no-any-return]
+        return rt.plugins.hook.connector_verify_webhook(
             webhook=inbound, secrets_for=secrets_for, ctx=rt.hook_context(provider)
         )
 
@@ -161,7 +161,7 @@ def _check_storable(verified: VerifiedWebhook) -> None:
         value: str | None = getattr(verified, name)
         if value is None:
             continue
-        limit = columns[name].type.length
+        limit = declared_length(columns[name])
         if limit is not None and len(value) > limit:
             raise WebhookRejectedError(
                 f"the delivery's {label} is {len(value)} characters long; at most {limit} are accepted"
@@ -250,12 +250,14 @@ def process_webhook(rt: Runtime, delivery_id: int) -> str:
     to_fulfil: list[tuple[int, int]] = []
     actor = f"{verified.provider} webhook {verified.topic}"
     with transaction(rt.sessions) as s:
-        won = s.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "received")
-            .values(status="processed", processed_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        won = rowcount(
+            s.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "received")
+                .values(status="processed", processed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if won != 1:
             return "skipped"
         # Resolved once: every effect below is confined to this shop and its brand.

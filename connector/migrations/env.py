@@ -8,7 +8,7 @@ from connector.core.database import make_engine
 from connector.core.tables import Base
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
+url: str = config.get_main_option("sqlalchemy.url") or ""
 if not url:
     from connector.config import Settings
 

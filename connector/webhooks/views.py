@@ -10,7 +10,8 @@ after the commit.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -69,7 +70,8 @@ def receive(provider: str) -> dict[str, Any]:
     rt = current_runtime()
     body = read_body(rt.settings.webhook_max_bytes)
     try:
-        received = receive_webhook(rt, provider, request.headers, body)
+        # werkzeug's Headers is a case-insensitive str mapping that its stubs do not type as a Mapping.
+        received = receive_webhook(rt, provider, cast("Mapping[str, str]", request.headers), body)
     except WebhookRejectedError as exc:
         # Log the precise reason and the provider only: the body may hold personal data, and the
         # answer may be deliberately vaguer than the reason (an unknown shop answers as a bad signature).

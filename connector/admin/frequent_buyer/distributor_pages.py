@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -131,7 +132,9 @@ def _filter(form: QueryForm) -> core.DistributionFilter:
 
 
 def _section_url(short: str, **args: str) -> str:
-    return url_for("admin.fb_distribution", section=short, **args)
+    # Typed as url_for's **values (Any): mypy checks a **dict[str, str] against url_for's own _external too.
+    values: dict[str, Any] = {"section": short, **args}
+    return url_for("admin.fb_distribution", **values)
 
 
 def _reader() -> Actor:

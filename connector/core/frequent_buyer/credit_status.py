@@ -31,7 +31,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
-from connector.core.database import transaction
+from connector.core.database import rowcount, transaction
 from connector.core.errors import (
     ConflictError,
     IllegalTransitionError,
@@ -224,17 +224,19 @@ def reconcile_locked(s: Session, actor: Actor, batch: Batch, at: datetime, detai
             event=BatchEvent.RECONCILE.value,
             empty=True,
         )
-    won = s.execute(
-        update(Batch)
-        .where(
-            Batch.id == batch.id,
-            Batch.reconciled_at.is_(None),
-            Batch.status.in_((BatchStatus.FULFILLED, BatchStatus.GROUPED)),
-            exists().where(FreeGood.batch_id == Batch.id),
+    won = rowcount(
+        s.execute(
+            update(Batch)
+            .where(
+                Batch.id == batch.id,
+                Batch.reconciled_at.is_(None),
+                Batch.status.in_((BatchStatus.FULFILLED, BatchStatus.GROUPED)),
+                exists().where(FreeGood.batch_id == Batch.id),
+            )
+            .values(reconciled_at=at, reconciled_by=actor.name)
+            .execution_options(synchronize_session=False)
         )
-        .values(reconciled_at=at, reconciled_by=actor.name)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:  # unreachable under the row lock; a lost race must still never record a second reconcile
         raise ConflictError(f"batch {batch.id} was reconciled meanwhile; nothing was changed")
     record_event(

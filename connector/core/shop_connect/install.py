@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from sqlalchemy import delete, select, update
 
 from connector.core.catalog import rotate_webhook_secret
-from connector.core.database import transaction
+from connector.core.database import rowcount, transaction
 from connector.core.errors import InstallRefusedError, NotConfiguredError, ProviderError
 from connector.core.hooktypes import (
     GRANT_AUTHORIZATION_CODE,
@@ -195,7 +195,7 @@ def _complete_install(rt: Runtime, query: Mapping[str, str], browser_state: str 
             .values(used_at=now)
             .execution_options(synchronize_session=False)
         )
-        if used.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(used) != 1:
             raise InstallRefusedError("This install's state was just used by another request. Nothing more was stored.")
     grant = _exchange(
         rt,

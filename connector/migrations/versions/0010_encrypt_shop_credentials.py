@@ -43,12 +43,12 @@ def _keyring() -> Keyring:
     config = op.get_context().config
     given = config.attributes.get("connector_keyring") if config is not None else None
     if given is not None:
-        return given  # type: ignore[no-any-return]
+        return given
     from connector.config import Settings
     from connector.encryption import load_keyring
 
     url = config.get_main_option("sqlalchemy.url") if config is not None else None
-    return load_keyring(Settings.from_env(**({"database_url": url} if url else {})))
+    return load_keyring(Settings.from_env(database_url=url) if url else Settings.from_env())
 
 
 def _rewrite(change: Callable[[Keyring, str], str | None]) -> None:

@@ -280,6 +280,7 @@ def raise_for_customer_user_errors(user_errors: Sequence[Any]) -> None:
             wrong.append((field, f"Shopify rejected the member's {LABELS[field]}: {message}"))
         else:
             wrong.append(("", f"Shopify rejected the customer: {message}"))
+    fields: str | None
     if missing:
         fields = ",".join(dict.fromkeys(f for f, _ in missing))
         raise ProviderError(

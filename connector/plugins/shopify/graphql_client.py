@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, overload
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -38,6 +38,7 @@ from connector.core.hooktypes import (
     redact_url,
 )
 from connector.plugins.shopify.documents import Document
+from connector.plugins.shopify.payload_shapes import json_object
 from connector.plugins.shopify.throttle import (
     SHARED_THROTTLE,
     Reservation,
@@ -122,7 +123,11 @@ class ShopifyGraphQLClient:
         """
         start = self._clock()
         waited = 0.0
-        payload = {"query": document.text, "variables": dict(variables or {}), "operationName": document.name}
+        payload: dict[str, Any] = {
+            "query": document.text,
+            "variables": dict(variables or {}),
+            "operationName": document.name,
+        }
         renewed = False
         while True:
             reservation, waited = self._acquire(document, start, waited)
@@ -396,7 +401,7 @@ def _describe_errors(errors: Any, limit: int = 3) -> str:
     for error in list(errors)[:limit]:
         if not isinstance(error, Mapping):
             continue
-        extensions = error.get("extensions") if isinstance(error.get("extensions"), Mapping) else {}
+        extensions = json_object(error, "extensions")
         code = extensions.get("code")
         if code == "INVALID_VARIABLE":
             problems = extensions.get("problems") or []
@@ -422,6 +427,10 @@ def _throttle_wait(extensions: Mapping[str, Any] | None) -> float:
     return max(MIN_WAIT, (min(cost, status.maximum_available) - status.currently_available) / status.restore_rate)
 
 
+@overload
+def _retry_after(value: str | None, default: float = DEFAULT_THROTTLE_WAIT) -> float: ...
+@overload
+def _retry_after(value: str | None, default: None) -> float | None: ...
 def _retry_after(value: str | None, default: float | None = DEFAULT_THROTTLE_WAIT) -> float | None:
     """Parse ``Retry-After`` as seconds or as an HTTP date."""
     if not value:

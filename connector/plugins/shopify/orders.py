@@ -33,6 +33,7 @@ from connector.plugins.shopify.documents import (
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import redemption_key, term
 from connector.plugins.shopify.member_validation import LABELS, ValidatedMember
+from connector.plugins.shopify.payload_shapes import json_object
 from connector.plugins.shopify.user_errors import MEMBER_FIELDS, says_missing
 from connector.plugins.shopify.variants import Variant
 
@@ -52,7 +53,7 @@ class ShopOrder:
 
     @classmethod
     def from_node(cls, node: Mapping[str, Any]) -> ShopOrder:
-        customer = node.get("customer") if isinstance(node.get("customer"), Mapping) else {}
+        customer = json_object(node, "customer")
         return cls(
             id=str(node["id"]),
             name=node.get("name"),
@@ -299,7 +300,7 @@ def cancel_order(
     if errors:
         return _cancel_refused(errors, order_id)
 
-    job = payload.get("job") if isinstance(payload.get("job"), Mapping) else {}
+    job = json_object(payload, "job")
     done = bool(job.get("done"))
     waited = 0.0
     while not done and job.get("id") and waited < poll_seconds:

@@ -166,3 +166,9 @@ def shape_problem(topic: str, payload: Mapping[str, Any], shop_domain: str) -> s
         return None
     problem = check(payload, shop_domain)
     return None if problem is None else f"the body does not have the shape of a {topic} payload: {problem}"
+
+
+def json_object(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``payload[key]`` when it is a JSON object, else an empty one: Shopify's bodies are read defensively."""
+    value = payload.get(key)
+    return value if isinstance(value, Mapping) else {}

@@ -21,6 +21,7 @@ from connector.core.errors import ProviderError
 from connector.plugins.shopify.documents import FIND_VARIANTS_BY_SKU
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import term
+from connector.plugins.shopify.payload_shapes import json_object
 
 _FIX = "Verify the SKU's availability in Shopify, or update the SKU in the Rewards section, then retry."
 
@@ -45,8 +46,8 @@ class Variant:
 
     @classmethod
     def from_node(cls, node: Mapping[str, Any]) -> Variant:
-        product = node.get("product") if isinstance(node.get("product"), Mapping) else {}
-        item = node.get("inventoryItem") if isinstance(node.get("inventoryItem"), Mapping) else {}
+        product = json_object(node, "product")
+        item = json_object(node, "inventoryItem")
         quantity = node.get("inventoryQuantity")
         return cls(
             id=str(node["id"]),

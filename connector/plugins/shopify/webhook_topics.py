@@ -50,7 +50,7 @@ from connector.core.hooktypes import (
 )
 from connector.core.model import DeliveryStatus
 from connector.plugins.shopify.identifiers import gid
-from connector.plugins.shopify.payload_shapes import shape_problem
+from connector.plugins.shopify.payload_shapes import json_object, shape_problem
 from connector.plugins.shopify.webhooks import parse_timestamp
 
 logger = logging.getLogger("connector.plugins.shopify")
@@ -224,7 +224,7 @@ def _on_customer_update(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -
 
 
 def _on_customer_redact(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -> list[WebhookEffect]:
-    customer = payload.get("customer") if isinstance(payload.get("customer"), Mapping) else {}
+    customer = json_object(payload, "customer")
     customer_id = _customer_id(customer)
     email, phone = _text(customer, "email"), _text(customer, "phone")
     if not (customer_id or email or phone):
@@ -251,8 +251,8 @@ def _on_app_uninstalled(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -
 
 
 def _on_data_request(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -> list[WebhookEffect]:
-    customer = payload.get("customer") if isinstance(payload.get("customer"), Mapping) else {}
-    request = payload.get("data_request") if isinstance(payload.get("data_request"), Mapping) else {}
+    customer = json_object(payload, "customer")
+    request = json_object(payload, "data_request")
     request_id = request.get("id")
     return [
         CustomerDataRequest(

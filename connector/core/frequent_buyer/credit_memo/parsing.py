@@ -151,15 +151,17 @@ def parse_credit_memo(stream: IO[bytes], filename: str) -> ParsedMemo:
         problems.raise_if_any(filename)
     header = records[0]
     columns: dict[str, int] = {}
-    for i, cell in enumerate(header):
-        name = _norm_header(cell)
+    for i, heading in enumerate(header):
+        name = _norm_header(heading)
         canonical = next((c for c, spellings in COLUMNS.items() if name in spellings), None)
         if canonical is None:
             if not name and all(not c.strip() for c in header[i:]):
                 break  # trailing empty header cells, as spreadsheets write them
-            problems.add(1, cell or f"(column {i + 1})", cell, "one of the columns SKU, Description, Qty, Amount")
+            problems.add(1, heading or f"(column {i + 1})", heading, "one of the columns SKU, Description, Qty, Amount")
         elif canonical in columns:
-            problems.add(1, cell, cell, f"the {canonical} column once (it is also column {columns[canonical] + 1})")
+            problems.add(
+                1, heading, heading, f"the {canonical} column once (it is also column {columns[canonical] + 1})"
+            )
         else:
             columns[canonical] = i
     for required in REQUIRED:

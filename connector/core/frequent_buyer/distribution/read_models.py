@@ -165,7 +165,7 @@ def effective_unit_cost() -> ColumnElement[Any]:
     return func.coalesce(FreeGood.unit_cost, PriceListEntry.unit_cost)
 
 
-def free_good_select() -> Select[Any]:
+def free_good_select() -> Select[*tuple[Any, ...]]:
     """Free goods with everything their rows show; add scope and filters with ``.where``."""
     return (
         select(

@@ -85,7 +85,7 @@ def _program_row(pr: Program, brand_name: str) -> dict[str, Any]:
     }
 
 
-def _program_page(s: Session, listed: Subquery, after: int | None, limit: int) -> Sequence[Row[Any]]:
+def _program_page(s: Session, listed: Subquery, after: int | None, limit: int) -> Sequence[Row[Program, str]]:
     """One keyset page of (program, brand name) for the programs that appear in ``listed.c.program_id``:
     the shared paging query of the Enrolled Programs and Associated Programs reports."""
     q = (

@@ -33,7 +33,7 @@ def _brand_clauses(actor: Actor, p: ReportParams) -> list[ColumnElement[bool]]:
     return out
 
 
-def _active_enrollments(actor: Actor, p: ReportParams) -> Select[Any]:
+def _active_enrollments(actor: Actor, p: ReportParams) -> Select[*tuple[Any, ...]]:
     """(retailer, program, distributor, enrolled_at) of active distributor enrollments within scope."""
     q = (
         select(

@@ -78,6 +78,7 @@ class Bulk:
                 _json_text if isinstance(kind, JSON) else self._naive_utc if isinstance(kind, UTCDateTime) else None
             )
         raw = self.s.connection().connection.driver_connection
+        assert raw is not None, "an open session connection always has its driver (psycopg) connection"
         copy_sql = f'COPY "{table.name}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) FROM STDIN'
         with raw.cursor() as cur, cur.copy(copy_sql) as copy:
             for n, row in enumerate(rows):

@@ -25,7 +25,7 @@ from connector.core.frequent_buyer.pos_ingest.rule_book import load_rule_book
 from connector.core.frequent_buyer.pos_ingest.summary import MAX_DENIAL_LINES, DenialLine, ImportSummary
 from connector.core.frequent_buyer.pos_types import ParsedReport, PosCard
 from connector.core.frequent_buyer.programs import check_retailer_write, record, store_code_key
-from connector.core.frequent_buyer.rules import Denied, Outcome, evaluate_card, sku_key
+from connector.core.frequent_buyer.rules import Denied, Outcome, Passed, evaluate_card, sku_key
 from connector.core.frequent_buyer.tables import (
     FbEvent,
     PosRedemption,
@@ -145,7 +145,8 @@ class _Importer:
     def _row(self, p: _Plan) -> dict[str, Any]:
         outcome = p.outcome
         program = outcome.program
-        denied = isinstance(outcome, Denied)
+        denied = outcome if isinstance(outcome, Denied) else None
+        passed = outcome if isinstance(outcome, Passed) else None
         return {
             "retailer_id": self.retailer_id,
             "report_id": self.report_id,
@@ -153,12 +154,12 @@ class _Importer:
             "pos_key": p.card.key.strip(),
             "source_rows": list(p.card.rows),
             "status": self._final_status(outcome).value,
-            "denial_reason": outcome.reason.value if denied else None,
-            "denial_detail": outcome.detail if denied else None,
+            "denial_reason": denied.reason.value if denied is not None else None,
+            "denial_detail": denied.detail if denied is not None else None,
             "customer_id": p.customer.id,
             "program_id": program.id if program else None,
             "brand_id": program.brand_id if program else None,
-            "distributor_id": None if denied else outcome.distributor_id,
+            "distributor_id": passed.distributor_id if passed is not None else None,
             "redeemed_on": p.card.redeemed_on,
             "card": card_json(p.card, outcome),
             "updated_at": self.now,

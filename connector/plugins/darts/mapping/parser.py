@@ -309,7 +309,7 @@ class _Parser(HeaderChecks, DecodeErrors):
                 size_value=size[0] if size else None,
                 size_unit=size[1] if size else None,
                 brand=strings.setdefault(brand, brand) if brand else None,
-                purchased_on=purchased_on,  # type: ignore[arg-type]
+                purchased_on=purchased_on,
                 row=r,
             )
             (card.free if is_free else card.purchases).append(item)
