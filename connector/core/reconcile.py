@@ -41,13 +41,13 @@ def reconcile(rt: Runtime, *, days: float = 7.0) -> list[ShopReconciliation]:
     since = rt.now() - timedelta(days=days)
     with rt.sessions() as s:
         shops = [
-            (shop.domain, shop.provider, shop_for_plugin(rt, shop))
+            (shop.domain, shop.provider, shop.brand_id, shop_for_plugin(rt, shop))
             for shop in s.scalars(
                 select(Shop).where(Shop.active.is_(True), Shop.status == ShopStatus.CONNECTED).order_by(Shop.id)
             )
         ]
     reports = []
-    for domain, provider, info in shops:
+    for domain, provider, brand_id, info in shops:
         report = ShopReconciliation(shop_domain=domain)
         reports.append(report)
         try:
@@ -61,11 +61,16 @@ def reconcile(rt: Runtime, *, days: float = 7.0) -> list[ShopReconciliation]:
             report.error = f"no installed plugin lists orders for provider {provider!r}"
             continue
         report.orders_seen = len(listed)
-        _compare(rt, report, [o for o in listed if not o.cancelled])
+        _compare(rt, report, [o for o in listed if not o.cancelled], brand_id)
     return reports
 
 
-def _compare(rt: Runtime, report: ShopReconciliation, live: list[ExternalOrder]) -> None:
+def _compare(rt: Runtime, report: ShopReconciliation, live: list[ExternalOrder], brand_id: int | None) -> None:
+    """Match a shop's live reward orders with its own brand's redemptions only.
+
+    A code is looked up within the shop's brand (exact match): an order in one brand's shop that carries
+    another brand's code is that shop's orphan, and the other brand's redemption is never touched.
+    """
     by_code: dict[str, list[ExternalOrder]] = defaultdict(list)
     for order in live:
         if order.redemption_code is None:
@@ -76,7 +81,12 @@ def _compare(rt: Runtime, report: ShopReconciliation, live: list[ExternalOrder])
         return
     now = rt.now()
     with transaction(rt.sessions) as s:
-        redemptions = {r.code: r for r in s.scalars(select(Redemption).where(Redemption.code.in_(list(by_code))))}
+        redemptions = {
+            r.code: r
+            for r in s.scalars(
+                select(Redemption).where(Redemption.brand_id == brand_id, Redemption.code.in_(list(by_code)))
+            )
+        }
         for code, orders in sorted(by_code.items()):
             ids = sorted(o.order_id for o in orders)
             r = redemptions.get(code)

@@ -122,3 +122,46 @@ def test_reconcile_asks_each_shop_for_its_own_orders_only(make_runtime, sim: Sim
         OTHER_DOMAIN: (2, {}, [], None),
     }
     assert len(list_orders(rt, other_shop_id)) == 2  # type: ignore[arg-type]
+
+
+def test_an_order_carrying_another_brands_code_is_the_shops_orphan_and_changes_nothing_there(
+    make_runtime, sim: SimServer, other_sim: SimServer
+):
+    """Brand B's shop holds an order tagged with brand A's redemption code: A's redemption is not touched."""
+    rt = make_runtime()
+    w = seed_world(rt, api_base_url=sim.base_url, points=10_000)
+    with transaction(rt.sessions) as s:
+        other_brand = s.get(Brand, w.other_brand.id)
+        assert other_brand is not None
+        catalog.add_shop(
+            s,
+            other_brand,
+            domain=OTHER_DOMAIN,
+            access_token=OTHER_TOKEN,
+            webhook_secret="whsec_other_secret_0123456789",
+            api_base_url=other_sim.base_url,
+            allow_custom_api_base=True,
+        )
+    acme = redeem(rt, w.member.id, w.reward.id)
+    variant_id = other_sim.control("products")["products"][0]["variants"][0]["admin_graphql_api_id"]
+    planted = other_sim.graphql(
+        ORDER_CREATE,
+        {
+            "order": {
+                "lineItems": [{"variantId": variant_id, "quantity": 1}],
+                "tags": ["loyalty-reward", f"redemption-{acme.code}"],
+                "sourceIdentifier": f"redemption-{acme.code}",
+            }
+        },
+    )
+    planted_id = planted.json()["data"]["orderCreate"]["order"]["id"]
+    with rt.sessions() as s:
+        events_before = len(s.get(Redemption, acme.id).events)  # type: ignore[union-attr]
+
+    reports = {report.shop_domain: report for report in reconcile(rt)}
+
+    assert reports[OTHER_DOMAIN].orphans == [(planted_id, acme.code, "no redemption has this code")]
+    assert reports[OTHER_DOMAIN].duplicates == {}
+    assert reports["acme-pets.myshopify.com"].duplicates == {}
+    with rt.sessions() as s:
+        assert len(s.get(Redemption, acme.id).events) == events_before  # type: ignore[union-attr]
