@@ -6,6 +6,7 @@ Nothing here prints a credential: ``shops list`` shows no token or secret (and m
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -99,8 +100,8 @@ def shops_connect(
         )
     if api_base_url and not client_id:
         raise click.UsageError("--api-base-url goes with --client-id; an install finds the shop by its domain")
-    # Click 8.5 deprecated get_text_stream (now served by a module __getattr__, typed ``object``; gone in 9.0).
-    secret = click.get_text_stream("stdin").readline().strip() if client_secret_stdin else ""  # type: ignore[operator]
+    # sys.stdin, not click.get_text_stream (deprecated in Click 8.5, gone in 9.0): CliRunner swaps sys.stdin too.
+    secret = sys.stdin.readline().strip() if client_secret_stdin else ""
     settings = settings_from_env()
     rt = build_runtime(settings, start_jobs=False)
     try:
