@@ -43,6 +43,19 @@ _HISTORY = (CS.CREDITED, CS.GROUPED)
 
 _COMMON = frozenset({"distributor_id", "retailer_id", "brand_id", "program_id"})
 
+#: The columns that describe a program, first in both program reports.
+_PROGRAM_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("program_id", "Program ID"),
+    ("brand", "Brand"),
+    ("program", "Program"),
+    ("code", "Code"),
+    ("buy_quantity", "Buy"),
+    ("free_quantity", "Get"),
+    ("fulfilment_type", "Fulfillment Type"),
+    ("starts_on", "Starts On"),
+    ("ends_on", "Ends On"),
+)
+
 REPORTS: dict[ReportName, ReportSpec] = {
     spec.name: spec
     for spec in (
@@ -69,15 +82,7 @@ REPORTS: dict[ReportName, ReportSpec] = {
             "Enrolled Programs",
             "Programs retailers enrolled in with the distributor, and how many retailers each.",
             _cols(
-                ("program_id", "Program ID"),
-                ("brand", "Brand"),
-                ("program", "Program"),
-                ("code", "Code"),
-                ("buy_quantity", "Buy"),
-                ("free_quantity", "Get"),
-                ("fulfilment_type", "Fulfillment Type"),
-                ("starts_on", "Starts On"),
-                ("ends_on", "Ends On"),
+                *_PROGRAM_COLUMNS,
                 ("retailers", "Retailers"),
                 ("distributors", "Distributors"),
                 ("first_enrolled_at", "First Enrolled At"),
@@ -91,15 +96,7 @@ REPORTS: dict[ReportName, ReportSpec] = {
             "Associated Programs",
             "Programs the distributor is associated with (a fulfilment option retailers can choose).",
             _cols(
-                ("program_id", "Program ID"),
-                ("brand", "Brand"),
-                ("program", "Program"),
-                ("code", "Code"),
-                ("buy_quantity", "Buy"),
-                ("free_quantity", "Get"),
-                ("fulfilment_type", "Fulfillment Type"),
-                ("starts_on", "Starts On"),
-                ("ends_on", "Ends On"),
+                *_PROGRAM_COLUMNS,
                 ("distributors", "Distributors"),
                 ("associated_at", "Associated At"),
                 ("enrolled_retailers", "Enrolled Retailers"),
