@@ -21,6 +21,7 @@ from connector.core.database import transaction
 from connector.core.errors import ProviderError
 from connector.core.model import Role
 from connector.core.redemptions import create_redemption
+from connector.core.runtime import Runtime
 from connector.core.shop_lifecycle import resume_shop
 from connector.core.tables import (
     Brand,
@@ -88,6 +89,13 @@ def _reinstall(rt, domain: str = SHOP_DOMAIN, token: str = "shpat_after_reinstal
         shop.status, shop.status_reason, shop.status_changed_at = ShopStatus.CONNECTED, None, now
         shop.access_token, shop.installed_at = token, now
         return shop.id
+
+
+@pytest.fixture
+def rt(make_runtime, shop) -> Runtime:
+    """The web tests' runtime with retries a minute away: on a loaded machine a one-second retry can come
+    due before a fixture looks, and run inline, so "waiting for its retry" would not hold."""
+    return make_runtime(plugins=[shop], retry_base_seconds=60.0)
 
 
 @pytest.fixture
