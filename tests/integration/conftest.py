@@ -19,7 +19,9 @@ from tests.conftest import IN_CI, REDIS_URL
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    url = REDIS_URL.rsplit("/", 1)[0] + "/9"
+    # A database of its own, flushed around each test (CONNECTOR_TEST_REDIS_FLUSHED_DB picks another, so two
+    # checkouts can run these tests at once on one Redis).
+    url = REDIS_URL.rsplit("/", 1)[0] + "/" + os.environ.get("CONNECTOR_TEST_REDIS_FLUSHED_DB", "9")
     client = Redis.from_url(url)
     try:
         client.ping()
