@@ -58,6 +58,8 @@ class ShopInfo:
     #: Where the plugin reports the rate-limit bucket a shop's answer carried (None: nobody listens). The host
     #: keeps the last one in memory and stores it, throttled, with the shop's last successful call.
     rate_limit_seen: Callable[[RateLimitStatus], None] | None = field(default=None, compare=False, repr=False)
+    #: The host's key/value cache for this shop only, shared by every process (None: nothing is cached).
+    cache: ShopCache | None = field(default=None, compare=False, repr=False)
 
     def current_token(self) -> str:
         """The token to send now: the keeper's (refreshed when near expiry), else the stored one."""
@@ -85,6 +87,30 @@ class ScopeCheck:
 
     required: tuple[str, ...]
     missing: tuple[str, ...]
+
+
+class ShopCache(Protocol):
+    """A small key/value store the host keeps for one shop, in its database, for every process.
+
+    For answers a plugin would otherwise ask the shop for on every call and that rarely change (a
+    SKU's variant). Scoped by construction: a plugin holds the cache of the shop it is calling and
+    can name no other. Keys and tags are exact strings (at most 255 characters); values are text
+    (JSON, typically). Entries are disposable: ``get`` may answer None at any time, so a plugin
+    must always be able to ask the shop instead. Each call is its own short transaction.
+    """
+
+    def get(self, key: str) -> str | None:
+        """The value stored under ``key``, or None when absent or expired."""
+        ...
+
+    def put(self, key: str, value: str, *, tag: str | None = None, ttl_seconds: float | None = None) -> None:
+        """Store ``value`` under ``key`` (replacing it), grouped under ``tag``, for ``ttl_seconds`` (None: until
+        forgotten). Never raises for a concurrent writer: the last one wins."""
+        ...
+
+    def forget(self, keys: Sequence[str] = (), tags: Sequence[str] = ()) -> int:
+        """Drop the entries with any of ``keys`` or ``tags``; how many there were."""
+        ...
 
 
 class AccessTokens(Protocol):
@@ -418,6 +444,14 @@ class ShopUninstalled:
 
 
 @dataclass(frozen=True)
+class ForgetCached:
+    """Something the shop changed makes these entries of its cache (``ShopInfo.cache``) stale."""
+
+    keys: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CustomerDataRequest:
     customer_id: str | None
     email: str | None
@@ -433,6 +467,7 @@ WebhookEffect = (
     | RedactShop
     | CustomerDataRequest
     | ShopUninstalled
+    | ForgetCached
 )
 
 JsonDict = dict[str, Any]

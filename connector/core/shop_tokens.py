@@ -33,6 +33,7 @@ from connector.core.hooktypes import (
     TokenGrantRequest,
 )
 from connector.core.runtime import Runtime
+from connector.core.shop_cache import DatabaseShopCache
 from connector.core.snapshots import shop_info
 from connector.core.tables import Shop, ShopConnection, ShopStatus
 
@@ -243,10 +244,15 @@ class TokenKeeper:
 
 def shop_for_plugin(rt: Runtime, shop: Shop | None) -> ShopInfo | None:
     """The shop as a plugin sees it, with a keeper that renews its token during the call and a listener
-    for the rate-limit bucket its answers report (kept in memory; see ``shop_health``)."""
+    for the rate-limit bucket its answers report (kept in memory; see ``shop_health``), and its own cache."""
     if shop is None:
         return None
-    return shop_info(shop, TokenKeeper(rt, shop), rt.shop_health.listener(shop.id, rt.now))
+    return shop_info(
+        shop,
+        TokenKeeper(rt, shop),
+        rt.shop_health.listener(shop.id, rt.now),
+        DatabaseShopCache(rt.sessions, shop.id, rt.now),
+    )
 
 
 def blocked_call(shop: Shop | None, channel: str) -> ProviderError | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from connector.core.hooktypes import AccessTokens, MemberInfo, RateLimitStatus, RewardInfo, ShopInfo
+from connector.core.hooktypes import AccessTokens, MemberInfo, RateLimitStatus, RewardInfo, ShopCache, ShopInfo
 from connector.core.tables import Member, Reward, Shop
 
 
@@ -36,9 +36,11 @@ def shop_info(
     s: Shop | None,
     tokens: AccessTokens | None = None,
     rate_limit_seen: Callable[[RateLimitStatus], None] | None = None,
+    cache: ShopCache | None = None,
 ) -> ShopInfo | None:
     """The shop as a plugin sees it; ``tokens`` (a ``shop_tokens.TokenKeeper``) renews its token on the way,
-    ``rate_limit_seen`` hears each answer's rate-limit bucket (``shop_health``)."""
+    ``rate_limit_seen`` hears each answer's rate-limit bucket (``shop_health``), ``cache`` is the shop's own
+    key/value cache (``shop_cache``)."""
     if s is None:
         return None
     return ShopInfo(
@@ -49,4 +51,5 @@ def shop_info(
         api_version=s.api_version,
         tokens=tokens,
         rate_limit_seen=rate_limit_seen,
+        cache=cache,
     )

@@ -1,4 +1,4 @@
-"""Webhook effects applied within the shop that signed the delivery: delivery updates, retries, privacy.
+"""Webhook effects applied within the shop that signed the delivery: delivery updates, retries, privacy, cache.
 
 A valid signature proves which shop sent a body, nothing more: a shop of one brand can put any email,
 customer id or order id in a body it signs. So ``webhook_intake.process_webhook`` resolves the signing
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from connector.core.hooktypes import (
     CustomerDataRequest,
     DeliveryUpdate,
+    ForgetCached,
     RedactCustomer,
     RedactShop,
     RetryErrorsForCustomer,
@@ -32,6 +33,7 @@ from connector.core.links import safe_link
 from connector.core.model import DELIVERY_RANK, DeliveryStatus, RedemptionStatus
 from connector.core.redemptions import reopen_for_retry
 from connector.core.runtime import Runtime
+from connector.core.shop_cache import forget_entries
 from connector.core.shop_lifecycle import disconnect_shop
 from connector.core.storable import declared_length, text_problem, utc_or_none
 from connector.core.tables import Member, OutboundMessage, Redemption, Reward, Shop, WebhookDelivery
@@ -55,7 +57,7 @@ class ShopScope:
 
 
 #: What a shop awaiting a brand may still do: effects on the shop itself and its own stored bodies.
-_BRANDLESS_EFFECTS = (ShopUninstalled, RedactShop, RedactCustomer)
+_BRANDLESS_EFFECTS = (ShopUninstalled, RedactShop, RedactCustomer, ForgetCached)
 #: The reason a shop shows (and its parked redemptions say) after the merchant removed the app.
 UNINSTALLED_REASON = "the app was uninstalled from the shop"
 
@@ -100,6 +102,9 @@ def apply_effect(
         return []
     if isinstance(effect, ShopUninstalled):
         _apply_uninstall(rt, s, effect, scope, actor, now)
+    elif isinstance(effect, ForgetCached):
+        # The signing shop's own cache only: another shop's entries are never named by shop here.
+        forget_entries(s, scope.shop_id, effect.keys, effect.tags)
     elif isinstance(effect, DeliveryUpdate):
         _apply_delivery(s, effect, scope, actor, now)
     elif isinstance(effect, RetryErrorsForSku):

@@ -30,6 +30,9 @@ TEST_ORDERS = "SHOPIFY_TEST_ORDERS"
 #: "false" subscribes to webhooks without the reward-order filters (every order and fulfilment event arrives).
 WEBHOOK_FILTERS = "SHOPIFY_WEBHOOK_FILTERS"
 
+#: How long a SKU's variant is reused without asking Shopify (0: ask every time); webhooks invalidate it sooner.
+VARIANT_CACHE = "SHOPIFY_VARIANT_CACHE_SECONDS"
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -49,6 +52,8 @@ class ShopifyConfig:
     #: ``SHOPIFY_ALLOW_CUSTOM_API_BASE``: a shop's API base URL may be other than its own
     #: ``https://{shop}.myshopify.com`` (the local simulator of the demo and the tests). Off by default.
     allow_custom_api_base: bool = False
+    #: A day: ``products/update`` and a product-not-found answer invalidate sooner; this bounds a lost webhook.
+    variant_cache_seconds: float = 86400.0
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, str]) -> ShopifyConfig:
@@ -66,6 +71,7 @@ class ShopifyConfig:
             test_orders=_flag(config, TEST_ORDERS, default.test_orders),
             webhook_filters=_flag(config, WEBHOOK_FILTERS, default.webhook_filters),
             allow_custom_api_base=_flag(config, ALLOW_CUSTOM_API_BASE, default.allow_custom_api_base),
+            variant_cache_seconds=_seconds(config, VARIANT_CACHE, default.variant_cache_seconds),
         )
 
 

@@ -181,6 +181,31 @@ def _digits(value: str | None) -> str:
 # -- writes ----------------------------------------------------------------------------------------------
 
 
+def order_customer_input(member: ValidatedMember) -> dict[str, Any]:
+    """The ``OrderCreateCustomerInput`` that matches, creates or updates the member's customer inside ``orderCreate``.
+
+    Always ``toUpsert``, carrying the member's name, email and phone, so the customer ends up as
+    ``sync_customer`` leaves it (found customers get the member's details) in the same call:
+
+    * a linked member names the stored customer (``id``): it is updated, never searched for;
+    * otherwise Shopify matches by email (exactly, which its search cannot promise) or creates one.
+
+    No ``addresses``: they would replace a found customer's whole address book, and the order's
+    shipping address becomes the customer's default address anyway. Shopify refusing the upsert
+    because the stored customer is gone or another customer holds the email or phone
+    (``CustomerGoneError``/``CustomerTakenError``) sends the caller back to ``sync_customer``.
+    """
+    attributes: dict[str, Any] = {"firstName": member.first_name, "lastName": member.last_name}
+    stored = gid("Customer", member.shop_customer_id) if member.shop_customer_id else None
+    if stored:
+        attributes["id"] = stored
+    if member.email:
+        attributes["email"] = member.email
+    if member.phone:
+        attributes["phone"] = member.phone
+    return {"toUpsert": attributes}
+
+
 def customer_create_input(member: ValidatedMember) -> dict[str, Any]:
     """The ``CustomerInput`` for a new customer: name, contact and the shipping address."""
     customer_input: dict[str, Any] = {

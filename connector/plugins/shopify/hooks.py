@@ -37,11 +37,11 @@ from connector.core.hooktypes import (
 )
 from connector.plugins.shopify import install, orders, scopes, subscriptions, token_grants, webhook_topics, webhooks
 from connector.plugins.shopify.config import ShopifyConfig
-from connector.plugins.shopify.customers import sync_customer
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import gid
 from connector.plugins.shopify.member_validation import validate_member
-from connector.plugins.shopify.variants import find_orderable_variant
+from connector.plugins.shopify.reward_order import place_reward_order
+from connector.plugins.shopify.variant_cache import orderable_variant
 
 NAME = "shopify"
 VERSION = __version__  # built in: versioned with the connector
@@ -106,11 +106,14 @@ def connector_fulfil_redemption(request: FulfilmentRequest, ctx: HookContext) ->
        while Shopify's search may still lag (``SHOPIFY_ORDER_LOOKUP_LAG_SECONDS``
        after ``submitted_at``): retry later rather than risk a second order.
     2. Validate the member locally (no request wasted on an address Shopify
-       would reject), then check the SKU: cheap reads that fail permanently.
-    3. Match or create the customer (the CRM ID).
-    4. ``request.checkpoint()``: the host commits "submitted" before the one
+       would reject), then find the SKU's variant: from the shop's cache, else
+       a cheap read that fails permanently (``variant_cache``).
+    3. ``request.checkpoint()``: the host commits "submitted" before the one
        irreversible call, so a crash after it is looked up, never repeated.
-    5. ``orderCreate``.
+    4. ``orderCreate``, carrying the customer to match, create or update (the
+       CRM ID comes back on the order): one call, 10 points, in steady state.
+       The rare answers that need the customer matched or the SKU looked up
+       separately are in ``reward_order``.
     """
     if request.channel != CHANNEL:
         return None
@@ -141,24 +144,27 @@ def connector_fulfil_redemption(request: FulfilmentRequest, ctx: HookContext) ->
                 )
 
         member = validate_member(request.member, _aware(ctx.now()).date())
-        variant = find_orderable_variant(client, request.reward.sku)
-        customer_id = sync_customer(client, member, ctx.logger)
+        cache = request.shop.cache
+        variant, from_cache = orderable_variant(client, request.reward.sku, cache, config.variant_cache_seconds)
 
         request.checkpoint()
-        order = orders.create_reward_order(
+        order = place_reward_order(
             client,
             code=request.code,
             variant=variant,
-            customer_id=customer_id,
+            variant_from_cache=from_cache,
             member=member,
             currency=config.currency,
             test=config.test_orders,
+            cache=cache,
+            cache_seconds=config.variant_cache_seconds,
+            logger=ctx.logger,
         )
     ctx.logger.info("shopify: redemption %s fulfilled as order %s", request.redemption_id, order.id)
     return FulfilmentResult(
         external_order_id=order.id,
         external_order_name=order.name,
-        shop_customer_id=order.customer_id or customer_id,
+        shop_customer_id=order.customer_id or gid("Customer", member.shop_customer_id),
     )
 
 

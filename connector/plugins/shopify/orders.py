@@ -30,6 +30,7 @@ from connector.plugins.shopify.documents import (
     ORDER_CANCEL,
     ORDER_CREATE,
 )
+from connector.plugins.shopify.customers import raise_for_customer_user_errors
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import redemption_key, term
 from connector.plugins.shopify.member_validation import LABELS, ValidatedMember
@@ -38,6 +39,8 @@ from connector.plugins.shopify.user_errors import MEMBER_FIELDS, says_missing
 from connector.plugins.shopify.variants import Variant
 
 ORDER_TAG = "loyalty-reward"
+#: The ``OrderCreateCustomerInput`` field whose userErrors concern the member's customer.
+UPSERT = "toUpsert"
 SOURCE_NAME = "connector"
 MAX_STAFF_NOTE = 255
 
@@ -117,12 +120,16 @@ def order_create_variables(
     *,
     code: str,
     variant: Variant,
-    customer_id: str,
+    customer: Mapping[str, Any],
     member: ValidatedMember,
     currency: str,
     test: bool = False,
 ) -> dict[str, Any]:
-    """The ``orderCreate`` variables for one reward: exposed for tests and for the simulator's fixtures."""
+    """The ``orderCreate`` variables for one reward: exposed for tests and for the simulator's fixtures.
+
+    ``customer`` is the ``OrderCreateCustomerInput`` (``customers.order_customer_input``): the member's
+    customer is matched, created or updated by the same call that creates the order.
+    """
     key = redemption_key(code)
     order: dict[str, Any] = {
         "lineItems": [
@@ -132,7 +139,7 @@ def order_create_variables(
                 "priceSet": {"shopMoney": {"amount": "0.00", "currencyCode": currency}},
             }
         ],
-        "customer": {"toAssociate": {"id": customer_id}},
+        "customer": dict(customer),
         "shippingAddress": member.mailing_address(),
         "financialStatus": "PAID",
         "tags": [ORDER_TAG, key],
@@ -157,14 +164,19 @@ def create_reward_order(
     *,
     code: str,
     variant: Variant,
-    customer_id: str,
+    customer: Mapping[str, Any],
     member: ValidatedMember,
     currency: str,
     test: bool = False,
 ) -> ShopOrder:
-    """Create the zero-priced order; raise ``ProviderError`` naming the reward or member field at fault."""
+    """Create the zero-priced order; raise ``ProviderError`` naming the reward or member field at fault.
+
+    A ``toUpsert`` that Shopify refuses because the stored customer is gone or the member's email or
+    phone belongs to another customer raises ``CustomerGoneError``/``CustomerTakenError``: no order was
+    made, and the caller matches the customer the slow way (``reward_order``).
+    """
     variables = order_create_variables(
-        code=code, variant=variant, customer_id=customer_id, member=member, currency=currency, test=test
+        code=code, variant=variant, customer=customer, member=member, currency=currency, test=test
     )
     data = client.execute(ORDER_CREATE, variables)
     payload = data.get("orderCreate")
@@ -175,7 +187,7 @@ def create_reward_order(
             retryable=True,
             in_doubt=True,
         )
-    _raise_for_order_user_errors(payload.get("userErrors") or [], variant.sku, client.shop.domain, customer_id)
+    _raise_for_order_user_errors(payload.get("userErrors") or [], variant.sku, client.shop.domain, customer)
     order = payload.get("order")
     if not isinstance(order, Mapping) or not order.get("id"):
         raise ProviderError(
@@ -187,7 +199,9 @@ def create_reward_order(
     return ShopOrder.from_node(order)
 
 
-def _raise_for_order_user_errors(user_errors: Sequence[Any], sku: str, domain: str, customer_id: str) -> None:
+def _raise_for_order_user_errors(
+    user_errors: Sequence[Any], sku: str, domain: str, customer: Mapping[str, Any]
+) -> None:
     errors = [e for e in user_errors if isinstance(e, Mapping)]
     if not errors:
         return
@@ -200,6 +214,10 @@ def _raise_for_order_user_errors(user_errors: Sequence[Any], sku: str, domain: s
     path = [str(part) for part in error.get("field") or []]
     last = path[-1] if path else ""
     lowered = message.lower()
+
+    if UPSERT in path:
+        # The member's customer, written by this call: the same reading as customerCreate/customerUpdate's errors.
+        raise_for_customer_user_errors([e for e in errors if UPSERT in (e.get("field") or [])])
 
     if code == "INVENTORY_CLAIM_FAILED":
         raise ProviderError(
@@ -236,9 +254,11 @@ def _raise_for_order_user_errors(user_errors: Sequence[Any], sku: str, domain: s
             field=field,
         )
     if "customer" in path:
+        customer_id = json_object(customer, "toAssociate").get("id") or json_object(customer, "toUpsert").get("id")
         raise ProviderError(
             "crm_id_not_found",
-            f"Shopify could not attach the order to customer {customer_id}: {full}",
+            f"Shopify could not attach the order to {f'customer {customer_id}' if customer_id else 'the member'}: "
+            f"{full}",
             fix="Check the customer in Shopify (it may have been merged or deleted), then retry.",
             retryable=False,
             field="shop_customer_id",

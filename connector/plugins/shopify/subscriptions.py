@@ -16,7 +16,8 @@ sends for the app as a whole). Each topic carries:
     reward order and drops every fulfilment made only of paid lines. Free lines of ordinary orders
     pass too; the connector ignores orders it does not know, so that costs a little traffic, never
     an event;
-  - ``products/update`` keeps active products only: the handler ignores the others anyway;
+  - ``products/update`` stays unfiltered: a product set to draft or archived must reach the handler,
+    which forgets its cached variants (``variant_cache``), so a reward is not ordered from it;
   - ``customers/update`` stays unfiltered: any customer may be a member waiting for a retry.
 
 * ``includeFields``: what the handler, the payload shape check (``payload_shapes``) and the
@@ -111,9 +112,7 @@ PLANS: dict[str, TopicPlan] = {
         ),
     ),
     "orders/cancelled": TopicPlan(REWARD_ORDER_FILTER, _ORDER_FIELDS),
-    "products/update": TopicPlan(
-        "status:active", ("id", "admin_graphql_api_id", "status", "updated_at", "variants.sku")
-    ),
+    "products/update": TopicPlan(None, ("id", "admin_graphql_api_id", "status", "updated_at", "variants.sku")),
     "customers/update": TopicPlan(None, ("id", "admin_graphql_api_id", "email", "phone", "updated_at")),
 }
 

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from connector.core.hooktypes import (
     CustomerDataRequest,
     DeliveryUpdate,
+    ForgetCached,
     RedactCustomer,
     RedactShop,
     RetryErrorsForCustomer,
@@ -51,6 +52,7 @@ from connector.core.hooktypes import (
 from connector.core.model import DeliveryStatus
 from connector.plugins.shopify.identifiers import gid
 from connector.plugins.shopify.payload_shapes import json_object, shape_problem
+from connector.plugins.shopify.variant_cache import MAX_CACHE_KEY, product_tag, sku_key
 from connector.plugins.shopify.webhooks import parse_timestamp
 
 logger = logging.getLogger("connector.plugins.shopify")
@@ -201,9 +203,9 @@ def _on_order_cancelled(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -
 
 
 def _on_product_update(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -> list[WebhookEffect]:
-    """An active product may have become orderable again: redemptions that failed on its SKUs retry."""
-    if str(payload.get("status") or "").lower() != "active":
-        return []
+    """Any change to a product makes the cached variants of its SKUs stale (``variant_cache``): the product's
+    tag covers a SKU renamed away, the SKUs a SKU moved here from another product. An active product may
+    also have become orderable again: redemptions that failed on its SKUs retry."""
     skus = sorted(
         {
             str(variant["sku"]).strip()
@@ -211,7 +213,15 @@ def _on_product_update(delivery: VerifiedWebhook, payload: Mapping[str, Any]) ->
             if isinstance(variant, Mapping) and variant.get("sku") and str(variant["sku"]).strip()
         }
     )
-    return [RetryErrorsForSku(skus=tuple(skus))] if skus else []
+    api_id = payload.get("admin_graphql_api_id")
+    tag = product_tag(api_id if isinstance(api_id, str) else payload.get("id"))
+    keys = tuple(sku_key(sku) for sku in skus if len(sku_key(sku)) <= MAX_CACHE_KEY)
+    effects: list[WebhookEffect] = []
+    if tag or keys:
+        effects.append(ForgetCached(keys=keys, tags=(tag,) if tag else ()))
+    if skus and str(payload.get("status") or "").lower() == "active":
+        effects.append(RetryErrorsForSku(skus=tuple(skus)))
+    return effects
 
 
 def _on_customer_update(delivery: VerifiedWebhook, payload: Mapping[str, Any]) -> list[WebhookEffect]:

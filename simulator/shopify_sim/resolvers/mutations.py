@@ -57,15 +57,20 @@ def resolve_customer_update(_: Any, info: GraphQLResolveInfo, input: dict[str, A
 def resolve_order_create(
     _: Any, info: GraphQLResolveInfo, order: dict[str, Any], options: dict[str, Any] | None = None
 ) -> dict:
-    """``orderCreate(order, options)``; sends ``orders/create``."""
+    """``orderCreate(order, options)``; sends ``orders/create``, and ``customers/create`` or ``customers/update``
+    for the customer it created or changed (``toUpsert``, or the shipping address becoming the default)."""
     check_scope(info)
     if (forced := _forced(info)) is not None:
         return {"order": None, "userErrors": [{"code": "INVALID", **forced}]}
     ctx = request_context(info)
-    created, errors, _ = create_order(ctx.store, ctx.config, order, options)
+    known = set(ctx.store.customers)
+    created, errors, touched = create_order(ctx.store, ctx.config, order, options)
     if created is None:
         return {"order": None, "userErrors": errors}
     ctx.wrote = True
+    for customer in touched:
+        topic = "customers/update" if customer.id in known else "customers/create"
+        ctx.events.append((topic, customer_payload(customer)))
     ctx.events.append(("orders/create", order_payload(ctx.store, created)))
     return {"order": order_view(ctx.store, created), "userErrors": []}
 

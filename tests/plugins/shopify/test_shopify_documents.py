@@ -7,6 +7,8 @@ Shopify simulator serves (the contract agreed with its author).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from graphql import (
     GraphQLSchema,
@@ -25,7 +27,7 @@ from graphql.execution.values import get_variable_values
 from shopify_fakes import make_member
 
 from connector.plugins.shopify import documents
-from connector.plugins.shopify.customers import customer_create_input
+from connector.plugins.shopify.customers import customer_create_input, order_customer_input
 from connector.plugins.shopify.identifiers import term
 from connector.plugins.shopify.member_validation import validate_member
 from connector.plugins.shopify.orders import order_cancel_variables, order_create_variables
@@ -58,7 +60,7 @@ EXAMPLE_VARIABLES = {
     "RewardOrderCreate": order_create_variables(
         code="ABC123",
         variant=_VARIANT,
-        customer_id="gid://shopify/Customer/1",
+        customer=order_customer_input(_MEMBER),
         member=_MEMBER,
         currency="USD",
         test=True,
@@ -147,6 +149,22 @@ def test_example_variables_coerce_against_the_schema(admin_schema: GraphQLSchema
     operation = parse(DOCUMENTS[name].text).definitions[0]
     assert isinstance(operation, OperationDefinitionNode)
     coerced = get_variable_values(admin_schema, operation.variable_definitions or (), EXAMPLE_VARIABLES[name])
+    assert not isinstance(coerced, list), [e.message for e in coerced]
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [
+        order_customer_input(_MEMBER),  # a member not linked yet: upsert by email
+        order_customer_input(replace(_MEMBER, shop_customer_id="gid://shopify/Customer/1")),  # linked: by id
+        {"toAssociate": {"id": "gid://shopify/Customer/1"}},  # after matching the slow way (reward_order)
+    ],
+)
+def test_every_order_customer_form_coerces_against_the_schema(admin_schema: GraphQLSchema, customer):
+    operation = parse(documents.ORDER_CREATE.text).definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    variables = order_create_variables(code="A1", variant=_VARIANT, customer=customer, member=_MEMBER, currency="USD")
+    coerced = get_variable_values(admin_schema, operation.variable_definitions or (), variables)
     assert not isinstance(coerced, list), [e.message for e in coerced]
 
 

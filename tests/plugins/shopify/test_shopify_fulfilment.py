@@ -64,8 +64,13 @@ def request(shopify: FakeShopify, **changes) -> tuple[FulfilmentRequest, Checkpo
 
 def happy_shop(shopify: FakeShopify) -> None:
     shopify.on("FindVariantsBySku", variants(variant_node()))
-    shopify.on("FindCustomers", customers(customer_node(500)))
     shopify.on("RewardOrderCreate", order_created(order_node(9000)))
+
+
+#: The member of ``make_member`` as ``orderCreate`` upserts their customer: no search, no customerCreate.
+UPSERT_ADA = {
+    "toUpsert": {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "phone": "+16135550142"}
+}
 
 
 def fulfil(req: FulfilmentRequest, ctx: HookContext) -> FulfilmentResult | None:
@@ -85,7 +90,7 @@ def test_creates_a_zero_priced_tagged_order(shopify, ctx):
         external_order_name="#9000",
         shop_customer_id="gid://shopify/Customer/500",
     )
-    assert shopify.operations == ["FindVariantsBySku", "FindCustomers", "RewardOrderCreate"]
+    assert shopify.operations == ["FindVariantsBySku", "RewardOrderCreate"]
     assert shopify.calls[0].variables == {"query": 'sku:"REWARD-TSHIRT-M"'}
     variables = shopify.calls_to("RewardOrderCreate")[0].variables
     order = variables["order"]
@@ -101,7 +106,7 @@ def test_creates_a_zero_priced_tagged_order(shopify, ctx):
     assert order["sourceName"] == "connector"
     assert order["note"] == "Loyalty reward redemption ABC123"
     assert order["financialStatus"] == "PAID"
-    assert order["customer"] == {"toAssociate": {"id": "gid://shopify/Customer/500"}}
+    assert order["customer"] == UPSERT_ADA
     assert order["shippingAddress"]["phone"] == "+16135550142"
     assert order["shippingAddress"]["provinceCode"] == "ON"
     assert variables["options"] == {
@@ -110,7 +115,7 @@ def test_creates_a_zero_priced_tagged_order(shopify, ctx):
         "sendFulfillmentReceipt": True,
     }
     # Checkpoint exactly once, after every read and before orderCreate.
-    assert checkpoint.calls_before == [2]
+    assert checkpoint.calls_before == [1]
 
 
 def test_currency_comes_from_config(shopify, ctx):
@@ -250,10 +255,9 @@ def test_not_found_after_the_lag_window_creates_the_order(shopify, ctx):
         "FindOrders",
         "FindOrders",
         "FindVariantsBySku",
-        "FindCustomers",
         "RewardOrderCreate",
     ]
-    assert checkpoint.calls_before == [4]
+    assert checkpoint.calls_before == [3]
 
 
 def test_lost_answer_to_order_create_is_in_doubt_after_the_checkpoint(shopify, ctx):
@@ -264,7 +268,8 @@ def test_lost_answer_to_order_create_is_in_doubt_after_the_checkpoint(shopify, c
         fulfil(req, ctx)
     assert caught.value.code == "network_error"
     assert caught.value.retryable and caught.value.in_doubt
-    assert checkpoint.calls_before == [2]
+    assert checkpoint.calls_before == [1]
+    assert shopify.operations == ["FindVariantsBySku", "RewardOrderCreate"]  # an in-doubt answer is never retried
 
 
 def test_throttled_order_create_is_retried_after_the_wait(shopify, ctx, fake_time):
@@ -274,7 +279,7 @@ def test_throttled_order_create_is_retried_after_the_wait(shopify, ctx, fake_tim
     assert fulfil(req, ctx).external_order_id == "gid://shopify/Order/9000"
     assert fake_time.sleeps == [pytest.approx(0.3)]
     assert len(shopify.calls_to("RewardOrderCreate")) == 2
-    assert checkpoint.calls_before == [2]  # the retry is inside the same call: one checkpoint
+    assert checkpoint.calls_before == [1]  # the retry is inside the same call: one checkpoint
 
 
 # -- orderCreate userErrors ----------------------------------------------------------------------------------
@@ -417,12 +422,104 @@ def test_cancel_for_other_channels_and_bad_ids(shopify, ctx):
 
 def test_customer_created_when_unknown_then_order_placed_for_it(shopify, ctx):
     happy_shop(shopify)
-    shopify.on("FindCustomers", customers())
-    shopify.on("CustomerCreate", customer_payload("customerCreate", customer_node(777)))
     shopify.on("RewardOrderCreate", order_created(order_node(9000, customer="gid://shopify/Customer/777")))
     req, checkpoint = request(shopify)
     assert fulfil(req, ctx).shop_customer_id == "gid://shopify/Customer/777"
-    assert shopify.calls_to("RewardOrderCreate")[0].variables["order"]["customer"] == {
+    assert shopify.calls_to("RewardOrderCreate")[0].variables["order"]["customer"] == UPSERT_ADA
+    assert shopify.operations == ["FindVariantsBySku", "RewardOrderCreate"]
+    assert checkpoint.calls_before == [1]
+
+
+def test_a_linked_member_names_their_customer_and_is_not_searched_for(shopify, ctx):
+    happy_shop(shopify)
+    req, _ = request(shopify, member=make_member(shop_customer_id="500"))
+    assert fulfil(req, ctx).shop_customer_id == "gid://shopify/Customer/500"
+    upsert = shopify.calls_to("RewardOrderCreate")[0].variables["order"]["customer"]["toUpsert"]
+    assert upsert == {**UPSERT_ADA["toUpsert"], "id": "gid://shopify/Customer/500"}
+    assert shopify.operations == ["FindVariantsBySku", "RewardOrderCreate"]
+
+
+def upsert_refused(field: str, message: str) -> dict:
+    return order_created(
+        None, {"field": ["order", "customer", "toUpsert", field], "message": message, "code": "INVALID"}
+    )
+
+
+def test_a_linked_customer_gone_since_is_matched_again_and_the_order_placed_once(shopify, ctx):
+    happy_shop(shopify)
+    shopify.on(
+        "RewardOrderCreate",
+        upsert_refused("id", "Customer does not exist"),
+        order_created(order_node(9000, customer="gid://shopify/Customer/777")),
+    )
+    shopify.on("FindCustomers", customers())
+    shopify.on("CustomerCreate", customer_payload("customerCreate", customer_node(777)))
+    req, checkpoint = request(shopify, member=make_member(shop_customer_id="500"))
+    result = fulfil(req, ctx)
+    assert result.shop_customer_id == "gid://shopify/Customer/777" and result.external_order_id
+    # The gone customer is not read again; the refused orderCreate made nothing, so placing it again is safe.
+    assert shopify.operations == [
+        "FindVariantsBySku",
+        "RewardOrderCreate",
+        "FindCustomers",
+        "CustomerCreate",
+        "RewardOrderCreate",
+    ]
+    assert shopify.calls_to("RewardOrderCreate")[1].variables["order"]["customer"] == {
         "toAssociate": {"id": "gid://shopify/Customer/777"}
     }
-    assert checkpoint.calls_before == [3]
+    assert checkpoint.calls_before == [1]
+
+
+def test_phone_of_another_customer_is_matched_the_slow_way_with_todays_answer(shopify, ctx):
+    """The email matched customer 500 (or nobody) but customer 600 holds the phone: as before, say to merge."""
+    happy_shop(shopify)
+    shopify.on("RewardOrderCreate", upsert_refused("phone", "Phone has already been taken"))
+    shopify.on("FindCustomers", customers(customer_node(500, phone=None), customer_node(600, email=None)))
+    shopify.on(
+        "CustomerUpdate",
+        customer_payload("customerUpdate", None, {"field": ["phone"], "message": "Phone has already been taken"}),
+    )
+    req, _ = request(shopify)
+    with pytest.raises(ProviderError) as caught:
+        fulfil(req, ctx)
+    assert caught.value.code == "crm_id_not_found" and caught.value.field == "phone"
+    assert "Merge the two customers" in (caught.value.fix or "")
+    assert shopify.operations == ["FindVariantsBySku", "RewardOrderCreate", "FindCustomers", "CustomerUpdate"]
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "field", "shown"),
+    [
+        (
+            {"field": ["order", "customer", "toUpsert", "email"], "message": "Email is invalid"},
+            "crm_id_not_found",
+            "email",
+            "Shopify rejected the member's email: Email is invalid",
+        ),
+        (
+            {"field": ["order", "customer", "toUpsert", "lastName"], "message": "Last name can't be blank"},
+            "missing_user_information",
+            "last_name",
+            "last name: Last name can't be blank",
+        ),
+        (
+            {
+                "field": ["order", "customer", "toUpsert"],
+                "message": "A name, phone number, or email address must be present",
+            },
+            "missing_user_information",
+            "first_name,last_name,email,phone",
+            "A name, phone number, or email address must be present",
+        ),
+    ],
+)
+def test_upsert_user_errors_read_as_customer_create_errors_did(shopify, ctx, error, code, field, shown):
+    happy_shop(shopify)
+    shopify.on("RewardOrderCreate", order_created(None, {**error, "code": "INVALID"}))
+    req, _ = request(shopify)
+    with pytest.raises(ProviderError) as caught:
+        fulfil(req, ctx)
+    assert (caught.value.code, caught.value.field) == (code, field)
+    assert shown in caught.value.message and caught.value.fix and not caught.value.retryable
+    assert shopify.operations == ["FindVariantsBySku", "RewardOrderCreate"]

@@ -15,6 +15,7 @@ from connector.core.errors import WebhookPayloadError, WebhookRejectedError
 from connector.core.hooktypes import (
     CustomerDataRequest,
     DeliveryUpdate,
+    ForgetCached,
     HookContext,
     InboundWebhook,
     RedactCustomer,
@@ -289,7 +290,7 @@ def test_payload_that_does_not_fit_its_topic_is_refused_and_has_no_effect():
         assert hooks.connector_interpret_webhook(delivery=stored, payload=ORDER, ctx=CTX) == []
 
 
-def test_products_update_retries_the_skus_of_an_active_product():
+def test_products_update_forgets_the_cached_variants_and_retries_the_skus_of_an_active_product():
     product = {
         "id": 788032119674292922,
         "admin_graphql_api_id": "gid://shopify/Product/788032119674292922",
@@ -297,8 +298,22 @@ def test_products_update_retries_the_skus_of_an_active_product():
         "updated_at": "2026-09-01T08:15:00-04:00",
         "variants": [{"sku": "REWARD-TSHIRT-M"}, {"sku": "REWARD-TSHIRT-L"}, {"sku": ""}, {"sku": None}],
     }
-    assert interpret("products/update", product) == [RetryErrorsForSku(skus=("REWARD-TSHIRT-L", "REWARD-TSHIRT-M"))]
-    assert interpret("products/update", {**product, "status": "draft"}) == []
+    # The product's tag reaches a SKU renamed away (no longer in the payload); the keys a SKU that moved here.
+    forget = ForgetCached(
+        keys=("variant-by-sku:REWARD-TSHIRT-L", "variant-by-sku:REWARD-TSHIRT-M"),
+        tags=("product:gid://shopify/Product/788032119674292922",),
+    )
+    assert interpret("products/update", product) == [
+        forget,
+        RetryErrorsForSku(skus=("REWARD-TSHIRT-L", "REWARD-TSHIRT-M")),
+    ]
+    # A product no longer active retries nothing, but its variants must not be ordered from the cache.
+    assert interpret("products/update", {**product, "status": "draft"}) == [forget]
+    # A trimmed payload without admin_graphql_api_id names the product by its numeric id.
+    trimmed = {k: v for k, v in product.items() if k != "admin_graphql_api_id"}
+    assert interpret("products/update", {**trimmed, "variants": []}) == [
+        ForgetCached(keys=(), tags=("product:gid://shopify/Product/788032119674292922",))
+    ]
 
 
 def test_customers_update_retries_the_customers_errors():

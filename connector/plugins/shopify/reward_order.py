@@ -1,0 +1,83 @@
+"""Place a reward order in one ``orderCreate`` (10 points), falling back to today's slower steps only when needed.
+
+Steady state, a redemption is exactly one call: the SKU's variant comes from the per-shop cache
+(``variant_cache``) and the customer rides in the order (``customers.order_customer_input``). Two
+answers send the plugin back to the separate calls, each after an ``orderCreate`` that Shopify
+refused with userErrors, so no order exists and a second ``orderCreate`` cannot duplicate one:
+
+* the upsert was refused because the linked customer is gone, or the member's email or phone belongs
+  to another customer: ``sync_customer`` matches the customer as before (by id, search, create or
+  update, with the same errors), and the order is placed again with ``toAssociate``;
+* the order was refused as product-not-found (unknown variant, nothing to claim): the SKU is
+  forgotten; when the variant came from the cache, it is looked up afresh (``find_orderable_variant``,
+  with its precise reasons) and the order placed again if the SKU now names another variant.
+
+Both happen after the host's checkpoint, inside the same attempt; a crash there is handled like any
+other crash after the checkpoint (the next attempt looks the order up first).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from connector.core.errors import ProviderError
+from connector.core.hooktypes import ShopCache
+from connector.plugins.shopify import variant_cache
+from connector.plugins.shopify.customers import (
+    CustomerGoneError,
+    CustomerTakenError,
+    order_customer_input,
+    sync_customer,
+)
+from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
+from connector.plugins.shopify.member_validation import ValidatedMember
+from connector.plugins.shopify.orders import ShopOrder, create_reward_order
+from connector.plugins.shopify.variants import Variant, find_orderable_variant
+
+
+def place_reward_order(
+    client: ShopifyGraphQLClient,
+    *,
+    code: str,
+    variant: Variant,
+    variant_from_cache: bool,
+    member: ValidatedMember,
+    currency: str,
+    test: bool,
+    cache: ShopCache | None,
+    cache_seconds: float,
+    logger: logging.Logger,
+) -> ShopOrder:
+    """The reward's order, its customer matched in the same call whenever Shopify allows."""
+    customer = order_customer_input(member)
+    rematched = refreshed = False
+    while True:
+        try:
+            return create_reward_order(
+                client, code=code, variant=variant, customer=customer, member=member, currency=currency, test=test
+            )
+        except (CustomerGoneError, CustomerTakenError) as refused:
+            if rematched:  # toAssociate is never refused this way; kept as a guard against looping
+                raise
+            rematched = True
+            logger.info("shopify: upsert of member %s's customer refused (%s); matching it first", member.id, refused)
+            # A gone stored customer is not read again: the upsert just said it does not exist.
+            known = member if isinstance(refused, CustomerTakenError) else replace(member, shop_customer_id=None)
+            customer = {"toAssociate": {"id": sync_customer(client, known, logger)}}
+        except ProviderError as failed:
+            if failed.code != "product_not_found":
+                raise
+            variant_cache.forget(cache, variant.sku)
+            if not variant_from_cache or refreshed:
+                raise
+            refreshed = True
+            fresh = find_orderable_variant(client, variant.sku)
+            if fresh.id == variant.id:
+                raise
+            if cache is not None and cache_seconds > 0:
+                variant_cache.remember(cache, fresh, cache_seconds)
+            logger.info(
+                "shopify: SKU %s moved from variant %s to %s; ordering again", variant.sku, variant.id, fresh.id
+            )
+            variant = fresh
