@@ -22,6 +22,7 @@ from typing import Any
 
 from connector.core.errors import ProviderError
 from connector.core.hooktypes import CancelResult, ExternalOrder
+from connector.plugins.shopify.customers import raise_for_customer_user_errors
 from connector.plugins.shopify.documents import (
     FIND_ORDERS,
     JOB_STATUS,
@@ -30,7 +31,6 @@ from connector.plugins.shopify.documents import (
     ORDER_CANCEL,
     ORDER_CREATE,
 )
-from connector.plugins.shopify.customers import raise_for_customer_user_errors
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import redemption_key, term
 from connector.plugins.shopify.member_validation import LABELS, ValidatedMember
