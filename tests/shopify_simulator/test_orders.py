@@ -7,7 +7,7 @@ from typing import Any
 
 from shopify_sim import SimServer
 
-from .conftest import add_variant, data
+from .conftest import Receiver, add_variant, data, gql
 from .documents import CUSTOMER_CREATE, FIND_ORDERS, FIND_VARIANT, GET_ORDER, JOB_STATUS, ORDER_CANCEL, ORDER_CREATE
 
 SHIPPING = {
@@ -238,3 +238,99 @@ def test_job_delay_is_configurable(sim: SimServer) -> None:
     job = cancel(sim, order["id"])["job"]
     assert data(sim, JOB_STATUS, {"id": job["id"]})["job"]["done"] is False
     assert data(sim, JOB_STATUS, {"id": "gid://shopify/Job/nope"})["job"] is None
+
+
+# -- orderCreate's customer: toUpsert / toAssociate, as the connector places reward orders -----------------
+
+
+def seeded_customer(sim: SimServer, email: str, phone: str | None = None, first: str = "Old") -> str:
+    customer_input: dict[str, Any] = {"email": email, "firstName": first, "lastName": "Name"}
+    if phone:
+        customer_input["phone"] = phone
+    created = data(sim, CUSTOMER_CREATE, {"input": customer_input})["customerCreate"]
+    assert created["userErrors"] == []
+    return created["customer"]["id"]
+
+
+def customer_named(sim: SimServer, customer_id: str) -> dict[str, Any]:
+    return next(c for c in sim.control("customers")["customers"] if c["admin_graphql_api_id"] == customer_id)
+
+
+def test_upsert_by_email_updates_the_customer_with_that_email_in_any_case(sim: SimServer) -> None:
+    variant = variant_gid(sim, "REWARD-U1", inventory=5)
+    existing = seeded_customer(sim, "Ada@Example.com")
+    upsert = {"toUpsert": {"email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace"}}
+    result = create_order(sim, reward_order(variant, "u1", customer=upsert))
+    assert result["userErrors"] == []
+    assert result["order"]["customer"]["id"] == existing
+    assert sim.control("customers")["count"] == 1  # matched, not duplicated
+    stored = customer_named(sim, existing)
+    assert (stored["first_name"], stored["last_name"]) == ("Ada", "Lovelace")
+    # The order's shipping address became the customer's default address.
+    assert stored["default_address"]["address1"] == SHIPPING["address1"]
+
+
+def test_upsert_without_a_match_creates_the_customer(sim: SimServer) -> None:
+    variant = variant_gid(sim, "REWARD-U2", inventory=5)
+    upsert = {"toUpsert": {"email": "new@example.com", "phone": "+16135550199", "firstName": "N", "lastName": "M"}}
+    result = create_order(sim, reward_order(variant, "u2", customer=upsert))
+    assert result["userErrors"] == []
+    stored = customer_named(sim, result["order"]["customer"]["id"])
+    assert (stored["email"], stored["phone"]) == ("new@example.com", "+16135550199")
+    assert len(stored["addresses"]) == 1  # the shipping address, once
+
+
+def test_upsert_by_id_updates_that_customer_and_an_unknown_id_makes_nothing(sim: SimServer) -> None:
+    variant = variant_gid(sim, "REWARD-U3", inventory=5)
+    linked = seeded_customer(sim, "old@example.com")
+    upsert = {"toUpsert": {"id": linked, "email": "renamed@example.com", "firstName": "Ada", "lastName": "L"}}
+    result = create_order(sim, reward_order(variant, "u3", customer=upsert))
+    assert result["userErrors"] == [] and result["order"]["customer"]["id"] == linked
+    assert customer_named(sim, linked)["email"] == "renamed@example.com"
+
+    gone = {"toUpsert": {"id": "gid://shopify/Customer/1", "email": "x@example.com", "firstName": "X"}}
+    refused = create_order(sim, reward_order(variant, "u4", customer=gone))
+    assert refused["order"] is None
+    assert refused["userErrors"] == [
+        {"field": ["order", "customer", "toUpsert", "id"], "message": "Customer does not exist", "code": "INVALID"}
+    ]
+    assert sim.control("orders")["count"] == 1 and sim.control("customers")["count"] == 1
+    assert inventory(sim, "REWARD-U3") == 4  # the refused order claimed nothing
+
+
+def test_upsert_of_another_customers_phone_is_refused_and_makes_nothing(sim: SimServer) -> None:
+    variant = variant_gid(sim, "REWARD-U5", inventory=5)
+    seeded_customer(sim, "holder@example.com", phone="+16135550142")
+    upsert = {"toUpsert": {"email": "ada@example.com", "phone": "+16135550142", "firstName": "Ada"}}
+    refused = create_order(sim, reward_order(variant, "u5", customer=upsert))
+    assert refused["order"] is None
+    assert refused["userErrors"] == [
+        {
+            "field": ["order", "customer", "toUpsert", "phone"],
+            "message": "Phone has already been taken",
+            "code": "INVALID",
+        }
+    ]
+    assert sim.control("orders")["count"] == 0 and sim.control("customers")["count"] == 1
+
+
+def test_order_create_with_its_customer_costs_a_mutations_flat_ten_points(sim: SimServer) -> None:
+    variant = variant_gid(sim, "REWARD-U6", inventory=5)
+    upsert = {"toUpsert": {"email": "cost@example.com", "firstName": "C", "lastName": "P"}}
+    options = {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY", "sendReceipt": False}
+    body = gql(sim, ORDER_CREATE, {"order": reward_order(variant, "u6", customer=upsert), "options": options})
+    cost = body["extensions"]["cost"]
+    assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (10, 10)
+    logged = [e for e in sim.state.logged_requests() if e.get("operation") == "RewardOrderCreate"]
+    assert [e["cost"] for e in logged] == [10]
+
+
+def test_order_create_sends_the_customer_webhooks_of_the_customer_it_wrote(sim: SimServer, receiver: Receiver) -> None:
+    sim.control("config", {"webhook_target_url": receiver.url})
+    variant = variant_gid(sim, "REWARD-U7", inventory=5)
+    upsert = {"toUpsert": {"email": "hooks@example.com", "firstName": "H", "lastName": "K"}}
+    assert create_order(sim, reward_order(variant, "u7", customer=upsert))["userErrors"] == []
+    assert create_order(sim, reward_order(variant, "u8", customer=upsert))["userErrors"] == []
+    receiver.wait_for(5)  # products/create, then two customer and two order events
+    topics = [t for t in receiver.topics() if t.startswith(("customers/", "orders/"))]
+    assert topics == ["customers/create", "orders/create", "customers/update", "orders/create"]

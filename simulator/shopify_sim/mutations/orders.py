@@ -74,10 +74,10 @@ def _resolve_order_customer(
             if target is None:
                 errors.add(["order", "customer", "toUpsert", "id"], "Customer does not exist")
         elif upsert.get("email"):
+            # "If no `id` is provided, [email] is used to uniquely identify the customer" (the schema's
+            # OrderCreateUpsertCustomerAttributesInput.email); a phone identifies nobody: a phone another
+            # customer holds is "already taken" (apply_customer_input), as the phone field's description says.
             target = store.customer_by_email(upsert["email"])
-        if target is None and upsert.get("phone"):
-            phone, _ = check_phone(upsert["phone"], [])
-            target = store.customer_by_phone(phone) if phone else None
     return customer, upsert, target
 
 
