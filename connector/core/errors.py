@@ -296,6 +296,9 @@ class ProviderError(ConnectorError):
     ``retryable`` errors are retried with backoff; ``retry_after`` (seconds) is
     the provider's own hint. ``field`` names the member/reward field at fault so
     the UI can point at it. ``in_doubt`` means the request may have taken effect.
+    ``nothing_created`` is the opposite proof, for a failure after the fulfilment checkpoint: the
+    shop refused the irreversible call (it answered, with errors), so no order exists and the host
+    forgets the checkpoint; the next attempt then creates at once instead of looking the order up.
     """
 
     status_code = 502
@@ -310,6 +313,7 @@ class ProviderError(ConnectorError):
         retry_after: float | None = None,
         field: str | None = None,
         in_doubt: bool = False,
+        nothing_created: bool = False,
     ) -> None:
         entry = catalog_entry(code)
         super().__init__(message or entry.message)
@@ -319,6 +323,7 @@ class ProviderError(ConnectorError):
         self.retry_after = retry_after
         self.field = field
         self.in_doubt = in_doubt
+        self.nothing_created = nothing_created and not in_doubt
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "fix": self.fix, "retryable": self.retryable}

@@ -248,6 +248,8 @@ def _record_failure(rt: Runtime, redemption_id: int, token: str, error: Provider
         budget_left = rt.settings.max_attempts - (r.attempts - r.attempt_budget_from)
         r.claim_token = r.claim_expires_at = None
         r.updated_at = now
+        if error.nothing_created:  # the shop refused the irreversible call: no order to look up first
+            r.submitted_at = None
         detail = {"attempt": r.attempts, "code": error.code, "in_doubt": error.in_doubt}
         if error.retryable and budget_left > 0:
             delay = retry_delay(

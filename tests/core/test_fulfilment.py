@@ -148,3 +148,18 @@ def test_retry_only_from_error(make_runtime):
         retry_redemption(rt, rid, SUPPORT)
     after = _load(rt, rid)
     assert (after.status, after.updated_at, after.attempts) == (before.status, before.updated_at, before.attempts)
+
+
+@pytest.mark.parametrize("nothing_created", [True, False])
+def test_a_failure_proving_no_order_was_made_forgets_the_checkpoint(make_runtime, nothing_created: bool):
+    """After the checkpoint, only the plugin's proof that the shop refused the call clears ``submitted_at``;
+    any other failure keeps it, so the next attempt looks the order up before creating one."""
+    refused = ProviderError("product_not_found", "out of stock", retryable=False, nothing_created=nothing_created)
+    shop = FakeShopPlugin(script=[refused], on_call=lambda request: request.checkpoint())
+    rt = make_runtime(plugins=[shop])
+    w = seed_world(rt)
+    r = _load(rt, create_redemption(rt, SUPPORT, member_id=w.member.id, reward_id=w.reward.id).redemption.id)
+    assert (r.status, r.error_code) == ("error", "product_not_found")
+    assert (r.submitted_at is None) is nothing_created
+    in_doubt = ProviderError("shop_unavailable", retryable=True, in_doubt=True, nothing_created=True)
+    assert not in_doubt.nothing_created  # a request that may have taken effect proves nothing

@@ -159,6 +159,7 @@ def connector_fulfil_redemption(request: FulfilmentRequest, ctx: HookContext) ->
             cache=cache,
             cache_seconds=config.variant_cache_seconds,
             logger=ctx.logger,
+            first_submission=request.submitted_at is None,
         )
     ctx.logger.info("shopify: redemption %s fulfilled as order %s", request.redemption_id, order.id)
     return FulfilmentResult(

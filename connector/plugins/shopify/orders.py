@@ -187,7 +187,11 @@ def create_reward_order(
             retryable=True,
             in_doubt=True,
         )
-    _raise_for_order_user_errors(payload.get("userErrors") or [], variant.sku, client.shop.domain, customer)
+    try:
+        _raise_for_order_user_errors(payload.get("userErrors") or [], variant.sku, client.shop.domain, customer)
+    except ProviderError as refused:
+        refused.nothing_created = True  # Shopify answered with userErrors: it made no order
+        raise
     order = payload.get("order")
     if not isinstance(order, Mapping) or not order.get("id"):
         raise ProviderError(

@@ -14,6 +14,12 @@ refused with userErrors, so no order exists and a second ``orderCreate`` cannot 
 
 Both happen after the host's checkpoint, inside the same attempt; a crash there is handled like any
 other crash after the checkpoint (the next attempt looks the order up first).
+
+An attempt that ends in an error with no ``orderCreate`` that may have taken effect says so
+(``ProviderError.nothing_created``) when it was the redemption's first to reach the checkpoint, so
+a retry after the merchant restocks creates the order at once, as it did when the stock was checked
+before the checkpoint, instead of waiting out the order-lookup window. After an earlier attempt whose
+order was in doubt, the checkpoint is kept: that order may still surface in search.
 """
 
 from __future__ import annotations
@@ -48,36 +54,49 @@ def place_reward_order(
     cache: ShopCache | None,
     cache_seconds: float,
     logger: logging.Logger,
+    first_submission: bool,
 ) -> ShopOrder:
-    """The reward's order, its customer matched in the same call whenever Shopify allows."""
+    """The reward's order, its customer matched in the same call whenever Shopify allows.
+
+    ``first_submission``: no earlier attempt reached the checkpoint, so an error here may prove that no
+    order exists (``ProviderError.nothing_created``).
+    """
     customer = order_customer_input(member)
     rematched = refreshed = False
-    while True:
-        try:
-            return create_reward_order(
-                client, code=code, variant=variant, customer=customer, member=member, currency=currency, test=test
-            )
-        except (CustomerGoneError, CustomerTakenError) as refused:
-            if rematched:  # toAssociate is never refused this way; kept as a guard against looping
-                raise
-            rematched = True
-            logger.info("shopify: upsert of member %s's customer refused (%s); matching it first", member.id, refused)
-            # A gone stored customer is not read again: the upsert just said it does not exist.
-            known = member if isinstance(refused, CustomerTakenError) else replace(member, shop_customer_id=None)
-            customer = {"toAssociate": {"id": sync_customer(client, known, logger)}}
-        except ProviderError as failed:
-            if failed.code != "product_not_found":
-                raise
-            variant_cache.forget(cache, variant.sku)
-            if not variant_from_cache or refreshed:
-                raise
-            refreshed = True
-            fresh = find_orderable_variant(client, variant.sku)
-            if fresh.id == variant.id:
-                raise
-            if cache is not None and cache_seconds > 0:
-                variant_cache.remember(cache, fresh, cache_seconds)
-            logger.info(
-                "shopify: SKU %s moved from variant %s to %s; ordering again", variant.sku, variant.id, fresh.id
-            )
-            variant = fresh
+    may_exist = False  # whether an orderCreate of this attempt may have made an order
+    try:
+        while True:
+            may_exist = True
+            try:
+                return create_reward_order(
+                    client, code=code, variant=variant, customer=customer, member=member, currency=currency, test=test
+                )
+            except (CustomerGoneError, CustomerTakenError) as refused:
+                may_exist = False
+                if rematched:  # toAssociate is never refused this way; a guard against looping all the same
+                    raise
+                rematched = True
+                logger.info(
+                    "shopify: upsert of member %s's customer refused (%s); matching it first", member.id, refused
+                )
+                # A gone stored customer is not read again: the upsert just said it does not exist.
+                known = member if isinstance(refused, CustomerTakenError) else replace(member, shop_customer_id=None)
+                customer = {"toAssociate": {"id": sync_customer(client, known, logger)}}
+            except ProviderError as failed:
+                may_exist = not failed.nothing_created
+                if failed.code != "product_not_found":
+                    raise
+                variant_cache.forget(cache, variant.sku)
+                if not variant_from_cache or refreshed:
+                    raise
+                refreshed = True
+                fresh = find_orderable_variant(client, variant.sku)  # raises with today's precise reason
+                if fresh.id == variant.id:
+                    raise
+                if cache is not None and cache_seconds > 0:
+                    variant_cache.remember(cache, fresh, cache_seconds)
+                logger.info("shopify: SKU %s moved from %s to %s; ordering again", variant.sku, variant.id, fresh.id)
+                variant = fresh
+    except ProviderError as error:
+        error.nothing_created = first_submission and not may_exist and not error.in_doubt
+        raise

@@ -267,7 +267,7 @@ def test_lost_answer_to_order_create_is_in_doubt_after_the_checkpoint(shopify, c
     with pytest.raises(ProviderError) as caught:
         fulfil(req, ctx)
     assert caught.value.code == "network_error"
-    assert caught.value.retryable and caught.value.in_doubt
+    assert caught.value.retryable and caught.value.in_doubt and not caught.value.nothing_created
     assert checkpoint.calls_before == [1]
     assert shopify.operations == ["FindVariantsBySku", "RewardOrderCreate"]  # an in-doubt answer is never retried
 
@@ -332,6 +332,22 @@ def test_order_create_user_errors_are_mapped(shopify, ctx, error, code, field):
     assert caught.value.code == code and caught.value.field == field
     assert error["message"] in caught.value.message
     assert not caught.value.retryable
+    # Shopify answered with errors, so no order exists: the host may forget this attempt's checkpoint.
+    assert caught.value.nothing_created and not caught.value.in_doubt
+
+
+def test_a_refused_order_after_an_earlier_submission_keeps_the_checkpoint(shopify, ctx):
+    """The earlier attempt's order may still surface in search: only a first submission proves nothing exists."""
+    happy_shop(shopify)
+    shopify.on("FindOrders", orders())
+    shopify.on(
+        "RewardOrderCreate",
+        order_created(None, {"field": ["order", "lineItems", "0"], "message": "No", "code": "INVENTORY_CLAIM_FAILED"}),
+    )
+    req, _ = request(shopify, submitted_at=NOW - timedelta(seconds=400))
+    with pytest.raises(ProviderError) as caught:
+        fulfil(req, replace(ctx, config={"SHOPIFY_ORDER_LOOKUP_LAG_SECONDS": "300"}))
+    assert caught.value.code == "product_not_found" and not caught.value.nothing_created
 
 
 # -- cancel -----------------------------------------------------------------------------------------------------
