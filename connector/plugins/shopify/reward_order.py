@@ -5,9 +5,11 @@ Steady state, a redemption is exactly one call: the SKU's variant comes from the
 answers send the plugin back to the separate calls, each after an ``orderCreate`` that Shopify
 refused with userErrors, so no order exists and a second ``orderCreate`` cannot duplicate one:
 
-* the upsert was refused because the linked customer is gone, or the member's email or phone belongs
-  to another customer: ``sync_customer`` matches the customer as before (by id, search, create or
-  update, with the same errors), and the order is placed again with ``toAssociate``;
+* the linked customer is gone (deleted or merged): the order is placed again upserting by email, as
+  for a member never linked (a member without email goes on to the next case);
+* the upsert was refused because the member's email or phone belongs to another customer, or the
+  gone customer's member has no email: ``sync_customer`` matches the customer as before (search,
+  create or update, with the same errors), and the order is placed again with ``toAssociate``;
 * the order was refused as product-not-found (unknown variant, nothing to claim): the SKU is
   forgotten; when the variant came from the cache, it is looked up afresh (``find_orderable_variant``,
   with its precise reasons) and the order placed again if the SKU now names another variant.
@@ -62,7 +64,7 @@ def place_reward_order(
     order exists (``ProviderError.nothing_created``).
     """
     customer = order_customer_input(member)
-    rematched = refreshed = False
+    rematched = refreshed = unlinked_tried = False
     may_exist = False  # whether an orderCreate of this attempt may have made an order
     try:
         while True:
@@ -75,12 +77,19 @@ def place_reward_order(
                 may_exist = False
                 if rematched:  # toAssociate is never refused this way; a guard against looping all the same
                     raise
+                unlinked = replace(member, shop_customer_id=None)
+                if isinstance(refused, CustomerGoneError) and member.email and not unlinked_tried:
+                    # The stored customer is gone: let Shopify match by email, as for a fresh member (10 points).
+                    unlinked_tried = True
+                    logger.info("shopify: member %s's stored customer is gone; upserting by email", member.id)
+                    customer = order_customer_input(unlinked)
+                    continue
                 rematched = True
                 logger.info(
                     "shopify: upsert of member %s's customer refused (%s); matching it first", member.id, refused
                 )
                 # A gone stored customer is not read again: the upsert just said it does not exist.
-                known = member if isinstance(refused, CustomerTakenError) else replace(member, shop_customer_id=None)
+                known = member if isinstance(refused, CustomerTakenError) else unlinked
                 customer = {"toAssociate": {"id": sync_customer(client, known, logger)}}
             except ProviderError as failed:
                 may_exist = not failed.nothing_created

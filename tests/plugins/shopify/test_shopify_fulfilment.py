@@ -468,12 +468,27 @@ def test_a_linked_customer_gone_since_is_matched_again_and_the_order_placed_once
         upsert_refused("id", "Customer does not exist"),
         order_created(order_node(9000, customer="gid://shopify/Customer/777")),
     )
-    shopify.on("FindCustomers", customers())
-    shopify.on("CustomerCreate", customer_payload("customerCreate", customer_node(777)))
     req, checkpoint = request(shopify, member=make_member(shop_customer_id="500"))
     result = fulfil(req, ctx)
     assert result.shop_customer_id == "gid://shopify/Customer/777" and result.external_order_id
-    # The gone customer is not read again; the refused orderCreate made nothing, so placing it again is safe.
+    # The refused orderCreate made nothing, so placing it again, upserting by email as for a new member, is safe.
+    assert shopify.operations == ["FindVariantsBySku", "RewardOrderCreate", "RewardOrderCreate"]
+    assert shopify.calls_to("RewardOrderCreate")[1].variables["order"]["customer"] == UPSERT_ADA
+    assert checkpoint.calls_before == [1]
+
+
+def test_a_gone_customer_of_a_member_without_email_is_matched_by_search(shopify, ctx):
+    happy_shop(shopify)
+    shopify.on(
+        "RewardOrderCreate",
+        upsert_refused("id", "Customer does not exist"),
+        order_created(order_node(9000, customer="gid://shopify/Customer/777")),
+    )
+    shopify.on("FindCustomers", customers())
+    shopify.on("CustomerCreate", customer_payload("customerCreate", customer_node(777, email=None)))
+    req, _ = request(shopify, member=make_member(shop_customer_id="500", email=None))
+    assert fulfil(req, ctx).shop_customer_id == "gid://shopify/Customer/777"
+    # The gone customer is not read again: the search by phone finds nobody, so the customer is created.
     assert shopify.operations == [
         "FindVariantsBySku",
         "RewardOrderCreate",
@@ -484,7 +499,6 @@ def test_a_linked_customer_gone_since_is_matched_again_and_the_order_placed_once
     assert shopify.calls_to("RewardOrderCreate")[1].variables["order"]["customer"] == {
         "toAssociate": {"id": "gid://shopify/Customer/777"}
     }
-    assert checkpoint.calls_before == [1]
 
 
 def test_phone_of_another_customer_is_matched_the_slow_way_with_todays_answer(shopify, ctx):

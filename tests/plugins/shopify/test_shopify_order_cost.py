@@ -256,3 +256,33 @@ def test_another_shops_products_update_leaves_this_shops_cache_alone(world, sim:
         meter = Meter(sim)
         assert redeem(rt, w.member.id, w.reward.id).status == "fulfilled"
         assert meter.read()[0] == ["RewardOrderCreate"]
+
+
+def test_the_rare_cases_that_match_the_customer_separately_and_their_cost(world, sim: SimServer):
+    """The upsert is refused, so no order is made, and the order is placed again: one extra orderCreate."""
+    rt, w = world
+    assert redeem(rt, w.member.id, w.reward.id).status == "fulfilled"  # warms the variant cache
+    meter = Meter(sim)
+
+    # 1. The linked customer was deleted or merged in Shopify since.
+    with transaction(rt.sessions) as s:
+        s.get(Member, w.member.id).shop_customer_id = "gid://shopify/Customer/1"
+    gone = redeem(rt, w.member.id, w.reward.id)
+    assert gone.status == "fulfilled"
+    operations, points = meter.read()
+    assert operations == ["RewardOrderCreate", "RewardOrderCreate"]  # refused, then upserted by email
+    assert points == 20
+    relinked = member(rt, w.member.id).shop_customer_id
+    assert relinked and relinked != "gid://shopify/Customer/1"
+    assert len(sim.control(f"orders?tag=redemption-{gone.code}")["orders"]) == 1
+
+    # 2. A new member's phone belongs to a customer with another email: matched by phone, as before.
+    holder = sim.control("customers", {"email": "old.address@example.com", "phone": "+16135550177"})["customer"]
+    kim_id = add_member(rt, w.brand, "Kim", "kim@example.com", "+16135550177")
+    taken = redeem(rt, kim_id, w.reward.id)
+    assert taken.status == "fulfilled"
+    operations, points = meter.read()
+    assert operations == ["RewardOrderCreate", "FindCustomers", "CustomerUpdate", "RewardOrderCreate"]
+    assert points == 52
+    assert member(rt, kim_id).shop_customer_id == holder["admin_graphql_api_id"]
+    assert sim_customer(sim, holder["admin_graphql_api_id"])["email"] == "kim@example.com"
