@@ -1,6 +1,9 @@
 """CRM sync: match a member to a Shopify customer (the "CRM ID"), creating or updating it.
 
-Matching order, most to least certain:
+A redemption normally does all of this inside its ``orderCreate`` (``order_customer_input``: one
+call instead of a search and a write); ``sync_customer`` below is the slow path the plugin falls
+back to when Shopify refuses that upsert (``reward_order``), and it defines the outcome the upsert
+must match. Matching order, most to least certain:
 
 1. the customer id stored from an earlier fulfilment (``customer(id)``); a
    customer deleted or merged since then is skipped, not an error;

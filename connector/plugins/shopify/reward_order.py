@@ -88,8 +88,9 @@ def place_reward_order(
                 logger.info(
                     "shopify: upsert of member %s's customer refused (%s); matching it first", member.id, refused
                 )
-                # A gone stored customer is not read again: the upsert just said it does not exist.
-                known = member if isinstance(refused, CustomerTakenError) else unlinked
+                # A gone stored customer is not read again: an upsert just said it does not exist.
+                gone = unlinked_tried or isinstance(refused, CustomerGoneError)
+                known = unlinked if gone else member
                 customer = {"toAssociate": {"id": sync_customer(client, known, logger)}}
             except ProviderError as failed:
                 may_exist = not failed.nothing_created

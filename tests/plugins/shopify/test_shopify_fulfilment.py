@@ -553,3 +553,30 @@ def test_upsert_user_errors_read_as_customer_create_errors_did(shopify, ctx, err
     assert (caught.value.code, caught.value.field) == (code, field)
     assert shown in caught.value.message and caught.value.fix and not caught.value.retryable
     assert shopify.operations == ["FindVariantsBySku", "RewardOrderCreate"]
+
+
+def test_a_gone_customer_whose_member_phone_is_taken_is_matched_by_search_without_reading_it_again(shopify, ctx):
+    happy_shop(shopify)
+    shopify.on(
+        "RewardOrderCreate",
+        upsert_refused("id", "Customer does not exist"),
+        upsert_refused("phone", "Phone has already been taken"),
+        order_created(order_node(9000, customer="gid://shopify/Customer/600")),
+    )
+    shopify.on("FindCustomers", customers(customer_node(600, email=None)))
+    shopify.on("CustomerUpdate", customer_payload("customerUpdate", customer_node(600)))
+    req, checkpoint = request(shopify, member=make_member(shop_customer_id="500"))
+    assert fulfil(req, ctx).shop_customer_id == "gid://shopify/Customer/600"
+    assert shopify.operations == [
+        "FindVariantsBySku",
+        "RewardOrderCreate",
+        "RewardOrderCreate",
+        "FindCustomers",
+        "CustomerUpdate",
+        "RewardOrderCreate",
+    ]
+    assert shopify.calls_to("CustomerUpdate")[0].variables["input"] == {
+        "id": "gid://shopify/Customer/600",
+        "email": "ada@example.com",
+    }
+    assert checkpoint.calls_before == [1]
