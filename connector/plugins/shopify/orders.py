@@ -53,10 +53,13 @@ class ShopOrder:
     cancelled_at: str | None
     created_at: str | None
     display_fulfillment_status: str | None
+    #: The SKUs of the order's lines as Shopify recorded them (the variant's SKU when it was ordered).
+    line_skus: tuple[str, ...] = ()
 
     @classmethod
     def from_node(cls, node: Mapping[str, Any]) -> ShopOrder:
         customer = json_object(node, "customer")
+        lines = json_object(node, "lineItems").get("nodes")
         return cls(
             id=str(node["id"]),
             name=node.get("name"),
@@ -64,6 +67,9 @@ class ShopOrder:
             cancelled_at=node.get("cancelledAt"),
             created_at=node.get("createdAt"),
             display_fulfillment_status=node.get("displayFulfillmentStatus"),
+            line_skus=tuple(str(line.get("sku") or "") for line in lines if isinstance(line, Mapping))
+            if isinstance(lines, list)
+            else (),
         )
 
 

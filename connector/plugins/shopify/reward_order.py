@@ -70,9 +70,22 @@ def place_reward_order(
         while True:
             may_exist = True
             try:
-                return create_reward_order(
+                order = create_reward_order(
                     client, code=code, variant=variant, customer=customer, member=member, currency=currency, test=test
                 )
+                if variant_from_cache and order.line_skus and variant.sku not in order.line_skus:
+                    # The cached variant's SKU was changed and its products/update never arrived: the order
+                    # stands (it cannot be taken back here), the entry goes, and the log says which order.
+                    variant_cache.forget(cache, variant.sku)
+                    logger.warning(
+                        "shopify: order %s for SKU %s was placed for cached variant %s, whose SKU is now %s; "
+                        "check the order",
+                        order.id,
+                        variant.sku,
+                        variant.id,
+                        ", ".join(order.line_skus),
+                    )
+                return order
             except (CustomerGoneError, CustomerTakenError) as refused:
                 may_exist = False
                 if rematched:  # toAssociate is never refused this way; a guard against looping all the same

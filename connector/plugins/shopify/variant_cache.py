@@ -7,6 +7,11 @@ a SKU the update renamed away (``webhook_topics``). A product-not-found answer f
 ``orderCreate`` forgets the SKU too (``reward_order``). What is kept is the variant's identity
 (id, SKU, product); stock is never trusted from the cache: ``orderCreate`` claims inventory
 obeying the product's policy and says when there is none.
+
+The residual risk: a SKU renamed away from its variant whose ``products/update`` is lost (or
+applied between a lookup and the ``put`` that follows it) leaves the old variant cached, and one
+order is placed for it. ``reward_order`` compares the order's line SKU with the reward's, forgets
+the entry and logs the order to check; ``SHOPIFY_VARIANT_CACHE_SECONDS`` bounds it regardless.
 """
 
 from __future__ import annotations

@@ -286,3 +286,27 @@ def test_the_rare_cases_that_match_the_customer_separately_and_their_cost(world,
     assert points == 52
     assert member(rt, kim_id).shop_customer_id == holder["admin_graphql_api_id"]
     assert sim_customer(sim, holder["admin_graphql_api_id"])["email"] == "kim@example.com"
+
+
+def test_a_sku_renamed_without_its_webhook_is_caught_on_the_order_and_forgotten(
+    world, sim: SimServer, receiver: Receiver, caplog: pytest.LogCaptureFixture
+):
+    """The residual risk of the cache, bounded: one order, reported, then the SKU is looked up again."""
+    rt, w = world
+    assert redeem(rt, w.member.id, w.reward.id).status == "fulfilled"
+    sim.control(f"variants/{SKU}", {"sku": f"{SKU}-2025"}, method="PATCH")
+    receiver.requests.clear()  # the products/update is lost
+
+    with caplog.at_level("WARNING", logger="connector.plugins.shopify"):
+        stale = redeem(rt, w.member.id, w.reward.id)
+    assert stale.status == "fulfilled"
+    assert any(
+        stale.external_order_id in r.getMessage() and "check the order" in r.getMessage() for r in caplog.records
+    )
+    assert cached(rt, w.shop.id) == {}
+
+    meter = Meter(sim)
+    after = redeem(rt, w.member.id, w.reward.id)
+    assert (after.status, after.error_code) == ("error", "product_not_found")
+    assert f"SKU '{SKU}' does not exist" in (after.error_message or "")
+    assert meter.read()[0] == ["FindVariantsBySku"]
