@@ -7,8 +7,12 @@ the machines reach package registries only, so Playwright's own browser download
 
 from __future__ import annotations
 
+import argparse
+import secrets
+import sys
+import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,14 +21,17 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from connector.app import create_app
 from connector.config import Settings
+from connector.core.credentials import generate_key
 from connector.core.database import make_engine, make_session_factory
 from connector.core.runtime import Runtime
 from connector.dispatch import SyncDispatcher
 from connector.encryption import load_keyring
 from connector.mail import OutboxMailer
+from connector.migrations import upgrade
 from connector.plugin_manager import make_plugin_manager
 
 CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
 
 #: Flags for a closed network: without the background-networking ones Chromium keeps dialling out
 #: (component updates, sync, QUIC probes) and the sandboxed network refuses it. Playwright adds a
@@ -117,3 +124,34 @@ class LiveServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def screenshot_settings(workdir: Path, name: str, env: Mapping[str, str], **extra: Any) -> Settings:
+    """Settings over a fresh, migrated SQLite database in ``workdir``: jobs inline, new keys each run."""
+    database_url = f"sqlite:///{workdir / name}"
+    upgrade(database_url)
+    return Settings.from_env(
+        env,
+        database_url=database_url,
+        outbox_dir=workdir / "outbox",
+        jobs_mode="sync",
+        secret_key=secrets.token_hex(32),
+        encryption_keys=(generate_key(),),
+        **extra,
+    )
+
+
+def screenshots_main(
+    take: Callable[[Path, Path], list[Path]], description: str, argv: list[str] | None, *, prefix: str
+) -> int:
+    """A screenshot script's command line: ``--out`` (docs/screenshots), a throw-away work folder, a path a line."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="folder for the PNGs")
+    args = parser.parse_args(argv)
+    if not CHROMIUM.exists():
+        print(f"{CHROMIUM} is missing: run .ci/install-browser first", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
+        for path in take(args.out, Path(workdir)):
+            print(path)
+    return 0

@@ -11,25 +11,24 @@ way support staff see it: logged in as the support user, an ERROR tooltip hovere
 
 from __future__ import annotations
 
-import argparse
-import secrets
-import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from connector.config import Settings
-from connector.core.credentials import generate_key
-from connector.migrations import upgrade
 from tests.conftest import TEST_ENV
-from tests.e2e.harness import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer, build_runtime, launch_chromium
+from tests.e2e.harness import (
+    DEFAULT_TIMEOUT_MS,
+    LiveServer,
+    build_runtime,
+    launch_chromium,
+    screenshot_settings,
+    screenshots_main,
+)
 from tests.e2e.pages import log_in_to_fulfilments, open_tab, row, submit, wait_until_seen
 from tests.e2e.seed import Console, seed_console
 from tests.fakes import FakeShopPlugin
 
-ROOT = Path(__file__).resolve().parents[2]
 VIEWPORT = {"width": 1280, "height": 800}
 
 
@@ -75,17 +74,7 @@ def _shots(console: Console) -> list[tuple[str, Callable[[Page], None], bool]]:
 
 def take(out: Path, workdir: Path) -> list[Path]:
     """Seed, serve, photograph; returns the files written. Fails if the server answered any 5xx."""
-    database_url = f"sqlite:///{workdir / 'screenshots.sqlite3'}"
-    upgrade(database_url)
-    settings = Settings.from_env(
-        TEST_ENV,
-        database_url=database_url,
-        outbox_dir=workdir / "outbox",
-        jobs_mode="sync",
-        retry_base_seconds=60.0,
-        secret_key=secrets.token_hex(32),
-        encryption_keys=(generate_key(),),
-    )
+    settings = screenshot_settings(workdir, "screenshots.sqlite3", TEST_ENV, retry_base_seconds=60.0)
     shop = FakeShopPlugin()
     rt = build_runtime(settings, [shop])
     console = seed_console(rt, shop, realistic=True)
@@ -114,16 +103,7 @@ def take(out: Path, workdir: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="folder for the PNGs")
-    args = parser.parse_args(argv)
-    if not CHROMIUM.exists():
-        print(f"{CHROMIUM} is missing: run .ci/install-browser first", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="connector-shots-") as workdir:
-        for path in take(args.out, Path(workdir)):
-            print(path)
-    return 0
+    return screenshots_main(take, __doc__.split("\n\n")[0], argv, prefix="connector-shots-")
 
 
 if __name__ == "__main__":
