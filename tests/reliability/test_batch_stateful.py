@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -52,19 +51,9 @@ from tests.reliability.models import (
     GoodM,
     Refused,
 )
-from tests.reliability.test_redemption_stateful import PHASES, reset_database
+from tests.reliability.stateful import SETTINGS, reset_database
 
-EXAMPLES, STEPS = 12, 25
 MAX_GOODS = 7
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    phases=PHASES,
-    stateful_step_count=STEPS,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
 RETAILERS = ("paws", "kibble")  # both buy from North, so any two batches may be grouped together
 
 picks = st.lists(st.integers(0, MAX_GOODS - 1), min_size=1, max_size=3, unique=True)
