@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
+from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -244,13 +245,15 @@ def seed(
 def run_demo(
     settings: Settings,
     *,
+    create_app: Callable[[Settings], Flask],
     host: str = "127.0.0.1",
     port: int = 8000,
     sim_port: int = 6789,
     serve: bool = False,
     echo: Callable[[str], None] = print,
 ) -> DemoResult:
-    from connector.app import create_app
+    """Migrate, serve the app that ``create_app`` builds (the host's factory, passed in so the demo does not
+    import the host that mounts the command running it) and the simulator, seed once, print how to look."""
     from connector.encryption import load_keyring
     from connector.migrations import upgrade
 
