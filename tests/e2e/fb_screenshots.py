@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from connector.core import catalog
 from connector.core.access import Actor
@@ -29,11 +29,9 @@ from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.users import create_user
 from tests.e2e.harness import (
-    DEFAULT_TIMEOUT_MS,
     ROOT,
-    LiveServer,
+    album,
     build_runtime,
-    launch_chromium,
     screenshot_settings,
     screenshots_main,
 )
@@ -41,7 +39,6 @@ from tests.e2e.pages import click_and_wait, log_in
 from tests.e2e.seed import PASSWORD, ConsoleUser
 
 SAMPLE = ROOT / "tests" / "data" / "pos" / "darts-bxgy-sample.csv"
-VIEWPORT = {"width": 1280, "height": 800}
 #: The sample's outcome with the programs below: 8 cards, 2 processed, 6 denied (one per rule, twice the code).
 SAMPLE_CARDS, SAMPLE_PROCESSED, SAMPLE_DENIED = 8, 2, 6
 
@@ -140,21 +137,8 @@ def take(out: Path, workdir: Path) -> list[Path]:
     world = seed_darts_world(rt)
     memo = workdir / "rocky-credit-memo-CM-5521.csv"
     memo.write_text("SKU,Description,Qty,Amount\nTOTW-HP-28,High Prairie 28 lb,1,54.99\nFRM-GOLD-5,Gold 5 lb,2,36.98\n")
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-
-    def shot(page: Page, name: str, *, whole: bool = False) -> None:
-        written.append(out / name)
-        page.screenshot(path=written[-1], full_page=whole)
-
-    with LiveServer(rt) as server, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-
-        def new_page() -> Page:
-            context = browser.new_context(base_url=server.url, viewport=VIEWPORT)
-            context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-            return context.new_page()
-
+    with album(rt, out) as photos:
+        new_page, shot = photos.new_page, photos.shot
         store = new_page()
         log_in(store, world.retailer)
         upload_report(store, SAMPLE, "preview")
@@ -180,11 +164,7 @@ def take(out: Path, workdir: Path) -> list[Path]:
         form.locator('input[name="file"]').set_input_files(str(memo))
         click_and_wait(form.locator('button[type="submit"]'))
         shot(store, "fb-07-credit-memo-comparison.png", whole=True)
-        browser.close()
-    rt.engine.dispose()
-    if server.errors.seen:
-        raise SystemExit(f"the server answered with errors: {server.errors.seen}")
-    return written
+    return photos.written
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,11 +12,13 @@ import secrets
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import sync_playwright
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from connector.app import create_app
@@ -50,6 +52,9 @@ CHROMIUM_ARGS = [
 #: Milliseconds a single Playwright action or expectation may take: a page of this app renders in
 #: tens of milliseconds, so anything near this is a hang, and it must fail well inside the test timeout.
 DEFAULT_TIMEOUT_MS = 10_000
+
+#: The screenshots' window: wide enough for the console's tables, as a laptop shows them.
+VIEWPORT = {"width": 1280, "height": 800}
 
 
 def launch_chromium(playwright: Any) -> Any:
@@ -155,3 +160,37 @@ def screenshots_main(
         for path in take(args.out, Path(workdir)):
             print(path)
     return 0
+
+
+@dataclass
+class Album:
+    """Browser pages on the live server, and the screenshots taken of them in order."""
+
+    browser: Any
+    base_url: str
+    out: Path
+    written: list[Path] = field(default_factory=list)
+
+    def new_page(self) -> Any:
+        """A page in a context of its own, so two users can be signed in side by side."""
+        context = self.browser.new_context(base_url=self.base_url, viewport=VIEWPORT)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        return context.new_page()
+
+    def shot(self, page: Any, name: str, *, whole: bool = False) -> None:
+        self.written.append(self.out / name)
+        page.screenshot(path=self.written[-1], full_page=whole)
+
+
+@contextmanager
+def album(rt: Runtime, out: Path) -> Iterator[Album]:
+    """Serve ``rt`` and drive Chromium at it; afterwards fail if the server answered any 5xx, so no
+    screenshot shows an error page unnoticed."""
+    out.mkdir(parents=True, exist_ok=True)
+    with LiveServer(rt) as server, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield Album(browser, server.url, out)
+        browser.close()
+    rt.engine.dispose()
+    if server.errors.seen:
+        raise SystemExit(f"the server answered with errors: {server.errors.seen}")

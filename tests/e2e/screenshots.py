@@ -14,22 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from tests.conftest import TEST_ENV
 from tests.e2e.harness import (
-    DEFAULT_TIMEOUT_MS,
-    LiveServer,
+    album,
     build_runtime,
-    launch_chromium,
     screenshot_settings,
     screenshots_main,
 )
 from tests.e2e.pages import log_in_to_fulfilments, open_tab, row, submit, wait_until_seen
 from tests.e2e.seed import Console, seed_console
 from tests.fakes import FakeShopPlugin
-
-VIEWPORT = {"width": 1280, "height": 800}
 
 
 def _shots(console: Console) -> list[tuple[str, Callable[[Page], None], bool]]:
@@ -78,28 +74,15 @@ def take(out: Path, workdir: Path) -> list[Path]:
     shop = FakeShopPlugin()
     rt = build_runtime(settings, [shop])
     console = seed_console(rt, shop, realistic=True)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    with LiveServer(rt) as server, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context(base_url=server.url, viewport=VIEWPORT)
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        page = context.new_page()
-
+    with album(rt, out) as photos:
+        page = photos.new_page()
         page.goto("/admin/login")
-        written.append(out / "01-login.png")
-        page.screenshot(path=written[-1])
-
+        photos.shot(page, "01-login.png")
         log_in_to_fulfilments(page, console.support)
         for name, prepare, whole in _shots(console):
             prepare(page)
-            written.append(out / name)
-            page.screenshot(path=written[-1], full_page=whole)
-        browser.close()
-    rt.engine.dispose()
-    if server.errors.seen:
-        raise SystemExit(f"the server answered with errors: {server.errors.seen}")
-    return written
+            photos.shot(page, name, whole=whole)
+    return photos.written
 
 
 def main(argv: list[str] | None = None) -> int:

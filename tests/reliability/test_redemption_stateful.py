@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
-from connector.core import errors
 from connector.core.access import Actor
 from connector.core.errors import ProviderError
 from connector.core.fulfilment import FULFIL_JOB, fulfil_redemption
@@ -42,7 +41,7 @@ from connector.jobs import run_job
 from tests.conftest import seed_world
 from tests.fakes import FakeShopPlugin
 from tests.reliability.models import RedemptionModel, Refused
-from tests.reliability.stateful import EXAMPLES, SETTINGS, reset_database
+from tests.reliability.stateful import EXAMPLES, SETTINGS, check_refused, reset_database
 from tests.web.support import shopify_headers
 
 SUPPORT = Actor("support@acme", Role.SUPPORT)
@@ -118,19 +117,9 @@ def make_machine(build: Callable[[], tuple[Runtime, FakeShopPlugin, Clock]]) -> 
 
         def refused(self, call: Callable[[], object], why: Refused) -> None:
             """``call`` must raise the model's error class, name the state, and change nothing."""
-            before = db_state(self.rt)
-            try:
-                call()
-            except errors.ConnectorError as exc:
-                assert type(exc).__name__ == why.expected, (type(exc).__name__, why.expected, exc.message)
-                assert exc.message, "a refusal must say why"
-                if why.state is not None:
-                    assert why.state in exc.message, (why.state, exc.message)
-                if why.expected == "IllegalTransitionError":
-                    assert exc.details.get("current") == why.state, exc.details
-            else:
-                raise AssertionError(f"expected {why.expected}, the call succeeded")
-            assert db_state(self.rt) == before, "a refused call changed the database"
+            exc = check_refused(call, why, lambda: db_state(self.rt))
+            if why.expected == "IllegalTransitionError":
+                assert exc.details.get("current") == why.state, exc.details
             stats["refused"] += 1
 
         def step(self) -> None:
