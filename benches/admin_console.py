@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benches import benchlib  # noqa: E402
 from benches.benchlib import PG_ADMIN_URL, percentile, say  # noqa: E402
+from benches.shared import child_pids  # noqa: E402
 
 MAX_ROWS = 2_000_000
 TARGET_P95_MS = 50.0
@@ -489,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         export_results: list[tuple[str, dict[str, Any], int]] = []
         try:
             base = f"http://127.0.0.1:{server.port}"
-            worker_pids = benchlib.child_pids(server.proc.pid)
+            worker_pids = child_pids(server.proc.pid)
             say(f"gunicorn: 1 worker (pid {', '.join(map(str, worker_pids))}), 4 threads, at {base}")
             say(
                 f"\nper page: {args.warmup} warm-up requests, then {args.samples} timed, one at a time; "

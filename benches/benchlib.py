@@ -18,6 +18,9 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+# Every bench runs as a script from benches/, which puts this directory on sys.path.
+from shared import child_pids
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCHES = ROOT / "benches"
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -242,19 +245,6 @@ class Gunicorn:
     def stop(self) -> None:
         stop_process(self.proc)
         self._log.close()
-
-
-def child_pids(pid: int) -> list[int]:
-    """Direct children of ``pid`` (gunicorn's workers), read from /proc."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return sorted(found)
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:

@@ -37,7 +37,6 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib  # noqa: E402
 from benchlib import say  # noqa: E402
+from shared import ottawa_member  # noqa: E402
 
 SHOP_DOMAIN = "bench-fulfil.myshopify.com"
 SHOP_TOKEN = "shpat_bench_fulfil"
@@ -164,20 +164,7 @@ def add_members(rt: Any, brand_id: int, count: int, tag: str) -> list[int]:
         brand = s.get(Brand, brand_id)
         assert brand is not None
         for i in range(count):
-            member = catalog.add_member(
-                s,
-                brand,
-                first_name="Ada",
-                last_name=f"Bench{tag.capitalize()}{i:04d}",
-                email=f"ada.{tag}.{i:04d}@example.com",
-                phone=f"+1613555{i % 10_000:04d}",
-                date_of_birth=date(1990, 12, 10),
-                address1=f"{100 + i} Elgin St",
-                city="Ottawa",
-                province_code="ON",
-                country_code="CA",
-                zip="K2P 1L4",
-            )
+            member = catalog.add_member(s, brand, **ottawa_member(i, tag, surname_prefix="Bench"))
             catalog.award_points(s, member, POINTS, "bench welcome bonus")
             ids.append(member.id)
     return ids

@@ -28,7 +28,7 @@ import threading
 import time
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
@@ -228,41 +228,70 @@ def _cpu() -> float:
     return t.user + t.system
 
 
-def _closed_worker(requests: Sequence[bytes], conns: list[Connection], barrier: object, out: object) -> None:
-    """One client process: its connections share ``requests`` until none is left."""
-    cpu0 = _cpu()
-    counter = itertools.count()  # next() on itertools.count is atomic under the GIL
-    per_thread = [Result() for _ in conns]
-    for conn in conns:
-        if conn.sock is None:
-            conn.connect()
+def _send_all(
+    conn: Connection,
+    res: Result,
+    requests: Sequence[bytes],
+    counter: itertools.count[int],
+    schedule: Callable[[int], float] | None = None,
+) -> None:
+    """Send the next request (``counter`` is shared by every connection) until none is left, then close.
 
-    def run(conn: Connection, res: Result) -> None:
-        lat, statuses = res.latencies, res.statuses
-        while True:
-            i = next(counter)
-            if i >= len(requests):
-                break
+    Closed loop (no ``schedule``): send at once, latency from the send. Open loop: wait for request i's
+    ``schedule(i)`` and measure latency from it, so a server that falls behind shows as latency.
+    """
+    lat, statuses = res.latencies, res.statuses
+    while (i := next(counter)) < len(requests):  # next() on itertools.count is atomic under the GIL
+        if schedule is None:
             t0 = time.monotonic()
-            status = conn.roundtrip(requests[i])
-            lat.append(time.monotonic() - t0)
-            statuses[status] += 1
-            res.sent += 1
-        res.finished = time.monotonic()
-        conn.close()
+        else:
+            t0 = schedule(i)
+            pause = t0 - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            else:
+                res.max_send_lag = max(res.max_send_lag, -pause)
+        status = conn.roundtrip(requests[i])
+        lat.append(time.monotonic() - t0)
+        statuses[status] += 1
+        res.sent += 1
+    res.finished = time.monotonic()
+    conn.close()
 
-    workers = [threading.Thread(target=run, args=(c, r)) for c, r in zip(conns, per_thread, strict=True)]
-    barrier.wait()  # type: ignore[attr-defined]
-    start = time.monotonic()
+
+def _on_threads(
+    conns: list[Connection],
+    send: Callable[[Connection, Result], None],
+    *,
+    started: float,
+    cpu0: float,
+    spread: str = "",
+) -> Result:
+    """``send`` on one thread per connection; their results merged into one, timed from ``started``."""
+    per_thread = [Result() for _ in conns]
+    workers = [threading.Thread(target=send, args=(c, r)) for c, r in zip(conns, per_thread, strict=True)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    total = Result(started=start)
+    total = Result(started=started, spread=spread)
     for r in per_thread:
-        r.started = start
+        r.started = started
         total.merge(r)
     total.client_cpu_seconds = _cpu() - cpu0
+    return total
+
+
+def _closed_worker(requests: Sequence[bytes], conns: list[Connection], barrier: object, out: object) -> None:
+    """One client process: its connections share ``requests`` until none is left."""
+    cpu0 = _cpu()
+    counter = itertools.count()
+    for conn in conns:
+        if conn.sock is None:
+            conn.connect()
+    barrier.wait()  # type: ignore[attr-defined]
+    started = time.monotonic()
+    total = _on_threads(conns, lambda c, r: _send_all(c, r, requests, counter), started=started, cpu0=cpu0)
     out.send(total)  # type: ignore[attr-defined]
     out.close()  # type: ignore[attr-defined]
 
@@ -328,37 +357,10 @@ def open_loop(
     """Send request i at ``start + i / rate`` (fixed rate, fixed count); latency from the scheduled time."""
     cpu0 = _cpu()
     counter = itertools.count()
-    per_thread = [Result() for _ in range(threads)]
     conns, where = _connections(port, threads, timeout, balancer)
     start = time.monotonic() + 0.2
 
-    def run(conn: Connection, res: Result) -> None:
-        lat, statuses = res.latencies, res.statuses
-        while True:
-            i = next(counter)
-            if i >= len(requests):
-                break
-            due = start + i / rate
-            pause = due - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            else:
-                res.max_send_lag = max(res.max_send_lag, -pause)
-            status = conn.roundtrip(requests[i])
-            lat.append(time.monotonic() - due)
-            statuses[status] += 1
-            res.sent += 1
-        res.finished = time.monotonic()
-        conn.close()
+    def send(conn: Connection, res: Result) -> None:
+        _send_all(conn, res, requests, counter, schedule=lambda i: start + i / rate)
 
-    workers = [threading.Thread(target=run, args=(c, r)) for c, r in zip(conns, per_thread, strict=True)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    total = Result(started=start, spread=where)
-    for r in per_thread:
-        r.started = start
-        total.merge(r)
-    total.client_cpu_seconds = _cpu() - cpu0
-    return total
+    return _on_threads(conns, send, started=start, cpu0=cpu0, spread=where)

@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 import loadgen  # noqa: E402
 from benchlib import mean, percentile, say  # noqa: E402
+from shared import child_pids  # noqa: E402
 
 SHOP_DOMAIN = "bench-ingest.myshopify.com"
 ORDER_ID = 990_000_000_001  # no redemption has this order: the delivery is stored, never applied
@@ -315,7 +316,7 @@ def run_load(args: argparse.Namespace, targets: list[Target], deliveries: Delive
         probe = f"GET /bench-probe HTTP/1.1\r\nHost: 127.0.0.1:{t.server.port}\r\n\r\n".encode()
         # With --no-balance one attempt per connection: the spread is only looked at, not corrected.
         t.balancer = loadgen.Balancer(
-            t.server.port, benchlib.child_pids(t.server.proc.pid), probe, attempts=1 if args.no_balance else 40
+            t.server.port, child_pids(t.server.proc.pid), probe, attempts=1 if args.no_balance else 40
         )
     say(
         "keep-alive connections per gunicorn worker: "

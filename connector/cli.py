@@ -204,13 +204,14 @@ def _require_simulator(command: str) -> None:
 @click.option("--sim-port", default=6789, show_default=True, type=int)
 def demo(serve: bool, host: str, port: int, sim_port: int) -> None:
     _require_simulator("connector demo")
+    from connector.app import create_app
     from connector.demo import run_demo
 
     settings = settings_from_env()
     if settings.jobs_mode == "sync":
         raise click.UsageError("the demo needs background jobs: unset CONNECTOR_JOBS_MODE")
     _ensure_sqlite_dir(settings.database_url)
-    run_demo(settings, host=host, port=port, sim_port=sim_port, serve=serve, echo=click.echo)
+    run_demo(settings, create_app=create_app, host=host, port=port, sim_port=sim_port, serve=serve, echo=click.echo)
 
 
 @main.command(help="Compare each shop's reward orders with the redemptions: duplicates and orphans (run daily).")

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
+from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -73,67 +74,69 @@ class DemoResult:
     password: str | None = None
 
 
-def _members(s: Any, brand: Brand) -> dict[str, Any]:
-    complete = {
-        "address1": "150 Elgin St",
-        "city": "Ottawa",
-        "province_code": "ON",
-        "country_code": "CA",
-        "zip": "K2P 1L4",
-    }
-    people: dict[str, dict[str, Any]] = {
-        "ada": dict(
-            first_name="Ada",
-            last_name="Lovelace",
-            email="ada@example.com",
-            phone="+16135550142",
-            date_of_birth=date(1990, 12, 10),
-            **complete,
-        ),
-        "grace": dict(
-            first_name="Grace",
-            last_name="Hopper",
-            email="grace@example.com",
-            phone="+12125550123",
-            date_of_birth=date(1985, 12, 9),
-            address1="1 Liberty Plaza",
-            city="New York",
-            province_code="NY",
-            country_code="US",
-            zip="10006",
-        ),
-        "alan": dict(
-            first_name="Alan",
-            last_name="Turing",
-            email="alan@example.com",
-            phone="+16135550199",
-            date_of_birth=date(1992, 6, 23),
-            **complete,
-        ),
-        "linus": dict(
-            first_name="Linus",
-            last_name="Pauling",
-            email="linus@example.com",
-            phone="+15035550100",
-            date_of_birth=date(1988, 2, 28),
-        ),  # no address: missing_user_information
-        "marie": dict(
-            first_name="Marie",
-            last_name="Curie",
-            email="marie@example.com",
-            phone="+12125550111",
-            date_of_birth=date(1991, 11, 7),
-            address1="77 Main St",
-            city="Springfield",
-            province_code="XX",
-            country_code="US",
-            zip="62701",
-        ),  # bad state: crm_id_not_found
-    }
+_OTTAWA = {"address1": "150 Elgin St", "city": "Ottawa", "province_code": "ON", "country_code": "CA", "zip": "K2P 1L4"}
+
+#: The demo's ambassadors, ``catalog.add_member``'s fields by key; each one's data makes one fulfilment story.
+#: The e2e console seed (tests/e2e/seed.py) meets the same people.
+DEMO_PEOPLE: dict[str, dict[str, Any]] = {
+    "ada": dict(
+        first_name="Ada",
+        last_name="Lovelace",
+        email="ada@example.com",
+        phone="+16135550142",
+        date_of_birth=date(1990, 12, 10),
+        **_OTTAWA,
+    ),
+    "grace": dict(
+        first_name="Grace",
+        last_name="Hopper",
+        email="grace@example.com",
+        phone="+12125550123",
+        date_of_birth=date(1985, 12, 9),
+        address1="1 Liberty Plaza",
+        city="New York",
+        province_code="NY",
+        country_code="US",
+        zip="10006",
+    ),
+    "alan": dict(
+        first_name="Alan",
+        last_name="Turing",
+        email="alan@example.com",
+        phone="+16135550199",
+        date_of_birth=date(1992, 6, 23),
+        **_OTTAWA,
+    ),
+    "linus": dict(
+        first_name="Linus",
+        last_name="Pauling",
+        email="linus@example.com",
+        phone="+15035550100",
+        date_of_birth=date(1988, 2, 28),
+    ),  # no address: missing_user_information
+    "marie": dict(
+        first_name="Marie",
+        last_name="Curie",
+        email="marie@example.com",
+        phone="+12125550111",
+        date_of_birth=date(1991, 11, 7),
+        address1="77 Main St",
+        city="Springfield",
+        province_code="XX",
+        country_code="US",
+        zip="62701",
+    ),  # bad state: crm_id_not_found
+}
+
+
+def add_people(
+    s: Any, brand: Brand, people: dict[str, dict[str, Any]], *, points: int, reason: str, ref_prefix: str
+) -> dict[str, int]:
+    """Members with a welcome balance, their ids keyed like ``people``: a seed tells each story by key."""
     made = {}
     for key, fields in people.items():
-        m = catalog.add_member(s, brand, external_ref=f"demo-{key}", **fields)
-        catalog.award_points(s, m, 2000, "demo welcome points")
+        m = catalog.add_member(s, brand, external_ref=f"{ref_prefix}-{key}", **fields)
+        catalog.award_points(s, m, points, reason)
         made[key] = m.id
     return made
 
@@ -195,7 +198,7 @@ def seed(
             "socks": catalog.add_reward(s, brand, name="Partner Socks", sku="DEMO-TEE", points_cost=100, shop=partner),
         }
         reward_ids = {k: r.id for k, r in rewards.items()}
-        members = _members(s, brand)
+        members = add_people(s, brand, DEMO_PEOPLE, points=2000, reason="demo welcome points", ref_prefix="demo")
         _, token = catalog.create_api_token(s, "demo", Role.PLATFORM_ADMIN)
         password = secrets.token_urlsafe(12)
         for email, name, role in DEMO_USERS:
@@ -242,13 +245,15 @@ def seed(
 def run_demo(
     settings: Settings,
     *,
+    create_app: Callable[[Settings], Flask],
     host: str = "127.0.0.1",
     port: int = 8000,
     sim_port: int = 6789,
     serve: bool = False,
     echo: Callable[[str], None] = print,
 ) -> DemoResult:
-    from connector.app import create_app
+    """Migrate, serve the app that ``create_app`` builds (the host's factory, passed in so the demo does not
+    import the host that mounts the command running it) and the simulator, seed once, print how to look."""
     from connector.encryption import load_keyring
     from connector.migrations import upgrade
 

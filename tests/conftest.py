@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pluggy
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from connector.config import Settings
 from connector.core import catalog
 from connector.core.credentials import generate_key
 from connector.core.database import make_engine, make_session_factory, transaction
 from connector.core.runtime import Runtime
-from connector.core.tables import Base, Brand, Member, Reward, Shop
+from connector.core.tables import Base, Brand, Member, RedemptionEventRow, Reward, Shop
 from connector.dispatch import SyncDispatcher
 from connector.encryption import load_keyring
 from connector.mail import OutboxMailer
@@ -223,3 +223,15 @@ def seed_world(rt: Runtime, *, api_base_url: str = "http://127.0.0.1:9", points:
         other_member = catalog.add_member(s, other, first_name="Bob", last_name="Other", email="bob@example.com")
         catalog.award_points(s, other_member, points, "welcome bonus")
     return World(brand, other, shop, reward, member, other_member)
+
+
+def event_kinds(rt: Runtime, redemption_id: int) -> list[str]:
+    """A redemption's history as its event kinds, oldest first: what a test compares with the story it expects."""
+    with rt.sessions() as s:
+        return list(
+            s.scalars(
+                select(RedemptionEventRow.kind)
+                .where(RedemptionEventRow.redemption_id == redemption_id)
+                .order_by(RedemptionEventRow.id)
+            )
+        )

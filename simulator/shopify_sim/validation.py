@@ -5,6 +5,10 @@ The messages and ``field`` paths follow recorded live responses (see
 approximations of Shopify's (which uses libphonenumber and full address data): strict
 enough that a client sending sloppy data sees the same *kind* of error it would see in
 production, loose enough that every realistic, well-formed input passes.
+
+The region tables repeat ``connector/plugins/shopify/regions.py`` on purpose: the simulator mimics Shopify
+independently and never imports the product, so a mistake in the plugin's copy shows up as a refused order
+instead of being shared. Change both together (docs/architecture.md).
 """
 
 from __future__ import annotations

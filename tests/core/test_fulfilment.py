@@ -13,7 +13,7 @@ from connector.core.fulfilment import fulfil_redemption
 from connector.core.model import Role
 from connector.core.redemptions import create_redemption, points_balance, retry_redemption
 from connector.core.tables import Redemption, RedemptionEventRow
-from tests.conftest import seed_world
+from tests.conftest import event_kinds, seed_world
 from tests.fakes import FakeShopPlugin
 
 SUPPORT = Actor("support@acme", Role.SUPPORT)
@@ -22,17 +22,6 @@ SUPPORT = Actor("support@acme", Role.SUPPORT)
 def _load(rt, rid: int) -> Redemption:
     with rt.sessions() as s:
         return s.get(Redemption, rid)
-
-
-def _events(rt, rid: int) -> list[str]:
-    with rt.sessions() as s:
-        return list(
-            s.scalars(
-                select(RedemptionEventRow.kind)
-                .where(RedemptionEventRow.redemption_id == rid)
-                .order_by(RedemptionEventRow.id)
-            )
-        )
 
 
 def test_fulfilment_success_creates_one_order_and_spends_points(make_runtime):
@@ -44,7 +33,7 @@ def test_fulfilment_success_creates_one_order_and_spends_points(make_runtime):
     assert r.status == "fulfilled"
     assert r.delivery_status == "unfulfilled"
     assert r.external_order_id == shop.orders[r.code]
-    assert _events(rt, r.id) == ["claimed", "attempt_started", "fulfilled", "confirmation_sent"]
+    assert event_kinds(rt, r.id) == ["claimed", "attempt_started", "fulfilled", "confirmation_sent"]
     with rt.sessions() as s:
         assert points_balance(s, w.member.id) == 500
 
@@ -73,7 +62,7 @@ def test_fulfilment_transient_error_schedules_retry_with_backoff(make_runtime):
     assert fulfil_redemption(rt, rid) == "skipped"
     rt.now = lambda: datetime.now(UTC) + timedelta(seconds=10)
     assert fulfil_redemption(rt, rid) == "fulfilled"
-    assert _events(rt, rid) == [
+    assert event_kinds(rt, rid) == [
         "claimed",
         "attempt_started",
         "attempt_failed",

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.orm import Session
 
 from connector.core import catalog
 from connector.core.access import Actor
@@ -21,7 +22,7 @@ from connector.core.runtime import Runtime
 from connector.core.shop_tokens import shop_for_plugin
 from connector.core.tables import Brand, Redemption, Shop
 from shopify_sim import SimServer
-from tests.conftest import seed_world
+from tests.conftest import World, seed_world
 
 TOKEN = "shpat_test_token"  # seed_world's shop token
 OTHER_DOMAIN = "other-brand.myshopify.com"
@@ -43,6 +44,22 @@ def other_sim() -> Iterator[SimServer]:
     with SimServer(access_token=OTHER_TOKEN, shop_domain=OTHER_DOMAIN) as server:
         server.control("products", {"title": "Mug", "variants": [{"sku": "MUG", "inventory": 100}]})
         yield server
+
+
+def add_other_shop(s: Session, w: World, other_sim: SimServer) -> tuple[Brand, Shop]:
+    """The other brand's own shop, on its own simulator: its orders must never be read as Acme's."""
+    other_brand = s.get(Brand, w.other_brand.id)
+    assert other_brand is not None
+    other_shop = catalog.add_shop(
+        s,
+        other_brand,
+        domain=OTHER_DOMAIN,
+        access_token=OTHER_TOKEN,
+        webhook_secret="whsec_other_secret_0123456789",
+        api_base_url=other_sim.base_url,
+        allow_custom_api_base=True,
+    )
+    return other_brand, other_shop
 
 
 def redeem(rt: Runtime, member_id: int, reward_id: int) -> Redemption:
@@ -85,17 +102,7 @@ def test_reconcile_asks_each_shop_for_its_own_orders_only(make_runtime, sim: Sim
     rt = make_runtime()
     w = seed_world(rt, api_base_url=sim.base_url, points=10_000)
     with transaction(rt.sessions) as s:
-        other_brand = s.get(Brand, w.other_brand.id)
-        assert other_brand is not None
-        other_shop = catalog.add_shop(
-            s,
-            other_brand,
-            domain=OTHER_DOMAIN,
-            access_token=OTHER_TOKEN,
-            webhook_secret="whsec_other_secret_0123456789",
-            api_base_url=other_sim.base_url,
-            allow_custom_api_base=True,
-        )
+        other_brand, other_shop = add_other_shop(s, w, other_sim)
         other_reward = catalog.add_reward(s, other_brand, name="Mug", sku="MUG", points_cost=100, shop=other_shop)
         grace = catalog.add_member(
             s,
@@ -131,17 +138,7 @@ def test_an_order_carrying_another_brands_code_is_the_shops_orphan_and_changes_n
     rt = make_runtime()
     w = seed_world(rt, api_base_url=sim.base_url, points=10_000)
     with transaction(rt.sessions) as s:
-        other_brand = s.get(Brand, w.other_brand.id)
-        assert other_brand is not None
-        catalog.add_shop(
-            s,
-            other_brand,
-            domain=OTHER_DOMAIN,
-            access_token=OTHER_TOKEN,
-            webhook_secret="whsec_other_secret_0123456789",
-            api_base_url=other_sim.base_url,
-            allow_custom_api_base=True,
-        )
+        add_other_shop(s, w, other_sim)
     acme = redeem(rt, w.member.id, w.reward.id)
     variant_id = other_sim.control("products")["products"][0]["variants"][0]["admin_graphql_api_id"]
     planted = other_sim.graphql(

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
-from sqlalchemy import select
 
 from connector.core.access import Actor
 from connector.core.database import transaction
@@ -19,8 +18,8 @@ from connector.core.model import Role
 from connector.core.redemptions import create_redemption
 from connector.core.shop_lifecycle import resume_shop
 from connector.core.sweeper import sweep
-from connector.core.tables import Redemption, RedemptionEventRow, Shop, ShopConnection
-from tests.conftest import seed_world
+from connector.core.tables import Redemption, Shop, ShopConnection
+from tests.conftest import event_kinds, seed_world
 
 SUPPORT = Actor("support@acme", Role.SUPPORT)
 BASE = "http://127.0.0.1:9"
@@ -39,17 +38,6 @@ def shopify_http() -> Iterator[responses.RequestsMock]:
 
 def _calls(mock: responses.RequestsMock, url: str) -> int:
     return sum(1 for call in mock.calls if call.request.url == url)
-
-
-def _events(rt, rid: int) -> list[str]:
-    with rt.sessions() as s:
-        return list(
-            s.scalars(
-                select(RedemptionEventRow.kind)
-                .where(RedemptionEventRow.redemption_id == rid)
-                .order_by(RedemptionEventRow.id)
-            )
-        )
 
 
 def test_a_refused_refresh_fails_each_redemption_once_with_the_precise_error_and_no_retry(make_runtime, shopify_http):
@@ -74,7 +62,7 @@ def test_a_refused_refresh_fails_each_redemption_once_with_the_precise_error_and
         assert r.error_message.startswith("The connection to acme-pets.myshopify.com must be renewed")
         assert "invalid_grant" in r.error_message
         assert "Reconnect the shop" in r.error_fix and r.next_attempt_at is None
-        assert _events(rt, r.id) == ["claimed", "attempt_started", "failed"]  # no attempt_failed: no retry
+        assert event_kinds(rt, r.id) == ["claimed", "attempt_started", "failed"]  # no attempt_failed: no retry
     # One refresh asked, and refused; not one Admin API call, for either redemption.
     assert _calls(shopify_http, TOKEN_URL) == 1 and _calls(shopify_http, GRAPHQL_URL) == 0
     assert rt.dispatcher.delayed == []  # nothing scheduled ...
@@ -97,6 +85,6 @@ def test_a_static_token_refused_with_401_fails_once_and_makes_one_call(make_runt
     for r in rows:
         assert (r.status, r.error_code, r.attempts) == ("error", "shop_reconnect_needed", 1)
         assert "HTTP 401" in r.error_message and "Reconnect the shop" in r.error_fix
-        assert _events(rt, r.id) == ["claimed", "attempt_started", "failed"]
+        assert event_kinds(rt, r.id) == ["claimed", "attempt_started", "failed"]
     assert _calls(shopify_http, GRAPHQL_URL) == 1 and _calls(shopify_http, TOKEN_URL) == 0
     assert rt.dispatcher.delayed == [] and sweep(rt).fulfilments == 0

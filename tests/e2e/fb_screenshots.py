@@ -14,34 +14,31 @@ the person doing that step sees it. Self-contained (no PostgreSQL needed), like 
 
 from __future__ import annotations
 
-import argparse
-import secrets
-import sys
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from connector.config import Settings
 from connector.core import catalog
 from connector.core.access import Actor
-from connector.core.credentials import generate_key
 from connector.core.database import transaction
 from connector.core.frequent_buyer import programs
 from connector.core.frequent_buyer.programs import ItemSpec, LocationSpec, PriceSpec
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.users import create_user
-from connector.migrations import upgrade
-from tests.e2e.harness import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer, build_runtime, launch_chromium
+from tests.e2e.harness import (
+    ROOT,
+    album,
+    build_runtime,
+    screenshot_settings,
+    screenshots_main,
+)
 from tests.e2e.pages import click_and_wait, log_in
 from tests.e2e.seed import PASSWORD, ConsoleUser
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "pos" / "darts-bxgy-sample.csv"
-VIEWPORT = {"width": 1280, "height": 800}
 #: The sample's outcome with the programs below: 8 cards, 2 processed, 6 denied (one per rule, twice the code).
 SAMPLE_CARDS, SAMPLE_PROCESSED, SAMPLE_DENIED = 8, 2, 6
 
@@ -135,35 +132,13 @@ def fulfil_first_batch(page: Page) -> None:
 
 def take(out: Path, workdir: Path) -> list[Path]:
     """Seed, serve, walk the story, photograph; returns the files written. Fails if the server answered any 5xx."""
-    database_url = f"sqlite:///{workdir / 'fb-screenshots.sqlite3'}"
-    upgrade(database_url)
-    settings = Settings.from_env(
-        {},
-        database_url=database_url,
-        outbox_dir=workdir / "outbox",
-        jobs_mode="sync",
-        secret_key=secrets.token_hex(32),
-        encryption_keys=(generate_key(),),
-    )
+    settings = screenshot_settings(workdir, "fb-screenshots.sqlite3", {})
     rt = build_runtime(settings)
     world = seed_darts_world(rt)
     memo = workdir / "rocky-credit-memo-CM-5521.csv"
     memo.write_text("SKU,Description,Qty,Amount\nTOTW-HP-28,High Prairie 28 lb,1,54.99\nFRM-GOLD-5,Gold 5 lb,2,36.98\n")
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-
-    def shot(page: Page, name: str, *, whole: bool = False) -> None:
-        written.append(out / name)
-        page.screenshot(path=written[-1], full_page=whole)
-
-    with LiveServer(rt) as server, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-
-        def new_page() -> Page:
-            context = browser.new_context(base_url=server.url, viewport=VIEWPORT)
-            context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-            return context.new_page()
-
+    with album(rt, out) as photos:
+        new_page, shot = photos.new_page, photos.shot
         store = new_page()
         log_in(store, world.retailer)
         upload_report(store, SAMPLE, "preview")
@@ -189,24 +164,11 @@ def take(out: Path, workdir: Path) -> list[Path]:
         form.locator('input[name="file"]').set_input_files(str(memo))
         click_and_wait(form.locator('button[type="submit"]'))
         shot(store, "fb-07-credit-memo-comparison.png", whole=True)
-        browser.close()
-    rt.engine.dispose()
-    if server.errors.seen:
-        raise SystemExit(f"the server answered with errors: {server.errors.seen}")
-    return written
+    return photos.written
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="folder for the PNGs")
-    args = parser.parse_args(argv)
-    if not CHROMIUM.exists():
-        print(f"{CHROMIUM} is missing: run .ci/install-browser first", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="connector-fb-shots-") as workdir:
-        for path in take(args.out, Path(workdir)):
-            print(path)
-    return 0
+    return screenshots_main(take, (__doc__ or "").split("\n\n")[0], argv, prefix="connector-fb-shots-")
 
 
 if __name__ == "__main__":

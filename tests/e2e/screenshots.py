@@ -11,26 +11,21 @@ way support staff see it: logged in as the support user, an ERROR tooltip hovere
 
 from __future__ import annotations
 
-import argparse
-import secrets
-import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from connector.config import Settings
-from connector.core.credentials import generate_key
-from connector.migrations import upgrade
 from tests.conftest import TEST_ENV
-from tests.e2e.harness import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer, build_runtime, launch_chromium
+from tests.e2e.harness import (
+    album,
+    build_runtime,
+    screenshot_settings,
+    screenshots_main,
+)
 from tests.e2e.pages import log_in_to_fulfilments, open_tab, row, submit, wait_until_seen
 from tests.e2e.seed import Console, seed_console
 from tests.fakes import FakeShopPlugin
-
-ROOT = Path(__file__).resolve().parents[2]
-VIEWPORT = {"width": 1280, "height": 800}
 
 
 def _shots(console: Console) -> list[tuple[str, Callable[[Page], None], bool]]:
@@ -75,55 +70,23 @@ def _shots(console: Console) -> list[tuple[str, Callable[[Page], None], bool]]:
 
 def take(out: Path, workdir: Path) -> list[Path]:
     """Seed, serve, photograph; returns the files written. Fails if the server answered any 5xx."""
-    database_url = f"sqlite:///{workdir / 'screenshots.sqlite3'}"
-    upgrade(database_url)
-    settings = Settings.from_env(
-        TEST_ENV,
-        database_url=database_url,
-        outbox_dir=workdir / "outbox",
-        jobs_mode="sync",
-        retry_base_seconds=60.0,
-        secret_key=secrets.token_hex(32),
-        encryption_keys=(generate_key(),),
-    )
+    settings = screenshot_settings(workdir, "screenshots.sqlite3", TEST_ENV, retry_base_seconds=60.0)
     shop = FakeShopPlugin()
     rt = build_runtime(settings, [shop])
     console = seed_console(rt, shop, realistic=True)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    with LiveServer(rt) as server, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context(base_url=server.url, viewport=VIEWPORT)
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        page = context.new_page()
-
+    with album(rt, out) as photos:
+        page = photos.new_page()
         page.goto("/admin/login")
-        written.append(out / "01-login.png")
-        page.screenshot(path=written[-1])
-
+        photos.shot(page, "01-login.png")
         log_in_to_fulfilments(page, console.support)
         for name, prepare, whole in _shots(console):
             prepare(page)
-            written.append(out / name)
-            page.screenshot(path=written[-1], full_page=whole)
-        browser.close()
-    rt.engine.dispose()
-    if server.errors.seen:
-        raise SystemExit(f"the server answered with errors: {server.errors.seen}")
-    return written
+            photos.shot(page, name, whole=whole)
+    return photos.written
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="folder for the PNGs")
-    args = parser.parse_args(argv)
-    if not CHROMIUM.exists():
-        print(f"{CHROMIUM} is missing: run .ci/install-browser first", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="connector-shots-") as workdir:
-        for path in take(args.out, Path(workdir)):
-            print(path)
-    return 0
+    return screenshots_main(take, __doc__.split("\n\n")[0], argv, prefix="connector-shots-")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from connector.core.runtime import Runtime
 from connector.core.tables import LedgerEntry, Member, Redemption, Reward
 from connector.core.users import create_user
 from connector.core.webhook_intake import receive_webhook
+from connector.demo import DEMO_PEOPLE, add_people
 from tests.conftest import World, seed_world
 from tests.fakes import FakeShopPlugin
 from tests.web.support import as_body, fulfillment_payload, shopify_headers
@@ -116,59 +117,25 @@ def _users(rt: Runtime, world: World) -> tuple[ConsoleUser, ConsoleUser, Console
 
 
 def _catalogue(rt: Runtime, world: World) -> tuple[dict[str, int], dict[str, int]]:
-    people = {
-        "grace": dict(
-            first_name="Grace",
-            last_name="Hopper",
-            email="grace@example.com",
-            phone="+12125550123",
-            date_of_birth=date(1985, 12, 9),
-            address1="1 Liberty Plaza",
-            city="New York",
-            province_code="NY",
-            country_code="US",
-            zip="10006",
-        ),
-        "alan": dict(
-            first_name="Alan",
-            last_name="Turing",
-            email="alan@example.com",
-            address1="150 Elgin St",
-            city="Ottawa",
-            province_code="ON",
-            country_code="CA",
-            zip="K2P 1L4",
-        ),
-        "marie": dict(
-            first_name="Marie",
-            last_name="Curie",
-            email="marie@example.com",
-            address1="77 Main St",
-            city="Springfield",
-            province_code="XX",
-            country_code="US",
-            zip="62701",
-        ),
-        "linus": dict(first_name="Linus", last_name="Pauling", email="linus@example.com"),
-        "mallory": dict(
-            first_name=FORMULA_NAME,
-            last_name="Mallory",
-            email="mallory@example.com",
-            address1="1 Formula Way",
-            city="Ottawa",
-            province_code="ON",
-            country_code="CA",
-            zip="K1A 0A1",
-        ),
-    }
+    # The demo's people, whose data makes one fulfilment story each, and one whose name is a formula.
+    people = {key: DEMO_PEOPLE[key] for key in ("grace", "alan", "marie", "linus")}
+    people["mallory"] = dict(
+        first_name=FORMULA_NAME,
+        last_name="Mallory",
+        email="mallory@example.com",
+        address1="1 Formula Way",
+        city="Ottawa",
+        province_code="ON",
+        country_code="CA",
+        zip="K1A 0A1",
+    )
     with transaction(rt.sessions) as s:
         brand = s.merge(world.brand)
         shop = s.merge(world.shop)
-        members = {"ada": world.member.id}
-        for key, fields in people.items():
-            m = catalog.add_member(s, brand, external_ref=f"e2e-{key}", **fields)  # type: ignore[arg-type]
-            catalog.award_points(s, m, 3000, "welcome bonus")
-            members[key] = m.id
+        members = {
+            "ada": world.member.id,
+            **add_people(s, brand, people, points=3000, reason="welcome bonus", ref_prefix="e2e"),
+        }
         rewards = {"tee": world.reward.id}
         for key, name, sku, cost in (
             ("mug", "Enamel Mug", "MUG-01", 300),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
 from decimal import Decimal
 
 import pytest
@@ -26,6 +25,7 @@ from tests.frequent_buyer.distribution_fixtures import (
     make_free_good,
     snapshot,
 )
+from tests.reliability.concurrency import release_together
 
 
 @pytest.fixture
@@ -198,21 +198,8 @@ def test_the_same_memo_twice_for_the_same_batch_imports_once(rt, m, batch):
 
 
 def test_concurrent_uploads_of_the_same_memo_store_one(rt, m, batch):
-    barrier = threading.Barrier(3)
-    results: list[object] = []
-
-    def run():
-        barrier.wait()
-        try:
-            results.append(import_credit_memo(rt, m.paws_user, batch.id, _memo(MATCHING), "cm.csv"))
-        except Exception as exc:  # noqa: BLE001 - asserted on below
-            results.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    upload = lambda: import_credit_memo(rt, m.paws_user, batch.id, _memo(MATCHING), "cm.csv")  # noqa: E731
+    results = [o.error or o.value for o in release_together([upload] * 3)]
     assert sorted(r.duplicate for r in results) == [False, True, True], results
     assert len({r.memo_id for r in results}) == 1 and count(rt, CreditMemo) == 1
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 
@@ -24,6 +23,7 @@ from tests.frequent_buyer.distribution_fixtures import (
     make_free_good,
     snapshot,
 )
+from tests.reliability.concurrency import release_together
 
 
 def _ids(report, view):
@@ -167,21 +167,7 @@ def test_a_retailer_cannot_reconcile_another_retailers_batch_and_parties_that_do
 
 def test_concurrent_reconciles_record_one_event(rt, m):
     batch, _ = _fulfilled_batch(rt, m)
-    barrier = threading.Barrier(3)
-    results: list[object] = []
-
-    def run():
-        barrier.wait()
-        try:
-            results.append(reconcile_batch(rt, m.paws_user, batch.id))
-        except Exception as exc:  # noqa: BLE001 - asserted on below
-            results.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    results = [o.error or o.value for o in release_together([lambda: reconcile_batch(rt, m.paws_user, batch.id)] * 3)]
     assert sum(isinstance(r, d.BatchView) for r in results) == 1
     assert sum(isinstance(r, ConflictError) for r in results) == 2
     assert [e.event for e in events(rt, "batch", batch.id)].count("reconcile") == 1

@@ -87,16 +87,3 @@ def sim() -> Iterator[object]:
     server.control("products", {"title": "Ambassador T-Shirt", "variants": [{"sku": "TSHIRT-M", "inventory": 1000}]})
     yield server
     server.stop()
-
-
-def child_pids(pid: int) -> list[int]:
-    """Direct children of ``pid`` (RQ's work horse), read from /proc."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found

@@ -11,12 +11,13 @@ import time
 import pytest
 from sqlalchemy import select
 
+from benches.shared import child_pids
 from connector.core.access import Actor
 from connector.core.model import Role
 from connector.core.redemptions import create_redemption
 from connector.core.tables import Redemption, RedemptionEventRow
 from tests.conftest import seed_world
-from tests.integration.conftest import child_pids, run_cli, worker_env
+from tests.integration.conftest import run_cli, worker_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

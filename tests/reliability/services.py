@@ -19,14 +19,15 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
+from benches.shared import child_pids, ottawa_member
 from connector.core import catalog
 from connector.core.access import Actor
 from connector.core.database import transaction
@@ -34,7 +35,7 @@ from connector.core.model import LedgerKind, Role
 from connector.core.redemptions import create_redemption
 from connector.core.runtime import Runtime
 from connector.core.tables import LedgerEntry, Redemption, RedemptionEventRow
-from tests.integration.conftest import child_pids, worker_env
+from tests.integration.conftest import worker_env
 
 SHOP_DOMAIN = "acme-pets.myshopify.com"
 SHOP_TOKEN = "shpat_test_token"
@@ -277,8 +278,12 @@ class Workers:
     logdir: Path
     sweep_every: float = 1.0
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    #: ``time.monotonic()`` when the first worker was started: a run's wall time counts from there.
+    started_at: float = 0.0
 
     def start(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
+        if not self.procs:
+            self.started_at = time.monotonic()
         cmd = [
             sys.executable,
             "-m",
@@ -316,6 +321,18 @@ class Workers:
                 proc.send_signal(signal.SIGTERM)
         for proc in self.procs.values():
             stop_process(proc, grace=8)
+
+
+@contextmanager
+def workers_running(env: dict[str, str], logdir: Path, *names: str, sweep_every: float) -> Iterator[Workers]:
+    """Start one ``connector worker`` per name; however the block ends, every worker is stopped."""
+    workers = Workers(env, logdir, sweep_every=sweep_every)
+    try:
+        for name in names:
+            workers.start(name)
+        yield workers
+    finally:
+        workers.stop_all()
 
 
 def scheduler_pids(redis_url: str) -> set[int]:
@@ -366,20 +383,7 @@ def seed_members(rt: Runtime, api_base_url: str, count: int) -> Seeded:
         reward = catalog.add_reward(s, brand, name="Ambassador T-Shirt", sku=SKU, points_cost=POINTS, shop=shop)
         ids = []
         for i in range(count):
-            member = catalog.add_member(
-                s,
-                brand,
-                first_name="Ada",
-                last_name=f"Reliability{i:04d}",
-                email=f"ada.reliability.{i:04d}@example.com",
-                phone=f"+1613555{i:04d}",
-                date_of_birth=date(1990, 12, 10),
-                address1=f"{100 + i} Elgin St",
-                city="Ottawa",
-                province_code="ON",
-                country_code="CA",
-                zip="K2P 1L4",
-            )
+            member = catalog.add_member(s, brand, **ottawa_member(i, "reliability"))
             catalog.award_points(s, member, POINTS, "welcome bonus")
             ids.append(member.id)
         s.flush()
@@ -434,6 +438,19 @@ def settled(rt: Runtime, ids: list[int]) -> bool:
     return status_counts(rt, ids).get("pending", 0) == 0
 
 
+def progress(rt: Runtime, ids: list[int], workers: Workers) -> Callable[[], str]:
+    """The ``tick`` of a wait over a worker run: redemptions by status and the workers still alive."""
+    return lambda: f"{dict(status_counts(rt, ids))}, workers alive {workers.alive()}"
+
+
+def wait_fulfilled(
+    rt: Runtime, ids: list[int], at_least: int, *, tick: Callable[[], str], timeout: float = 120
+) -> None:
+    """Wait until ``at_least`` of ``ids`` are fulfilled: the moment a test strikes mid-run."""
+    reached = lambda: status_counts(rt, ids)["fulfilled"] >= at_least  # noqa: E731
+    wait_until(reached, timeout=timeout, what=f"{at_least} fulfilled", tick=tick)
+
+
 # -- the invariants ---------------------------------------------------------------------------------
 
 
@@ -481,9 +498,7 @@ class Outcome:
         )
 
 
-def check_invariants(
-    rt: Runtime, sim: Any, ids: list[int], *, redis_url: str | None = None, queue_name: str | None = None
-) -> Outcome:
+def check_invariants(rt: Runtime, sim: Any, ids: list[int]) -> Outcome:
     """Assert the promises after a run has settled, print what happened, and return the counts.
 
     * none lost: no redemption is pending without a fulfil job waiting, scheduled or running;
@@ -555,6 +570,7 @@ def check_invariants(
     problems: list[str] = []
     pending = [r.id for r in rows if r.status == "pending"]
     if pending:
+        redis_url, queue_name = rt.settings.redis_url, rt.settings.queue_name
         live = live_fulfil_jobs(redis_url, queue_name) if redis_url and queue_name else set()
         lost = [i for i in pending if i not in live]
         if lost:

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -32,7 +31,6 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
-from connector.core import errors
 from connector.core.frequent_buyer import distribution as d
 from connector.core.frequent_buyer.credit_status import credit_status, reconcile_batch
 from connector.core.frequent_buyer.tables import Batch, CreditGroup, CreditMemo, FbEvent, FreeGood
@@ -52,19 +50,9 @@ from tests.reliability.models import (
     GoodM,
     Refused,
 )
-from tests.reliability.test_redemption_stateful import PHASES, reset_database
+from tests.reliability.stateful import SETTINGS, check_refused, reset_database
 
-EXAMPLES, STEPS = 12, 25
 MAX_GOODS = 7
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    phases=PHASES,
-    stateful_step_count=STEPS,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
 RETAILERS = ("paws", "kibble")  # both buy from North, so any two batches may be grouped together
 
 picks = st.lists(st.integers(0, MAX_GOODS - 1), min_size=1, max_size=3, unique=True)
@@ -128,17 +116,7 @@ def make_machine(rt: Runtime) -> type[RuleBasedStateMachine]:
             try:
                 result = model_call()
             except Refused as why:
-                before = snapshot(self.rt)
-                try:
-                    call()
-                except errors.ConnectorError as exc:
-                    assert type(exc).__name__ == why.expected, (type(exc).__name__, why.expected, exc.message)
-                    assert exc.message, "a refusal must say why"
-                    if why.state is not None:
-                        assert why.state in exc.message, (why.state, exc.message)
-                else:
-                    raise AssertionError(f"expected {why.expected}; the call succeeded") from None
-                assert snapshot(self.rt) == before, "a refused call changed something"
+                check_refused(call, why, lambda: snapshot(self.rt))
                 stats["refused"] += 1
                 op = model_call.__code__.co_names[-1]
                 stats["refused_by"][op] = stats["refused_by"].get(op, 0) + 1

@@ -30,15 +30,17 @@ from connector.migrations import upgrade
 from tests.reliability.services import (
     SHOP_DOMAIN,
     SHOP_SECRET,
-    Workers,
     check_invariants,
     fast_recovery_env,
+    progress,
     redeem_all,
     say,
     seed_members,
     settled,
     status_counts,
+    wait_fulfilled,
     wait_until,
+    workers_running,
 )
 from tests.web.support import as_body, shopify_headers
 
@@ -64,19 +66,9 @@ def test_postgres_stopped_mid_run_loses_nothing_and_webhooks_get_503(
     ids = redeem_all(rt, seeded)
     client = create_app(runtime=rt).test_client()
     body, headers = _delivery()
-    env = fast_recovery_env(rt, LEASE_SECONDS)
-    workers = Workers(env, tmp_path, sweep_every=1)
-    progress = lambda: f"{dict(status_counts(rt, ids))}, workers alive {workers.alive()}"  # noqa: E731
-    try:
-        started = time.monotonic()
-        workers.start("a")
-        workers.start("b")
-        wait_until(
-            lambda: status_counts(rt, ids)["fulfilled"] >= COUNT // 4,
-            timeout=120,
-            what=f"{COUNT // 4} fulfilled",
-            tick=progress,
-        )
+    with workers_running(fast_recovery_env(rt, LEASE_SECONDS), tmp_path, "a", "b", sweep_every=1) as workers:
+        tick = progress(rt, ids, workers)
+        wait_fulfilled(rt, ids, COUNT // 4, tick=tick)
         # One worker is inside orderCreate when the database goes: the shop creates the order and answers
         # 2 s later, when the worker cannot record it. The next attempt must find that order, not make another.
         fast_sim.control(
@@ -102,16 +94,14 @@ def test_postgres_stopped_mid_run_loses_nothing_and_webhooks_get_503(
         )
         after = client.post("/webhooks/shopify", data=body, headers=headers)
 
-        wait_until(lambda: settled(rt, ids), timeout=150, what="no redemption pending", tick=progress)
+        wait_until(lambda: settled(rt, ids), timeout=150, what="no redemption pending", tick=tick)
         recovery = time.monotonic() - down_at - outage
-        wall = time.monotonic() - started
+        wall = time.monotonic() - workers.started_at
         alive = workers.alive()
         failed_sweeps = workers.grep("sweep failed")
         failed_jobs = workers.grep("OperationalError")
-    finally:
-        workers.stop_all()
 
-    outcome = check_invariants(rt, fast_sim, ids, redis_url=rt.settings.redis_url, queue_name=rt.settings.queue_name)
+    outcome = check_invariants(rt, fast_sim, ids)
     say(
         f"postgres outage: all settled {recovery:.1f}s after PostgreSQL came back ({wall:.1f}s in all); workers "
         f"alive {alive}; {failed_sweeps} sweeps failed during the outage; {failed_jobs} worker log lines name "

@@ -21,16 +21,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
-from connector.core import errors
 from connector.core.access import Actor
 from connector.core.errors import ProviderError
 from connector.core.fulfilment import FULFIL_JOB, fulfil_redemption
@@ -38,31 +35,18 @@ from connector.core.model import Role
 from connector.core.redemptions import create_redemption, points_balance, resend_confirmation, retry_redemption
 from connector.core.reversal import reverse_redemption
 from connector.core.runtime import Runtime
-from connector.core.tables import Base, LedgerEntry, OutboundMessage, Redemption, RedemptionEventRow
+from connector.core.tables import LedgerEntry, OutboundMessage, Redemption, RedemptionEventRow
 from connector.core.webhook_intake import receive_webhook
 from connector.jobs import run_job
 from tests.conftest import seed_world
 from tests.fakes import FakeShopPlugin
 from tests.reliability.models import RedemptionModel, Refused
+from tests.reliability.stateful import EXAMPLES, SETTINGS, check_refused, reset_database
 from tests.web.support import shopify_headers
 
 SUPPORT = Actor("support@acme", Role.SUPPORT)
 COST, POINTS, MAX_ATTEMPTS = 500, 1500, 3
-EXAMPLES, STEPS = 12, 25
 SHIPMENT = {"in_progress": "label_printed", "shipped": "in_transit", "delivered": "delivered", "failure": "failure"}
-
-#: Shrinking a failing run against PostgreSQL takes minutes (past pytest's 300 s timeout), so a failure is
-#: reported as found, with its full step sequence; RELIABILITY_SHRINK=1 shrinks it to a minimal one.
-PHASES = tuple(Phase) if os.environ.get("RELIABILITY_SHRINK") else tuple(p for p in Phase if p != Phase.shrink)
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    phases=PHASES,
-    stateful_step_count=STEPS,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
 
 
 class RecordingDispatcher:
@@ -92,12 +76,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def reset_database(rt: Runtime) -> None:
-    with rt.engine.begin() as c:
-        for table in reversed(Base.metadata.sorted_tables):
-            c.execute(table.delete())
 
 
 def db_state(rt: Runtime) -> tuple:
@@ -139,19 +117,9 @@ def make_machine(build: Callable[[], tuple[Runtime, FakeShopPlugin, Clock]]) -> 
 
         def refused(self, call: Callable[[], object], why: Refused) -> None:
             """``call`` must raise the model's error class, name the state, and change nothing."""
-            before = db_state(self.rt)
-            try:
-                call()
-            except errors.ConnectorError as exc:
-                assert type(exc).__name__ == why.expected, (type(exc).__name__, why.expected, exc.message)
-                assert exc.message, "a refusal must say why"
-                if why.state is not None:
-                    assert why.state in exc.message, (why.state, exc.message)
-                if why.expected == "IllegalTransitionError":
-                    assert exc.details.get("current") == why.state, exc.details
-            else:
-                raise AssertionError(f"expected {why.expected}, the call succeeded")
-            assert db_state(self.rt) == before, "a refused call changed the database"
+            exc = check_refused(call, why, lambda: db_state(self.rt))
+            if why.expected == "IllegalTransitionError":
+                assert exc.details.get("current") == why.state, exc.details
             stats["refused"] += 1
 
         def step(self) -> None:

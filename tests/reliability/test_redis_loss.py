@@ -19,15 +19,17 @@ import pytest
 
 from tests.integration.conftest import run_cli
 from tests.reliability.services import (
-    Workers,
     check_invariants,
     fast_recovery_env,
+    progress,
     redeem_all,
     say,
     seed_members,
     settled,
     status_counts,
+    wait_fulfilled,
     wait_until,
+    workers_running,
 )
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.timeout(200)]
@@ -40,19 +42,9 @@ def test_redis_restarted_empty_loses_no_redemption(make_rq_runtime, private_redi
     rt = make_rq_runtime()
     seeded = seed_members(rt, fast_sim.base_url, COUNT)
     ids = redeem_all(rt, seeded)
-    env = fast_recovery_env(rt, LEASE_SECONDS)
-    workers = Workers(env, tmp_path, sweep_every=2)
-    progress = lambda: f"{dict(status_counts(rt, ids))}, workers alive {workers.alive()}"  # noqa: E731
-    try:
-        started = time.monotonic()
-        workers.start("a")
-        workers.start("b")
-        wait_until(
-            lambda: status_counts(rt, ids)["fulfilled"] >= COUNT // 4,
-            timeout=120,
-            what=f"{COUNT // 4} fulfilled",
-            tick=progress,
-        )
+    with workers_running(fast_recovery_env(rt, LEASE_SECONDS), tmp_path, "a", "b", sweep_every=2) as workers:
+        tick = progress(rt, ids, workers)
+        wait_fulfilled(rt, ids, COUNT // 4, tick=tick)
         queued = rt.dispatcher.queue.count
         private_redis.kill()
         before = status_counts(rt, ids)
@@ -71,15 +63,13 @@ def test_redis_restarted_empty_loses_no_redemption(make_rq_runtime, private_redi
         assert match, swept.stdout + swept.stderr
         say(f"`connector sweep` after the restart: {swept.stdout.strip()}")
 
-        wait_until(lambda: settled(rt, ids), timeout=150, what="no redemption pending", tick=progress)
-        wall = time.monotonic() - started
+        wait_until(lambda: settled(rt, ids), timeout=150, what="no redemption pending", tick=tick)
+        wall = time.monotonic() - workers.started_at
         recovery = time.monotonic() - restarted_at
         alive = workers.alive()
         new_loops = workers.grep("the work loop ended on an error")
-    finally:
-        workers.stop_all()
 
-    outcome = check_invariants(rt, fast_sim, ids, redis_url=rt.settings.redis_url, queue_name=rt.settings.queue_name)
+    outcome = check_invariants(rt, fast_sim, ids)
     say(
         f"redis loss: all settled {recovery:.1f}s after the empty Redis came back ({wall:.1f}s in all); "
         f"workers alive {alive}; {new_loops} work loops restarted after losing Redis"

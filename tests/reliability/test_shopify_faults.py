@@ -23,7 +23,6 @@ import pytest
 
 from tests.integration.conftest import worker_env
 from tests.reliability.services import (
-    Workers,
     check_invariants,
     redeem_all,
     say,
@@ -31,6 +30,7 @@ from tests.reliability.services import (
     settled,
     status_counts,
     wait_until,
+    workers_running,
 )
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -74,24 +74,20 @@ def test_random_shop_faults_make_no_duplicate_and_lose_nothing(make_rq_runtime, 
         # The simulator's search shows an order at once; 3 s outlasts any request still in flight.
         SHOPIFY_ORDER_LOOKUP_LAG_SECONDS="3",
     )
-    workers = Workers(env, tmp_path, sweep_every=2)
     progress = lambda: (  # noqa: E731
         f"{dict(status_counts(rt, ids))}, faults fired {fast_sim.control('faults')['fired']}"
     )
     try:
-        started = time.monotonic()
-        for name in ("a", "b", "c"):
-            workers.start(name)
-        wait_until(lambda: settled(rt, ids), timeout=200, what="no redemption pending", tick=progress)
-        wall = time.monotonic() - started
-        alive = workers.alive()
+        with workers_running(env, tmp_path, "a", "b", "c", sweep_every=2) as workers:
+            wait_until(lambda: settled(rt, ids), timeout=200, what="no redemption pending", tick=progress)
+            wall = time.monotonic() - workers.started_at
+            alive = workers.alive()
     finally:
-        workers.stop_all()
         fired = fast_sim.control("faults")["fired"]
         fast_sim.control("faults", method="DELETE")
 
     stats = fast_sim.control("stats")
-    outcome = check_invariants(rt, fast_sim, ids, redis_url=rt.settings.redis_url, queue_name=rt.settings.queue_name)
+    outcome = check_invariants(rt, fast_sim, ids)
     say(
         f"shopify faults: settled in {wall:.1f}s; faults fired {dict(sorted(fired.items()))} "
         f"({sum(fired.values())} in all); HTTP statuses {stats.get('http_statuses')}"

@@ -33,17 +33,19 @@ from sqlalchemy import select
 
 from connector.core.tables import Redemption, RedemptionEventRow
 from tests.reliability.services import (
-    Workers,
     check_invariants,
     child_pids,
     fast_recovery_env,
+    progress,
     redeem_all,
     say,
     seed_members,
     settled,
     status_counts,
+    wait_fulfilled,
     wait_until,
     work_horses,
+    workers_running,
 )
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.timeout(290)]
@@ -87,19 +89,9 @@ def test_sigkilled_workers_lose_nothing_and_double_nothing(make_rq_runtime, fast
     t0 = time.monotonic()
     ids = redeem_all(rt, seeded)
     say(f"worker kill: {COUNT} redemptions created in {time.monotonic() - t0:.1f}s, {rt.dispatcher.queue.count} queued")
-    env = fast_recovery_env(rt, LEASE_SECONDS)
-    workers = Workers(env, tmp_path, sweep_every=1)
-    progress = lambda: f"{dict(status_counts(rt, ids))}, workers alive {workers.alive()}"  # noqa: E731
-    try:
-        started = time.monotonic()
-        workers.start("a")
-        workers.start("b")
-        wait_until(
-            lambda: status_counts(rt, ids)["fulfilled"] >= COUNT // 5,
-            timeout=120,
-            what=f"{COUNT // 5} fulfilled",
-            tick=progress,
-        )
+    with workers_running(fast_recovery_env(rt, LEASE_SECONDS), tmp_path, "a", "b", sweep_every=1) as workers:
+        tick = progress(rt, ids, workers)
+        wait_fulfilled(rt, ids, COUNT // 5, tick=tick)
 
         # Kill 1: the next orderCreate executes in the shop and its answer is held for 20 s.
         fast_sim.control(
@@ -138,12 +130,7 @@ def test_sigkilled_workers_lose_nothing_and_double_nothing(make_rq_runtime, fast
 
         # Kill 2: only the other worker's work horse, whatever it is doing.
         survivor = "b" if victim == "a" else "a"
-        wait_until(
-            lambda: status_counts(rt, ids)["fulfilled"] >= COUNT * 3 // 5,
-            timeout=150,
-            what=f"{COUNT * 3 // 5} fulfilled",
-            tick=progress,
-        )
+        wait_fulfilled(rt, ids, COUNT * 3 // 5, tick=tick, timeout=150)
         horse: list[int] = []
         survivor_pid = workers.procs[survivor].pid
 
@@ -160,8 +147,8 @@ def test_sigkilled_workers_lose_nothing_and_double_nothing(make_rq_runtime, fast
         wait_until(kill_a_live_horse, timeout=20, every=0.01, what=f"a live work horse of worker {survivor}")
         say(f"SIGKILLed the work horse {horse[0]} of worker {survivor}; its parent keeps running")
 
-        wait_until(lambda: settled(rt, ids), timeout=150, what="no redemption pending", tick=progress)
-        wall = time.monotonic() - started
+        wait_until(lambda: settled(rt, ids), timeout=150, what="no redemption pending", tick=tick)
+        wall = time.monotonic() - workers.started_at
         with rt.sessions() as s:
             held_row = s.get(Redemption, held[0])
             fulfilled_event = s.scalar(
@@ -173,10 +160,8 @@ def test_sigkilled_workers_lose_nothing_and_double_nothing(make_rq_runtime, fast
                 s.scalars(select(RedemptionEventRow.message).where(RedemptionEventRow.redemption_id == held[0]))
             )
         alive = workers.alive()
-    finally:
-        workers.stop_all()
 
-    outcome = check_invariants(rt, fast_sim, ids, redis_url=rt.settings.redis_url, queue_name=rt.settings.queue_name)
+    outcome = check_invariants(rt, fast_sim, ids)
     say(
         f"worker kill: settled {wall:.1f}s after the workers started, {time.monotonic() - killed_at:.1f}s after "
         f"the first kill; killed redemption took {held_row.attempts} attempts, fulfilled at {fulfilled_event}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -13,6 +14,7 @@ from connector.core.model import Role
 from connector.core.runtime import Runtime
 from tests.conftest import World, seed_world
 from tests.fakes import FakeShopPlugin
+from tests.web.shop_rows import Shops, Stores, running_stores, seed_shops
 from tests.web.support import make_token
 
 
@@ -24,6 +26,22 @@ def shop() -> FakeShopPlugin:
 @pytest.fixture
 def rt(make_runtime, shop) -> Runtime:
     return make_runtime(plugins=[shop])
+
+
+@pytest.fixture
+def stores() -> Iterator[Stores]:
+    """A Shopify simulator per shop of ``shops``, so a test sees which store an action reached."""
+    with running_stores() as started:
+        yield started
+
+
+@pytest.fixture
+def shops(rt, world, stores) -> Shops:
+    """The shops of tests/web/shop_rows.py, each served by its own simulator; a module using them sets
+    ``CONNECTOR_PUBLIC_URL`` to ``shop_rows.PUBLIC_URL`` in its ``rt`` (a sync subscribes to it)."""
+    seeded = seed_shops(rt, world)
+    stores.serve(rt, seeded)
+    return seeded
 
 
 @pytest.fixture

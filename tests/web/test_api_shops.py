@@ -8,7 +8,6 @@ simulator (``tests.web.shop_rows.Stores``), so a test sees which store an action
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,11 +17,7 @@ from connector.core.tables import Shop, ShopStatus
 from tests.web.shop_rows import (
     PUBLIC_URL,
     WEBHOOK_URI,
-    Shops,
-    Stores,
     leaked,
-    running_stores,
-    seed_shops,
     shop_state,
 )
 from tests.web.support import bearer, make_token
@@ -31,19 +26,6 @@ from tests.web.support import bearer, make_token
 @pytest.fixture
 def rt(make_runtime, shop) -> Runtime:
     return make_runtime(plugins=[shop], public_url=PUBLIC_URL)
-
-
-@pytest.fixture
-def stores() -> Iterator[Stores]:
-    with running_stores() as started:
-        yield started
-
-
-@pytest.fixture
-def shops(rt, world, stores) -> Shops:
-    seeded = seed_shops(rt, world)
-    stores.serve(rt, seeded)
-    return seeded
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from connector.plugins.shopify.documents import (
     CUSTOMER_UPDATE,
     FIND_CUSTOMERS,
 )
-from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
+from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient, mutation_payload
 from connector.plugins.shopify.identifiers import gid, term
 from connector.plugins.shopify.member_validation import LABELS, ValidatedMember
 from connector.plugins.shopify.user_errors import MEMBER_FIELDS, says_missing
@@ -225,7 +225,7 @@ def customer_create_input(member: ValidatedMember) -> dict[str, Any]:
 
 def _create(client: ShopifyGraphQLClient, member: ValidatedMember) -> str:
     data = client.execute(CUSTOMER_CREATE, {"input": customer_create_input(member)})
-    return _customer_id_from(data.get("customerCreate"), "customerCreate")
+    return _customer_id_from(data, "customerCreate")
 
 
 def _update_if_changed(client: ShopifyGraphQLClient, member: ValidatedMember, customer: Mapping[str, Any]) -> str:
@@ -243,7 +243,7 @@ def _update_if_changed(client: ShopifyGraphQLClient, member: ValidatedMember, cu
         return customer_id
     data = client.execute(CUSTOMER_UPDATE, {"input": {"id": customer_id, **changes}})
     try:
-        return _customer_id_from(data.get("customerUpdate"), "customerUpdate")
+        return _customer_id_from(data, "customerUpdate")
     except CustomerTakenError as taken:
         field = str(taken)
         raise ProviderError(
@@ -256,14 +256,8 @@ def _update_if_changed(client: ShopifyGraphQLClient, member: ValidatedMember, cu
         ) from None
 
 
-def _customer_id_from(payload: Any, mutation: str) -> str:
-    if not isinstance(payload, Mapping):
-        raise ProviderError(
-            "shop_unavailable",
-            f"Shopify answered {mutation} without a payload.",
-            retryable=True,
-            in_doubt=True,
-        )
+def _customer_id_from(data: Mapping[str, Any], mutation: str) -> str:
+    payload = mutation_payload(data, mutation)
     raise_for_customer_user_errors(payload.get("userErrors") or [])
     customer = payload.get("customer")
     if not isinstance(customer, Mapping) or not customer.get("id"):

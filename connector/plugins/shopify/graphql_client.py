@@ -62,6 +62,23 @@ _REDIRECT_FIX = (
 )
 
 
+def mutation_payload(data: Mapping[str, Any], mutation: str, *, unknown: str = "") -> Mapping[str, Any]:
+    """``data[mutation]``, the payload a mutation answers with.
+
+    An answer without one says nothing of what Shopify did, so it is retried as in doubt (``unknown``
+    completes the message, e.g. "; the order may or may not exist").
+    """
+    payload = data.get(mutation)
+    if not isinstance(payload, Mapping):
+        raise ProviderError(
+            "shop_unavailable",
+            f"Shopify answered {mutation} without a payload{unknown}.",
+            retryable=True,
+            in_doubt=True,
+        )
+    return payload
+
+
 class ShopifyGraphQLClient:
     """Sends documents to ``POST {api_base_url}/admin/api/{api_version}/graphql.json``."""
 

@@ -31,7 +31,7 @@ from connector.plugins.shopify.documents import (
     ORDER_CANCEL,
     ORDER_CREATE,
 )
-from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
+from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient, mutation_payload
 from connector.plugins.shopify.identifiers import redemption_key, term
 from connector.plugins.shopify.member_validation import LABELS, ValidatedMember
 from connector.plugins.shopify.payload_shapes import json_object
@@ -185,14 +185,7 @@ def create_reward_order(
         code=code, variant=variant, customer=customer, member=member, currency=currency, test=test
     )
     data = client.execute(ORDER_CREATE, variables)
-    payload = data.get("orderCreate")
-    if not isinstance(payload, Mapping):
-        raise ProviderError(
-            "shop_unavailable",
-            "Shopify answered orderCreate without a payload; the order may or may not exist.",
-            retryable=True,
-            in_doubt=True,
-        )
+    payload = mutation_payload(data, "orderCreate", unknown="; the order may or may not exist")
     try:
         _raise_for_order_user_errors(payload.get("userErrors") or [], variant.sku, client.shop.domain, customer)
     except ProviderError as refused:
@@ -318,14 +311,7 @@ def cancel_order(
     has accepted). An order that was already cancelled counts as success.
     """
     data = client.execute(ORDER_CANCEL, order_cancel_variables(order_id, code))
-    payload = data.get("orderCancel")
-    if not isinstance(payload, Mapping):
-        raise ProviderError(
-            "shop_unavailable",
-            "Shopify answered orderCancel without a payload.",
-            retryable=True,
-            in_doubt=True,
-        )
+    payload = mutation_payload(data, "orderCancel")
     errors = [e for e in payload.get("orderCancelUserErrors") or [] if isinstance(e, Mapping)]
     if errors:
         return _cancel_refused(errors, order_id)

@@ -5,6 +5,10 @@ checking locally lets the error say which field is wrong and how to fix it,
 and saves a round trip that could only fail. The tables follow Shopify's own
 model, which is not quite ISO 3166: Puerto Rico, Guam and the other inhabited
 US territories are *provinces* of US there, not countries.
+
+The same tables stand in ``simulator/shopify_sim/validation.py`` on purpose: the simulator mimics Shopify
+independently and never imports the product, so it can catch a mistake here instead of sharing it. Change
+both together (docs/architecture.md).
 """
 
 from __future__ import annotations

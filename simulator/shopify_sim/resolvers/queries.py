@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLResolveInfo
@@ -16,26 +17,29 @@ from shopify_sim.store import Customer, Order, Variant, gid, parse_gid
 from shopify_sim.validation import normalize_phone
 
 
-def _sorted(
-    items: list[Any], keys: dict[str, Callable[[Any], Any]], sort_key: str | None, reverse: bool | None
-) -> list[Any]:
-    key = keys.get(sort_key or "ID", keys["ID"])
-    return sorted(items, key=lambda item: (key(item), item.id), reverse=bool(reverse))
+@dataclass(frozen=True)
+class SearchArgs:
+    """The arguments Shopify's searchable connections share, so each resolver states only its matcher and keys."""
+
+    first: int | None = None
+    after: str | None = None
+    query: str | None = None
+    reverse: bool = False
+    sortKey: str | None = None  # noqa: N815 - the GraphQL argument's name
+
+    def page(self, found: list[Any], keys: dict[str, Callable[[Any], Any]], view: Callable[[Any], dict]) -> dict:
+        """``found`` sorted by ``sortKey`` (``ID`` when unknown; ties by id) and cut to the requested page."""
+        key = keys.get(self.sortKey or "ID", keys["ID"])
+        items = sorted(found, key=lambda item: (key(item), item.id), reverse=bool(self.reverse))
+        return connection(items, self.first, self.after, view)
 
 
-def resolve_product_variants(
-    _: Any,
-    info: GraphQLResolveInfo,
-    first: int | None = None,
-    after: str | None = None,
-    query: str | None = None,
-    reverse: bool = False,
-    sortKey: str | None = None,
-) -> dict:  # noqa: N803 - GraphQL argument names
+def resolve_product_variants(_: Any, info: GraphQLResolveInfo, **arguments: Any) -> dict:
     """``productVariants(first, after, query, reverse, sortKey)``."""
+    args = SearchArgs(**arguments)
     check_scope(info)
     store = request_context(info).store
-    node = parse_query(query)
+    node = parse_query(args.query)
     found = [v for v in store.variants.values() if evaluate(node, variant_matcher(v, store.products[v.product_id]))]
     keys: dict[str, Callable[[Variant], Any]] = {
         "ID": lambda v: v.id,
@@ -46,23 +50,15 @@ def resolve_product_variants(
         "INVENTORY_QUANTITY": lambda v: v.inventory_quantity,
         "POSITION": lambda v: (v.product_id, v.position),
     }
-    items = _sorted(found, keys, sortKey, reverse)
-    return connection(items, first, after, lambda v: variant_view(store, v))
+    return args.page(found, keys, lambda v: variant_view(store, v))
 
 
-def resolve_customers(
-    _: Any,
-    info: GraphQLResolveInfo,
-    first: int | None = None,
-    after: str | None = None,
-    query: str | None = None,
-    reverse: bool = False,
-    sortKey: str | None = None,
-) -> dict:  # noqa: N803
+def resolve_customers(_: Any, info: GraphQLResolveInfo, **arguments: Any) -> dict:
     """``customers(first, after, query, reverse, sortKey)``."""
+    args = SearchArgs(**arguments)
     check_scope(info)
     store = request_context(info).store
-    node = parse_query(query)
+    node = parse_query(args.query)
     found = [c for c in store.customers.values() if evaluate(node, customer_matcher(c, normalize_phone))]
     keys: dict[str, Callable[[Customer], Any]] = {
         "ID": lambda c: c.id,
@@ -70,7 +66,7 @@ def resolve_customers(
         "UPDATED_AT": lambda c: c.updated_at,
         "NAME": lambda c: c.display_name.lower(),
     }
-    return connection(_sorted(found, keys, sortKey, reverse), first, after, customer_view)
+    return args.page(found, keys, customer_view)
 
 
 def resolve_customer(_: Any, info: GraphQLResolveInfo, id: str) -> dict | None:  # noqa: A002
@@ -80,24 +76,17 @@ def resolve_customer(_: Any, info: GraphQLResolveInfo, id: str) -> dict | None: 
     return customer_view(customer) if customer else None
 
 
-def resolve_orders(
-    _: Any,
-    info: GraphQLResolveInfo,
-    first: int | None = None,
-    after: str | None = None,
-    query: str | None = None,
-    reverse: bool = False,
-    sortKey: str | None = None,
-) -> dict:  # noqa: N803
+def resolve_orders(_: Any, info: GraphQLResolveInfo, **arguments: Any) -> dict:
     """``orders(first, after, query, reverse, sortKey)``; honours ``search_lag_seconds``."""
+    args = SearchArgs(**arguments)
     check_scope(info)
     ctx = request_context(info)
     store = ctx.store
     candidates = list(store.orders.values())
-    if query and query.strip() and ctx.config.search_lag_seconds > 0:
+    if args.query and args.query.strip() and ctx.config.search_lag_seconds > 0:
         visible_before = time.time() - ctx.config.search_lag_seconds
         candidates = [o for o in candidates if o.created_at <= visible_before]
-    node = parse_query(query)
+    node = parse_query(args.query)
     found = [o for o in candidates if evaluate(node, order_matcher(o, store))]
     keys: dict[str, Callable[[Order], Any]] = {
         "ID": lambda o: o.id,
@@ -110,7 +99,7 @@ def resolve_orders(
         "FINANCIAL_STATUS": lambda o: o.financial_status,
         "FULFILLMENT_STATUS": lambda o: store.display_fulfillment_status(o),
     }
-    return connection(_sorted(found, keys, sortKey, reverse), first, after, lambda o: order_view(store, o))
+    return args.page(found, keys, lambda o: order_view(store, o))
 
 
 def resolve_order(_: Any, info: GraphQLResolveInfo, id: str) -> dict | None:  # noqa: A002

@@ -20,7 +20,6 @@ import pytest
 from graphql import GraphQLSchema, NoDeprecatedCustomRule, parse, specified_rules, validate
 from graphql.execution.values import get_variable_values
 from shopify_fakes import make_member
-from sim_receiver import Receiver, receiving
 
 from connector.core.errors import ProviderError
 from connector.core.hooktypes import HookContext, InboundWebhook, ShopInfo, WebhookSyncReport
@@ -45,6 +44,7 @@ from connector.plugins.shopify.webhooks import verify_delivery
 from shopify_sim import SimServer
 from shopify_sim.schema import base_schema
 from shopify_sim.webhook_filter import matches, trim
+from tests.webhook_receiver import Receiver, receiving
 
 DOMAIN = "reward-shop.myshopify.com"
 SECRET = "sim-app-client-secret"

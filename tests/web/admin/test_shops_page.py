@@ -9,7 +9,6 @@ sees what the store received: the subscriptions a sync made, the token a reconne
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -27,11 +26,7 @@ from tests.web.shop_rows import (
     PUBLIC_URL,
     SECRETS,
     WEBHOOK_URI,
-    Shops,
-    Stores,
     leaked,
-    running_stores,
-    seed_shops,
     shop_state,
 )
 
@@ -43,19 +38,6 @@ GRAPHQL = "/admin/api/2026-07/graphql.json"
 @pytest.fixture
 def rt(make_runtime, shop) -> Runtime:
     return make_runtime(plugins=[shop], public_url=PUBLIC_URL)
-
-
-@pytest.fixture
-def stores() -> Iterator[Stores]:
-    with running_stores() as started:
-        yield started
-
-
-@pytest.fixture
-def shops(rt, world, stores) -> Shops:
-    seeded = seed_shops(rt, world)
-    stores.serve(rt, seeded)
-    return seeded
 
 
 def _cards(page: Node) -> dict[int, Node]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
 from connector.core.database import transaction
@@ -94,18 +96,7 @@ def create_batch(
             from_status=None,
             to_status=BS.UNFULFILLED,
         )
-        for i in ids:
-            record_event(
-                s,
-                "free_good",
-                i,
-                CE.BATCH,
-                actor,
-                now,
-                f"batch {batch.id}: {description}",
-                from_status=goods[i].status,
-                to_status=targets[i],
-            )
+        _record_moves(s, [goods[i] for i in ids], CE.BATCH, actor, now, f"batch {batch.id}: {description}", targets)
         batch_id = batch.id
     with rt.sessions() as s:
         return load_batch_view(s, actor, batch_id)
@@ -140,18 +131,8 @@ def add_to_batch(rt: Runtime, actor: Actor, batch_id: int, free_good_ids: Iterab
             from_status=batch.status,
             to_status=batch.status,
         )
-        for i in ids:
-            record_event(
-                s,
-                "free_good",
-                i,
-                CE.BATCH,
-                actor,
-                now,
-                f"batch {batch.id}: {batch.description}",
-                from_status=goods[i].status,
-                to_status=targets[i],
-            )
+        detail = f"batch {batch.id}: {batch.description}"
+        _record_moves(s, [goods[i] for i in ids], CE.BATCH, actor, now, detail, targets)
     with rt.sessions() as s:
         return load_batch_view(s, actor, batch_id)
 
@@ -187,10 +168,7 @@ def mark_batch_fulfilled(rt: Runtime, actor: Actor, batch_id: int, note: str | N
         _update_free_goods(s, ids, CE.CREDIT, CS.CREDITED, now)
         record_event(s, "batch", batch_id, BE.FULFIL, actor, now, note, from_status=batch.status, to_status=new_status)
         detail = f"batch {batch_id} fulfilled" + (f": {note}" if note else "")
-        for g in goods:
-            record_event(
-                s, "free_good", g.id, CE.CREDIT, actor, now, detail, from_status=g.status, to_status=targets[g.id]
-            )
+        _record_moves(s, goods, CE.CREDIT, actor, now, detail, targets)
     with rt.sessions() as s:
         return load_batch_view(s, actor, batch_id)
 
@@ -259,18 +237,7 @@ def group_for_mfg_credit(rt: Runtime, actor: Actor, batch_ids: Iterable[Any], de
                 from_status=b.status,
                 to_status=BS.GROUPED,
             )
-        for g in goods:
-            record_event(
-                s,
-                "free_good",
-                g.id,
-                CE.GROUP,
-                actor,
-                now,
-                f"credit group {group.id}: {description}",
-                from_status=g.status,
-                to_status=targets[g.id],
-            )
+        _record_moves(s, goods, CE.GROUP, actor, now, f"credit group {group.id}: {description}", targets)
         group_id = group.id
     return get_credit_group(rt, actor, group_id)
 
@@ -296,3 +263,17 @@ def get_credit_group(rt: Runtime, actor: Actor, group_id: int) -> CreditGroupVie
             quantity=sum(v.quantity for v in views),
             approximate_cost=sum(costs, Decimal("0.00")) if costs else None,
         )
+
+
+def _record_moves(
+    s: Session,
+    goods: Iterable[FreeGood],
+    event: CreditEvent,
+    actor: Actor,
+    now: datetime,
+    detail: str,
+    targets: dict[int, CreditStatus],
+) -> None:
+    """A free good's history shows every call that moved it, so each one gets its own event, in ``goods``' order."""
+    for g in goods:
+        record_event(s, "free_good", g.id, event, actor, now, detail, from_status=g.status, to_status=targets[g.id])
