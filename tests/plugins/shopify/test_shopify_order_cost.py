@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sim_receiver import Receiver, receiving
 from sqlalchemy import select
 
 from connector.core import catalog
@@ -26,6 +25,7 @@ from connector.core.tables import Brand, Member, Redemption
 from connector.core.webhook_intake import process_received_webhooks, receive_webhook
 from shopify_sim import SimServer
 from tests.conftest import World, seed_world
+from tests.webhook_receiver import Receiver, receiving
 
 SUPPORT = Actor("support@acme", Role.SUPPORT)
 DOMAIN, TOKEN, SECRET = "acme-pets.myshopify.com", "shpat_test_token", "whsec_test_secret_0123456789"
