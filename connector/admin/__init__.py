@@ -29,3 +29,5 @@ from connector.admin import (  # noqa: F401  (routes register on import)
 add_nav("Fulfillments", "admin.fulfilments", REDEMPTION_ROLES)
 # The frequent-buyer pages, then the Shops page, each with its nav entries (in this order in the header).
 from connector.admin import frequent_buyer, shops  # noqa: E402, F401
+# Users, API tokens and the Audit log (issue 14), after Shops.
+from connector.admin import tokens, users  # noqa: E402, F401
