@@ -35,7 +35,9 @@ def _form_id(form: MultiDict[str, str], name: str) -> int | None:
     if not raw:
         return None
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        raise ValidationError(f"invalid {name.replace('_', ' ')}", fields={name: "pick one from the list, or give its number"})
+        raise ValidationError(
+            f"invalid {name.replace('_', ' ')}", fields={name: "pick one from the list, or give its number"}
+        )
     return int(raw)
 
 
@@ -68,7 +70,11 @@ def _mail_flash(sent: user_links.SentLink) -> None:
             "error",
         )
     else:
-        flash(f"{what.capitalize()} sent to {sent.email}; the link works once, until {sent.expires_at:%Y-%m-%d %H:%M} UTC.", "success")
+        flash(
+            f"{what.capitalize()} sent to {sent.email}; "
+            f"the link works once, until {sent.expires_at:%Y-%m-%d %H:%M} UTC.",
+            "success",
+        )
 
 
 @bp.get("/users")

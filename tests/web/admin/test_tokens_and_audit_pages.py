@@ -46,7 +46,9 @@ def test_a_brand_admin_sees_and_revokes_only_their_brands_tokens(signed_in, peop
     make_token(rt, Role.VIEWER, world.brand, name="ours")
     admin = signed_in(people.brand_admin)
     page = admin.page("/admin/tokens")
-    names = [r.one("td", class_="token-name").text for r in page.one("table", id="tokens").find_all("tr", data_token_id=True)]
+    names = [
+        r.one("td", class_="token-name").text for r in page.one("table", id="tokens").find_all("tr", data_token_id=True)
+    ]
     assert names == ["ours"]
     other = next(t for t in token_rows(rt) if t.name == "other")
     before = state(rt)
