@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
@@ -153,7 +154,10 @@ def invite(rt: Runtime, actor: Actor, *, email: str, name: str, scope: Scope, li
             created_at=now,
         )
         s.add(user)
-        s.flush()
+        try:
+            s.flush()
+        except IntegrityError:  # the same email invited at the same moment by someone else
+            raise ConflictError(f"a user with email {email} already exists") from None
         token, link = _new_link(s, actor, user, INVITE, now)
         audit_user(
             s,

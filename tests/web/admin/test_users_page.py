@@ -273,3 +273,19 @@ def test_every_form_needs_the_csrf_token(signed_in, people, rt, app, action):
     response = admin.post(url, data, csrf="not-the-token")
     assert response.status_code == 400
     assert state(rt) == before
+
+
+def test_a_refused_email_is_said_on_the_page_and_sending_again_works(signed_in, people, rt):
+    from connector.mail import SmtpMailer
+    from tests.core.test_user_links import _closed_port
+
+    working, rt.mailer = rt.mailer, SmtpMailer(f"smtp://127.0.0.1:{_closed_port()}", rt.settings.mail_from, timeout=5)
+    admin = signed_in(people.platform_admin)
+    page = admin.follow(_invite(admin))
+    [error] = flashes(page, "error")
+    assert "could not be sent" in error and "CONNECTOR_SMTP_URL" in error
+    assert page.one("dd", class_="user-status").text == "invited"
+    rt.mailer = working
+    page = admin.follow(admin.post(f"/admin/users/{user_row(rt, NEW).id}/send-link"))
+    assert "Invitation sent" in flashes(page, "success")[0]
+    assert len(mails_to(rt, NEW)) == 1
