@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from connector.admin.blueprint import add_nav, bp
 from connector.admin.session_auth import current_actor, public
-from connector.core import user_admin, user_links
+from connector.core import audit, user_admin, user_links
 from connector.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from connector.core.model import Role
 from connector.request_context import current_runtime
@@ -24,10 +24,7 @@ _MAX_PASSWORD = 1024
 
 
 def link_base() -> str:
-    """Where emailed links point: ``CONNECTOR_PUBLIC_URL`` when set (never a client-chosen Host), else this host."""
-    public_url = current_runtime().settings.public_url
-    root = public_url.rstrip("/") if public_url else request.host_url.rstrip("/")
-    return f"{root}{url_for('admin.welcome', token='')}"
+    return user_links.link_base(current_runtime().settings.public_url, request.host_url)
 
 
 def _form_id(form: MultiDict[str, str], name: str) -> int | None:
@@ -114,8 +111,6 @@ def user_invite() -> Response:
 def user_detail(user_id: int) -> str:
     rt, actor = current_runtime(), current_actor()
     user = user_admin.get_user(rt, actor, user_id)
-    from connector.core import audit
-
     history = audit.list_entries(rt, actor, limit=20, target_kind="user", target_id=user.id)
     return render_template(
         "admin/user.html",

@@ -33,15 +33,10 @@ from connector.core.model import Role
 from connector.request_context import current_runtime
 
 _ACTION_ERRORS = (403, 404, 409)
-#: The console page an emailed link opens (``connector.admin.users.welcome``).
-WELCOME_PATH = "/admin/welcome/"
 
 
 def _link_base() -> str:
-    """``CONNECTOR_PUBLIC_URL`` when set, so the emailed link never follows a client-chosen Host; else this host."""
-    public_url = current_runtime().settings.public_url
-    root = public_url.rstrip("/") if public_url else request.host_url.rstrip("/")
-    return root + WELCOME_PATH
+    return user_links.link_base(current_runtime().settings.public_url, request.host_url)
 
 
 def _scope(data: dict[str, Any]) -> user_admin.Scope:

@@ -230,7 +230,18 @@ def _check_target_manageable(actor: Actor, user: User) -> None:
         raise PermissionDeniedError(f"a {actor.role.value} cannot change a {user.role} user; ask a platform admin")
 
 
-def audit_user(s: Session, actor: Actor, user: User, action: str, now: datetime, **values: Any) -> None:
+def audit_user(
+    s: Session,
+    actor: Actor,
+    user: User,
+    action: str,
+    now: datetime,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    old_brand_id: int | None = None,
+) -> None:
+    """The audit row of a change to ``user``, filed under their brand (or the one they just left)."""
     audit.record(
         s,
         actor,
@@ -238,10 +249,10 @@ def audit_user(s: Session, actor: Actor, user: User, action: str, now: datetime,
         target_kind="user",
         target_id=user.id,
         target_label=user.email,
-        brand_id=user.brand_id if user.brand_id is not None else values.pop("old_brand_id", None),
+        brand_id=user.brand_id if user.brand_id is not None else old_brand_id,
         at=now,
-        before=values.get("before"),
-        after=values.get("after"),
+        before=before,
+        after=after,
     )
 
 

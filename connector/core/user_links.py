@@ -49,6 +49,8 @@ INVITE, RESET = "invite", "reset"
 #: How long a link works: an invitation waits for its person to read their email; a reset is asked for now.
 LIFETIME = {INVITE: timedelta(days=3), RESET: timedelta(hours=1)}
 _MAX_NAME = 200
+#: The console page the emailed links open (``connector.admin.users.welcome``); the secret follows it.
+WELCOME_PATH = "/admin/welcome/"
 
 
 class LinkUnusable(ConnectorError):
@@ -73,6 +75,13 @@ class LinkView:
     purpose: str
     email: str
     name: str
+
+
+def link_base(public_url: str | None, request_root: str) -> str:
+    """Where emailed links point: ``CONNECTOR_PUBLIC_URL`` when set (never a Host header the client chose),
+    else the root the admin's own request reached."""
+    root = public_url if public_url else request_root
+    return f"{root.rstrip('/')}{WELCOME_PATH}"
 
 
 def digest(token: str) -> str:

@@ -154,3 +154,17 @@ def test_invited_users_email_is_unique(client, rt, tokens):
     assert client.post("/api/v1/users", json={"email": NEW.upper(), "role": "viewer"}, headers=h).status_code == 409
     assert len(mails_to(rt, NEW)) == 1
     assert user_row(rt, NEW).role == "viewer"
+
+
+def test_the_emailed_link_uses_the_public_url_not_the_requests_host(client, rt, tokens):
+    import dataclasses
+
+    rt.settings = dataclasses.replace(rt.settings, public_url="https://connector.example.com")
+    response = client.post(
+        "/api/v1/users",
+        json={"email": NEW, "role": "viewer"},
+        headers={**bearer(tokens.admin), "Host": "attacker.example"},
+    )
+    assert response.status_code == 201
+    body = mails_to(rt, NEW)[0].get_body(("plain",)).get_content()
+    assert "https://connector.example.com/admin/welcome/" in body and "attacker.example" not in body
