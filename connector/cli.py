@@ -386,6 +386,7 @@ def tokens() -> None:
 @click.option("--retailer", "retailer_id", type=int, default=None, help="Retailer id (retailer role).")
 def tokens_create(name: str, role: str, brand: str | None, distributor_id: int | None, retailer_id: int | None) -> None:
     from connector.bootstrap import build_runtime
+    from connector.commands.users import token_audit
     from connector.core import catalog
     from connector.core.database import transaction
     from connector.core.errors import ConnectorError
@@ -394,9 +395,10 @@ def tokens_create(name: str, role: str, brand: str | None, distributor_id: int |
     try:
         with transaction(rt.sessions) as s:
             row = catalog.get_brand(s, brand) if brand else None
-            _, plain = catalog.create_api_token(
+            token, plain = catalog.create_api_token(
                 s, name, Role(role), row, distributor_id=distributor_id, retailer_id=retailer_id
             )
+            token_audit(s, token, "token.created", rt.now())
     except ConnectorError as exc:
         raise click.ClickException(error_text(exc)) from exc
     click.echo(plain)
@@ -405,19 +407,22 @@ def tokens_create(name: str, role: str, brand: str | None, distributor_id: int |
 @tokens.command("revoke", help="Revoke an API token by its name; it stops working at once.")
 @click.option("--name", required=True)
 def tokens_revoke(name: str) -> None:
-    from sqlalchemy import update
+    from sqlalchemy import select
 
     from connector.bootstrap import build_runtime
-    from connector.core.database import rowcount, transaction
+    from connector.commands.users import token_audit
+    from connector.core.database import transaction
     from connector.core.tables import ApiToken
 
     rt = build_runtime(start_jobs=False)
     with transaction(rt.sessions) as s:
-        count = rowcount(
-            s.execute(
-                update(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)).values(revoked_at=rt.now())
-            )
-        )
+        found = s.scalars(
+            select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)).with_for_update()
+        ).all()
+        for token in found:
+            token.revoked_at = rt.now()
+            token_audit(s, token, "token.revoked", rt.now())
+        count = len(found)
     if not count:
         raise click.ClickException(f"no active token named {name!r}")
     click.echo(f"revoked {count} token(s) named {name!r}")

@@ -20,4 +20,5 @@ from connector.api import (  # noqa: F401  (routes register on import)
     retailer_credits,
     shop_connections,
     shops,
+    users,
 )

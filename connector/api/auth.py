@@ -32,7 +32,8 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 _MAX_TOKEN_LENGTH = 512
 
 HOW_TO_GET_A_TOKEN = (
-    "create one with `connector tokens create --name NAME --role ROLE [--brand SLUG]` "
+    "create one on the console's API tokens page (/admin/tokens) or with "
+    "`connector tokens create --name NAME --role ROLE [--brand SLUG]` "
     "and send it as `Authorization: Bearer <token>`"
 )
 

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import getpass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 import click
 
 from connector.commands import fail
+from connector.core.access import Actor
 from connector.core.model import Role
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from connector.core.tables import ApiToken
+
 _ROLES = [r.value for r in Role]
+
+
+def cli_actor() -> Actor:
+    """Who a command acts as in the audit log: the shell account that ran it (the shell is platform-admin power)."""
+    return Actor(name=f"cli:{getpass.getuser()}", role=Role.PLATFORM_ADMIN)
 
 
 @click.group(help="Admin console users.")
@@ -36,6 +51,7 @@ def users_add(
     from connector.core import catalog
     from connector.core.database import transaction
     from connector.core.errors import ConnectorError
+    from connector.core.user_admin import audit_user
     from connector.core.users import create_user
 
     rt = build_runtime(start_jobs=False)
@@ -51,6 +67,21 @@ def users_add(
                 brand_id=brand_row.id if brand_row else None,
                 distributor_id=distributor_id,
                 retailer_id=retailer_id,
+            )
+            audit_user(
+                s,
+                cli_actor(),
+                user,
+                "user.created",
+                rt.now(),
+                after={
+                    "email": user.email,
+                    "name": user.name,
+                    "role": user.role,
+                    "brand_id": user.brand_id,
+                    "distributor_id": user.distributor_id,
+                    "retailer_id": user.retailer_id,
+                },
             )
             click.echo(f"created {user.role} user {user.email} (id {user.id})")
     except ConnectorError as exc:
@@ -77,6 +108,7 @@ def users_list() -> None:
 def users_disable(email: str) -> None:
     from connector.bootstrap import build_runtime
     from connector.core.database import transaction
+    from connector.core.user_admin import audit_user, void_links
     from connector.core.users import disable_user, find_user
 
     rt = build_runtime(start_jobs=False)
@@ -84,7 +116,18 @@ def users_disable(email: str) -> None:
         user = find_user(s, email)
         if user is None:
             raise click.ClickException(f"no user {email}")
-        disable_user(s, user, rt.now())
+        if user.disabled_at is None:
+            disable_user(s, user, rt.now())
+            void_links(s, user.id)
+            audit_user(
+                s,
+                cli_actor(),
+                user,
+                "user.disabled",
+                rt.now(),
+                before={"status": "active"},
+                after={"status": "disabled"},
+            )
     click.echo(f"disabled {email}")
 
 
@@ -95,6 +138,7 @@ def users_set_password(email: str, password: str) -> None:
     from connector.bootstrap import build_runtime
     from connector.core.database import transaction
     from connector.core.errors import ConnectorError
+    from connector.core.user_admin import audit_user
     from connector.core.users import find_user, set_password
 
     rt = build_runtime(start_jobs=False)
@@ -104,6 +148,32 @@ def users_set_password(email: str, password: str) -> None:
             if user is None:
                 raise click.ClickException(f"no user {email}")
             set_password(s, user, password)
+            audit_user(s, cli_actor(), user, "user.password_set", rt.now(), after={"sessions": "ended"})
     except ConnectorError as exc:
         raise fail(exc) from exc
     click.echo(f"password changed for {email}")
+
+
+def token_audit(s: Session, token: ApiToken, action: str, now: datetime) -> None:
+    """The audit row of a token made or revoked from the shell (``connector tokens``)."""
+    from connector.core import audit
+
+    facts = {
+        "name": token.name,
+        "role": str(token.role),
+        "brand_id": token.brand_id,
+        "distributor_id": token.distributor_id,
+        "retailer_id": token.retailer_id,
+    }
+    audit.record(
+        s,
+        cli_actor(),
+        action,
+        target_kind="token",
+        target_id=token.id,
+        target_label=token.name,
+        brand_id=token.brand_id,
+        at=now,
+        before={**facts, "status": "active"} if action == "token.revoked" else None,
+        after={"status": "revoked"} if action == "token.revoked" else facts,
+    )

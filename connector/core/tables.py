@@ -433,4 +433,5 @@ class SignInFailure(Base):
 # The frequent-buyer tables share this Base; importing them here keeps ``Base.metadata`` whole
 # for migrations and for every caller that only imports this module.
 from connector.core import shop_cache_tables as _shop_cache_tables  # noqa: E402, F401
+from connector.core import user_admin_tables as _user_admin_tables  # noqa: E402, F401
 from connector.core.frequent_buyer import tables as _frequent_buyer_tables  # noqa: E402, F401

@@ -36,6 +36,8 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
 #: A stored hash asking for more than this (N=2**20, 1 GiB) is refused rather than computed.
 _MAX_N = 2**20
 MIN_PASSWORD_LENGTH = 10
+#: The password hash of an invited user who has not set a password yet: no password matches it.
+NO_PASSWORD = "!invited"
 SIGN_IN_FAILED = "wrong email or password"
 
 log = logging.getLogger("connector.users")
@@ -113,6 +115,14 @@ def check_password_strength(password: str) -> None:
         )
 
 
+def checked_email(email: str) -> str:
+    """``email`` normalised, or a ``ValidationError`` naming the field."""
+    email = normalise_email(email)
+    if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 320:
+        raise ValidationError("invalid email", fields={"email": "give an address like ana@example.com"})
+    return email
+
+
 def create_user(
     s: Session,
     *,
@@ -125,9 +135,7 @@ def create_user(
     retailer_id: int | None = None,
     scrypt_n: int = SCRYPT_N,
 ) -> User:
-    email = normalise_email(email)
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise ValidationError("invalid email", fields={"email": "give an address like ana@example.com"})
+    email = checked_email(email)
     check_password_strength(password)
     check_scope(role, brand_id=brand_id, distributor_id=distributor_id, retailer_id=retailer_id)
     if s.scalar(select(User.id).where(User.email == email)) is not None:
@@ -204,7 +212,12 @@ def sign_in(
 def set_password(s: Session, user: User, password: str, *, scrypt_n: int = SCRYPT_N) -> None:
     """A new password; every open console session of the user ends."""
     check_password_strength(password)
-    user.password_hash = hash_password(password, scrypt_n=scrypt_n)
+    replace_password_hash(s, user, hash_password(password, scrypt_n=scrypt_n))
+
+
+def replace_password_hash(s: Session, user: User, password_hash: str) -> None:
+    """A hash made beforehand (outside the transaction, see ``sign_in``); every open session of the user ends."""
+    user.password_hash = password_hash
     user.session_version += 1
     console_sessions.end_all_sessions(s, user.id)
 

@@ -105,7 +105,11 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
         ("retailer", ["POS Reports", "Credit Status", "Programs"], "/admin/pos-reports"),
         ("distributor", ["Distributor Portal", "Programs"], "/admin/distribution"),
         ("support", ["Fulfillments", "POS Reports", "Distributor Portal", "Credit Status", "Programs"], None),
-        ("brand_admin", ["Fulfillments", "Distributor Portal", "Programs", "Shops"], None),
+        (
+            "brand_admin",
+            ["Fulfillments", "Distributor Portal", "Programs", "Shops", "Users", "API tokens", "Audit log"],
+            None,
+        ),
         ("viewer", ["Fulfillments", "Programs"], None),
     ],
 )
