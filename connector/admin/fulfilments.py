@@ -237,7 +237,9 @@ def _refusal(exc: ConflictError | ValidationError) -> str:
     fields = getattr(exc, "fields", None) or {}
     hints = "; ".join(str(v) for v in fields.values())
     message = exc.message[:1].upper() + exc.message[1:]
-    return f"{message}." if not hints else f"{message}: {hints}."
+    fix = exc.details.get("fix")
+    said = f"{message}." if not hints else f"{message}: {hints}."
+    return f"{said} {fix}" if fix else said
 
 
 def _back(redemption_id: int) -> Response:

@@ -396,6 +396,17 @@ def test_api_resend_confirmation_of_a_reversed_redemption_is_409(client, world, 
     assert response.status_code == 409 and "reversed" in response.get_json()["error"]["message"]
 
 
+def test_api_resend_confirmation_of_a_redemption_in_error_is_409_and_sends_nothing(client, rt, world, shop, tokens):
+    shop.script.append(ProviderError("product_not_found", field="sku"))
+    rid = _created_id(client, tokens.support, world)
+    response = client.post(f"{URL}/{rid}/resend-confirmation", headers=bearer(tokens.support))
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["message"].startswith("not sent: this redemption is in error (")
+    assert error["details"]["fix"].startswith("Fix the error and retry")
+    assert list(rt.settings.outbox_dir.glob("*.eml")) == []
+
+
 # -- roles and brand scope -----------------------------------------------------------------------------------------
 
 
