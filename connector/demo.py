@@ -57,11 +57,23 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-#: Console accounts the demo creates; they share one password, generated and printed once.
+#: Brand-side console accounts the demo creates (the retailer and the distributor are made with their
+#: parties in ``demo_frequent_buyer``); every demo account shares one password, generated and printed once.
 DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
     ("admin@demo.local", "Demo Admin", Role.PLATFORM_ADMIN),
+    ("brand@demo.local", "Demo Brand Admin", Role.BRAND_ADMIN),
     ("support@demo.local", "Demo Support", Role.SUPPORT),
     ("viewer@demo.local", "Demo Viewer", Role.VIEWER),
+)
+#: Every console account as the demo prints it (email, role, what it is limited to). README's table of demo
+#: users lists exactly these, and tests/test_cli.py holds the two together.
+DEMO_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
+    ("admin@demo.local", "platform admin", "every brand, retailer and distributor"),
+    ("brand@demo.local", "brand admin", "Demo Brand"),
+    ("support@demo.local", "support", "every brand, retailer and distributor"),
+    ("viewer@demo.local", "viewer (read-only)", "Demo Brand"),
+    ("retailer@demo.local", "retailer", "Mile High Pets"),
+    ("distributor@demo.local", "distributor", "Rocky Mountain Feed"),
 )
 
 
@@ -208,7 +220,7 @@ def seed(
                 name=name,
                 password=password,
                 role=role,
-                brand_id=brand.id if role == Role.VIEWER else None,
+                brand_id=brand.id if role in (Role.VIEWER, Role.BRAND_ADMIN) else None,
             )
     for product in PRODUCTS:  # after the shop exists, so the products/update webhooks verify
         sim.control("products", product)
@@ -226,7 +238,9 @@ def seed(
     redeem("grace", "hoodie")  # product_not_found: the product is a draft
     redeem("alan", "bottle")  # product_not_found: no such SKU in the shop
     redeem("ada", "socks")  # shop_auth_failed: the partner shop's token was revoked
-    reverse_redemption(rt, reversed_, SUPPORT, reason="ambassador picked the wrong reward", cancel_order=True)
+    reverse_redemption(
+        rt, reversed_, SUPPORT, reason="ambassador picked the wrong reward", cancel_order=True, restock=True
+    )
     wait()
     for rid, status in ((shipped, "in_transit"), (delivered, "delivered")):
         with rt.sessions() as s:
@@ -324,8 +338,9 @@ def run_demo(
     if token:
         echo(f"API token (platform admin, shown once): {token}")
     if password:
-        accounts = ", ".join([email for email, _, _ in DEMO_USERS] + ["retailer@demo.local", "distributor@demo.local"])
-        echo(f"admin console: {app_url}/admin  sign in as {accounts}; password (shown once): {password}")
+        echo(f"admin console: {app_url}/admin  sign in as any demo user below; password (shown once): {password}")
+        for email, role, scope in DEMO_ACCOUNTS:
+            echo(f"  demo user: {email} | {role} | {scope}")
     echo(f"try: curl -H 'Authorization: Bearer <token>' '{app_url}/api/v1/redemptions?tab=unfulfilled'")
     if serve:
         echo(f"connector demo on {app_url}  (Shopify simulator on {sim.url}); Ctrl-C to stop")

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -104,6 +105,27 @@ def test_cli_simulator_without_graphql_core_says_how_to_reinstall_it(tmp_path):
     assert "graphql" in out.stderr and "pip install -e simulator" in out.stderr and "Traceback" not in out.stderr
 
 
+def _readme_demo_users() -> list[tuple[str, str, str]]:
+    """The rows of README's demo users table (after its ``demo-users`` marker), as (email, role, scope)."""
+    lines = (Path(__file__).parent.parent / "README.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("<!-- demo-users"))
+    rows: list[tuple[str, str, str]] = []
+    for line in lines[start + 3 :]:
+        if not line.startswith("|"):
+            break
+        email, role, scope = (cell.strip() for cell in line.strip("|").split("|"))
+        rows.append((email.strip("`"), role, scope))
+    return rows
+
+
+def test_readme_lists_the_demo_users_the_demo_defines():
+    """The quick check (the slow demo run below compares the printed lines too)."""
+    from connector.demo import DEMO_ACCOUNTS, DEMO_USERS
+
+    assert _readme_demo_users() == list(DEMO_ACCOUNTS)
+    assert {email for email, _, _ in DEMO_USERS} <= {email for email, _, _ in DEMO_ACCOUNTS}
+
+
 @pytest.mark.slow
 def test_cli_demo_shows_every_status(tmp_path):
     out = _run(tmp_path, "demo", "--port", "0", "--sim-port", "0")
@@ -121,6 +143,18 @@ def test_cli_demo_shows_every_status(tmp_path):
     assert sign_in(rt.sessions, "admin@demo.local", password, rt.now()).role == "platform_admin"
     assert sign_in(rt.sessions, "viewer@demo.local", password, rt.now()).brand_id is not None
     assert sign_in(rt.sessions, "retailer@demo.local", password, rt.now()).retailer_id is not None
+    # The demo users it prints are exactly README's table, and each signs in with the role printed.
+    printed = [
+        tuple(part.strip() for part in line.split("demo user:", 1)[1].split("|"))
+        for line in out.stdout.splitlines()
+        if line.strip().startswith("demo user:")
+    ]
+    assert printed == _readme_demo_users()
+    assert {role for _, role, _ in printed} >= {"platform admin", "brand admin", "support", "retailer", "distributor"}
+    for email, role, scope in printed:
+        user = sign_in(rt.sessions, email, password, rt.now())
+        assert user.role.replace("_", " ") == role.removesuffix(" (read-only)"), (email, user.role)
+        assert (user.brand_id is None) == (scope != "Demo Brand"), email
     # The frequent-buyer half: the shipped DARTS sample imported, some cards processed, each denial explained.
     line = next(line for line in out.stdout.splitlines() if line.startswith("POS-reported free goods by status"))
     reported = ast.literal_eval(line.split(":", 1)[1].strip())

@@ -8,11 +8,14 @@ Every page works without JavaScript.
 Later features add pages by registering routes on ``bp`` and a nav entry with
 ``add_nav``; the login requirement and the CSRF check apply to every route of
 the blueprint by default (``session_auth.public`` opts a route out of the login).
+A nav entry is registered with its page's permission check: the header shows the
+link exactly to the users the page opens for (``blueprint.NavEntry``).
 """
 
 from __future__ import annotations
 
 from connector.admin.blueprint import NAV, REDEMPTION_ROLES, NavEntry, add_nav, bp, nav_for
+from connector.core.access import Actor
 
 __all__ = ["NAV", "REDEMPTION_ROLES", "NavEntry", "add_nav", "bp", "nav_for"]
 
@@ -26,7 +29,7 @@ from connector.admin import (  # noqa: F401  (routes register on import)
     session_auth,
 )
 
-add_nav("Fulfillments", "admin.fulfilments", REDEMPTION_ROLES)
+add_nav("Fulfillments", "admin.fulfilments", Actor.check_sees_redemptions)
 # The frequent-buyer pages, then the Shops page, each with its nav entries (in this order in the header).
 from connector.admin import frequent_buyer, shops  # noqa: E402, F401
 

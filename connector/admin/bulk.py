@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from connector.admin.blueprint import bp
 from connector.admin.session_auth import current_actor, safe_next
-from connector.core.bulk import MAX_BULK_ITEMS, BulkAction, check_selection, run_bulk
+from connector.core.bulk import MAX_BULK_ITEMS, BulkAction, BulkOutcome, check_selection, run_bulk
 from connector.core.errors import ValidationError
 from connector.request_context import current_runtime
 
@@ -68,7 +68,49 @@ def bulk() -> Response | tuple[str, int]:
         action=action,
         back=back,
         repeated=False,
-        succeeded=sum(1 for o in outcomes if o.ok),
+        summary=summary(action, outcomes),
+        result_label=result_label,
         max_items=MAX_BULK_ITEMS,
     )
     return html, 200
+
+
+def result_label(action: str, o: BulkOutcome) -> str:
+    """One row's result in a word or two: what happened to it, not merely whether the call went through."""
+    if action == BulkAction.RESEND:
+        return "Sent" if o.ok else "Not sent"
+    if o.failed_again:
+        return "Failed again"
+    if not o.ok:
+        return "Not retried"
+    return "Fulfilled" if o.status == "fulfilled" else "Queued"
+
+
+def summary(action: str, outcomes: list[BulkOutcome]) -> tuple[bool, str]:
+    """(all went well, the sentence above the table), counting each kind of result.
+
+    "All succeeded" would be false while rows are still ERROR, so the sentence names each count.
+    """
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        label = result_label(action, o)
+        counts[label] = counts.get(label, 0) + 1
+    total = len(outcomes)
+    if action == BulkAction.RESEND:
+        sent, not_sent = counts.get("Sent", 0), counts.get("Not sent", 0)
+        text = f"{sent} of {total} confirmation {'email' if total == 1 else 'emails'} sent."
+        if not_sent:
+            text += f" {not_sent} not sent: the reasons are below; nobody was emailed for those rows."
+        return not not_sent, text
+    parts = [
+        f"{counts['Fulfilled']} fulfilled" if counts.get("Fulfilled") else "",
+        f"{counts['Queued']} queued for a new attempt (PENDING until it runs)" if counts.get("Queued") else "",
+        f"{counts['Failed again']} failed again and {'is' if counts['Failed again'] == 1 else 'are'} still ERROR"
+        if counts.get("Failed again")
+        else "",
+        f"{counts['Not retried']} not retried" if counts.get("Not retried") else "",
+    ]
+    text = f"Of {total} selected: " + ", ".join(p for p in parts if p) + "."
+    if counts.get("Failed again") or counts.get("Not retried"):
+        text += " The reasons and what to do are below."
+    return not (counts.get("Failed again") or counts.get("Not retried")), text

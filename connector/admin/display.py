@@ -20,6 +20,8 @@ from connector.core.tables import Redemption
 
 REVERSIBLE = frozenset(sources_of(RedemptionEvent.REVERSE))
 RETRYABLE = frozenset(sources_of(RedemptionEvent.RETRY))
+#: A confirmation is true of a pending or fulfilled redemption only (core.redemptions.resend_confirmation).
+RESENDABLE = frozenset({RedemptionStatus.PENDING, RedemptionStatus.FULFILLED})
 #: The shop refuses to cancel an order past these (the core refuses too, with the same reason).
 NOT_CANCELLABLE = frozenset({DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED})
 
@@ -147,7 +149,7 @@ def may_reverse(actor: Actor, r: Redemption) -> bool:
 
 @bp.app_template_global()
 def may_resend(actor: Actor, r: Redemption) -> bool:
-    return can_act(actor) and r.status != RedemptionStatus.REVERSED and bool(r.member.email)
+    return can_act(actor) and r.status in RESENDABLE and bool(r.member.email)
 
 
 def order_cancellable(r: Redemption) -> bool:

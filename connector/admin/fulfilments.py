@@ -177,10 +177,12 @@ def reverse(redemption_id: int) -> Response:
     actor = current_actor()
     actor.check_sees_redemptions()
     rt = current_runtime()
-    cancel_order = request.form.get("cancel_order") in {"on", "true", "1", "yes"}
+    cancel_order, restock = _order_choice()
     reason = request.form.get("reason", "").strip()[:MAX_NOTE]
     try:
-        r = reversal.reverse_redemption(rt, redemption_id, actor, reason=reason, cancel_order=cancel_order)
+        r = reversal.reverse_redemption(
+            rt, redemption_id, actor, reason=reason, cancel_order=cancel_order, restock=restock
+        )
     except ValidationError as exc:
         # e.g. the order shipped since the page was shown: back to the confirmation, nothing was changed.
         flash(_refusal(exc), "error")
@@ -192,13 +194,31 @@ def reverse(redemption_id: int) -> Response:
         member = s.get(Redemption, r.id).member  # type: ignore[union-attr]
         name = member.full_name or "the member"
     if r.external_order_id and cancel_order:
-        order = f" The shop order {r.external_order_name or ''} is being cancelled.".replace("  ", " ")
+        stock = "its items go back in stock" if restock else "its items are not restocked"
+        order = f" The shop order {r.external_order_name or ''} is being cancelled; {stock}.".replace("  ", " ")
     elif r.external_order_id:
         order = " The shop order was left as it is: cancel it in the shop if it has not shipped, restock by hand."
     else:
         order = ""
     flash(f"{r.code} reversed: {r.points_cost:,} points returned to {name}.{order}", "success")
     return redirect(url_for("admin.redemption", redemption_id=r.id))
+
+
+#: The reverse page's choices for a shop order that can still be cancelled: (cancel it, restock it).
+_ORDER_CHOICES = {"keep": (False, False), "cancel_restock": (True, True), "cancel_only": (True, False)}
+
+
+def _order_choice() -> tuple[bool, bool]:
+    """(cancel the order, restock its items) as chosen on the reverse page.
+
+    A form from before the choice existed posts a ``cancel_order`` box whose page said reversing does not
+    restock, so that alone cancels without restocking.
+    """
+    choice = request.form.get("order")
+    if choice in _ORDER_CHOICES:
+        return _ORDER_CHOICES[choice]
+    cancel = request.form.get("cancel_order") in {"on", "true", "1", "yes"}
+    return cancel, cancel and request.form.get("restock") in {"on", "true", "1", "yes"}
 
 
 def _tab_count_labels(s: Session, actor: Actor) -> dict[str, str]:
@@ -217,7 +237,9 @@ def _refusal(exc: ConflictError | ValidationError) -> str:
     fields = getattr(exc, "fields", None) or {}
     hints = "; ".join(str(v) for v in fields.values())
     message = exc.message[:1].upper() + exc.message[1:]
-    return f"{message}." if not hints else f"{message}: {hints}."
+    fix = exc.details.get("fix")
+    said = f"{message}." if not hints else f"{message}: {hints}."
+    return f"{said} {fix}" if fix else said
 
 
 def _back(redemption_id: int) -> Response:

@@ -9,14 +9,20 @@ from flask import g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from connector.admin import csrf, display, session_auth
-from connector.admin.blueprint import bp, nav_for
+from connector.admin.blueprint import bp, nav_entry, nav_for
 
 
 @bp.before_request
 def guard() -> Response | None:
     """In this order: the CSRF token (a forged POST changes nothing, signed in or not), then the session."""
     csrf.check_request()
-    return session_auth.require_login()
+    refused = session_auth.require_login()
+    if refused is not None:
+        return refused
+    entry = nav_entry(request.endpoint)
+    if entry is not None:  # the page behind a header link opens for exactly the users the link is shown to
+        entry.check(session_auth.current_actor())
+    return None
 
 
 @bp.app_context_processor
@@ -27,7 +33,7 @@ def page_context() -> dict[str, Any]:
     user = g.get("admin_user")
     return {
         "current_user": user,
-        "nav_entries": nav_for(user.role) if user is not None else [],
+        "nav_entries": nav_for(user.actor) if user is not None else [],
         "csrf_token": csrf.csrf_token,
         "csrf_field": csrf.FIELD,
         "can_act": display.can_act(user.actor) if user is not None else False,
@@ -69,7 +75,7 @@ def security_headers(response: Response) -> Response:
 def home() -> Response | str:
     """The first page the user's role has; for roles without pages yet, a page that says so."""
     user = session_auth.current_user()
-    entries = nav_for(user.role)
+    entries = nav_for(user.actor)
     if entries:
         return redirect(url_for(entries[0].endpoint))
     return render_template("admin/home.html", user=user)

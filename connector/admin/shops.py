@@ -160,4 +160,4 @@ def _back(shop_id: int) -> Response:
     return redirect(url_for("admin.shops") + f"#shop-{int(shop_id)}")
 
 
-add_nav("Shops", "admin.shops", shop_admin.SHOP_ROLES)
+add_nav("Shops", "admin.shops", shop_admin.check_manages_shops)

@@ -213,7 +213,8 @@ def get_redemption(redemption_id: int) -> dict[str, Any]:
     summary="Reverse a redemption: its points go back to the member, once",
     description=(
         "Allowed from pending, error and fulfilled; a second reversal answers 409. With `cancel_order` the "
-        "shop order is cancelled by a background job (refused with 422 once the order has shipped)."
+        "shop order is cancelled by a background job (refused with 422 once the order has shipped), its items put "
+        "back in stock unless `restock` is false."
     ),
     tag="redemptions",
     body=ReverseSchema,
@@ -224,7 +225,14 @@ def reverse_redemption(redemption_id: int) -> dict[str, Any]:
     rt, actor = current_runtime(), current_actor()
     data = load_body(ReverseSchema())
     with _same_not_found(redemption_id):
-        reversal.reverse_redemption(rt, redemption_id, actor, reason=data["reason"], cancel_order=data["cancel_order"])
+        reversal.reverse_redemption(
+            rt,
+            redemption_id,
+            actor,
+            reason=data["reason"],
+            cancel_order=data["cancel_order"],
+            restock=data["cancel_order"] if data["restock"] is None else data["restock"],
+        )
     return _detail(rt, actor, redemption_id)
 
 

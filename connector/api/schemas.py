@@ -157,6 +157,15 @@ class ReverseSchema(Schema):
         load_default=False,
         metadata={"description": "Also cancel the shop order (refused once it has shipped)."},
     )
+    restock = StrictBoolean(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "With `cancel_order`: put the order's items back in the shop's stock (true) or not "
+            "(false, e.g. the item is damaged or gone). Left out, it follows `cancel_order`, as before this "
+            "field existed. `true` without `cancel_order` is refused (422): stock goes back only by cancelling."
+        },
+    )
 
 
 class RetrySchema(Schema):

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from connector.core.access import Actor
 from connector.core.errors import ConnectorError, NotFoundError, ProviderError, ValidationError
+from connector.core.model import RedemptionStatus
 from connector.core.redemptions import resend_confirmation, retry_redemption
 from connector.core.runtime import Runtime
 from connector.core.tables import Redemption
@@ -47,6 +48,8 @@ class BulkOutcome:
     #: The stable code of the refusal or failure (``illegal_transition``, ``not_found``, ...).
     error_code: str | None = None
     fix: str | None = None
+    #: A retry that ran its attempt, which failed again (the row is ERROR again; not a refusal).
+    failed_again: bool = False
 
 
 def check_selection(ids: Iterable[int]) -> list[int]:
@@ -72,7 +75,7 @@ def run_bulk(rt: Runtime, actor: Actor, action: BulkAction | str, ids: Iterable[
     actor.check_can_act()
     selection = check_selection(ids)
     outcomes = [_one(rt, actor, action, rid) for rid in selection]
-    return _with_current_state(rt, actor, outcomes)
+    return _with_current_state(rt, actor, action, outcomes)
 
 
 def _one(rt: Runtime, actor: Actor, action: BulkAction, redemption_id: int) -> BulkOutcome:
@@ -99,7 +102,8 @@ def _one(rt: Runtime, actor: Actor, action: BulkAction, redemption_id: int) -> B
     except ProviderError as exc:
         return BulkOutcome(redemption_id, False, exc.message, error_code=exc.code, fix=exc.fix)
     except ConnectorError as exc:
-        return BulkOutcome(redemption_id, False, exc.message, error_code=exc.code)
+        fix = exc.details.get("fix")
+        return BulkOutcome(redemption_id, False, exc.message, error_code=exc.code, fix=fix if fix else None)
     except Exception:  # noqa: BLE001 - the items already done must still be reported; this one is logged
         log.exception("bulk %s: unexpected error on redemption %s", action.value, redemption_id)
         return BulkOutcome(
@@ -111,16 +115,53 @@ def _one(rt: Runtime, actor: Actor, action: BulkAction, redemption_id: int) -> B
         )
 
 
-def _with_current_state(rt: Runtime, actor: Actor, outcomes: list[BulkOutcome]) -> list[BulkOutcome]:
-    """Add each visible redemption's code and current status (a retry may already have fulfilled it)."""
+def _with_current_state(
+    rt: Runtime, actor: Actor, action: BulkAction, outcomes: list[BulkOutcome]
+) -> list[BulkOutcome]:
+    """Add each visible redemption's code and current status, and say what a retry led to.
+
+    Without workers a retry runs its attempt at once, so by now it may be fulfilled, or in error
+    again: a retry whose attempt failed again is not reported as a success.
+    """
     ids = [o.redemption_id for o in outcomes]
     with rt.sessions() as s:
         rows = s.execute(
-            select(Redemption.id, Redemption.brand_id, Redemption.code, Redemption.status).where(Redemption.id.in_(ids))
+            select(
+                Redemption.id,
+                Redemption.brand_id,
+                Redemption.code,
+                Redemption.status,
+                Redemption.error_code,
+                Redemption.error_message,
+                Redemption.error_fix,
+            ).where(Redemption.id.in_(ids))
         ).all()
-    seen = {row.id: (row.code, row.status) for row in rows if actor.sees_brand(row.brand_id)}
+    seen = {row.id: row for row in rows if actor.sees_brand(row.brand_id)}
     out: list[BulkOutcome] = []
     for o in outcomes:
-        code, status = seen.get(o.redemption_id, (None, None))
-        out.append(replace(o, code=code, status=status))
+        row = seen.get(o.redemption_id)
+        if row is None:
+            out.append(replace(o, code=None, status=None))
+            continue
+        o = replace(o, code=row.code, status=row.status)
+        if action == BulkAction.RETRY and o.ok:
+            o = _retried(o, row.status, row.error_code, row.error_message, row.error_fix)
+        out.append(o)
     return out
+
+
+def _retried(
+    o: BulkOutcome, status: str, error_code: str | None, error_message: str | None, error_fix: str | None
+) -> BulkOutcome:
+    if status == RedemptionStatus.FULFILLED:
+        return replace(o, message="retried: the attempt succeeded and the order was placed")
+    if status == RedemptionStatus.ERROR:
+        return replace(
+            o,
+            ok=False,
+            message="retried, but the attempt failed again: " + (error_message or error_code or "see the timeline"),
+            error_code=error_code,
+            fix=error_fix,
+            failed_again=True,
+        )
+    return o

@@ -303,6 +303,9 @@ class CancelRequest:
     shop: ShopInfo | None
     external_order_id: str
     reason: str
+    #: Put the order's items back in the shop's stock: the user's choice when reversing (an item that never
+    #: left the warehouse goes back on the shelf; a damaged or lost one does not).
+    restock: bool = True
 
 
 @dataclass(frozen=True)

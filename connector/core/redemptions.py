@@ -208,7 +208,10 @@ def retry_redemption(rt: Runtime, redemption_id: int, actor: Actor, *, note: str
 
 
 def resend_confirmation(rt: Runtime, redemption_id: int, actor: Actor) -> OutboundMessage:
-    """Send the confirmation email again; every send is logged, and a failed send says why."""
+    """Send the confirmation email again; every send is logged, and a failed send says why.
+
+    Refused for a redemption in error: its email would promise an order that is blocked.
+    """
     actor.check_can_act()
     now = rt.now()
     with transaction(rt.sessions) as s:
@@ -217,6 +220,14 @@ def resend_confirmation(rt: Runtime, redemption_id: int, actor: Actor) -> Outbou
         r = load_for_actor(s, redemption_id, actor, lock=True)
         if r.status == RedemptionStatus.REVERSED:
             raise ConflictError("this redemption was reversed; there is nothing to confirm")
+        if r.status == RedemptionStatus.ERROR:
+            # The email would say the order is being prepared while nothing is: support fixes and retries
+            # first, and a successful attempt sends the confirmation itself.
+            raise ConflictError(
+                f"not sent: this redemption is in error ({r.error_message or r.error_code or 'see its timeline'}), "
+                "so a confirmation would tell the member their order is being prepared while it is blocked",
+                fix="Fix the error and retry; the member gets the confirmation once the order is placed.",
+            )
         if not r.member.email:
             raise ValidationError(
                 "the member has no email address", fields={"email": "add the member's email address, then resend"}

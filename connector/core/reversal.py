@@ -1,15 +1,21 @@
-"""Reversing a redemption: points back exactly once, the shop order optionally cancelled.
+"""Reversing a redemption: points back exactly once, the shop order optionally cancelled (and restocked).
 
 The refund is purely local, so it is one transaction (reliability.md §2.5): a
 conditional status update that only one caller can win, plus a ledger row
 whose ``(redemption_id, kind)`` is unique. The shop order is cancelled by a
 separate job, because a remote call must never sit inside that transaction.
+
+Whether the cancel puts the items back in stock is the user's choice, made when
+reversing. It is kept on the ``reversed`` timeline event (its ``detail``), which
+the cancel job reads back, so a retried or swept cancel honours the same choice
+without a column of its own.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
 from connector.core.database import rowcount, transaction
@@ -27,17 +33,32 @@ from connector.core.redemptions import load_for_actor
 from connector.core.runtime import Runtime
 from connector.core.scheduling import CANCEL_JOB, schedule_cancel  # noqa: F401  (CANCEL_JOB re-exported)
 from connector.core.shop_tokens import blocked_call, shop_for_plugin
-from connector.core.tables import LedgerEntry, Redemption
+from connector.core.tables import LedgerEntry, Redemption, RedemptionEventRow
 from connector.core.timeline import record_event
 
 _NOT_CANCELLABLE = {DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED}
 
 
 def reverse_redemption(
-    rt: Runtime, redemption_id: int, actor: Actor, *, reason: str = "", cancel_order: bool = False
+    rt: Runtime,
+    redemption_id: int,
+    actor: Actor,
+    *,
+    reason: str = "",
+    cancel_order: bool = False,
+    restock: bool = False,
 ) -> Redemption:
-    """Return the points and mark the redemption reversed; optionally cancel its shop order."""
+    """Return the points and mark the redemption reversed; optionally cancel its shop order, restocking or not.
+
+    Restocking happens only by cancelling the order (the connector never adjusts inventory on its own), so
+    ``restock`` without ``cancel_order`` is refused rather than silently ignored.
+    """
     actor.check_can_act()
+    if restock and not cancel_order:
+        raise ValidationError(
+            "restock applies only when the shop order is cancelled: the items go back in stock by cancelling it",
+            fields={"restock": "also set cancel_order, or leave restock off and restock by hand in the shop"},
+        )
     now = rt.now()
     with transaction(rt.sessions) as s:
         # Locked: a retry, a fulfilment or a resend committing between this read and the update below
@@ -87,15 +108,16 @@ def reverse_redemption(
             s.flush()
         except IntegrityError as exc:  # the unique ledger row: a belt to the conditional update's braces
             raise ConflictError(f"points for {r.code} were already returned") from exc
+        stock = " and its items put back in stock" if restock else " without restocking its items"
         order_note = ""
         if r.external_order_id:
             order_note = (
-                "; the shop order will be cancelled"
+                f"; the shop order will be cancelled{stock}"
                 if cancel_order
                 else "; the shop order was left as it is (cancel it in the shop if it has not shipped)"
             )
         elif cancel_order:
-            order_note = "; if a shop order is created after all, it will be cancelled"
+            order_note = f"; if a shop order is created after all, it will be cancelled{stock}"
         record_event(
             s,
             r,
@@ -105,7 +127,12 @@ def reverse_redemption(
             from_status=previous,
             to_status=new_status,
             message=f"{r.points_cost} points returned{order_note}" + (f". Reason: {reason}" if reason else ""),
-            detail={"points_returned": r.points_cost, "cancel_order": cancel_order, "reason": reason or None},
+            detail={
+                "points_returned": r.points_cost,
+                "cancel_order": cancel_order,
+                "restock": restock if cancel_order else None,
+                "reason": reason or None,
+            },
         )
     if cancel_order and r.external_order_id:
         schedule_cancel(rt, redemption_id)
@@ -126,6 +153,7 @@ def cancel_order(rt: Runtime, redemption_id: int) -> str:
             shop=shop_for_plugin(rt, r.shop),
             external_order_id=r.external_order_id,
             reason="reversed",
+            restock=_restock_chosen(s, r.id),
         )
         blocked = blocked_call(r.shop, r.channel)
         shop_id = r.shop.id if r.shop is not None and r.shop.provider == r.channel else None
@@ -172,7 +200,21 @@ def cancel_order(rt: Runtime, redemption_id: int) -> str:
             actor="worker",
             kind="order_cancelled",
             at=now,
-            message=f"shop order {r.external_order_name or r.external_order_id} cancelled"
+            message=f"shop order {r.external_order_name or r.external_order_id} cancelled, "
+            + ("its items put back in stock" if request.restock else "its items not restocked")
             + (f" ({result.message})" if result.message else ""),
+            detail={"restock": request.restock},
         )
     return "cancelled"
+
+
+def _restock_chosen(s: Session, redemption_id: int) -> bool:
+    """What the reversal chose; a reversal recorded before the choice existed restocked (as cancels then did)."""
+    detail = s.scalars(
+        select(RedemptionEventRow.detail)
+        .where(RedemptionEventRow.redemption_id == redemption_id, RedemptionEventRow.kind == "reversed")
+        .order_by(RedemptionEventRow.id.desc())
+        .limit(1)
+    ).first()
+    chosen = (detail or {}).get("restock")
+    return chosen if isinstance(chosen, bool) else True

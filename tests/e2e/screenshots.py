@@ -51,7 +51,7 @@ def _shots(console: Console) -> list[tuple[str, Callable[[Page], None], bool]]:
     def reversed_with_flash(page: Page) -> None:
         page.goto(f"/admin/redemptions/{r['fresh']}/reverse")
         form = page.locator("#reverse-form")
-        form.locator('input[name="cancel_order"]').check()
+        form.locator('input[name="order"][value="cancel_restock"]').check()
         form.locator('textarea[name="reason"], input[name="reason"]').fill("Member asked for a different reward")
         submit(form)
         page.locator('.flash[data-kind="success"]').wait_for()

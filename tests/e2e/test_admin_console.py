@@ -232,17 +232,18 @@ def test_reverse_through_the_confirmation_page_returns_the_points_once(
     expect(page).to_have_url(url_path(f"/admin/redemptions/{rid}/reverse"))
     form = page.locator("#reverse-form")
     expect(form).to_be_visible()
-    form.locator('input[type="checkbox"][name="cancel_order"]').check()
+    expect(form.locator('input[name="order"][value="keep"]')).to_be_checked()  # nothing is cancelled unasked
+    form.get_by_label("Cancel it and put its items back in stock").check()
     submit(form)
 
     expect(page).to_have_url(url_path(f"/admin/redemptions/{rid}"))
-    expect(flash(page, "success")).to_be_visible()
+    expect(flash(page, "success")).to_contain_text("its items go back in stock")
     expect(page.locator("main, body").first).to_contain_text("REVERSED")
 
     assert _redemption(rt, rid).status == "reversed"
     assert points_of(rt, before.member_id) == balance_before + before.points_cost
     assert returned_entries(rt, rid) == 1
-    assert shop.cancelled.count(before.external_order_id) == 1, "the ticked box cancels the shop order once"
+    assert shop.cancelled.count(before.external_order_id) == 1, "the chosen cancel cancels the shop order once"
 
     page.goto("/admin/fulfilments?tab=reversed")
     expect(row(page, rid)).to_have_attribute("data-status", "reversed")
@@ -444,3 +445,44 @@ def test_every_tab_fits_a_1280_pixel_window_without_sideways_scrolling(page: Pag
         open_tab(page, tab)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 1280, f"the {tab} tab is {width} px wide in a 1280 px window"
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def test_an_open_error_tooltip_never_covers_the_status_label_of_another_row(page: Page, console: Console) -> None:
+    """A support agent hovering down a column of ERROR labels must still read the next row's label."""
+    log_in_to_fulfilments(page, console.support)
+    for tab in ("unfulfilled", "all"):  # a column of errors, and errors between labels of every status
+        open_tab(page, tab)
+        _hover_down_the_error_labels(page)
+
+
+def _hover_down_the_error_labels(page: Page) -> None:
+    labels = page.locator("#fulfilments tr[data-redemption-id] .status-label")
+    count = labels.count()
+    errors = [i for i in range(count) if labels.nth(i).get_attribute("data-status") == "error"]
+    assert len(errors) >= 2 and count >= 3, "the seed has several error rows to hover down"
+    widths = {round(labels.nth(i).bounding_box()["width"]) for i in range(count)}  # type: ignore[index]
+    assert len(widths) == 1, f"the labels of the column differ in width: {widths}"
+    for i in errors:
+        label = labels.nth(i)
+        tooltip = label.locator(".error-tooltip")
+        for open_it in (label.hover, label.focus):
+            page.mouse.move(1, 1)
+            page.locator("body").focus()
+            open_it()
+            expect(tooltip).to_be_visible()
+            tip = tooltip.bounding_box()
+            assert tip is not None
+            for j in (i - 1, i + 1):  # the row above (a tooltip flipped up) and the row below
+                if 0 <= j < count:
+                    other = labels.nth(j).bounding_box()
+                    assert other is not None
+                    assert not _overlap(tip, other), f"row {i}'s tooltip {tip} covers row {j}'s label {other}"

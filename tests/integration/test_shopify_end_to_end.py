@@ -9,6 +9,7 @@ from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.model import Role
 from connector.core.redemptions import create_redemption, retry_redemption
+from connector.core.reversal import reverse_redemption
 from connector.core.tables import Member, Redemption, Shop
 
 pytestmark = pytest.mark.slow
@@ -157,3 +158,22 @@ def test_e2e_lost_answer_while_search_lags_never_makes_a_second_order(shop_rt, s
     rt.now = lambda: later
     assert fulfil_redemption(rt, r.id) == "fulfilled"
     assert len(sim.control(f"orders?tag=redemption-{r.code}")["orders"]) == 1
+
+
+def _stock(sim, sku: str) -> int:
+    products = sim.control("products")["products"]
+    return next(v["inventory_quantity"] for p in products for v in p["variants"] if v["sku"] == sku)
+
+
+@pytest.mark.parametrize("restock", [True, False])
+def test_e2e_reversal_cancels_the_order_restocking_only_when_asked(shop_rt, sim, restock):
+    rt, w = shop_rt
+    before = _stock(sim, "TSHIRT-M")
+    r = _redeem(rt, w)
+    assert r.status == "fulfilled" and _stock(sim, "TSHIRT-M") == before - 1
+    reverse_redemption(rt, r.id, SUPPORT, reason="wrong size", cancel_order=True, restock=restock)
+    with rt.sessions() as s:
+        assert s.get(Redemption, r.id).delivery_status == "cancelled"
+    [order] = sim.control(f"orders?tag=redemption-{r.code}")["orders"]
+    assert order["cancelled_at"] is not None
+    assert _stock(sim, "TSHIRT-M") == (before if restock else before - 1)

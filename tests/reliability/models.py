@@ -103,7 +103,7 @@ class RedemptionModel:
             r.events.append("order_cancelled")
 
     def resend(self, r: RedemptionM) -> None:
-        if r.status == REVERSED:
+        if r.status in (REVERSED, ERROR):  # in error: the email would promise an order that is blocked
             raise Refused("ConflictError", r.status)
         r.events += ["confirmation_queued", "confirmation_sent"]
         r.messages += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from connector.core import catalog
@@ -320,10 +321,26 @@ def test_api_reverse_with_cancel_order_cancels_the_shop_order(client, world, sho
     assert body["delivery"]["status"] == "cancelled" and _is_utc_iso(body["order_cancelled_at"])
 
 
+@pytest.mark.parametrize(
+    ("restock", "said"), [(None, "put back in stock"), (True, "put back in stock"), (False, "not restocked")]
+)
+def test_api_reverse_cancels_restocking_as_asked(client, world, shop, tokens, restock, said):
+    """``restock`` left out follows ``cancel_order`` (as the API did before it existed); false keeps the stock."""
+    rid = _created_id(client, tokens.support, world)
+    payload = {"cancel_order": True} | ({} if restock is None else {"restock": restock})
+    response = client.post(f"{URL}/{rid}/reverse", json=payload, headers=bearer(tokens.support))
+    assert response.status_code == 200 and shop.cancelled == ["gid://shopify/Order/1"]
+    events = {e["kind"]: e["message"] for e in response.get_json()["events"]}
+    assert said in events["order_cancelled"]
+
+
 def test_api_reverse_validation_names_the_field_and_changes_nothing(client, rt, world, tokens):
     rid = _created_id(client, tokens.support, world)
     for payload, field in [
         ({"cancel_order": "perhaps"}, "cancel_order"),
+        ({"restock": True}, "restock"),  # stock goes back only by cancelling the order
+        ({"cancel_order": False, "restock": True}, "restock"),
+        ({"cancel_order": True, "restock": "no"}, "restock"),
         ({"reason": "x" * 501}, "reason"),
         ({"reason": None}, "reason"),
         ({"why": "x"}, "why"),
@@ -377,6 +394,17 @@ def test_api_resend_confirmation_of_a_reversed_redemption_is_409(client, world, 
     client.post(f"{URL}/{rid}/reverse", json={}, headers=bearer(tokens.support))
     response = client.post(f"{URL}/{rid}/resend-confirmation", headers=bearer(tokens.support))
     assert response.status_code == 409 and "reversed" in response.get_json()["error"]["message"]
+
+
+def test_api_resend_confirmation_of_a_redemption_in_error_is_409_and_sends_nothing(client, rt, world, shop, tokens):
+    shop.script.append(ProviderError("product_not_found", field="sku"))
+    rid = _created_id(client, tokens.support, world)
+    response = client.post(f"{URL}/{rid}/resend-confirmation", headers=bearer(tokens.support))
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["message"].startswith("not sent: this redemption is in error (")
+    assert error["details"]["fix"].startswith("Fix the error and retry")
+    assert list(rt.settings.outbox_dir.glob("*.eml")) == []
 
 
 # -- roles and brand scope -----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ roles keep Fulfillments, registered first, as their landing page).
 
 from __future__ import annotations
 
-from connector.admin.blueprint import add_nav
+from connector.admin.blueprint import add_nav, any_role
 from connector.admin.frequent_buyer import (  # noqa: F401  (routes register on import)
     common,
     distributor_pages,
@@ -21,18 +21,14 @@ from connector.admin.frequent_buyer import (  # noqa: F401  (routes register on 
     program_pages,
     retailer_pages,
 )
-from connector.core.model import Role
+from connector.core.frequent_buyer.distribution import check_reads_distribution
+from connector.core.frequent_buyer.pos_dashboard import check_sees_pos_reports
 
-#: Retailer users upload and review their reports; support and platform admins do it on their behalf.
-POS_ROLES = (Role.RETAILER, Role.PLATFORM_ADMIN, Role.SUPPORT)
-#: Distributor users work here; platform admins act on their behalf; support and brand admins read.
-DISTRIBUTION_ROLES = (Role.DISTRIBUTOR, Role.PLATFORM_ADMIN, Role.SUPPORT, Role.BRAND_ADMIN)
-#: The retailer reconciles; a platform admin may on its behalf; support reads.
-CREDIT_ROLES = (Role.RETAILER, Role.PLATFORM_ADMIN, Role.SUPPORT)
-#: Everyone reads programs within their scope (retailers choose from them, distributors associate with them).
-PROGRAM_ROLES = (Role.RETAILER, Role.DISTRIBUTOR, Role.PLATFORM_ADMIN, Role.SUPPORT, Role.BRAND_ADMIN, Role.VIEWER)
-
-add_nav("POS Reports", "admin.fb_pos_reports", POS_ROLES)
-add_nav("Distributor Portal", "admin.fb_distribution", DISTRIBUTION_ROLES)
-add_nav("Credit Status", "admin.fb_credit_status", CREDIT_ROLES)
-add_nav("Programs", "admin.fb_programs", PROGRAM_ROLES)
+# Each link is registered with the check its page's core use case makes (the API's too), so the header
+# shows a page exactly to the users it opens for. Retailers, support and platform admins (and a viewer
+# without a brand) see POS reports; every role but a retailer reads the Distributor Portal within its
+# scope; credit status and programs are read by every role, each within its scope.
+add_nav("POS Reports", "admin.fb_pos_reports", check_sees_pos_reports)
+add_nav("Distributor Portal", "admin.fb_distribution", check_reads_distribution)
+add_nav("Credit Status", "admin.fb_credit_status", any_role)
+add_nav("Programs", "admin.fb_programs", any_role)

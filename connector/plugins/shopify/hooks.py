@@ -171,7 +171,7 @@ def connector_fulfil_redemption(request: FulfilmentRequest, ctx: HookContext) ->
 
 @hookimpl
 def connector_cancel_order(request: CancelRequest, ctx: HookContext) -> CancelResult | None:
-    """Cancel a reversed redemption's order (restocked, not refunded, customer not emailed)."""
+    """Cancel a reversed redemption's order (restocked if the reversal chose it, not refunded, customer not emailed)."""
     if request.channel != CHANNEL:
         return None
     if request.shop is None:
@@ -192,6 +192,7 @@ def connector_cancel_order(request: CancelRequest, ctx: HookContext) -> CancelRe
             code=request.code,
             poll_seconds=config.cancel_poll_seconds,
             sleep=ctx.sleep,
+            restock=request.restock,
         )
 
 

@@ -284,12 +284,12 @@ def _raise_for_order_user_errors(
 # -- cancelling ---------------------------------------------------------------------------------------------
 
 
-def order_cancel_variables(order_id: str, code: str) -> dict[str, Any]:
-    """The ``orderCancel`` variables: reason OTHER, restock, no email; ``refund: false`` is in the document."""
+def order_cancel_variables(order_id: str, code: str, *, restock: bool = True) -> dict[str, Any]:
+    """The ``orderCancel`` variables: reason OTHER, restock as chosen, no email (``refund: false`` is in the query)."""
     return {
         "orderId": order_id,
         "reason": "OTHER",
-        "restock": True,
+        "restock": restock,
         "notifyCustomer": False,
         "staffNote": f"Loyalty redemption {code} reversed"[:MAX_STAFF_NOTE],
     }
@@ -302,15 +302,16 @@ def cancel_order(
     code: str,
     poll_seconds: float,
     sleep: Callable[[float], None],
+    restock: bool = True,
 ) -> CancelResult:
-    """Cancel a reward order: restock it, notify nobody, refund nothing (it was free).
+    """Cancel a reward order: restock it if asked, notify nobody, refund nothing (it was free).
 
     Shopify cancels asynchronously; the job is polled for up to
     ``poll_seconds`` and the order read back, so "cancelled" is only claimed
     when Shopify shows it (or when the job is still running, which Shopify
     has accepted). An order that was already cancelled counts as success.
     """
-    data = client.execute(ORDER_CANCEL, order_cancel_variables(order_id, code))
+    data = client.execute(ORDER_CANCEL, order_cancel_variables(order_id, code, restock=restock))
     payload = mutation_payload(data, "orderCancel")
     errors = [e for e in payload.get("orderCancelUserErrors") or [] if isinstance(e, Mapping)]
     if errors:

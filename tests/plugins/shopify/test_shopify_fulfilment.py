@@ -390,6 +390,14 @@ def test_cancel_restocks_without_refund_or_email_and_confirms(shopify, ctx, fake
     assert fake_time.sleeps == [1.0, 1.0]
 
 
+def test_cancel_without_restock_asks_shopify_not_to_restock(shopify, ctx):
+    shopify.on("RewardOrderCancel", cancel_payload(job_done=True))
+    shopify.on("OrderById", ok({"order": order_node(9000, cancelled_at="2026-09-01T12:00:01Z")}))
+    result = hooks.connector_cancel_order(request=cancel_request(restock=False), ctx=ctx)
+    assert result.cancelled is True
+    assert shopify.calls[0].variables["restock"] is False
+
+
 def test_cancel_of_an_already_cancelled_order_is_success(shopify, ctx):
     error = {
         "field": ["orderId"],

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
-from connector.core.tables import Redemption
+from connector.core.tables import Redemption, RedemptionEventRow
 from tests.web.admin.conftest import flashes
 from tests.web.admin.dom import parse
 from tests.web.admin.stories import (
@@ -115,11 +116,16 @@ def test_the_reverse_page_says_what_it_does_and_does_not_and_offers_to_cancel_an
     page = signed_in(people.support).page(f"/admin/redemptions/{rid}/reverse")
     does, does_not = page.one("section", id="reverse-does").text, page.one("section", id="reverse-does-not").text
     assert "Returns 500 points to Ada Lovelace" in does and "from 4,500 to 5,000" in does
-    assert "does not restock" in does_not and "#1001" in does_not
+    assert "does not cancel the shop order #1001, nor put its items back in stock, unless you choose" in does_not
+    assert "restock" not in does  # reversing alone never restocks, and the page does not claim it does
     form = page.one("form", id="reverse-form")
     assert form["method"] == "post" and form.one("button", type="submit")
-    box = form.one("input", name="cancel_order")
-    assert box["type"] == "checkbox" and box.get("checked") is None  # never ticked for the user
+    # One explicit choice for the order: left alone unless the user picks a cancel, with or without restocking.
+    choices = {box["value"]: box for box in form.one("fieldset", id="order-choice").find_all("input", type="radio")}
+    assert list(choices) == ["keep", "cancel_restock", "cancel_only"]
+    assert [value for value, box in choices.items() if "checked" in box.attrs] == ["keep"]
+    labels = form.one("fieldset", id="order-choice").text
+    assert "Cancel it and put its items back in stock" in labels and "Cancel it without restocking" in labels
     assert status_of(rt, rid) == "fulfilled"  # showing the page changed nothing
 
 
@@ -129,8 +135,9 @@ def test_a_shipped_or_delivered_order_is_not_offered_for_cancelling(signed_in, p
         rid = fulfilled(rt, shop, world)
         ship(rt, rid, shipment)
         page = browser.page(f"/admin/redemptions/{rid}/reverse")
-        assert page.one("form", id="reverse-form").find("input", name="cancel_order") is None
-        assert "cannot be cancelled" in page.one("section", id="reverse-does-not").text
+        assert page.one("form", id="reverse-form").find("fieldset", id="order-choice") is None
+        does_not = page.one("section", id="reverse-does-not").text
+        assert "cannot be cancelled" in does_not and "reversing restocks nothing" in does_not
 
 
 def test_an_email_reward_and_a_failed_order_have_nothing_to_cancel(signed_in, people, rt, shop, world):
@@ -144,7 +151,7 @@ def test_an_email_reward_and_a_failed_order_have_nothing_to_cancel(signed_in, pe
     error_id = failed(rt, shop, world)
     for rid, says in ((email_id, "sent by email"), (error_id, "No shop order is recorded")):
         page = browser.page(f"/admin/redemptions/{rid}/reverse")
-        assert page.one("form", id="reverse-form").find("input", name="cancel_order") is None
+        assert page.one("form", id="reverse-form").find("fieldset", id="order-choice") is None
         assert says in page.one("section", id="reverse-does-not").text
 
 
@@ -164,16 +171,49 @@ def test_reverse_returns_the_points_leaves_the_order_and_lands_on_the_details(si
     assert "wrong size" in reversed_row.text
 
 
+def _timeline_messages(rt, rid: int) -> dict[str, str]:
+    with rt.sessions() as s:
+        rows = s.execute(
+            select(RedemptionEventRow.kind, RedemptionEventRow.message).where(RedemptionEventRow.redemption_id == rid)
+        )
+        return {kind: message for kind, message in rows}
+
+
 def test_reverse_with_cancel_order_also_cancels_the_unfulfilled_shop_order(signed_in, people, rt, shop, world):
     rid = fulfilled(rt, shop, world)
     browser = signed_in(people.brand_admin)
-    page = _after(browser, browser.post(f"/admin/redemptions/{rid}/reverse", {"cancel_order": "on"}))
-    assert "is being cancelled" in flashes(page, "success")[0]
+    page = _after(browser, browser.post(f"/admin/redemptions/{rid}/reverse", {"order": "cancel_restock"}))
+    assert "is being cancelled; its items go back in stock" in flashes(page, "success")[0]
+    said = _timeline_messages(rt, rid)
+    assert "will be cancelled and its items put back in stock" in said["reversed"]
+    assert "cancelled, its items put back in stock" in said["order_cancelled"]
     assert shop.cancelled == ["gid://shopify/Order/1"]
     assert balance(rt, world.member.id) == 5000
     with rt.sessions() as s:
         assert s.get(Redemption, rid).delivery_status == "cancelled"
     assert page.one("ol", id="delivery-progress")["data-delivery"] == "cancelled"
+
+
+@pytest.mark.parametrize("form", [{"order": "cancel_only"}, {"cancel_order": "on"}])
+def test_cancel_without_restocking_says_so_everywhere(signed_in, people, rt, shop, world, form):
+    """The "cancel only" choice, and a form from before the choice (whose page said reversing does not restock)."""
+    rid = fulfilled(rt, shop, world)
+    browser = signed_in(people.support)
+    page = _after(browser, browser.post(f"/admin/redemptions/{rid}/reverse", form))
+    assert "is being cancelled; its items are not restocked" in flashes(page, "success")[0]
+    assert shop.cancelled == ["gid://shopify/Order/1"]
+    said = _timeline_messages(rt, rid)
+    assert "will be cancelled without restocking its items" in said["reversed"]
+    assert "cancelled, its items not restocked" in said["order_cancelled"]
+    assert "without restocking" in page.one("section", id="timeline").one("tr", data_kind="reversed").text
+
+
+def test_leaving_the_order_neither_cancels_nor_restocks(signed_in, people, rt, shop, world):
+    rid = fulfilled(rt, shop, world)
+    browser = signed_in(people.support)
+    page = _after(browser, browser.post(f"/admin/redemptions/{rid}/reverse", {"order": "keep"}))
+    assert "left as it is" in flashes(page, "success")[0] and shop.cancelled == []
+    assert "stock" not in _timeline_messages(rt, rid)["reversed"]
 
 
 def test_posting_the_reverse_form_twice_returns_the_points_once(signed_in, people, rt, shop, world):
@@ -251,11 +291,12 @@ def test_a_brand_admin_gets_404_on_another_brands_redemption_and_changes_nothing
     theirs = other_brand_redemption(rt, shop, world)
     browser = signed_in(people.brand_admin)
     before = snapshot(rt)
-    foreign = browser.post(f"/admin/redemptions/{theirs}/{action}")
-    missing = browser.post(f"/admin/redemptions/999999/{action}")
+    form = {"order": "cancel_restock"} if action == "reverse" else {}
+    foreign = browser.post(f"/admin/redemptions/{theirs}/{action}", form)
+    missing = browser.post(f"/admin/redemptions/999999/{action}", form)
     assert foreign.status_code == missing.status_code == 404
     assert parse(foreign.text).one("main").text == parse(missing.text).one("main").text
-    assert snapshot(rt) == before
+    assert snapshot(rt) == before and shop.cancelled == []
     assert browser.get(f"/admin/redemptions/{theirs}/reverse").status_code == 404
 
 

@@ -7,7 +7,7 @@ import pytest
 from connector.core import bulk as core_bulk
 from connector.core.access import Actor
 from connector.core.bulk import MAX_BULK_ITEMS, run_bulk
-from connector.core.errors import PermissionDeniedError, ValidationError
+from connector.core.errors import PermissionDeniedError, ProviderError, ValidationError
 from connector.core.model import Role
 from tests.web.admin.conftest import flashes
 from tests.web.admin.dom import parse
@@ -56,7 +56,10 @@ def test_bulk_retry_with_mixed_outcomes_reports_each_and_keeps_the_successes(sig
     assert results[theirs][1] == f"redemption {theirs} not found"  # another brand's: no different from missing
     assert results[999999][1] == "redemption 999999 not found"
     page = parse(response.text)
-    assert "2 of 5 done" in page.one("h1").text
+    assert "5 selected" in page.one("h1").text
+    summary = page.one("div", id="bulk-summary")
+    assert summary["data-kind"] == "error"
+    assert summary.text == "Of 5 selected: 2 fulfilled, 3 not retried. The reasons and what to do are below."
     assert status_of(rt, first) == status_of(rt, second) == "fulfilled"
     assert status_of(rt, done) == "fulfilled" and status_of(rt, theirs) == "fulfilled"
     assert ("retried", "user:bea@acme.example") in events(rt, first)
@@ -66,6 +69,43 @@ def test_bulk_retry_with_mixed_outcomes_reports_each_and_keeps_the_successes(sig
         .one("tr", data_redemption_id=str(first))
         .find("span", data_status="fulfilled")
     )
+
+
+def test_a_bulk_retry_whose_attempts_fail_again_does_not_claim_success(signed_in, people, rt, shop, world):
+    """The retries went through, but each attempt failed again: the rows are ERROR, and the page says so."""
+    ids = [failed(rt, shop, world) for _ in range(3)]
+    shop.script.extend([ProviderError("product_not_found", field="sku")] * 2)  # not fixed for the first two
+    response = signed_in(people.support).post(URL, {"action": "retry", "ids": [str(i) for i in ids]})
+    page = parse(response.text)
+    summary = page.one("div", id="bulk-summary")
+    assert "succeeded" not in summary.text and "All " not in summary.text
+    assert summary["data-kind"] == "error"
+    assert summary.text == (
+        "Of 3 selected: 1 fulfilled, 2 failed again and are still ERROR. The reasons and what to do are below."
+    )
+    rows = {
+        int(tr["data-redemption-id"]): tr
+        for tr in page.one("table", id="bulk-results").find_all("tr", data_redemption_id=True)
+    }
+    for rid in ids[:2]:
+        assert status_of(rt, rid) == "error"
+        assert rows[rid]["data-outcome"] == "error"
+        assert rows[rid].one("td", class_="outcome").text == "Failed again"
+        assert rows[rid].one("td", class_="outcome-message").text.startswith("retried, but the attempt failed again: ")
+        assert "SKU" in rows[rid].one("td", class_="outcome-fix").text
+        assert rows[rid].one("span", class_="status-label").text == "ERROR"
+    assert rows[ids[2]].one("td", class_="outcome").text == "Fulfilled" and status_of(rt, ids[2]) == "fulfilled"
+
+
+def test_a_bulk_retry_that_only_queues_says_the_rows_wait_for_their_attempt(signed_in, people, rt, shop, world):
+    rid = failed(rt, shop, world)
+    shop.script.append(ProviderError("shop_unavailable", "Shopify answered 503", retryable=True))
+    response = signed_in(people.support).post(URL, {"action": "retry", "ids": [str(rid)]})
+    page = parse(response.text)
+    assert (
+        page.one("div", id="bulk-summary").text == "Of 1 selected: 1 queued for a new attempt (PENDING until it runs)."
+    )
+    assert page.one("td", class_="outcome").text == "Queued" and status_of(rt, rid) == "pending"
 
 
 def test_bulk_resend_sends_each_and_refuses_reversed_ones(signed_in, people, rt, shop, world):
@@ -80,6 +120,25 @@ def test_bulk_resend_sends_each_and_refuses_reversed_ones(signed_in, people, rt,
     assert results[sent_to[1]][0] == "ok"
     assert results[reversed_] == ("error", "this redemption was reversed; there is nothing to confirm")
     assert {rid: emails_sent(rt, rid) - before[rid] for rid in before} == {sent_to[0]: 1, sent_to[1]: 1, reversed_: 0}
+    summary = parse(response.text).one("div", id="bulk-summary").text
+    assert (
+        summary
+        == "2 of 3 confirmation emails sent. 1 not sent: the reasons are below; nobody was emailed for those rows."
+    )
+
+
+def test_bulk_resend_refuses_rows_in_error_rather_than_promise_a_blocked_order(signed_in, people, rt, shop, world):
+    """A confirmation says the order is being prepared; for a blocked (ERROR) row that would mislead the member."""
+    blocked, fine = failed(rt, shop, world), fulfilled(rt, shop, world)
+    response = signed_in(people.support).post(URL, {"action": "resend", "ids": [str(blocked), str(fine)]})
+    page = parse(response.text)
+    row = page.one("tr", data_redemption_id=str(blocked))
+    assert row["data-outcome"] == "error" and row.one("td", class_="outcome").text == "Not sent"
+    message = row.one("td", class_="outcome-message").text
+    assert message.startswith("not sent: this redemption is in error (") and "order is being prepared" in message
+    assert row.one("td", class_="outcome-fix").text.startswith("Fix the error and retry")
+    assert emails_sent(rt, blocked) == 0 and emails_sent(rt, fine) >= 1
+    assert page.one("div", id="bulk-summary")["data-kind"] == "error"
 
 
 def test_submitting_the_same_bulk_form_again_does_nothing_twice(signed_in, people, rt, shop, world):

@@ -11,8 +11,8 @@ from connector.admin import display, reads
 from connector.core import reversal
 from connector.core.redemptions import _confirmation
 from connector.core.tables import Member, OutboundMessage, Redemption, Reward
-from tests.web.admin.conftest import row
-from tests.web.admin.stories import SEEDER, add_member, failed, fulfilled, pending, redeem, ship
+from tests.web.admin.conftest import flashes, row
+from tests.web.admin.stories import SEEDER, add_member, emails_sent, failed, fulfilled, pending, redeem, ship
 
 # -- numbers -------------------------------------------------------------------------------------------------------
 
@@ -146,9 +146,19 @@ def test_the_confirmation_of_a_placed_order_confirms_it(signed_in, people, rt, s
     assert again.subject.startswith("Your reward: Ambassador T-Shirt")
 
 
+def test_a_resend_in_error_is_refused_rather_than_promise_a_blocked_order(signed_in, people, rt, shop, world):
+    browser = signed_in(people.support)
+    rid = failed(rt, shop, world)
+    before = emails_sent(rt, rid)
+    assert browser.page(f"/admin/redemptions/{rid}").find("form", class_="action-resend") is None
+    [refusal] = flashes(browser.follow(browser.post(f"/admin/redemptions/{rid}/resend")), "error")
+    assert refusal.startswith("Not sent: this redemption is in error (") and "Fix the error and retry" in refusal
+    assert emails_sent(rt, rid) == before
+
+
 def test_a_resend_before_the_order_exists_says_received_not_confirmed(signed_in, people, rt, shop, world):
     browser = signed_in(people.support)
-    for rid in (failed(rt, shop, world), pending(rt, shop, world)):
+    for rid in (pending(rt, shop, world),):
         assert browser.post(f"/admin/redemptions/{rid}/resend").status_code == 302
         email = _last_email(rt, rid)
         assert email.subject.startswith("We received your redemption: Ambassador T-Shirt")

@@ -302,7 +302,7 @@ def test_actions_offered_per_row_follow_the_lifecycle(signed_in, people, mix):
     }
     assert offered == {
         "fulfilled": (False, True, True),
-        "error": (True, True, True),
+        "error": (True, False, True),  # no confirmation for a blocked order: fix and retry first
         "pending": (False, True, True),
         "reversed": (False, False, False),
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import url_for
+
 from connector.admin import NAV, add_nav, nav_for
 from connector.admin.session_auth import current_user, login_required
 from connector.app import create_app
@@ -110,3 +112,31 @@ def test_login_required_protects_a_view_outside_the_blueprint_with_the_same_sess
     assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login")
     browser.login(people.viewer)
     assert browser.get("/admin-extra/whoami").text == people.viewer.email
+
+
+def test_every_header_link_is_shown_exactly_to_the_users_its_page_opens_for(app, signed_in, people):
+    """One rule for the header and the pages: for every role (and scope), a link is shown iff its page opens."""
+    persons = [getattr(people, name) for name in people.__dataclass_fields__]
+    assert {p.role for p in persons} == set(Role)  # every role is tried
+    with app.test_request_context():
+        urls = {entry.label: url_for(entry.endpoint) for entry in NAV}
+    assert {"Fulfillments", "Shops", "POS Reports", "Distributor Portal", "Credit Status", "Programs"} <= set(urls)
+    for person in persons:
+        browser = signed_in(person)
+        home = browser.get("/admin/")
+        landing = parse(browser.get(home.headers["Location"]).text) if home.status_code == 302 else parse(home.text)
+        shown = {a.text for a in landing.one("header").one("nav").find_all("a")}
+        for label, url in urls.items():
+            status = browser.get(url).status_code
+            assert (status == 200) == (label in shown), (
+                f"{person.email} ({person.role}): {label} shown={label in shown}"
+            )
+            assert status in (200, 403), (person.email, label, status)
+
+
+def test_a_viewer_sees_and_opens_the_frequent_buyer_pages_a_brand_reads(signed_in, people):
+    """The report that started this: the viewer's menu hid pages that opened, yet POS Reports was refused."""
+    viewer = signed_in(people.viewer)
+    labels = [a.text for a in viewer.page("/admin/fulfilments").one("header").one("nav").find_all("a")]
+    assert labels == ["Fulfillments", "Distributor Portal", "Credit Status", "Programs"]
+    assert viewer.get("/admin/pos-reports").status_code == 403

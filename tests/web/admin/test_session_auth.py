@@ -338,3 +338,10 @@ def test_the_session_lifetime_is_configurable():
     assert Settings.from_env({"CONNECTOR_SESSION_LIFETIME_HOURS": "8"}).session_lifetime_hours == 8
     with pytest.raises(ValueError, match="CONNECTOR_SESSION_LIFETIME_HOURS must be a number of hours"):
         Settings.from_env({"CONNECTOR_SESSION_LIFETIME_HOURS": "0"})
+
+
+def test_the_sign_in_page_speaks_to_every_kind_of_user_who_signs_in_there(client):
+    """Retailers and distributors sign in on the same page as brand admins and support; it says so."""
+    said = parse(client.get("/admin/login").text).one("p", id="login-audience").text
+    for who in ("brand admins", "support", "retailers", "distributors"):
+        assert who in said, who

@@ -103,14 +103,26 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
     ("role", "labels", "landing"),
     [
         ("retailer", ["POS Reports", "Credit Status", "Programs"], "/admin/pos-reports"),
-        ("distributor", ["Distributor Portal", "Programs"], "/admin/distribution"),
+        # Each role sees every page that opens for it (one check decides both; credit status is read by all,
+        # each within its scope, as in the API).
+        ("distributor", ["Distributor Portal", "Credit Status", "Programs"], "/admin/distribution"),
         ("support", ["Fulfillments", "POS Reports", "Distributor Portal", "Credit Status", "Programs"], None),
         (
             "brand_admin",
-            ["Fulfillments", "Distributor Portal", "Programs", "Shops", "Users", "API tokens", "Audit log"],
+            [
+                "Fulfillments",
+                "Distributor Portal",
+                "Credit Status",
+                "Programs",
+                "Shops",
+                "Users",
+                "API tokens",
+                "Audit log",
+            ],
             None,
         ),
-        ("viewer", ["Fulfillments", "Programs"], None),
+        # A viewer without a brand (this one) also reads POS reports; a brand viewer does not (tests/web/admin).
+        ("viewer", ["Fulfillments", "POS Reports", "Distributor Portal", "Credit Status", "Programs"], None),
     ],
 )
 def test_the_header_shows_each_role_its_own_pages_and_parties_land_on_theirs(
