@@ -171,6 +171,21 @@ def list_deliveries(
         return views
 
 
+def delivery_view(rt: Runtime, actor: Actor, delivery_id: int) -> DeliveryView:
+    """One delivery of the actor's brand with its event and attempts."""
+    actor.check_can_configure()
+    with rt.sessions() as s:
+        d = s.get(OutboundDelivery, delivery_id)
+        if d is None or not actor.sees_brand(d.brand_id):
+            raise NotFoundError(f"webhook delivery {delivery_id} not found")
+        attempts = s.scalars(
+            select(OutboundAttempt).where(OutboundAttempt.delivery_id == d.id).order_by(OutboundAttempt.id)
+        ).all()
+        view = DeliveryView(delivery=d, event=d.event, attempts=attempts)
+        s.expunge_all()
+        return view
+
+
 def resend_delivery(rt: Runtime, actor: Actor, delivery_id: int) -> OutboundDelivery:
     """Queue a delivered or given-up delivery again, with a fresh retry budget (same event id and body).
 
