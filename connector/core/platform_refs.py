@@ -86,7 +86,7 @@ def _missing_for_create(values: dict[str, Any], required: tuple[str, ...], what:
 
 
 def upsert_member(
-    rt: Runtime, actor: Actor, ref: str, values: dict[str, Any], *, brand_id: int | None = None
+    rt: Runtime, actor: Actor, ref: str, values: dict[str, Any], *, brand_id: int | None = None, _raced: bool = False
 ) -> Upserted:
     """Create or update the brand's member with this ``external_ref``.
 
@@ -140,7 +140,9 @@ def upsert_member(
             return Upserted(id=member.id, brand_id=brand, result=result)
     except IntegrityError:
         # Two first requests for one ref raced: the loser's insert is refused; the winner's row now exists.
-        return upsert_member(rt, actor, ref, {**values, **_balance(target_balance)}, brand_id=brand_id)
+        if _raced:
+            raise
+        return upsert_member(rt, actor, ref, {**values, **_balance(target_balance)}, brand_id=brand_id, _raced=True)
 
 
 def _balance(target: Any) -> dict[str, Any]:
@@ -156,7 +158,7 @@ def _shop_of_brand(s: Session, shop_id: int | None, brand: int) -> None:
 
 
 def upsert_reward(
-    rt: Runtime, actor: Actor, ref: str, values: dict[str, Any], *, brand_id: int | None = None
+    rt: Runtime, actor: Actor, ref: str, values: dict[str, Any], *, brand_id: int | None = None, _raced: bool = False
 ) -> Upserted:
     """Create or update the brand's reward with this ``external_ref``."""
     actor.check_can_configure()
@@ -187,7 +189,9 @@ def upsert_reward(
                 return Upserted(id=reward.id, brand_id=brand, result=CREATED)
             return Upserted(id=reward.id, brand_id=brand, result=UPDATED if _apply(reward, values) else UNCHANGED)
     except IntegrityError:
-        return upsert_reward(rt, actor, ref, values, brand_id=brand_id)
+        if _raced:  # not the race on the ref (that one is over after one retry): a real error
+            raise
+        return upsert_reward(rt, actor, ref, values, brand_id=brand_id, _raced=True)
 
 
 def find_member(s: Session, actor: Actor, ref: str, brand_id: int | None = None) -> Member:
