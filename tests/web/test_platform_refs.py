@@ -201,3 +201,31 @@ def test_redemption_by_refs_names_each_bad_ref_and_writes_nothing(client, rt, wo
     inactive = client.post(url, json={"member_ref": "cus_1042", "reward_ref": "bottle"}, headers=bearer(tokens.admin))
     assert inactive.status_code == 422 and "switched off" in inactive.get_json()["error"]["fields"]["reward_ref"]
     assert _snapshot(rt) == before
+
+
+def test_two_first_upserts_of_one_ref_racing_make_one_member(rt, world):
+    """The platform retries on a timeout, so its first PUT may arrive twice at once: one row, one ledger entry."""
+    import threading
+
+    from connector.core.access import Actor
+    from connector.core.model import Role
+    from connector.core.platform_refs import upsert_member
+
+    admin = Actor("platform", Role.BRAND_ADMIN, brand_id=world.brand.id)
+    barrier = threading.Barrier(4)
+    results: list[str] = []
+
+    def put() -> None:
+        barrier.wait()
+        results.append(upsert_member(rt, admin, "cus_race", dict(MEMBER)).result)
+
+    threads = [threading.Thread(target=put) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results) == ["created", "unchanged", "unchanged", "unchanged"]
+    assert _count(rt, Member, Member.external_ref == "cus_race") == 1
+    with rt.sessions() as s:
+        member_id = s.scalar(select(Member.id).where(Member.external_ref == "cus_race"))
+    assert _count(rt, LedgerEntry, LedgerEntry.member_id == member_id) == 1
