@@ -44,9 +44,13 @@ class Runtime:
 
     def _enqueue_owed(self, session: Session) -> None:
         owed = session.info.pop(AFTER_COMMIT, None)
-        if owed and self.dispatcher is not None:
-            for job, arg, key in owed:
+        if not owed or self.dispatcher is None:
+            return
+        for job, arg, key in owed:
+            try:
                 self.dispatcher.enqueue(job, arg, key=key)
+            except Exception:  # noqa: BLE001 - the change is committed; the sweeper queues what is owed
+                self.log.exception("could not queue %s(%s) after commit; the sweeper will", job, arg)
 
     @property
     def engine(self) -> Engine:
