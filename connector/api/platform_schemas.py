@@ -20,6 +20,7 @@ from connector.core.platform_refs import REF_MAX, REF_PATTERN
 
 _REF_PROBLEM = f"1 to {REF_MAX} characters: letters, digits and . _ : @ + -"
 _RESULTS = ["created", "updated", "unchanged"]
+CHANNEL_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 
 
 def _text(description: str, *, max_length: int, required_text: bool = False) -> fields.String:
@@ -104,8 +105,11 @@ class RewardUpsertSchema(Schema):
         validate=validate.Range(min=1, max=INT32_MAX), metadata={"description": "Required to create."}
     )
     channel = fields.String(
-        validate=validate.OneOf(["shopify", "email"], error="must be one of: shopify, email"),
-        metadata={"description": "How it is fulfilled; `shopify` (a shop order) when created without one."},
+        validate=validate.Regexp(CHANNEL_PATTERN, error="must be a channel name such as shopify or email"),
+        metadata={
+            "description": "How it is fulfilled: a channel an installed plugin fulfils (`shopify`, `email`, ...); "
+            "`shopify` (a shop order) when created without one."
+        },
     )
     shop_id = body_id(allow_none=True, metadata={"description": "The brand's shop that fulfils it."})
     instructions = fields.String(validate=validate.Length(max=2000), metadata={"description": "Shown to the member."})

@@ -170,6 +170,14 @@ def upsert_reward(
         values["sku"] = values["sku"].strip()
         if not values["sku"]:
             raise ValidationError("missing SKU", fields={"sku": "the shop variant's SKU"})
+    channel = values.get("channel")
+    if channel is not None:
+        known = sorted({c for info in rt.plugins.hook.connector_plugin_info() for c in info.channels})
+        if channel not in known:
+            raise ValidationError(
+                f"no installed plugin fulfils channel {channel!r}",
+                fields={"channel": f"one of: {', '.join(known)}"},
+            )
     try:
         with transaction(rt.sessions) as s:
             brand = brand_for(s, actor, brand_id)

@@ -98,6 +98,8 @@ def test_reward_upsert_twice_creates_once_then_unchanged_then_updates(client, rt
     assert off.get_json()["result"] == "updated" and off.get_json()["active"] is False
     assert off.get_json()["sku"] == "BOTTLE-1"
     assert _count(rt, Reward, Reward.external_ref == "bottle") == 1
+    unknown = client.put(url, json={"channel": "carrier_pigeon"}, headers=bearer(tokens.admin))
+    assert unknown.status_code == 422 and "shopify" in unknown.get_json()["error"]["fields"]["channel"]
 
 
 def test_reward_upsert_with_another_brands_shop_is_refused(client, rt, world, tokens):
