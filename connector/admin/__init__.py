@@ -28,8 +28,7 @@ from connector.admin import (  # noqa: F401  (routes register on import)
 
 add_nav("Fulfillments", "admin.fulfilments", REDEMPTION_ROLES)
 # The frequent-buyer pages, then the Shops page, each with its nav entries (in this order in the header).
-from connector.admin import (  # noqa: E402, F401
-    frequent_buyer,
-    outbound_webhooks,  # noqa: E402, F401  (the Webhooks page, brand admins)
-    shops,
-)
+from connector.admin import frequent_buyer, shops  # noqa: E402, F401
+
+# The Webhooks page (brand admins): the loyalty platform's endpoints and delivery log.
+from connector.admin import outbound_webhooks as _webhooks_page  # noqa: E402, F401
