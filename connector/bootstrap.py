@@ -10,6 +10,7 @@ from connector.core.ports import Mailer
 from connector.core.runtime import Runtime
 from connector.encryption import load_keyring
 from connector.mail import OutboxMailer, SmtpMailer
+from connector.outbound_http import HttpWebhookSender
 from connector.plugin_manager import make_plugin_manager
 
 
@@ -33,6 +34,7 @@ def build_runtime(settings: Settings | None = None, *, start_jobs: bool = True) 
         plugins=make_plugin_manager(blocked=settings.disabled_plugins),
         mailer=make_mailer(settings),
         log=logging.getLogger("connector"),
+        webhook_sender=HttpWebhookSender(allow_local=settings.outbound_allow_local),
     )
     if start_jobs:
         attach_dispatcher(rt)

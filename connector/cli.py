@@ -76,7 +76,10 @@ def sweep() -> None:
 
     rt = build_runtime()
     report = run_sweep(rt)
-    click.echo(f"re-enqueued {report.fulfilments} fulfilments, {report.cancels} cancels, {report.webhooks} webhooks")
+    click.echo(
+        f"re-enqueued {report.fulfilments} fulfilments, {report.cancels} cancels, {report.webhooks} webhooks, "
+        f"{report.outbound} outbound webhooks"
+    )
     _drain(rt)
 
 

@@ -143,6 +143,11 @@ class Settings:
     #: ``CONNECTOR_PUBLIC_URL``: the address shops and browsers reach this app at (no trailing slash). The install
     #: redirect URI is ``{public_url}/shopify/callback``; unset, installs refuse with a page naming the variable.
     public_url: str | None = None
+    #: ``CONNECTOR_OUTBOUND_WEBHOOKS_ALLOW_LOCAL``: outbound webhook endpoints may be http://127.0.0.1 or localhost
+    #: (development and tests). Off: https only, and never an address on a private network (docs/security.md).
+    outbound_allow_local: bool = False
+    #: Sends of one outbound webhook before it is given up (``CONNECTOR_OUTBOUND_MAX_ATTEMPTS``).
+    outbound_max_attempts: int = 10
     #: SQLite only, when ``encryption_keys`` is empty: the key made once into the data directory.
     encryption_key_file: Path = field(default_factory=lambda: _default_data_dir() / "encryption.key")
 
@@ -187,6 +192,8 @@ class Settings:
             "encryption_key_file": data_dir / "encryption.key",
             "public_url": _public_url(env, "CONNECTOR_PUBLIC_URL"),
             "pos_mappings_dir": env.get("CONNECTOR_POS_MAPPINGS_DIR", "").strip(),
+            "outbound_allow_local": _flag(env, "CONNECTOR_OUTBOUND_WEBHOOKS_ALLOW_LOCAL"),
+            "outbound_max_attempts": int(env.get("CONNECTOR_OUTBOUND_MAX_ATTEMPTS", 10)),
         }
         _flag(env, ALLOW_CUSTOM_API_BASE)  # a typo fails at start-up, not at the first fulfilment
         values.update(overrides)

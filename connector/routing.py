@@ -33,5 +33,12 @@ class IdConverter(BaseConverter):
         return str(int(value))
 
 
+class RefConverter(BaseConverter):
+    """``<ref:name>``: a loyalty platform's own id for a record (``core.platform_refs.REF_PATTERN``)."""
+
+    regex = r"[A-Za-z0-9._:@+\-]{1,100}"
+    part_isolating = True
+
+
 #: Registered on the app before any blueprint, so every rule may use them.
-CONVERTERS: dict[str, type[BaseConverter]] = {"id": IdConverter}
+CONVERTERS: dict[str, type[BaseConverter]] = {"id": IdConverter, "ref": RefConverter}

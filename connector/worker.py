@@ -58,7 +58,7 @@ def _sweep_forever(settings: Settings, every: float, stop: threading.Event) -> N
         with _SWEEP_OR_FORK:
             try:
                 report = sweep(rt)
-                if report.fulfilments or report.cancels or report.webhooks:
+                if report.fulfilments or report.cancels or report.webhooks or report.outbound:
                     log.info("sweep re-enqueued %s", report)
             except Exception:  # noqa: BLE001 - the sweeper must outlive a database blip
                 log.exception("sweep failed; trying again in %ss", every)

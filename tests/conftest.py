@@ -29,6 +29,7 @@ from connector.dispatch import SyncDispatcher
 from connector.encryption import load_keyring
 from connector.mail import OutboxMailer
 from connector.migrations import upgrade
+from connector.outbound_http import HttpWebhookSender
 from connector.plugin_manager import make_plugin_manager
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -164,6 +165,7 @@ def make_runtime(settings: Settings) -> Iterator[Callable[..., Runtime]]:
             sessions=make_session_factory(engine),
             plugins=make_plugin_manager(load_entrypoints=load_entrypoints, extra=plugins or ()),
             mailer=OutboxMailer(s.outbox_dir, s.mail_from),
+            webhook_sender=HttpWebhookSender(allow_local=s.outbound_allow_local),
         )
         rt.dispatcher = SyncDispatcher(rt)
         return rt

@@ -36,3 +36,7 @@ from connector.admin import frequent_buyer, shops  # noqa: E402, F401
 # isort: split
 # Users, API tokens and the Audit log (issue 14), after Shops; ``tokens`` imports ``users``, so Users comes first.
 from connector.admin import tokens  # noqa: E402, F401
+
+# isort: split
+# The Webhooks page (brand admins): the loyalty platform's endpoints and delivery log.
+from connector.admin import outbound_webhooks as _webhooks_page  # noqa: E402, F401

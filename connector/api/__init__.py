@@ -14,6 +14,8 @@ from connector.api import (  # noqa: F401  (routes register on import)
     distribution,
     members,
     openapi,
+    outbound_webhooks,
+    platform,
     pos_reports,
     programs,
     redemptions,

@@ -23,6 +23,7 @@ import connector
 from connector.api.blueprint import bp
 from connector.api.schemas import ID_MAX, NOT_BLANK_PATTERN, PLAIN_TEXT_PATTERN, ErrorSchema
 from connector.config import Settings
+from connector.core.platform_refs import REF_PATTERN
 
 ATTR = "__openapi__"
 _DOCUMENT_KEY = "connector.openapi"
@@ -247,6 +248,7 @@ _PATH_TYPES: dict[str, dict[str, Any]] = {
     "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": ID_MAX},
     "float": {"type": "number"},
     "uuid": {"type": "string"},
+    "ref": {"type": "string", "pattern": REF_PATTERN, "minLength": 1, "maxLength": 100},
 }
 
 
@@ -414,6 +416,11 @@ def build_document(app: Flask) -> dict[str, Any]:
         "tags": [
             {"name": "redemptions", "description": "Claim, list, inspect, reverse and retry rewards."},
             {"name": "members", "description": "Members and their points."},
+            {
+                "name": "platform",
+                "description": "The loyalty platform's integration: members, rewards and redemptions by its own ids, "
+                "and signed webhooks when a redemption moves (docs/platform-integration.md).",
+            },
             {"name": "shops", "description": "Connected shops: connection, status, scopes, webhooks, health."},
             {"name": "users", "description": "Console users: invite, role and scope, disable, password links."},
             {"name": "tokens", "description": "API tokens: create (the secret shown once) and revoke."},

@@ -128,6 +128,12 @@ def load_body(schema: Schema) -> dict[str, Any]:
 
 def load_form(schema: Schema) -> dict[str, Any]:
     """A multipart upload's text fields validated by ``schema`` (a repeated field is refused, not dropped)."""
+    if None in request.form:
+        # werkzeug gives a part whose Content-Disposition name it cannot read (``name="D\"``) the key None.
+        raise ValidationError(
+            "invalid form fields: a part has no readable name",
+            fields={"_form": 'give every part a plain name, like Content-Disposition: form-data; name="file"'},
+        )
     repeated = sorted(name for name, values in request.form.lists() if len(values) > 1)
     if repeated:
         raise ValidationError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -30,3 +32,24 @@ class Dispatcher(Protocol):
 
 class Mailer(Protocol):
     def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """What a webhook receiver answered: its status code, or why there was no answer (refused, timed out)."""
+
+    status_code: int | None
+    #: None when the receiver answered 2xx; otherwise what went wrong, for the delivery log (never a secret).
+    error: str | None = None
+    #: Seconds the receiver asked us to wait (``Retry-After``), if it did.
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
+
+
+class WebhookSender(Protocol):
+    """POSTs one signed outbound webhook (``connector.outbound_http`` in production)."""
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> PostResult: ...

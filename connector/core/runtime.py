@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pluggy
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.config import Settings
 from connector.core.hooktypes import HookContext, utcnow
-from connector.core.ports import Dispatcher, Mailer
+from connector.core.ports import Dispatcher, Mailer, WebhookSender
 from connector.core.secret_cache import ShopSecretCache
 from connector.core.shop_health import ShopHealth
+
+#: ``Session.info`` key: a list of (job, arg, key) to enqueue once the session's transaction commits.
+AFTER_COMMIT = "connector_enqueue_after_commit"
 
 
 @dataclass
@@ -30,6 +33,24 @@ class Runtime:
     secret_cache: ShopSecretCache = field(default_factory=ShopSecretCache)
     #: Each shop's last rate-limit bucket and the throttle on writing its last success (core/shop_health.py).
     shop_health: ShopHealth = field(default_factory=ShopHealth)
+    #: Sends the brand's outbound webhooks (``connector.outbound_http``); None: they wait in the outbox.
+    webhook_sender: WebhookSender | None = None
+
+    def __post_init__(self) -> None:
+        # Jobs a transaction owes once it commits (``AFTER_COMMIT``), e.g. an outbound webhook written with a
+        # transition deep inside a use case that does not otherwise know it: queued only if the commit happened.
+        event.listen(self.sessions, "after_commit", self._enqueue_owed)
+        event.listen(self.sessions, "after_rollback", lambda s: s.info.pop(AFTER_COMMIT, None))
+
+    def _enqueue_owed(self, session: Session) -> None:
+        owed = session.info.pop(AFTER_COMMIT, None)
+        if not owed or self.dispatcher is None:
+            return
+        for job, arg, key in owed:
+            try:
+                self.dispatcher.enqueue(job, arg, key=key)
+            except Exception:  # noqa: BLE001 - the change is committed; the sweeper queues what is owed
+                self.log.exception("could not queue %s(%s) after commit; the sweeper will", job, arg)
 
     @property
     def engine(self) -> Engine:

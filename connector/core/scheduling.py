@@ -20,6 +20,8 @@ PROCESS_JOB = "process_webhook"
 #: The job that applies every stored, unapplied delivery, and the key its wakes coalesce on.
 DRAIN_JOB = "process_received_webhooks"
 DRAIN_KEY = "webhook-drain"
+#: The job that sends one outbound webhook delivery (``connector.core.outbound_delivery.send_delivery``).
+OUTBOUND_JOB = "send_outbound_webhook"
 #: The sweeper's periodic job (``connector.core.sweeper.sweep``).
 SWEEP_JOB = "sweep"
 
@@ -37,6 +39,15 @@ def cancel_job_key(redemption_id: int) -> str:
 def webhook_job_key(delivery_id: int) -> str:
     """One job per stored delivery: sweeping while it still waits adds nothing."""
     return f"webhook-{delivery_id}"
+
+
+def outbound_job_key(delivery_id: int, attempts: int) -> str:
+    """One key per attempt of a delivery, as for fulfilment: a retry is a new job."""
+    return f"outbound-{delivery_id}-{attempts}"
+
+
+def schedule_outbound(rt: Runtime, delivery_id: int, attempts: int, at: datetime | None = None) -> None:
+    rt.enqueue(OUTBOUND_JOB, delivery_id, key=outbound_job_key(delivery_id, attempts), at=at)
 
 
 def schedule_fulfilment(rt: Runtime, redemption_id: int, attempts: int, at: datetime | None = None) -> None:

@@ -13,8 +13,9 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
+from connector.core.outbound_delivery import due_deliveries
 from connector.core.runtime import Runtime
-from connector.core.scheduling import schedule_cancel, schedule_fulfilment, schedule_webhook
+from connector.core.scheduling import schedule_cancel, schedule_fulfilment, schedule_outbound, schedule_webhook
 from connector.core.tables import Redemption, WebhookDelivery
 
 
@@ -23,6 +24,8 @@ class SweepReport:
     fulfilments: int
     cancels: int
     webhooks: int
+    #: Outbound webhook deliveries to the brands' platforms that were due.
+    outbound: int = 0
 
 
 def sweep(rt: Runtime, *, webhook_grace_seconds: float = 30.0, limit: int = 5000) -> SweepReport:
@@ -61,4 +64,7 @@ def sweep(rt: Runtime, *, webhook_grace_seconds: float = 30.0, limit: int = 5000
         schedule_cancel(rt, redemption_id)
     for delivery_id in webhooks:
         schedule_webhook(rt, delivery_id)
-    return SweepReport(fulfilments=len(due), cancels=len(cancels), webhooks=len(webhooks))
+    outbound = due_deliveries(rt, limit=limit)
+    for delivery_id, attempts in outbound:
+        schedule_outbound(rt, delivery_id, attempts)
+    return SweepReport(fulfilments=len(due), cancels=len(cancels), webhooks=len(webhooks), outbound=len(outbound))

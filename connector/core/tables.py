@@ -197,8 +197,11 @@ class LedgerEntry(Base):
 
 class Reward(Base):
     __tablename__ = "rewards"
+    #: The loyalty platform's own id for the reward (``PUT /api/v1/rewards/by-ref/<ref>``), unique per brand.
+    __table_args__ = (UniqueConstraint("brand_id", "external_ref", name="uq_rewards_brand_ref"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
+    external_ref: Mapped[str | None] = mapped_column(String(100))
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
     name: Mapped[str] = mapped_column(String(200))
     sku: Mapped[str] = mapped_column(String(100), index=True)
@@ -432,6 +435,7 @@ class SignInFailure(Base):
 
 # The frequent-buyer tables share this Base; importing them here keeps ``Base.metadata`` whole
 # for migrations and for every caller that only imports this module.
+from connector.core import outbound_tables as _outbound_tables  # noqa: E402, F401
 from connector.core import shop_cache_tables as _shop_cache_tables  # noqa: E402, F401
 from connector.core import user_admin_tables as _user_admin_tables  # noqa: E402, F401
 from connector.core.frequent_buyer import tables as _frequent_buyer_tables  # noqa: E402, F401

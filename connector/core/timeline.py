@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from connector.core.outbound_events import emit
 from connector.core.tables import Redemption, RedemptionEventRow
 
 
@@ -22,7 +23,10 @@ def record_event(
     to_status: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> RedemptionEventRow:
-    """Add an event row in the caller's transaction, so it commits with the change it describes."""
+    """Add an event row in the caller's transaction, so it commits with the change it describes.
+
+    The outbound webhook that reports it, if any, is written here too (``outbound_events.emit``).
+    """
     row = RedemptionEventRow(
         redemption_id=redemption.id,
         at=at,
@@ -34,4 +38,6 @@ def record_event(
         detail=detail,
     )
     session.add(row)
+    # The platform's webhook for this transition, if it has one, commits with it (the outbox).
+    emit(session, redemption, kind=kind, to_status=to_status, detail=detail, at=at)
     return row

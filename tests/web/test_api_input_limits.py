@@ -210,3 +210,23 @@ def test_a_body_id_is_a_json_integer_as_json_schema_counts_them(client, world, t
     body = {"member_id": world.member.id, "reward_id": make(world.reward.id)}
     response = client.post("/api/v1/redemptions", json=body, headers=bearer(tokens.support))
     assert response.status_code == status, response.get_json()
+
+
+def test_a_multipart_part_without_a_readable_name_is_422_not_500(client, rt, world):
+    """A Content-Disposition name werkzeug cannot read (``name="D\\"``) became the key None: once a 500."""
+    from connector.core.model import Role
+    from tests.web.support import make_token
+
+    boundary = "b0undary"
+    part = f'--{boundary}\r\nContent-Disposition: form-data; name="D\\"\r\n\r\nx\r\n'
+    body = (part + part + f"--{boundary}--\r\n").encode()
+    response = client.post(
+        "/api/v1/pos-reports",
+        data=body,
+        headers={
+            **bearer(make_token(rt, Role.PLATFORM_ADMIN)),
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert "no readable name" in response.get_json()["error"]["message"]
