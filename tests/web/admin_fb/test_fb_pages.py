@@ -118,6 +118,7 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
                 "Users",
                 "API tokens",
                 "Audit log",
+                "Webhooks",
             ],
             None,
         ),
