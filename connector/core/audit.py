@@ -16,15 +16,14 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
-from connector.core.errors import PermissionDeniedError, ValidationError
+from connector.core.errors import PermissionDeniedError
+from connector.core.id_paging import parse_cursor
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.user_admin_tables import AuditEntry
 
 #: The roles that read the audit log (the roles that manage users and tokens).
 AUDIT_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.BRAND_ADMIN})
-#: Ids are 32-bit on PostgreSQL: a larger cursor reads from the newest row.
-_LAST_ID = 2**31 - 1
 #: Keys that never belong in a row, whoever calls: a safety net under the callers' own care.
 _SECRET_KEYS = frozenset({"password", "password_hash", "token", "secret", "token_hash", "token_digest", "link"})
 
@@ -99,14 +98,6 @@ def _scoped(actor: Actor) -> Select[AuditEntry]:
     if actor.role != Role.PLATFORM_ADMIN:
         q = q.where(AuditEntry.brand_id == actor.brand_id)
     return q
-
-
-def parse_cursor(cursor: str | None) -> int | None:
-    if cursor is None or cursor == "":
-        return None
-    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
-        raise ValidationError("invalid cursor", fields={"cursor": "pass back next_cursor unchanged"})
-    return min(int(cursor), _LAST_ID)
 
 
 def list_entries(

@@ -27,6 +27,7 @@ from connector.core import shop_connect, shop_lifecycle, shop_webhooks
 from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from connector.core.id_paging import id_page
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.shop_overview import ShopOverview, overview
@@ -37,8 +38,6 @@ log = logging.getLogger("connector.shop_admin")
 
 #: The roles that manage shops (connections are configuration).
 SHOP_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.BRAND_ADMIN})
-#: Ids are 32-bit on PostgreSQL: a cursor past the last possible id reads an empty page, not a database error.
-_LAST_ID = 2**31 - 1
 #: A disconnect reason is stored in ``status_reason`` and shown on every redemption it blocks.
 MAX_REASON = 500
 #: What to do when the shop refuses the client credentials the connector stores (the page cannot take new ones).
@@ -72,26 +71,12 @@ def _scoped(actor: Actor) -> Select[Shop, str | None]:
     return cast("Select[Shop, str | None]", q)
 
 
-def parse_cursor(cursor: str | None) -> int | None:
-    """A page cursor is the last shop id of the previous page, as the API handed it out."""
-    if cursor is None or cursor == "":
-        return None
-    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
-        raise ValidationError("invalid cursor", fields={"cursor": "pass back next_cursor unchanged"})
-    return min(int(cursor), _LAST_ID)
-
-
 def list_shops(rt: Runtime, actor: Actor, *, limit: int = 50, cursor: str | None = None) -> ShopPage:
     """The actor's shops by id, ``limit`` at a time (awaiting-brand ones first in id order like the rest)."""
     check_manages_shops(actor)
-    after = parse_cursor(cursor)
-    q = _scoped(actor).order_by(Shop.id).limit(limit + 1)
-    if after is not None:
-        q = q.where(Shop.id > after)
-    with rt.sessions() as s:
-        rows = s.execute(q).all()
-        items = [overview(shop, rt.plugins, brand_name) for shop, brand_name in rows[:limit]]
-    next_cursor = str(items[-1].id) if len(rows) > limit else None
+    items, next_cursor = id_page(
+        rt, _scoped(actor), Shop.id, lambda row: overview(row[0], rt.plugins, row[1]), limit=limit, cursor=cursor
+    )
     return ShopPage(items=items, next_cursor=next_cursor)
 
 

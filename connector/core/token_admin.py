@@ -19,10 +19,11 @@ from connector.core import audit, catalog
 from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.errors import NotFoundError, ValidationError
+from connector.core.id_paging import id_page
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.tables import ApiToken, Brand
-from connector.core.user_admin import Scope, check_manages_users, checked_grant, parse_cursor
+from connector.core.user_admin import Scope, check_manages_users, checked_grant
 
 MAX_NAME = 200
 
@@ -81,14 +82,10 @@ def _facts(t: ApiToken) -> dict[str, object]:
 
 def list_tokens(rt: Runtime, actor: Actor, *, limit: int = 50, cursor: str | None = None) -> TokenPage:
     check_manages_users(actor)
-    after = parse_cursor(cursor)
-    q = _scoped(actor).order_by(ApiToken.id).limit(limit + 1)
-    if after is not None:
-        q = q.where(ApiToken.id > after)
-    with rt.sessions() as s:
-        rows = s.execute(q).all()
-        items = [_view(t, name) for t, name in rows[:limit]]
-    return TokenPage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+    items, next_cursor = id_page(
+        rt, _scoped(actor), ApiToken.id, lambda row: _view(row[0], row[1]), limit=limit, cursor=cursor
+    )
+    return TokenPage(items=items, next_cursor=next_cursor)
 
 
 def _load(s: Session, actor: Actor, token_id: int) -> tuple[ApiToken, str | None]:

@@ -29,6 +29,7 @@ from connector.core.access import Actor, check_scope
 from connector.core.database import transaction
 from connector.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from connector.core.frequent_buyer.tables import Distributor, Retailer
+from connector.core.id_paging import id_page
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.tables import Brand, User
@@ -39,7 +40,6 @@ from connector.core.users import NO_PASSWORD, disable_user
 MANAGER_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.BRAND_ADMIN})
 #: What a brand admin may grant: brand-scoped roles no higher than their own.
 BRAND_GRANTABLE = (Role.BRAND_ADMIN, Role.SUPPORT, Role.VIEWER)
-_LAST_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -169,24 +169,12 @@ def view_of(user: User, brand_name: str | None) -> UserView:
     )
 
 
-def parse_cursor(cursor: str | None) -> int | None:
-    if cursor is None or cursor == "":
-        return None
-    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
-        raise ValidationError("invalid cursor", fields={"cursor": "pass back next_cursor unchanged"})
-    return min(int(cursor), _LAST_ID)
-
-
 def list_users(rt: Runtime, actor: Actor, *, limit: int = 50, cursor: str | None = None) -> UserPage:
     check_manages_users(actor)
-    after = parse_cursor(cursor)
-    q = _scoped(actor).order_by(User.id).limit(limit + 1)
-    if after is not None:
-        q = q.where(User.id > after)
-    with rt.sessions() as s:
-        rows = s.execute(q).all()
-        items = [view_of(user, brand_name) for user, brand_name in rows[:limit]]
-    return UserPage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+    items, next_cursor = id_page(
+        rt, _scoped(actor), User.id, lambda row: view_of(row[0], row[1]), limit=limit, cursor=cursor
+    )
+    return UserPage(items=items, next_cursor=next_cursor)
 
 
 def load(s: Session, actor: Actor, user_id: int, *, lock: bool = False) -> tuple[User, str | None]:
