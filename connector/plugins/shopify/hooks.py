@@ -18,6 +18,7 @@ from connector.core.errors import ProviderError
 from connector.core.hooktypes import (
     CancelRequest,
     CancelResult,
+    CheckProblem,
     ExternalOrder,
     FulfilmentRequest,
     FulfilmentResult,
@@ -25,6 +26,7 @@ from connector.core.hooktypes import (
     InboundWebhook,
     InstallCallback,
     InstallLinkRequest,
+    MemberInfo,
     PluginInfo,
     ScopeCheck,
     SecretLookup,
@@ -65,6 +67,39 @@ def connector_check_scopes(provider: str, granted: tuple[str, ...]) -> ScopeChec
     if provider != webhooks.PROVIDER:
         return None
     return ScopeCheck(required=scopes.REQUIRED_SCOPES, missing=scopes.missing_scopes(granted))
+
+
+@hookimpl
+def connector_check_member(member: MemberInfo, channel: str, ctx: HookContext) -> list[CheckProblem] | None:
+    """The fulfilment's own member validation (``member_validation``), run ahead of an attempt."""
+    if channel != CHANNEL:
+        return None
+    try:
+        validate_member(member, ctx.now().date())
+    except ProviderError as exc:
+        return [_problem(exc)]
+    return []
+
+
+@hookimpl
+def connector_check_sku(shop: ShopInfo, sku: str, provider: str, ctx: HookContext) -> list[CheckProblem] | None:
+    """The fulfilment's own variant lookup (``variants``): exists, ACTIVE, in stock or oversellable."""
+    if provider != CHANNEL:
+        return None
+    config = ShopifyConfig.from_mapping(ctx.config)
+    with make_client(shop, ctx, config) as client:
+        try:
+            find_orderable_variant(client, sku)
+        except ProviderError as exc:
+            if exc.retryable:
+                raise
+            return [_problem(exc)]
+    return []
+
+
+def _problem(exc: ProviderError) -> CheckProblem:
+    fields = tuple(name for name in (exc.field or "").split(",") if name)
+    return CheckProblem(code=exc.code, message=exc.message, fix=exc.fix or "", fields=fields)
 
 
 def make_client(shop: ShopInfo, ctx: HookContext, config: ShopifyConfig) -> ShopifyGraphQLClient:
