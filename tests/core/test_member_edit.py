@@ -89,7 +89,9 @@ def test_the_check_is_the_plugins_own_validation_word_for_word(rt: Runtime, worl
         member=info.__class__(**{**vars(info), "email": None}), channel="email", ctx=rt.hook_context("email")
     )
     assert [(p.code, p.fields) for p in email] == [("missing_user_information", ("email",))]
-    assert rt.plugins.hook.connector_check_member(member=info, channel="carrier-pigeon", ctx=rt.hook_context("x")) is None
+    assert (
+        rt.plugins.hook.connector_check_member(member=info, channel="carrier-pigeon", ctx=rt.hook_context("x")) is None
+    )
 
 
 def test_fix_the_member_then_save_and_retry_fulfils_and_the_timeline_names_who_and_what(rt: Runtime, world: World):
