@@ -414,6 +414,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         "tags": [
             {"name": "redemptions", "description": "Claim, list, inspect, reverse and retry rewards."},
             {"name": "members", "description": "Members and their points."},
+            {"name": "rewards", "description": "The rewards catalogue: what points buy, its SKUs and limits."},
             {"name": "shops", "description": "Connected shops: connection, status, scopes, webhooks, health."},
             {"name": "webhooks", "description": "Signed deliveries from providers such as Shopify."},
             {"name": "health", "description": "Liveness."},
