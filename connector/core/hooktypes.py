@@ -241,6 +241,8 @@ class CheckProblem:
     fix: str
     #: The ``MemberInfo`` attributes (or ``sku``) at fault.
     fields: tuple[str, ...] = ()
+    #: (field, what is wrong with it) when the plugin can say it per field; a form shows each by its field.
+    field_messages: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -268,6 +268,8 @@ def _sort_blocked(
 def _refusal(problems: list[CheckProblem]) -> ValidationError:
     fields: dict[str, str] = {}
     for p in problems:
+        for name, text in p.field_messages:
+            fields.setdefault(name, text)
         for name in p.fields or ("_member",):
             fields.setdefault(name, p.message)
     text = " ".join(f"{p.message} {p.fix}".strip() for p in problems)

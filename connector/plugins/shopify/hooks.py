@@ -42,7 +42,7 @@ from connector.plugins.shopify.config import ShopifyConfig
 from connector.plugins.shopify.customers import sync_customer
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import gid
-from connector.plugins.shopify.member_validation import validate_member
+from connector.plugins.shopify.member_validation import MemberDetailsError, validate_member
 from connector.plugins.shopify.variants import find_orderable_variant
 
 NAME = "shopify"
@@ -99,7 +99,8 @@ def connector_check_sku(shop: ShopInfo, sku: str, provider: str, ctx: HookContex
 
 def _problem(exc: ProviderError) -> CheckProblem:
     fields = tuple(name for name in (exc.field or "").split(",") if name)
-    return CheckProblem(code=exc.code, message=exc.message, fix=exc.fix or "", fields=fields)
+    per_field = exc.problems if isinstance(exc, MemberDetailsError) else ()
+    return CheckProblem(code=exc.code, message=exc.message, fix=exc.fix or "", fields=fields, field_messages=per_field)
 
 
 def make_client(shop: ShopInfo, ctx: HookContext, config: ShopifyConfig) -> ShopifyGraphQLClient:
