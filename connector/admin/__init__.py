@@ -27,5 +27,6 @@ from connector.admin import (  # noqa: F401  (routes register on import)
 )
 
 add_nav("Fulfillments", "admin.fulfilments", REDEMPTION_ROLES)
+add_nav("Rewards", "admin.rewards", REDEMPTION_ROLES)
 # The frequent-buyer pages, then the Shops page, each with its nav entries (in this order in the header).
-from connector.admin import frequent_buyer, member_edit, rewards, shops  # noqa: E402, F401  (the Rewards nav entry comes next)  # noqa: E402, F401
+from connector.admin import frequent_buyer, member_edit, rewards, shops  # noqa: E402, F401

@@ -15,7 +15,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from connector.admin.blueprint import REDEMPTION_ROLES, add_nav, bp
+from connector.admin.blueprint import bp
 from connector.admin.display import can_act
 from connector.admin.session_auth import current_actor, safe_next
 from connector.core import reward_catalogue as catalogue
@@ -23,8 +23,6 @@ from connector.core.access import Actor
 from connector.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from connector.core.tables import Brand, Redemption, Reward, Shop
 from connector.request_context import current_runtime
-
-add_nav("Rewards", "admin.rewards", REDEMPTION_ROLES)
 
 FORM_FIELDS = tuple(catalogue.FIELDS)
 

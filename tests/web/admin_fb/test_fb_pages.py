@@ -104,9 +104,13 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
     [
         ("retailer", ["POS Reports", "Credit Status", "Programs"], "/admin/pos-reports"),
         ("distributor", ["Distributor Portal", "Programs"], "/admin/distribution"),
-        ("support", ["Fulfillments", "POS Reports", "Distributor Portal", "Credit Status", "Programs"], None),
-        ("brand_admin", ["Fulfillments", "Distributor Portal", "Programs", "Shops"], None),
-        ("viewer", ["Fulfillments", "Programs"], None),
+        (
+            "support",
+            ["Fulfillments", "Rewards", "POS Reports", "Distributor Portal", "Credit Status", "Programs"],
+            None,
+        ),
+        ("brand_admin", ["Fulfillments", "Rewards", "Distributor Portal", "Programs", "Shops"], None),
+        ("viewer", ["Fulfillments", "Rewards", "Programs"], None),
     ],
 )
 def test_the_header_shows_each_role_its_own_pages_and_parties_land_on_theirs(
