@@ -146,3 +146,21 @@ def test_the_error_tooltip_and_the_details_page_link_to_the_page_that_fixes_it(s
     response = browser.post(link["href"], {**FORM, "action": "save_retry", "next": f"/admin/redemptions/{member_rid}"})
     assert response.headers["Location"] == f"/admin/redemptions/{member_rid}"
     assert status_of(rt, member_rid) == "fulfilled"
+
+
+def test_a_member_whose_data_was_erased_cannot_be_edited(signed_in, people, rt, world):
+    from datetime import UTC, datetime
+
+    from connector.core.database import transaction
+
+    with transaction(rt.sessions) as s:
+        s.get(Member, world.member.id).redacted_at = datetime(2026, 7, 1, tzinfo=UTC)  # type: ignore[union-attr]
+    before = member_row(rt, world.member.id)
+    browser = signed_in(people.support)
+    page = browser.page(f"/admin/members/{world.member.id}/edit")
+    assert "erased" in page.one("p", id="read-only-note").text and not page.find_all("button", id="save")
+    landed = browser.follow(browser.post(f"/admin/members/{world.member.id}/edit", {**FORM, "city": "Hull"}))
+    assert "This member's personal data was erased at the shop's request; it cannot be edited." in flashes(
+        landed, "error"
+    )
+    assert member_row(rt, world.member.id) == before

@@ -175,3 +175,26 @@ def test_another_brands_admin_can_neither_read_nor_change_the_reward(signed_in, 
     assert response.status_code == 422
     assert parse(response.text).one("span", id="e-shop_id").text == "no such shop in the reward's brand"
     assert rewards(rt) == before
+
+
+def test_a_platform_admin_chooses_the_brand_and_is_told_when_they_did_not(signed_in, people, rt, world):
+    browser = signed_in(people.platform_admin)
+    page = browser.page("/admin/rewards/new")
+    assert {o.text for o in page.one("select", id="f-brand_id").find_all("option")} >= {"Acme Pets", "Other Brand"}
+    before = rewards(rt)
+    response = browser.post("/admin/rewards/new", form(world, name="Cap", sku="CAP-1", shop_id="", brand_id=""))
+    assert response.status_code == 422
+    assert parse(response.text).one("span", class_="field-error").text == "choose a brand"
+    assert rewards(rt) == before
+    landed = browser.follow(
+        browser.post(
+            "/admin/rewards/new",
+            form(
+                world, name="Voucher", sku="VOUCHER-5", channel="email", shop_id="", brand_id=str(world.other_brand.id)
+            ),
+        )
+    )
+    assert flashes(landed, "success") == ["Reward 'Voucher' created."]  # no shop: nothing to check the SKU in
+    with rt.sessions() as s:
+        voucher = s.scalars(select(Reward).where(Reward.name == "Voucher")).one()
+        assert (voucher.brand_id, voucher.channel, voucher.shop_id) == (world.other_brand.id, "email", None)
