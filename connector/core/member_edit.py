@@ -10,6 +10,7 @@ not retried yet. Every change lands on the timelines of the member's redemptions
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -121,6 +122,9 @@ def clean_changes(raw: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = value
             continue
         text = " ".join(str(value).split()) if value is not None else ""
+        if has_control_characters(text):
+            problems[name] = f"{EDITABLE[name]} contains invisible control characters: remove them"
+            continue
         if len(text) > MAX_LENGTH[name]:
             hint = _LENGTH_HINTS.get(name, "shorten it")
             problems[name] = f"{EDITABLE[name]} is longer than {MAX_LENGTH[name]} characters: {hint}"
@@ -132,6 +136,13 @@ def clean_changes(raw: Mapping[str, Any]) -> dict[str, Any]:
     if problems:
         raise ValidationError(_summary(problems), fields=problems)
     return out
+
+
+def has_control_characters(text: str, allowed: str = "") -> bool:
+    """Control characters (and lone surrogates) no column may store: PostgreSQL refuses NUL outright."""
+    return any(
+        (unicodedata.category(ch) == "Cc" and ch not in allowed) or unicodedata.category(ch) == "Cs" for ch in text
+    )
 
 
 def _summary(problems: Mapping[str, str]) -> str:
@@ -208,7 +219,8 @@ def update_member(
         changed = tuple(name for name in EDITABLE if name in changes and getattr(m, name) != changes[name])
         for name in changed:
             setattr(m, name, changes[name])
-        problems = check_member(rt, m, channels_to_check(s, m))
+        with s.no_autoflush:  # checked before anything is written
+            problems = check_member(rt, m, channels_to_check(s, m))
         refused = {ch: [p for p in found if p.code != INCOMPLETE] for ch, found in problems.items()}
         refusals = [p for found in refused.values() for p in found]
         if refusals:

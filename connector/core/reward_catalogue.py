@@ -21,6 +21,7 @@ from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.errors import ConflictError, NotFoundError, ProviderError, ValidationError
 from connector.core.hooktypes import CheckProblem, PluginInfo
+from connector.core.member_edit import has_control_characters
 from connector.core.model import RedemptionStatus
 from connector.core.redemptions import retry_redemption
 from connector.core.runtime import Runtime
@@ -175,6 +176,8 @@ def _clean(name: str, value: Any) -> Any:
         except ValueError:
             raise ValueError(f"{FIELDS[name]} is not a date: write it as YYYY-MM-DD") from None
     text = "" if value is None else str(value).strip()
+    if has_control_characters(text, allowed="\t\n\r" if name == "instructions" else ""):
+        raise ValueError(f"{FIELDS[name]} contains invisible control characters: remove them")
     if name in ("name", "sku", "channel") and not text:
         raise ValueError(f"{FIELDS[name]} must not be empty")
     limit = _TEXT_MAX.get(name, 40)
@@ -211,7 +214,8 @@ def _check_consistent(s: Session, reward: Reward, rt: Runtime) -> None:
     if reward.channel not in channels(rt):
         problems["channel"] = f"no installed plugin fulfils {reward.channel!r}: choose one of {', '.join(channels(rt))}"
     if reward.shop_id is not None:
-        shop = s.get(Shop, reward.shop_id)
+        with s.no_autoflush:  # the change is not flushed before it is checked: an unknown shop id would break the FK
+            shop = s.get(Shop, reward.shop_id)
         if shop is None or shop.brand_id != reward.brand_id:
             problems["shop_id"] = "no such shop in the reward's brand"
         elif shop.provider != reward.channel:

@@ -132,6 +132,9 @@ def test_too_long_and_bad_dates_are_refused_per_field(rt: Runtime, world: World)
     assert "two-letter ISO code" in refused.value.fields["country_code"]
     assert "YYYY-MM-DD" in refused.value.fields["date_of_birth"]
     assert member(rt, world.member.id).country_code == "CA"
+    with pytest.raises(ValidationError) as nul:  # PostgreSQL refuses NUL in text: a clear 422 first
+        member_edit.update_member(rt, SUPPORT, world.member.id, {"city": "Ott\x00awa"})
+    assert nul.value.fields == {"city": "city contains invisible control characters: remove them"}
     with pytest.raises(ValidationError) as unknown:
         member_edit.update_member(rt, SUPPORT, world.member.id, {"shop_customer_id": "gid://x"})
     assert unknown.value.fields == {"shop_customer_id": "not an editable member field"}

@@ -148,8 +148,15 @@ def test_bad_input_names_every_field_and_stores_nothing(rt: Runtime, world: Worl
     with pytest.raises(ValidationError) as created:
         reward_catalogue.create_reward(rt, admin, world.brand.id, {"name": "", "points_cost": "10"})
     assert {"name", "sku", "channel"} <= set(created.value.fields)
+    with pytest.raises(ValidationError) as nul:
+        reward_catalogue.update_reward(rt, admin, world.reward.id, {"name": "Tee\x00", "instructions": "a\nb"})
+    assert nul.value.fields == {"name": "name contains invisible control characters: remove them"}
+    with pytest.raises(ValidationError) as no_shop:  # an id no shop has: a clear 422, not a foreign-key failure
+        reward_catalogue.update_reward(rt, admin, world.reward.id, {"shop_id": 65_861}, retry=True)
+    assert no_shop.value.fields == {"shop_id": "no such shop in the reward's brand"}
     r = reward(rt, world.reward.id)
     assert (r.points_cost, r.sku, r.available_from, r.per_member_limit) == (500, "TSHIRT-M", None, None)
+    assert r.shop_id == world.shop.id
 
 
 def test_create_with_a_live_check_and_who_may_do_what(rt: Runtime, world: World):
