@@ -164,3 +164,15 @@ def test_a_member_whose_data_was_erased_cannot_be_edited(signed_in, people, rt, 
         landed, "error"
     )
     assert member_row(rt, world.member.id) == before
+
+
+def test_hostile_form_values_are_refused_by_field_not_a_server_error(signed_in, people, rt, world):
+    before = member_row(rt, world.member.id)
+    browser = signed_in(people.support)
+    for field, value in (("city", "Ott\x00awa"), ("last_name", "x" * 101), ("date_of_birth", "1990-02-30")):
+        response = browser.post(f"/admin/members/{world.member.id}/edit", {**FORM, field: value})
+        assert response.status_code == 422, (field, response.status_code)
+        from tests.web.admin.dom import parse
+
+        assert parse(response.text).one("span", id=f"e-{field}")
+    assert member_row(rt, world.member.id) == before
