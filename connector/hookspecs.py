@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from connector.core.hooktypes import (
         CancelRequest,
         CancelResult,
+        CheckProblem,
         ExternalOrder,
         FulfilmentRequest,
         FulfilmentResult,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         InboundWebhook,
         InstallCallback,
         InstallLinkRequest,
+        MemberInfo,
         PluginInfo,
         ScopeCheck,
         SecretLookup,
@@ -77,6 +79,29 @@ def connector_list_reward_orders(
 
     For reconciliation: the host compares them with its redemptions to find duplicate and
     orphaned orders. Return None for shops of other providers.
+    """
+
+
+# -- checks before an attempt -------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def connector_check_member(member: MemberInfo, channel: str, ctx: HookContext) -> list[CheckProblem] | None:
+    """What fulfilling a reward of ``channel`` would refuse about ``member``'s details; None for another channel.
+
+    An empty list means the details pass. CPU only (no database, no outbound HTTP): the console calls it
+    on every member edit. The rules, codes and messages are exactly those the fulfilment applies, so an
+    edit that passes here does not fail the attempt for the same reason.
+    """
+
+
+@hookspec(firstresult=True)
+def connector_check_sku(shop: ShopInfo, sku: str, provider: str, ctx: HookContext) -> list[CheckProblem] | None:
+    """Whether ``sku`` names something ``shop`` can order now; None for shops of another provider.
+
+    An empty list means it can; otherwise the problem the fulfilment would fail with (the SKU does not
+    exist, the product is not active, out of stock). Asks the shop (one read). A shop that cannot be
+    asked (unavailable, throttled) raises a retryable ``ProviderError``.
     """
 
 

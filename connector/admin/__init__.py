@@ -30,8 +30,9 @@ from connector.admin import (  # noqa: F401  (routes register on import)
 )
 
 add_nav("Fulfillments", "admin.fulfilments", Actor.check_sees_redemptions)
+add_nav("Rewards", "admin.rewards", Actor.check_sees_redemptions)
 # The frequent-buyer pages, then the Shops page, each with its nav entries (in this order in the header).
-from connector.admin import frequent_buyer, shops  # noqa: E402, F401
+from connector.admin import frequent_buyer, member_edit, rewards, shops  # noqa: E402, F401
 
 # isort: split
 # Users, API tokens and the Audit log (issue 14), after Shops; ``tokens`` imports ``users``, so Users comes first.

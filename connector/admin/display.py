@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import url_for
+
 from connector.admin.blueprint import bp
 from connector.core.access import Actor
 from connector.core.errors import PermissionDeniedError, catalog_entry
 from connector.core.lifecycle import sources_of
 from connector.core.links import safe_link, shop_admin_url
+from connector.core.member_edit import MEMBER_ERROR_CODES
 from connector.core.model import DELIVERY_RANK, DeliveryStatus, FulfilmentChannel, RedemptionEvent, RedemptionStatus
+from connector.core.reward_catalogue import REWARD_ERROR_CODES
 from connector.core.tables import Redemption
 
 REVERSIBLE = frozenset(sources_of(RedemptionEvent.REVERSE))
@@ -104,6 +108,9 @@ class ErrorView:
     field: str | None
     #: A temporary error while pending: the connector retries it by itself.
     retrying: bool
+    #: The page that fixes it (the member's or the reward's edit page), and the link's words.
+    fix_url: str | None = None
+    fix_link: str | None = None
 
 
 @bp.app_template_global()
@@ -118,7 +125,17 @@ def error_of(r: Redemption) -> ErrorView | None:
         fix=r.error_fix or entry.fix,
         field=r.error_field,
         retrying=r.status == RedemptionStatus.PENDING,
+        **_fix_link(r),
     )
+
+
+def _fix_link(r: Redemption) -> dict[str, str]:
+    """Straight to the page the fix text names: the member's edit page, or the reward's in the Rewards section."""
+    if r.error_code in MEMBER_ERROR_CODES:
+        return {"fix_url": url_for("admin.member_edit_page", member_id=r.member_id), "fix_link": "Edit the member"}
+    if r.error_code in REWARD_ERROR_CODES:
+        return {"fix_url": url_for("admin.reward_edit", reward_id=r.reward_id), "fix_link": "Edit the reward"}
+    return {}
 
 
 @bp.app_template_global()

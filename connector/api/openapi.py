@@ -421,6 +421,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                 "description": "The loyalty platform's integration: members, rewards and redemptions by its own ids, "
                 "and signed webhooks when a redemption moves (docs/platform-integration.md).",
             },
+            {"name": "rewards", "description": "The rewards catalogue: what points buy, its SKUs and limits."},
             {"name": "shops", "description": "Connected shops: connection, status, scopes, webhooks, health."},
             {"name": "users", "description": "Console users: invite, role and scope, disable, password links."},
             {"name": "tokens", "description": "API tokens: create (the secret shown once) and revoke."},

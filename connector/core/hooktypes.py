@@ -255,6 +255,23 @@ class MemberInfo:
 
 
 @dataclass(frozen=True)
+class CheckProblem:
+    """What a plugin would refuse, found before the attempt: the error it would fail with, word for word.
+
+    ``connector_check_member`` and ``connector_check_sku`` return these so the console can refuse a bad
+    edit with the same message a fulfilment would have stored, without the host knowing the plugin's rules.
+    """
+
+    code: str
+    message: str
+    fix: str
+    #: The ``MemberInfo`` attributes (or ``sku``) at fault.
+    fields: tuple[str, ...] = ()
+    #: (field, what is wrong with it) when the plugin can say it per field; a form shows each by its field.
+    field_messages: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class RewardInfo:
     id: int
     name: str

@@ -23,6 +23,7 @@ from connector.core.database import transaction
 from connector.core.errors import ConflictError, NotFoundError, ValidationError
 from connector.core.lifecycle import transition
 from connector.core.model import LedgerKind, RedemptionEvent, RedemptionStatus
+from connector.core.reward_rules import check_claimable
 from connector.core.runtime import Runtime
 from connector.core.scheduling import schedule_fulfilment
 from connector.core.tables import LedgerEntry, Member, OutboundMessage, Redemption, Reward
@@ -86,10 +87,10 @@ def create_redemption(
                 raise ValidationError(
                     "reward not found", fields={"reward_id": f"no reward {reward_id} in the member's brand"}
                 )
-            if not reward.active:
-                raise ValidationError(
-                    "reward is not active", fields={"reward_id": f"reward {reward.name!r} is switched off"}
-                )
+            if reward.total_quantity is not None:
+                # The last unit goes to one claim: the others wait here, then count it.
+                s.refresh(reward, with_for_update=True)
+            check_claimable(s, reward, member.id, now.date())
             balance = points_balance(s, member.id)
             if balance < reward.points_cost:
                 raise ValidationError(

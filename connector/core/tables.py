@@ -210,6 +210,13 @@ class Reward(Base):
     instructions: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    #: Claimable from / until these dates (inclusive, UTC); None: no bound (migration 0013).
+    available_from: Mapped[date | None] = mapped_column(Date)
+    available_until: Mapped[date | None] = mapped_column(Date)
+    #: Redemptions one member may hold of it, and all members together (reversed ones give theirs back).
+    per_member_limit: Mapped[int | None] = mapped_column(Integer)
+    total_quantity: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=_now)
 
 
 class Redemption(Base):

@@ -1,7 +1,7 @@
 """user invitations, password-reset links and the audit log
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 11:40:00.000000
 
 * ``user_links``: one-time invitation and password-reset links (the SHA-256 of each secret only).
@@ -16,7 +16,7 @@ from alembic import op
 import connector.core.tables
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -10,9 +10,22 @@ from __future__ import annotations
 
 from connector import hookimpl
 from connector.core.errors import ProviderError
-from connector.core.hooktypes import FulfilmentRequest, FulfilmentResult, HookContext, PluginInfo
+from connector.core.hooktypes import (
+    CheckProblem,
+    FulfilmentRequest,
+    FulfilmentResult,
+    HookContext,
+    MemberInfo,
+    PluginInfo,
+)
 
 CHANNEL = "email"
+_NO_EMAIL = CheckProblem(
+    code="missing_user_information",
+    message="The member has no email address, so the reward cannot be emailed.",
+    fix="Add the member's email address, then retry.",
+    fields=("email",),
+)
 
 
 @hookimpl
@@ -23,17 +36,20 @@ def connector_plugin_info() -> PluginInfo:
 
 
 @hookimpl
+def connector_check_member(member: MemberInfo, channel: str, ctx: HookContext) -> list[CheckProblem] | None:
+    """An emailed reward needs an email address; nothing else about the member matters here."""
+    if channel != CHANNEL:
+        return None
+    return [] if member.email else [_NO_EMAIL]
+
+
+@hookimpl
 def connector_fulfil_redemption(request: FulfilmentRequest, ctx: HookContext) -> FulfilmentResult | None:
     if request.channel != CHANNEL:
         return None
     member, reward = request.member, request.reward
     if not member.email:
-        raise ProviderError(
-            "missing_user_information",
-            "The member has no email address, so the reward cannot be emailed.",
-            fix="Add the member's email address, then retry.",
-            field="email",
-        )
+        raise ProviderError(_NO_EMAIL.code, _NO_EMAIL.message, fix=_NO_EMAIL.fix, field="email")
     if not reward.instructions.strip():
         raise ProviderError(
             "reward_instructions_missing",

@@ -18,6 +18,7 @@ from connector.core.errors import ProviderError
 from connector.core.hooktypes import (
     CancelRequest,
     CancelResult,
+    CheckProblem,
     ExternalOrder,
     FulfilmentRequest,
     FulfilmentResult,
@@ -25,6 +26,7 @@ from connector.core.hooktypes import (
     InboundWebhook,
     InstallCallback,
     InstallLinkRequest,
+    MemberInfo,
     PluginInfo,
     ScopeCheck,
     SecretLookup,
@@ -39,9 +41,10 @@ from connector.plugins.shopify import install, orders, scopes, subscriptions, to
 from connector.plugins.shopify.config import ShopifyConfig
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import gid
-from connector.plugins.shopify.member_validation import validate_member
+from connector.plugins.shopify.member_validation import MemberDetailsError, validate_member
 from connector.plugins.shopify.reward_order import place_reward_order
 from connector.plugins.shopify.variant_cache import orderable_variant
+from connector.plugins.shopify.variants import find_orderable_variant
 
 NAME = "shopify"
 VERSION = __version__  # built in: versioned with the connector
@@ -65,6 +68,40 @@ def connector_check_scopes(provider: str, granted: tuple[str, ...]) -> ScopeChec
     if provider != webhooks.PROVIDER:
         return None
     return ScopeCheck(required=scopes.REQUIRED_SCOPES, missing=scopes.missing_scopes(granted))
+
+
+@hookimpl
+def connector_check_member(member: MemberInfo, channel: str, ctx: HookContext) -> list[CheckProblem] | None:
+    """The fulfilment's own member validation (``member_validation``), run ahead of an attempt."""
+    if channel != CHANNEL:
+        return None
+    try:
+        validate_member(member, ctx.now().date())
+    except ProviderError as exc:
+        return [_problem(exc)]
+    return []
+
+
+@hookimpl
+def connector_check_sku(shop: ShopInfo, sku: str, provider: str, ctx: HookContext) -> list[CheckProblem] | None:
+    """The fulfilment's own variant lookup (``variants``): exists, ACTIVE, in stock or oversellable."""
+    if provider != CHANNEL:
+        return None
+    config = ShopifyConfig.from_mapping(ctx.config)
+    with make_client(shop, ctx, config) as client:
+        try:
+            find_orderable_variant(client, sku)
+        except ProviderError as exc:
+            if exc.retryable:
+                raise
+            return [_problem(exc)]
+    return []
+
+
+def _problem(exc: ProviderError) -> CheckProblem:
+    fields = tuple(name for name in (exc.field or "").split(",") if name)
+    per_field = exc.problems if isinstance(exc, MemberDetailsError) else ()
+    return CheckProblem(code=exc.code, message=exc.message, fix=exc.fix or "", fields=fields, field_messages=per_field)
 
 
 def make_client(shop: ShopInfo, ctx: HookContext, config: ShopifyConfig) -> ShopifyGraphQLClient:

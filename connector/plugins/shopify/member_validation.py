@@ -100,6 +100,18 @@ class ValidatedMember:
         return address
 
 
+class MemberDetailsError(ProviderError):
+    """The ``ProviderError`` a member's details fail with, also saying field by field what is wrong.
+
+    The fulfilment stores it like any ``ProviderError``; the console's member form
+    (``connector_check_member``) shows each field's own problem next to that field.
+    """
+
+    def __init__(self, code: str, message: str, *, fix: str, problems: list[tuple[str, str]]) -> None:
+        super().__init__(code, message, fix=fix, retryable=False, field=",".join(dict.fromkeys(f for f, _ in problems)))
+        self.problems = tuple(problems)
+
+
 class _Problems:
     def __init__(self) -> None:
         self.items: list[tuple[str, str]] = []
@@ -145,14 +157,15 @@ def validate_member(member: MemberInfo, today: date) -> ValidatedMember:
     ]
     if missing:
         names = ", ".join(LABELS[name] for name in missing)
-        raise ProviderError(
+        raise MemberDetailsError(
             "missing_user_information",
             f"The member's address is incomplete: {names} "
             f"{'is' if len(missing) == 1 else 'are'} empty. Shopify needs a full shipping address.",
             fix=f"Fill in the member's {names} (contact the member if you do not know "
             f"{'it' if len(missing) == 1 else 'them'}), then retry.",
-            retryable=False,
-            field=",".join(missing),
+            problems=[
+                (name, f"{LABELS[name]} is empty: Shopify needs it for the shipping address") for name in missing
+            ],
         )
     # Narrowed by the check above; ``country`` stays None when it was given but is not a code.
     first_name, last_name, address1, city = str(first_name), str(last_name), str(address1), str(city)
@@ -172,14 +185,13 @@ def validate_member(member: MemberInfo, today: date) -> ValidatedMember:
 
     if malformed.items:
         details = "; ".join(problem for _, problem in malformed.items)
-        raise ProviderError(
+        raise MemberDetailsError(
             "crm_id_not_found",
             f"The member's details cannot be matched to a Shopify customer: {details}.",
             fix="Correct the member's "
             + ", ".join(LABELS[name] for name in dict.fromkeys(f for f, _ in malformed.items))
             + " as described, then retry.",
-            retryable=False,
-            field=malformed.fields,
+            problems=malformed.items,
         )
 
     if country is None:  # unreachable: an invalid country was reported above

@@ -106,11 +106,16 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
         # Each role sees every page that opens for it (one check decides both; credit status is read by all,
         # each within its scope, as in the API).
         ("distributor", ["Distributor Portal", "Credit Status", "Programs"], "/admin/distribution"),
-        ("support", ["Fulfillments", "POS Reports", "Distributor Portal", "Credit Status", "Programs"], None),
+        (
+            "support",
+            ["Fulfillments", "Rewards", "POS Reports", "Distributor Portal", "Credit Status", "Programs"],
+            None,
+        ),
         (
             "brand_admin",
             [
                 "Fulfillments",
+                "Rewards",
                 "Distributor Portal",
                 "Credit Status",
                 "Programs",
@@ -123,7 +128,7 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
             None,
         ),
         # A viewer without a brand (this one) also reads POS reports; a brand viewer does not (tests/web/admin).
-        ("viewer", ["Fulfillments", "POS Reports", "Distributor Portal", "Credit Status", "Programs"], None),
+        ("viewer", ["Fulfillments", "Rewards", "POS Reports", "Distributor Portal", "Credit Status", "Programs"], None),
     ],
 )
 def test_the_header_shows_each_role_its_own_pages_and_parties_land_on_theirs(
