@@ -58,6 +58,8 @@ TOPIC = "fulfillments/update"
 CEILINGS = ("bare", "hmac-redis", "hmac-pg-redis")
 CEILING = "hmac-redis"
 CONNECTOR = "connector"
+#: The durable rung: what the connector promises (stored before 200) with nothing else around it.
+DURABLE = "hmac-pg-redis"
 Headers = list[tuple[str, str]]
 
 
@@ -70,6 +72,10 @@ class Target:
     rounds: list[loadgen.Result] = field(default_factory=list)
     #: Busy CPU-seconds of the machine during this target's closed-loop rounds, minus the client's.
     server_cpu: float = 0.0
+    #: CPU-seconds of this target's own processes during its closed-loop rounds: gunicorn (master and
+    #: workers), and its PostgreSQL backends. Unlike ``server_cpu``, other work on the machine does not count.
+    app_cpu: float = 0.0
+    pg_cpu: float = 0.0
     rates: dict[float, tuple[loadgen.Result, float]] = field(default_factory=dict)
 
     def results(self) -> list[loadgen.Result]:
@@ -175,6 +181,11 @@ def count_rows(database_url: str, table: str) -> int:
     return n
 
 
+def pg_application(target: str) -> str:
+    """The PostgreSQL ``application_name`` a target connects with, so its backends' CPU can be told apart."""
+    return f"bench-{target}"
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
@@ -266,7 +277,7 @@ def start_targets(
     targets: list[Target] = []
     try:
         connector_env = benchlib.bench_env(
-            CONNECTOR_DATABASE_URL=database_url,
+            CONNECTOR_DATABASE_URL=f"{database_url}?application_name={pg_application(CONNECTOR)}",
             CONNECTOR_REDIS_URL=redis_url,
             CONNECTOR_QUEUE=queue,
             CONNECTOR_SECRET_KEY=uuid.uuid4().hex,
@@ -288,7 +299,7 @@ def start_targets(
                 BENCH_WEBHOOK_SECRET=secret,
                 BENCH_REDIS_URL=redis_url,
                 BENCH_REDIS_KEY=f"bench:ceiling:{mode}",
-                BENCH_DATABASE_URL=libpq_url,
+                BENCH_DATABASE_URL=f"{libpq_url}?application_name={pg_application(mode)}",
             )
             server = benchlib.Gunicorn(
                 "ceiling_app:create_app()",
@@ -329,6 +340,9 @@ def run_load(args: argparse.Namespace, targets: list[Target], deliveries: Delive
         for t in targets[shift:] + targets[:shift]:  # rotate who goes first
             requests = deliveries.raw(t.server.port, count)
             cpu = benchlib.CpuSampler().start()
+            pid = t.server.proc.pid
+            own = benchlib.ProcessCpu(lambda pid=pid: [pid, *benchlib.child_pids(pid)]).start()
+            pg = benchlib.ProcessCpu(lambda name=t.name: benchlib.postgres_backends(pg_application(name))).start()
             res = loadgen.closed_loop(
                 t.server.port,
                 requests,
@@ -337,6 +351,8 @@ def run_load(args: argparse.Namespace, targets: list[Target], deliveries: Delive
                 balancer=t.balancer,
             )
             cpu.stop()
+            t.app_cpu += own.stop()
+            t.pg_cpu += pg.stop()
             t.rounds.append(res)
             t.server_cpu += cpu.busy_seconds - res.client_cpu_seconds
             say(
@@ -513,6 +529,11 @@ def step_costs(
     return results
 
 
+def own_cpu_ms(t: Target) -> float:
+    """Milliseconds of CPU the target's own processes (gunicorn, its PostgreSQL backends) spent per 200 answer."""
+    return (t.app_cpu + t.pg_cpu) / t.closed_ok * 1000 if t.closed_ok else float("nan")
+
+
 def report(
     args: argparse.Namespace,
     targets: list[Target],
@@ -522,15 +543,20 @@ def report(
     by_name = {t.name: t for t in targets}
     ceiling = by_name.get(CEILING)
     say("\n(a) max throughput, closed loop, all rounds together")
-    say(f"{'target':<15}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'non-200':>9}{'CPU ms/req':>12}{'of ceiling':>12}")
+    say(
+        f"{'target':<15}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'non-200':>9}{'CPU ms/req':>12}{'app+PG ms':>11}"
+        f"{'of ceiling':>12}{'of durable':>12}"
+    )
+    durable = by_name.get(DURABLE)
     for t in targets:
         lat = t.closed_latencies()
         cpu_per_req = t.server_cpu / t.closed_ok * 1000 if t.closed_ok else float("nan")
         frac = f"{t.closed_rps / ceiling.closed_rps:.0%}" if ceiling is not None else "-"
+        of_durable = f"{t.closed_rps / durable.closed_rps:.0%}" if durable is not None else "-"
         errors = sum(r.errors for r in t.rounds)
         say(
             f"{t.name:<15}{t.closed_rps:8.0f}{ms(percentile(lat, 50)):>9}{ms(percentile(lat, 99)):>9}"
-            f"{errors:>9}{cpu_per_req:12.2f}{frac:>12}"
+            f"{errors:>9}{cpu_per_req:12.2f}{own_cpu_ms(t):11.2f}{frac:>12}{of_durable:>12}"
         )
     client_cpu = sum(r.client_cpu_seconds for t in targets for r in t.rounds)
     wall = sum(t.closed_wall for t in targets)
@@ -538,6 +564,16 @@ def report(
         f"  CPU ms/req: busy CPU time of the whole machine ({os.cpu_count()} cores: gunicorn, PostgreSQL, Redis, "
         "kernel) minus the load generator's, per 200 answer"
     )
+    say(
+        "  app+PG ms: CPU of the target's own processes per 200 answer (its gunicorn, and its PostgreSQL "
+        "backends): other work on the machine does not count"
+    )
+    for t in targets:
+        if t.closed_ok:
+            say(
+                f"    {t.name:<14} gunicorn {t.app_cpu / t.closed_ok * 1000:.2f} ms + PostgreSQL "
+                f"{t.pg_cpu / t.closed_ok * 1000:.2f} ms"
+            )
     say(f"  load generator: {client_cpu:.1f} CPU-s over {wall:.1f} s of closed loop")
     if any(t.rates for t in targets):
         say(f"\n(b) fixed rate for {args.duration:g}s, latency from each request's scheduled send time")
@@ -561,6 +597,14 @@ def report(
         for label, wall_ms, cpu_ms in steps:
             say(f"{label:<56}{wall_ms:9.2f}{cpu_ms:9.2f}")
     connector = by_name[CONNECTOR]
+    durable = by_name.get(DURABLE)
+    if durable is not None:
+        say(
+            f"\nconnector / durable rung (HMAC + PostgreSQL INSERT + Redis push): {connector.closed_rps:.0f} / "
+            f"{durable.closed_rps:.0f} req/s = {connector.closed_rps / durable.closed_rps:.0%}; by own CPU per "
+            f"request: {own_cpu_ms(durable):.2f} / {own_cpu_ms(connector):.2f} ms = "
+            f"{own_cpu_ms(durable) / own_cpu_ms(connector):.0%}"
+        )
     if ceiling is not None:
         say(
             f"\nconnector / ceiling (HMAC + Redis push): {connector.closed_rps:.0f} / {ceiling.closed_rps:.0f} req/s"
