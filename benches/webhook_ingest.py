@@ -58,6 +58,8 @@ TOPIC = "fulfillments/update"
 CEILINGS = ("bare", "hmac-redis", "hmac-pg-redis")
 CEILING = "hmac-redis"
 CONNECTOR = "connector"
+#: ``--baseline PATH``: the same app from another checkout (say main), served in the same run for before/after.
+BASELINE = "baseline"
 #: The durable rung: what the connector promises (stored before 200) with nothing else around it.
 DURABLE = "hmac-pg-redis"
 Headers = list[tuple[str, str]]
@@ -204,6 +206,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated targets of the open loop, or 'all' (default {CONNECTOR},{CEILING})",
     )
     p.add_argument("--ceilings", default=",".join(CEILINGS), help=f"ceilings to run (default {','.join(CEILINGS)})")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout of the connector (e.g. /work/main): its code is served as a second connector "
+        "target in the same run, for a before/after under the same load",
+    )
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
     p.add_argument("--steps", type=int, default=300, help="iterations per step of (c); 0 skips it (default 300)")
@@ -215,9 +224,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.ceilings = [c for c in args.ceilings.split(",") if c]
+    if args.baseline is not None and not (args.baseline / "connector" / "app.py").is_file():
+        p.error(f"--baseline: {args.baseline} is not a checkout of the connector (no connector/app.py)")
     if set(args.ceilings) - set(CEILINGS):
         p.error(f"--ceilings: choose from {CEILINGS}")
-    names = [CONNECTOR, *args.ceilings]
+    names = [CONNECTOR, *([BASELINE] if args.baseline else []), *args.ceilings]
     args.rate_targets = names if args.rate_targets == "all" else [t for t in args.rate_targets.split(",") if t]
     if set(args.rate_targets) - set(names):
         p.error(f"--rate-targets must be among {names}")
@@ -276,22 +287,28 @@ def start_targets(
     """Start every gunicorn at once, then wait for each to listen."""
     targets: list[Target] = []
     try:
-        connector_env = benchlib.bench_env(
-            CONNECTOR_DATABASE_URL=f"{database_url}?application_name={pg_application(CONNECTOR)}",
-            CONNECTOR_REDIS_URL=redis_url,
-            CONNECTOR_QUEUE=queue,
-            CONNECTOR_SECRET_KEY=uuid.uuid4().hex,
-            CONNECTOR_DATA_DIR=str(tmp),
-            CONNECTOR_OUTBOX_DIR=str(tmp / "outbox"),
-        )
-        server = benchlib.Gunicorn(
-            "connector.app:create_app()",
-            connector_env,
-            workers=args.workers,
-            threads=args.threads,
-            log_path=tmp / "gunicorn-connector.log",
-        )
-        targets.append(Target(CONNECTOR, server))
+        for name in (CONNECTOR, BASELINE):
+            if name == BASELINE and args.baseline is None:
+                continue
+            connector_env = benchlib.bench_env(
+                CONNECTOR_DATABASE_URL=f"{database_url}?application_name={pg_application(name)}",
+                CONNECTOR_REDIS_URL=redis_url,
+                CONNECTOR_QUEUE=queue,
+                CONNECTOR_SECRET_KEY=uuid.uuid4().hex,
+                CONNECTOR_DATA_DIR=str(tmp),
+                CONNECTOR_OUTBOX_DIR=str(tmp / "outbox"),
+            )
+            if name == BASELINE:  # its ``connector`` package shadows this checkout's (an editable install)
+                connector_env["PYTHONPATH"] = str(args.baseline.resolve())
+            server = benchlib.Gunicorn(
+                "connector.app:create_app()",
+                connector_env,
+                workers=args.workers,
+                threads=args.threads,
+                log_path=tmp / f"gunicorn-{name}.log",
+                chdir=args.baseline.resolve() if name == BASELINE else None,
+            )
+            targets.append(Target(name, server))
         libpq_url = database_url.replace("postgresql+psycopg://", "postgresql://")
         for mode in args.ceilings:
             env = benchlib.bench_env(
@@ -384,14 +401,22 @@ def verify(targets: list[Target], database_url: str, redis_url: str, queue: str)
 
     client = Redis.from_url(redis_url)
     checks: list[tuple[str, bool]] = []
+    stores = [t for t in targets if t.name in (CONNECTOR, BASELINE)]  # both store into webhook_deliveries
     for t in targets:
         line = f"{t.name}: {t.sent_total} sent, {t.ok_total} answered 200"
-        if t.name == CONNECTOR:
+        if t.name == BASELINE:
+            checks.append((f"{line} (its rows are counted with the connector's)", t.ok_total == t.sent_total))
+        elif t.name == CONNECTOR:
             rows = count_rows(database_url, "webhook_deliveries")
             jobs = Queue(queue, connection=client).count
+            answered = sum(x.ok_total for x in stores)
             # No worker runs, so every row waits for a drain run: at least one must be queued.
             checks.append(
-                (f"{line}, {rows} webhook_deliveries rows, {jobs} drain runs queued", rows == t.ok_total and jobs >= 1)
+                (
+                    f"{line}, {rows} webhook_deliveries rows for {answered} 200 answers of "
+                    f"{' and '.join(x.name for x in stores)}, {jobs} drain runs queued",
+                    rows == answered and jobs >= 1,
+                )
             )
         elif t.name == "bare":
             checks.append((f"{line} (stores nothing)", t.ok_total == t.sent_total))
@@ -598,12 +623,14 @@ def report(
             say(f"{label:<56}{wall_ms:9.2f}{cpu_ms:9.2f}")
     connector = by_name[CONNECTOR]
     durable = by_name.get(DURABLE)
-    if durable is not None:
+    for app in (by_name.get(CONNECTOR), by_name.get(BASELINE)):
+        if durable is None or app is None:
+            continue
         say(
-            f"\nconnector / durable rung (HMAC + PostgreSQL INSERT + Redis push): {connector.closed_rps:.0f} / "
-            f"{durable.closed_rps:.0f} req/s = {connector.closed_rps / durable.closed_rps:.0%}; by own CPU per "
-            f"request: {own_cpu_ms(durable):.2f} / {own_cpu_ms(connector):.2f} ms = "
-            f"{own_cpu_ms(durable) / own_cpu_ms(connector):.0%}"
+            f"\n{app.name} / durable rung (HMAC + PostgreSQL INSERT + Redis push): {app.closed_rps:.0f} / "
+            f"{durable.closed_rps:.0f} req/s = {app.closed_rps / durable.closed_rps:.0%}; by own CPU per "
+            f"request: {own_cpu_ms(durable):.2f} / {own_cpu_ms(app):.2f} ms = "
+            f"{own_cpu_ms(durable) / own_cpu_ms(app):.0%}"
         )
     if ceiling is not None:
         say(
