@@ -202,7 +202,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=15.0, help="open-loop seconds per rate (default 15)")
     p.add_argument(
         "--rate-targets",
-        default=f"{CONNECTOR},{CEILING}",
+        default=None,
         help=f"comma-separated targets of the open loop, or 'all' (default {CONNECTOR},{CEILING})",
     )
     p.add_argument("--ceilings", default=",".join(CEILINGS), help=f"ceilings to run (default {','.join(CEILINGS)})")
@@ -216,6 +216,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
     p.add_argument("--steps", type=int, default=300, help="iterations per step of (c); 0 skips it (default 300)")
+    p.add_argument(
+        "--no-drain", action="store_true", help="skip applying the stored deliveries at the end (the loss check stays)"
+    )
     p.add_argument("--redis-db", type=int, default=13, help="an empty Redis db to use and flush (default 13)")
     p.add_argument(
         "--no-balance",
@@ -229,7 +232,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if set(args.ceilings) - set(CEILINGS):
         p.error(f"--ceilings: choose from {CEILINGS}")
     names = [CONNECTOR, *([BASELINE] if args.baseline else []), *args.ceilings]
-    args.rate_targets = names if args.rate_targets == "all" else [t for t in args.rate_targets.split(",") if t]
+    if args.rate_targets is None:  # the default: the connector and the ceiling, when the ceiling runs
+        args.rate_targets = [t for t in (CONNECTOR, CEILING) if t in names]
+    elif args.rate_targets == "all":
+        args.rate_targets = names
+    else:
+        args.rate_targets = [t for t in args.rate_targets.split(",") if t]
     if set(args.rate_targets) - set(names):
         p.error(f"--rate-targets must be among {names}")
     try:
@@ -273,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             for t in targets:
                 t.server.stop()
         checks = verify(targets, database_url, redis_url, queue)
-        checks.append(drain(database_url, redis_url, queue, Path(tmp)))
+        if not args.no_drain:
+            checks.append(drain(database_url, redis_url, queue, Path(tmp)))
         steps = step_costs(args.steps, database_url, redis_url, secret, deliveries, Path(tmp)) if args.steps else []
     report(args, targets, checks, steps)
     say(f"\ncpu speed probe at the end: {benchlib.cpu_probe():.2f} s (the machine's speed drifts)")
