@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from connector.webhooks.fast_path import webhook_fast_path
 
     # Outermost: a delivery that is stored answers here, without Flask's request cycle (see fast_path.py).
-    app.wsgi_app = webhook_fast_path(  # type: ignore[method-assign]
+    app.wsgi_app = webhook_fast_path(  # type: ignore[method-assign,assignment]
         app.wsgi_app, runtime, hsts=HSTS if settings.secure_cookies else None
     )
     _register_root_routes(app)

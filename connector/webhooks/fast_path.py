@@ -21,13 +21,14 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from connector.core.runtime import Runtime
 from connector.core.webhook_intake import receive_webhook
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 PREFIX = "/webhooks/"
 #: The environ key that carries the fast path's exception to the view, which raises it in Flask.
@@ -83,14 +84,14 @@ def _read_exactly(stream: Any, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def webhook_fast_path(flask_app: WSGIApp, runtime: Runtime, *, hsts: str | None) -> WSGIApp:
+def webhook_fast_path(flask_app: WSGIApplication, runtime: Runtime, *, hsts: str | None) -> WSGIApplication:
     """Wrap ``flask_app``: successful webhook deliveries are answered here, everything else by Flask."""
     limit = runtime.settings.webhook_max_bytes
     base_headers = [("Content-Type", "application/json"), _NOSNIFF]
     if hsts:
         base_headers.append(("Strict-Transport-Security", hsts))
 
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") != "POST" or not path.startswith(PREFIX):
             return flask_app(environ, start_response)
