@@ -1,4 +1,5 @@
-"""``POST /webhooks/<provider>`` answered in front of Flask (connector/webhooks/fast_path.py) behaves as the view.
+"""``POST /webhooks/<provider>`` answered in front of Flask (connector/webhooks/fast_path.py) behaves as the view,
+and the thread's held intake connection (connector/core/intake_connection.py) survives PostgreSQL dropping it.
 
 A delivery with a Content-Length takes the fast path; a chunked one (no Content-Length) goes through
 Flask's view. Both must store once, answer the same, and refuse the same; a refusal in the fast path
@@ -10,9 +11,13 @@ from __future__ import annotations
 import dataclasses
 import io
 
+import pytest
+from sqlalchemy import select, text
+
 from connector.app import create_app
 from connector.core.tables import WebhookDelivery
 from connector.plugins.shopify.webhooks import SIGNATURE_MISMATCH
+from tests.conftest import backend
 from tests.web.support import (
     SHOP_SECRET,
     as_body,
@@ -98,3 +103,28 @@ def test_a_body_shorter_than_its_content_length_is_refused_and_stores_nothing(cl
     assert answer.status_code in {400, 401}
     assert "error" in answer.get_json()
     assert delivery_count(rt) == 0
+
+
+@pytest.mark.skipif(
+    backend() != "postgres", reason="the held intake connection is PostgreSQL's (SQLite opens one per write)"
+)
+def test_a_delivery_is_stored_once_after_its_threads_connection_died(client, rt):
+    """PostgreSQL restarted between two bursts: the held connection is dead, the next delivery still lands once."""
+    first_body, first_headers = _delivery(500)
+    assert client.post(URL, data=first_body, headers=first_headers).status_code == 200
+    with rt.engine.connect() as c:  # every other backend of this database, the held intake connection among them
+        killed = c.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    assert killed >= 1
+    body, headers = _delivery(501)
+    answer = client.post(URL, data=body, headers=headers)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["status"] == "accepted"
+    assert client.post(URL, data=body, headers=headers).get_json() == {"status": "duplicate"}
+    with rt.sessions() as s:
+        rows = s.scalars(select(WebhookDelivery.body).order_by(WebhookDelivery.id)).all()
+    assert rows == [first_body.decode(), body.decode()]
