@@ -211,7 +211,9 @@ class Gunicorn:
         self._log = open(log_path, "w+b")  # noqa: SIM115 - closed in stop()
         self.cmd = cmd
         self.workers = workers
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
+        # gunicorn puts its working directory first on sys.path (before --chdir): start it in ``chdir``, or
+        # this checkout's packages would shadow another checkout's (webhook_ingest.py --baseline).
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=chdir or ROOT)
         self._port: int | None = None
 
     @property
