@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 # Every bench runs as a script from benches/, which puts this directory on sys.path.
@@ -214,7 +214,9 @@ class Gunicorn:
         self._log = open(log_path, "w+b")  # noqa: SIM115 - closed in stop()
         self.cmd = cmd
         self.workers = workers
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
+        # gunicorn puts its working directory first on sys.path (before --chdir): start it in ``chdir``, or
+        # this checkout's packages would shadow another checkout's (webhook_ingest.py --baseline).
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=chdir or ROOT)
         self._port: int | None = None
 
     @property
@@ -313,3 +315,49 @@ class CpuSampler:
                     self.busy_percent = 100.0 * (d_total - d_idle) / d_total
                     self.busy_seconds = (d_total - d_idle) / os.sysconf("SC_CLK_TCK")
         return self.busy_percent
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU-seconds ``pid`` has used so far (0 when it is gone), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class ProcessCpu:
+    """CPU-seconds used by a changing set of processes between start() and stop().
+
+    On a machine shared with other work, the whole machine's busy time says little about one
+    server; the CPU its own processes used does. ``pids`` is called at both ends, so processes
+    that start in between (a new PostgreSQL backend) are counted from zero.
+    """
+
+    def __init__(self, pids: Callable[[], Sequence[int]]) -> None:
+        self._pids = pids
+        self._start: dict[int, float] = {}
+        self.seconds = float("nan")
+
+    def start(self) -> ProcessCpu:
+        self._start = {pid: process_cpu_seconds(pid) for pid in self._pids()}
+        return self
+
+    def stop(self) -> float:
+        self.seconds = sum(process_cpu_seconds(pid) - self._start.get(pid, 0.0) for pid in self._pids())
+        return self.seconds
+
+
+def postgres_backends(application_name: str) -> list[int]:
+    """PIDs of the PostgreSQL backends connected under ``application_name`` (same machine: their /proc)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_ADMIN_URL)
+    try:
+        with engine.connect() as c:
+            rows = c.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"), {"name": application_name}
+            )
+            return [int(pid) for (pid,) in rows]
+    finally:
+        engine.dispose()

@@ -404,24 +404,32 @@ def report_run(run: Run) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    import fulfil_scale  # the many-shop scenarios (which import this module's helpers)
+
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--count", type=int, default=150, help="redemptions per mode (default 150; see benches/README.md)")
     p.add_argument("--workers", type=int, default=2, help="connector worker processes (default 2)")
     p.add_argument("--mode", default="fork", help="fork, simple, or both as 'fork,simple' (default fork)")
     p.add_argument("--timeout", type=float, default=240.0, help="seconds per mode before giving up (default 240)")
     p.add_argument("--redis-db", type=int, default=12, help="an empty Redis db to use and flush (default 12)")
+    fulfil_scale.add_arguments(p)
     args = p.parse_args(argv)
     args.modes = [m for m in args.mode.split(",") if m]
     if not args.modes or set(args.modes) - set(MODES):
         p.error(f"--mode: choose from {MODES}")
     if not 1 <= args.count <= 5000 or not 1 <= args.workers <= 16 or not 0 < args.timeout <= 3600:
         p.error("keep it bounded: 1..5000 redemptions, 1..16 workers, a timeout up to 3600 s")
+    fulfil_scale.check_arguments(p, args)
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    import fulfil_scale
+
     args = parse_args(argv)
     benchlib.clean_up_on_sigterm()
+    if args.shops > 1 or args.noisy_neighbour:
+        return fulfil_scale.main(args)
     started = time.monotonic()
     from shopify_sim import SimServer
 

@@ -59,6 +59,10 @@ TOPIC = "fulfillments/update"
 CEILINGS = ("bare", "hmac-redis", "hmac-pg-redis")
 CEILING = "hmac-redis"
 CONNECTOR = "connector"
+#: ``--baseline PATH``: the same app from another checkout (say main), served in the same run for before/after.
+BASELINE = "baseline"
+#: The durable rung: what the connector promises (stored before 200) with nothing else around it.
+DURABLE = "hmac-pg-redis"
 Headers = list[tuple[str, str]]
 
 
@@ -71,6 +75,10 @@ class Target:
     rounds: list[loadgen.Result] = field(default_factory=list)
     #: Busy CPU-seconds of the machine during this target's closed-loop rounds, minus the client's.
     server_cpu: float = 0.0
+    #: CPU-seconds of this target's own processes during its closed-loop rounds: gunicorn (master and
+    #: workers), and its PostgreSQL backends. Unlike ``server_cpu``, other work on the machine does not count.
+    app_cpu: float = 0.0
+    pg_cpu: float = 0.0
     rates: dict[float, tuple[loadgen.Result, float]] = field(default_factory=dict)
 
     def results(self) -> list[loadgen.Result]:
@@ -176,6 +184,11 @@ def count_rows(database_url: str, table: str) -> int:
     return n
 
 
+def pg_application(target: str) -> str:
+    """The PostgreSQL ``application_name`` a target connects with, so its backends' CPU can be told apart."""
+    return f"bench-{target}"
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
@@ -190,13 +203,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=15.0, help="open-loop seconds per rate (default 15)")
     p.add_argument(
         "--rate-targets",
-        default=f"{CONNECTOR},{CEILING}",
+        default=None,
         help=f"comma-separated targets of the open loop, or 'all' (default {CONNECTOR},{CEILING})",
     )
     p.add_argument("--ceilings", default=",".join(CEILINGS), help=f"ceilings to run (default {','.join(CEILINGS)})")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout of the connector (e.g. /work/main): its code is served as a second connector "
+        "target in the same run, for a before/after under the same load",
+    )
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
     p.add_argument("--steps", type=int, default=300, help="iterations per step of (c); 0 skips it (default 300)")
+    p.add_argument(
+        "--no-drain", action="store_true", help="skip applying the stored deliveries at the end (the loss check stays)"
+    )
     p.add_argument("--redis-db", type=int, default=13, help="an empty Redis db to use and flush (default 13)")
     p.add_argument(
         "--no-balance",
@@ -205,10 +228,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.ceilings = [c for c in args.ceilings.split(",") if c]
+    if args.baseline is not None and not (args.baseline / "connector" / "app.py").is_file():
+        p.error(f"--baseline: {args.baseline} is not a checkout of the connector (no connector/app.py)")
     if set(args.ceilings) - set(CEILINGS):
         p.error(f"--ceilings: choose from {CEILINGS}")
-    names = [CONNECTOR, *args.ceilings]
-    args.rate_targets = names if args.rate_targets == "all" else [t for t in args.rate_targets.split(",") if t]
+    names = [CONNECTOR, *([BASELINE] if args.baseline else []), *args.ceilings]
+    if args.rate_targets is None:  # the default: the connector and the ceiling, when the ceiling runs
+        args.rate_targets = [t for t in (CONNECTOR, CEILING) if t in names]
+    elif args.rate_targets == "all":
+        args.rate_targets = names
+    else:
+        args.rate_targets = [t for t in args.rate_targets.split(",") if t]
     if set(args.rate_targets) - set(names):
         p.error(f"--rate-targets must be among {names}")
     try:
@@ -252,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
             for t in targets:
                 t.server.stop()
         checks = verify(targets, database_url, redis_url, queue)
-        checks.append(drain(database_url, redis_url, queue, Path(tmp)))
+        if not args.no_drain:
+            checks.append(drain(database_url, redis_url, queue, Path(tmp)))
         steps = step_costs(args.steps, database_url, redis_url, secret, deliveries, Path(tmp)) if args.steps else []
     report(args, targets, checks, steps)
     say(f"\ncpu speed probe at the end: {benchlib.cpu_probe():.2f} s (the machine's speed drifts)")
@@ -266,22 +297,28 @@ def start_targets(
     """Start every gunicorn at once, then wait for each to listen."""
     targets: list[Target] = []
     try:
-        connector_env = benchlib.bench_env(
-            CONNECTOR_DATABASE_URL=database_url,
-            CONNECTOR_REDIS_URL=redis_url,
-            CONNECTOR_QUEUE=queue,
-            CONNECTOR_SECRET_KEY=uuid.uuid4().hex,
-            CONNECTOR_DATA_DIR=str(tmp),
-            CONNECTOR_OUTBOX_DIR=str(tmp / "outbox"),
-        )
-        server = benchlib.Gunicorn(
-            "connector.app:create_app()",
-            connector_env,
-            workers=args.workers,
-            threads=args.threads,
-            log_path=tmp / "gunicorn-connector.log",
-        )
-        targets.append(Target(CONNECTOR, server))
+        for name in (CONNECTOR, BASELINE):
+            if name == BASELINE and args.baseline is None:
+                continue
+            connector_env = benchlib.bench_env(
+                CONNECTOR_DATABASE_URL=f"{database_url}?application_name={pg_application(name)}",
+                CONNECTOR_REDIS_URL=redis_url,
+                CONNECTOR_QUEUE=queue,
+                CONNECTOR_SECRET_KEY=uuid.uuid4().hex,
+                CONNECTOR_DATA_DIR=str(tmp),
+                CONNECTOR_OUTBOX_DIR=str(tmp / "outbox"),
+            )
+            if name == BASELINE:  # its ``connector`` package shadows this checkout's (an editable install)
+                connector_env["PYTHONPATH"] = str(args.baseline.resolve())
+            server = benchlib.Gunicorn(
+                "connector.app:create_app()",
+                connector_env,
+                workers=args.workers,
+                threads=args.threads,
+                log_path=tmp / f"gunicorn-{name}.log",
+                chdir=args.baseline.resolve() if name == BASELINE else None,
+            )
+            targets.append(Target(name, server))
         libpq_url = database_url.replace("postgresql+psycopg://", "postgresql://")
         for mode in args.ceilings:
             env = benchlib.bench_env(
@@ -289,7 +326,7 @@ def start_targets(
                 BENCH_WEBHOOK_SECRET=secret,
                 BENCH_REDIS_URL=redis_url,
                 BENCH_REDIS_KEY=f"bench:ceiling:{mode}",
-                BENCH_DATABASE_URL=libpq_url,
+                BENCH_DATABASE_URL=f"{libpq_url}?application_name={pg_application(mode)}",
             )
             server = benchlib.Gunicorn(
                 "ceiling_app:create_app()",
@@ -330,6 +367,9 @@ def run_load(args: argparse.Namespace, targets: list[Target], deliveries: Delive
         for t in targets[shift:] + targets[:shift]:  # rotate who goes first
             requests = deliveries.raw(t.server.port, count)
             cpu = benchlib.CpuSampler().start()
+            pid = t.server.proc.pid
+            own = benchlib.ProcessCpu(lambda pid=pid: [pid, *benchlib.child_pids(pid)]).start()
+            pg = benchlib.ProcessCpu(lambda name=t.name: benchlib.postgres_backends(pg_application(name))).start()
             res = loadgen.closed_loop(
                 t.server.port,
                 requests,
@@ -338,6 +378,8 @@ def run_load(args: argparse.Namespace, targets: list[Target], deliveries: Delive
                 balancer=t.balancer,
             )
             cpu.stop()
+            t.app_cpu += own.stop()
+            t.pg_cpu += pg.stop()
             t.rounds.append(res)
             t.server_cpu += cpu.busy_seconds - res.client_cpu_seconds
             say(
@@ -369,14 +411,22 @@ def verify(targets: list[Target], database_url: str, redis_url: str, queue: str)
 
     client = Redis.from_url(redis_url)
     checks: list[tuple[str, bool]] = []
+    stores = [t for t in targets if t.name in (CONNECTOR, BASELINE)]  # both store into webhook_deliveries
     for t in targets:
         line = f"{t.name}: {t.sent_total} sent, {t.ok_total} answered 200"
-        if t.name == CONNECTOR:
+        if t.name == BASELINE:
+            checks.append((f"{line} (its rows are counted with the connector's)", t.ok_total == t.sent_total))
+        elif t.name == CONNECTOR:
             rows = count_rows(database_url, "webhook_deliveries")
             jobs = Queue(queue, connection=client).count
+            answered = sum(x.ok_total for x in stores)
             # No worker runs, so every row waits for a drain run: at least one must be queued.
             checks.append(
-                (f"{line}, {rows} webhook_deliveries rows, {jobs} drain runs queued", rows == t.ok_total and jobs >= 1)
+                (
+                    f"{line}, {rows} webhook_deliveries rows for {answered} 200 answers of "
+                    f"{' and '.join(x.name for x in stores)}, {jobs} drain runs queued",
+                    rows == answered and jobs >= 1,
+                )
             )
         elif t.name == "bare":
             checks.append((f"{line} (stores nothing)", t.ok_total == t.sent_total))
@@ -514,6 +564,11 @@ def step_costs(
     return results
 
 
+def own_cpu_ms(t: Target) -> float:
+    """Milliseconds of CPU the target's own processes (gunicorn, its PostgreSQL backends) spent per 200 answer."""
+    return (t.app_cpu + t.pg_cpu) / t.closed_ok * 1000 if t.closed_ok else float("nan")
+
+
 def report(
     args: argparse.Namespace,
     targets: list[Target],
@@ -523,15 +578,20 @@ def report(
     by_name = {t.name: t for t in targets}
     ceiling = by_name.get(CEILING)
     say("\n(a) max throughput, closed loop, all rounds together")
-    say(f"{'target':<15}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'non-200':>9}{'CPU ms/req':>12}{'of ceiling':>12}")
+    say(
+        f"{'target':<15}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'non-200':>9}{'CPU ms/req':>12}{'app+PG ms':>11}"
+        f"{'of ceiling':>12}{'of durable':>12}"
+    )
+    durable = by_name.get(DURABLE)
     for t in targets:
         lat = t.closed_latencies()
         cpu_per_req = t.server_cpu / t.closed_ok * 1000 if t.closed_ok else float("nan")
         frac = f"{t.closed_rps / ceiling.closed_rps:.0%}" if ceiling is not None else "-"
+        of_durable = f"{t.closed_rps / durable.closed_rps:.0%}" if durable is not None else "-"
         errors = sum(r.errors for r in t.rounds)
         say(
             f"{t.name:<15}{t.closed_rps:8.0f}{ms(percentile(lat, 50)):>9}{ms(percentile(lat, 99)):>9}"
-            f"{errors:>9}{cpu_per_req:12.2f}{frac:>12}"
+            f"{errors:>9}{cpu_per_req:12.2f}{own_cpu_ms(t):11.2f}{frac:>12}{of_durable:>12}"
         )
     client_cpu = sum(r.client_cpu_seconds for t in targets for r in t.rounds)
     wall = sum(t.closed_wall for t in targets)
@@ -539,6 +599,16 @@ def report(
         f"  CPU ms/req: busy CPU time of the whole machine ({os.cpu_count()} cores: gunicorn, PostgreSQL, Redis, "
         "kernel) minus the load generator's, per 200 answer"
     )
+    say(
+        "  app+PG ms: CPU of the target's own processes per 200 answer (its gunicorn, and its PostgreSQL "
+        "backends): other work on the machine does not count"
+    )
+    for t in targets:
+        if t.closed_ok:
+            say(
+                f"    {t.name:<14} gunicorn {t.app_cpu / t.closed_ok * 1000:.2f} ms + PostgreSQL "
+                f"{t.pg_cpu / t.closed_ok * 1000:.2f} ms"
+            )
     say(f"  load generator: {client_cpu:.1f} CPU-s over {wall:.1f} s of closed loop")
     if any(t.rates for t in targets):
         say(f"\n(b) fixed rate for {args.duration:g}s, latency from each request's scheduled send time")
@@ -562,6 +632,16 @@ def report(
         for label, wall_ms, cpu_ms in steps:
             say(f"{label:<56}{wall_ms:9.2f}{cpu_ms:9.2f}")
     connector = by_name[CONNECTOR]
+    durable = by_name.get(DURABLE)
+    for app in (by_name.get(CONNECTOR), by_name.get(BASELINE)):
+        if durable is None or app is None:
+            continue
+        say(
+            f"\n{app.name} / durable rung (HMAC + PostgreSQL INSERT + Redis push): {app.closed_rps:.0f} / "
+            f"{durable.closed_rps:.0f} req/s = {app.closed_rps / durable.closed_rps:.0%}; by own CPU per "
+            f"request: {own_cpu_ms(durable):.2f} / {own_cpu_ms(app):.2f} ms = "
+            f"{own_cpu_ms(durable) / own_cpu_ms(app):.0%}"
+        )
     if ceiling is not None:
         say(
             f"\nconnector / ceiling (HMAC + Redis push): {connector.closed_rps:.0f} / {ceiling.closed_rps:.0f} req/s"

@@ -86,6 +86,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(shop_install_bp)
     _register_error_handlers(app)
     _register_security_headers(app, hsts=settings.secure_cookies)
+    from connector.webhooks.fast_path import webhook_fast_path
+
+    # Outermost: a delivery that is stored answers here, without Flask's request cycle (see fast_path.py).
+    app.wsgi_app = webhook_fast_path(  # type: ignore[method-assign,assignment]
+        app.wsgi_app, runtime, hsts=HSTS if settings.secure_cookies else None
+    )
     _register_root_routes(app)
     _register_cli(app)
     return app

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from connector.core import intake_connection
 from connector.core.database import rowcount, transaction
 from connector.core.errors import NotFoundError, PayloadTooLargeError, WebhookRejectedError
 from connector.core.hooktypes import InboundWebhook, VerifiedWebhook, WebhookEffect
@@ -176,16 +177,16 @@ def _check_storable(verified: VerifiedWebhook) -> None:
 
 
 def _store_delivery(rt: Runtime, values: dict[str, Any]) -> int:
-    """Insert one delivery; on PostgreSQL outside a transaction block.
+    """Insert one delivery; on PostgreSQL outside a transaction block, on the thread's held connection.
 
     A single INSERT is atomic on its own, so autocommit drops two round trips (BEGIN, COMMIT)
     from every delivery without weakening anything: the row is durable before we answer 200.
-    SQLite keeps its explicit ``BEGIN IMMEDIATE`` (see ``database.make_engine``).
+    The connection stays with the thread (``intake_connection``): no pool checkout and pre-ping per
+    delivery. SQLite keeps its explicit ``BEGIN IMMEDIATE`` (see ``database.make_engine``).
     """
     engine = rt.engine
     if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return int(conn.execute(_STORE_DELIVERY, values).scalar_one())
+        return int(intake_connection.insert_one(engine, _STORE_DELIVERY, values))
     with engine.begin() as conn:
         return int(conn.execute(_STORE_DELIVERY, values).scalar_one())
 

@@ -22,8 +22,11 @@ from connector.core.errors import PayloadTooLargeError, WebhookPayloadError, Web
 from connector.core.webhook_intake import receive_webhook
 from connector.request_context import current_runtime
 from connector.webhooks.blueprint import bp
+from connector.webhooks.fast_path import PENDING_ERROR
 
 log = logging.getLogger("connector.webhooks")
+#: Built once: a marshmallow schema deep-copies its fields on every instantiation.
+_RECEIPT = WebhookReceiptSchema()
 
 
 def _too_large(size: int | str, limit: int) -> PayloadTooLargeError:
@@ -69,7 +72,11 @@ def read_body(limit: int) -> bytes:
 def receive(provider: str) -> dict[str, Any]:
     rt = current_runtime()
     body = read_body(rt.settings.webhook_max_bytes)
+    # The fast path in front of Flask (fast_path.py) already ran the use case and hands over what it raised.
+    pending: Exception | None = request.environ.pop(PENDING_ERROR, None)
     try:
+        if pending is not None:
+            raise pending
         # werkzeug's Headers is a case-insensitive str mapping that its stubs do not type as a Mapping.
         received = receive_webhook(rt, provider, cast("Mapping[str, str]", request.headers), body)
     except WebhookRejectedError as exc:
@@ -81,5 +88,5 @@ def receive(provider: str) -> dict[str, Any]:
         log.info("webhook refused (provider %s): %s", provider, exc.message)
         raise
     if received.duplicate:
-        return WebhookReceiptSchema().dump({"status": "duplicate"})
-    return WebhookReceiptSchema().dump({"status": "accepted", "delivery_id": received.delivery_id})
+        return _RECEIPT.dump({"status": "duplicate"})
+    return _RECEIPT.dump({"status": "accepted", "delivery_id": received.delivery_id})
