@@ -368,7 +368,7 @@ def run_load(args: argparse.Namespace, targets: list[Target], deliveries: Delive
             requests = deliveries.raw(t.server.port, count)
             cpu = benchlib.CpuSampler().start()
             pid = t.server.proc.pid
-            own = benchlib.ProcessCpu(lambda pid=pid: [pid, *benchlib.child_pids(pid)]).start()
+            own = benchlib.ProcessCpu(lambda pid=pid: [pid, *child_pids(pid)]).start()
             pg = benchlib.ProcessCpu(lambda name=t.name: benchlib.postgres_backends(pg_application(name))).start()
             res = loadgen.closed_loop(
                 t.server.port,
