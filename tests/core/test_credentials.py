@@ -218,7 +218,7 @@ def test_the_environment_key_wins_over_the_key_file(tmp_path):
 
 # -- every credential, now and later ------------------------------------------------------------------
 
-#: Column names that say "this is a credential". Hashes are one-way and stay hashes.
+#: Column names that say "this is a credential". Hashes (`_hash`, `_digest`) are one-way and stay hashes.
 CREDENTIAL_WORDS = ("token", "secret", "password", "api_key", "private_key")
 NOT_CREDENTIALS = {"redemptions.claim_token"}  # a lease marker between workers, not a secret
 
@@ -230,7 +230,7 @@ def test_every_credential_column_is_encrypted_text():
         for table in Base.metadata.sorted_tables
         for column in table.columns
         if any(word in column.name for word in CREDENTIAL_WORDS)
-        and not column.name.endswith("_hash")
+        and not column.name.endswith(("_hash", "_digest"))
         and f"{table.name}.{column.name}" not in NOT_CREDENTIALS
         and isinstance(column.type, String)  # plain text; EncryptedText is a TypeDecorator, not a String
     ]

@@ -87,8 +87,19 @@ def fulfilled_redemption(st: Stage) -> Redemption:
 
 
 def error_redemption(st: Stage) -> Redemption:
-    """In error (``product_not_found``), its cause since fixed: the next attempt will succeed."""
-    st.sim.control("variants/MUG-1", {"status": "DRAFT"}, method="PATCH")
+    """In error (``product_not_found``), its cause since fixed: the next attempt will succeed.
+
+    The shop tells the connector that the product went to draft (``products/update``), as Shopify does,
+    so the variant the connector cached for the SKU is forgotten and the draft product is refused. The
+    product's return to active is not delivered: that webhook would retry the redemption by itself, and
+    the scenarios start from a redemption still in error.
+    """
+    with live_app(st.rt) as base:
+        st.sim.control("config", {"webhook_target_url": f"{base}/webhooks/shopify"})
+        try:
+            st.sim.control("variants/MUG-1", {"status": "DRAFT"}, method="PATCH")
+        finally:
+            st.sim.control("config", {"webhook_target_url": None})
     rid = create_redemption(st.rt, SUPPORT, member_id=st.world.member.id, reward_id=st.mug_id).redemption.id
     st.sim.control("variants/MUG-1", {"status": "ACTIVE"}, method="PATCH")
     r = _redemption(st.rt, rid)
