@@ -37,11 +37,27 @@ def _rows(rt, ids: list[int]) -> list[Redemption]:
         return list(s.scalars(select(Redemption).where(Redemption.id.in_(ids)).order_by(Redemption.id)))
 
 
-def _wait(what: str, done, timeout: float = 120.0) -> None:
+def _wait(what: str, done, timeout: float = 120.0, state=None) -> None:
     deadline = time.monotonic() + timeout
     while not done():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}" + (f": {state()}" if state else "")
         time.sleep(0.1)
+
+
+def _state(rt, ids: list[int]) -> dict[str, object]:
+    """What support would look at when redemptions do not finish: their states and the queue's registries."""
+    q = rt.dispatcher.queue
+    rows = _rows(rt, ids)
+    return {
+        "rows": Counter(
+            (r.status, r.error_code, r.claim_token is not None, r.next_attempt_at is not None) for r in rows
+        ),
+        "queued": q.count,
+        "scheduled": q.scheduled_job_registry.count,
+        "started": q.started_job_registry.count,
+        "failed": q.failed_job_registry.count,
+        "deferred": q.deferred_job_registry.count,
+    }
 
 
 def _orders_by_code(sim) -> Counter[str]:
@@ -107,7 +123,9 @@ def test_uninstall_mid_run_stops_calls_and_reinstall_resumes_one_order_each(rq_r
             shop.status, shop.status_reason, shop.access_token = ShopStatus.CONNECTED, None, SHOP_TOKEN
             shop.installed_at = datetime.now(UTC)
         assert resume_shop(rt, w.shop.id) == len(parked)
-        _wait("all fulfilled", lambda: all(r.status == "fulfilled" for r in _rows(rt, ids)))
+        _wait(
+            "all fulfilled", lambda: all(r.status == "fulfilled" for r in _rows(rt, ids)), state=lambda: _state(rt, ids)
+        )
     finally:
         server.shutdown()
         for worker in workers:
