@@ -34,7 +34,16 @@ class SyncDispatcher:
         self._seq = itertools.count()
         self._depth = 0
 
-    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool:
+    def enqueue(
+        self,
+        job: str,
+        arg: int,
+        *,
+        key: str,
+        at: datetime | None = None,
+        pace: Callable[[], datetime | None] | None = None,
+    ) -> bool:
+        # ``pace`` is ignored: jobs run inline, one at a time, so there is no queue to be fair in.
         if at is not None and at > self.clock():
             heapq.heappush(self.delayed, (at, next(self._seq), job, arg, key))
             return True
@@ -80,7 +89,17 @@ class ThreadDispatcher:
         self._thread = threading.Thread(target=self._loop, name="connector-jobs", daemon=True)
         self._thread.start()
 
-    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool:
+    def enqueue(
+        self,
+        job: str,
+        arg: int,
+        *,
+        key: str,
+        at: datetime | None = None,
+        pace: Callable[[], datetime | None] | None = None,
+    ) -> bool:
+        if pace is not None and key not in self._keys:  # a racing duplicate books one slot too many: harmless
+            at = pace()
         with self._cv:
             if key in self._keys:
                 return False
@@ -172,9 +191,17 @@ class RqDispatcher:
     def woken(self, key: str) -> None:
         self.redis.delete(self._wake_prefix + key)
 
-    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool:
+    def enqueue(
+        self,
+        job: str,
+        arg: int,
+        *,
+        key: str,
+        at: datetime | None = None,
+        pace: Callable[[], datetime | None] | None = None,
+    ) -> bool:
         from rq.exceptions import DuplicateJobError
-        from rq.job import Job, JobStatus
+        from rq.job import Job
 
         options = {
             "job_id": key,
@@ -184,6 +211,12 @@ class RqDispatcher:
             "job_timeout": 600,
             "description": f"{job}({arg})",
         }
+        if pace is not None:
+            # Book the shop's slot only for a job that is new: a sweep over a paced backlog must not push
+            # the backlog's slots further out (each existing job would book one more).
+            if self._waiting(key):
+                return False
+            at = pace()
         for _ in range(2):
             try:
                 if at is not None and at > datetime.now(UTC):
@@ -196,7 +229,25 @@ class RqDispatcher:
                 # if it already ended, the work is owed again (the sweeper says so): replace it.
                 existing = Job.fetch(key, connection=self.redis, serializer=self.queue.serializer)
                 status = existing.get_status(refresh=True)
-                if status in {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}:
+                if status in _waiting_statuses():
                     return False
                 existing.delete()
         return False
+
+    def _waiting(self, key: str) -> bool:
+        """Whether a job with this key is queued, scheduled or running (so enqueueing it again adds nothing)."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        try:
+            job = Job.fetch(key, connection=self.redis, serializer=self.queue.serializer)
+            return job.get_status(refresh=True) in _waiting_statuses()
+        except NoSuchJobError:
+            return False
+
+
+def _waiting_statuses() -> frozenset[object]:
+    from rq.job import JobStatus
+
+    return frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
+

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
+
+from connector.core.hooktypes import SharedBuckets
 
 
 class Dispatcher(Protocol):
@@ -11,9 +14,20 @@ class Dispatcher(Protocol):
 
     Jobs carry one id only. ``key`` makes the enqueue idempotent; ``at`` delays it.
     Called only after the transaction that made the job necessary has committed.
+    ``pace``, if given, is asked only when the key is new (a duplicate must not book a slot) and
+    says when the job should start instead of ``at`` (None: as ``at`` says); a dispatcher that
+    runs jobs inline may ignore it.
     """
 
-    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool: ...
+    def enqueue(
+        self,
+        job: str,
+        arg: int,
+        *,
+        key: str,
+        at: datetime | None = None,
+        pace: Callable[[], datetime | None] | None = None,
+    ) -> bool: ...
 
     def wake(self, job: str, *, key: str) -> bool:
         """Have ``job`` (arg 0) run soon, unless a run of it is already waiting: many wakes, one run.
@@ -30,3 +44,27 @@ class Dispatcher(Protocol):
 
 class Mailer(Protocol):
     def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+class RateBuckets(SharedBuckets, Protocol):
+    """The host's side of the shops' buckets: what the scheduler asks of them (core/rate_buckets.py)."""
+
+    def wait_for(self, key: str, points: float) -> float:
+        """Seconds until the shop's bucket is estimated to hold ``points`` (0: now, or nothing known)."""
+        ...
+
+    def pace(self, key: str, points: float) -> float:
+        """Seconds from now at which the shop's next job of ``points`` should start; books that start."""
+        ...
+
+    def job_cost(self, key: str) -> float:
+        """Points one fulfilment job of the shop is expected to spend (learned, or a default)."""
+        ...
+
+    def learn_job_cost(self, key: str, points: float) -> None:
+        """One fulfilment job of the shop spent ``points``."""
+        ...
+
+    def stats(self, key: str) -> dict[str, float]:
+        """Counters (``paced``, ``deferred``, ``throttled``, ``waited``) and the learned job cost."""
+        ...

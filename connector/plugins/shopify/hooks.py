@@ -41,6 +41,7 @@ from connector.plugins.shopify.customers import sync_customer
 from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import gid
 from connector.plugins.shopify.member_validation import validate_member
+from connector.plugins.shopify.throttle import SHARED_THROTTLE, HostBuckets
 from connector.plugins.shopify.variants import find_orderable_variant
 
 NAME = "shopify"
@@ -78,6 +79,8 @@ def make_client(shop: ShopInfo, ctx: HookContext, config: ShopifyConfig) -> Shop
         clock=time.monotonic,
         logger=ctx.logger,
         allow_custom_api_base=config.allow_custom_api_base,
+        throttle=HostBuckets(ctx.buckets) if ctx.buckets is not None else SHARED_THROTTLE,
+        defer_reads=ctx.defer_when_throttled,
     )
 
 
