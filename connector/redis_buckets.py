@@ -42,6 +42,7 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 
 _ESTIMATE = """
 local function estimate(b, f, now)
+  redis.call('ZREMRANGEBYSCORE', f, '-inf', now)  -- reservations of workers that never answered
   local v = redis.call('HMGET', b, 'max', 'rate', 'avail', 'ts')
   if not v[1] then return nil end
   local maximum, rate = tonumber(v[1]), tonumber(v[2])
@@ -61,7 +62,6 @@ RESERVE = (
     + _ESTIMATE
     + """
 local b, f, c = KEYS[1], KEYS[2], KEYS[3]
-redis.call('ZREMRANGEBYSCORE', f, '-inf', now)
 local cost = tonumber(redis.call('HGET', c, ARGV[1]) or ARGV[2])
 local id = redis.call('HINCRBY', b, 'seq', 1)
 redis.call('EXPIRE', b, tonumber(ARGV[4]))
