@@ -47,7 +47,7 @@ def attach_dispatcher(rt: Runtime) -> None:
         from connector.redis_buckets import RedisBuckets
 
         assert rt.settings.redis_url
-        # Every worker process draws on one estimate per shop (reliability.md §3.11).
+        # Every worker process draws on one estimate per shop (architecture.md, "Rate limits and fairness").
         rt.rate_buckets = RedisBuckets(rt.settings.redis_url, default_job_cost=rt.settings.shop_job_cost_points)
         rt.dispatcher = RqDispatcher(rt.settings.redis_url, rt.settings.queue_name)
     elif mode == "sync":

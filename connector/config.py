@@ -145,7 +145,7 @@ class Settings:
     jobs_mode: str = "thread"
     queue_name: str = "connector"
     #: Points one fulfilment job is assumed to spend from its shop's bucket until one has been measured
-    #: (pacing and deferral, reliability.md §3.11).
+    #: (pacing and deferral: architecture.md, "Rate limits and fairness across shops").
     shop_job_cost_points: float = 50.0
     plugin_env: Mapping[str, str] = field(default_factory=dict)
     #: Reverse proxies in front of the web app whose ``X-Forwarded-For`` is believed (0: the socket's address).

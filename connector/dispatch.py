@@ -250,4 +250,3 @@ def _waiting_statuses() -> frozenset[object]:
     from rq.job import JobStatus
 
     return frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
-

@@ -1,4 +1,6 @@
-"""Each shop's rate-limit bucket in Redis, so every worker process draws on one estimate (reliability.md §3.11).
+"""Each shop's rate-limit bucket in Redis, so every worker process draws on one estimate.
+
+docs/architecture.md, "Rate limits and fairness across shops", says why and how.
 
 The same model as ``connector.core.rate_buckets.LocalBuckets``, kept in one hash per shop and changed
 only by Lua scripts, which Redis runs one at a time: two workers can never both spend the last points.
@@ -232,7 +234,8 @@ class RedisBuckets:
     def stats(self, key: str) -> dict[str, float]:
         """The shop's counters (``paced``, ``deferred``, ``throttled``, ``waited``), ``job`` cost and ``estimate``."""
         raw = self.redis.hgetall(bucket_keys(key)[0])
-        return {k.decode(): float(v) for k, v in raw.items() if k.decode() in _REPORTED}
+        named = {(k.decode() if isinstance(k, bytes) else str(k)): v for k, v in raw.items()}
+        return {k: float(v) for k, v in named.items() if k in _REPORTED}
 
     def forget(self, key: str | None = None) -> None:
         """Drop what is known about one shop (or every shop): tests, and after a shop reconnects."""

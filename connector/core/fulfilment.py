@@ -67,8 +67,9 @@ class _Claim:
 def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
     """One attempt. Returns what happened (``fulfilled``, ``retry``, ``error``, ``skipped``, ``deferred``).
 
-    A job whose shop's bucket cannot afford it now is deferred (reliability.md §3.11): it runs again when the
-    bucket will, without counting an attempt, and the worker is free for other shops' jobs meanwhile.
+    A job whose shop's bucket cannot afford it now is deferred (architecture.md, "Rate limits and fairness
+    across shops"): it runs again when the bucket will, without counting an attempt, and the worker is free
+    for other shops' jobs meanwhile.
     """
     bucket = shop_bucket_of(rt, redemption_id)
     if bucket is not None and rt.rate_buckets is not None:

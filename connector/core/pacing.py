@@ -4,7 +4,7 @@ Jobs of one shop are spaced at enqueue time by what a job costs over what the sh
 second (``RateBuckets.pace``, a "next slot" per shop shared by every process). A brand's backlog of
 thousands therefore waits in RQ's scheduled registry, each job due when the shop can afford it, while
 another shop's job, whose slot is now, goes straight to the queue: the queue never holds more than about
-a second of any one shop's work (reliability.md §3.11).
+a second of any one shop's work (docs/architecture.md, "Rate limits and fairness across shops").
 """
 
 from __future__ import annotations

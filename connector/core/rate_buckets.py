@@ -7,7 +7,7 @@ this process (``LocalBuckets``, zero-config mode) or in Redis (``connector.redis
 workers run the jobs. A request is sent only once the estimate holds its cost, so no request is spent
 on a THROTTLED answer.
 
-The same estimate serves the scheduler (reliability.md §3.11):
+The same estimate serves the scheduler (docs/architecture.md, "Rate limits and fairness across shops"):
 
 * ``wait_for``: a fulfilment job whose shop cannot afford a whole job now is deferred to when it can,
   instead of holding its worker while the bucket refills;
