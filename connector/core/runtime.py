@@ -59,7 +59,10 @@ class Runtime:
     ) -> None:
         if self.dispatcher is None:
             raise RuntimeError("no dispatcher configured: the runtime was built without a job runner")
-        self.dispatcher.enqueue(job, arg, key=key, at=at, pace=pace)
+        if pace is None:  # a dispatcher written before pacing (tests' fakes) takes no ``pace``
+            self.dispatcher.enqueue(job, arg, key=key, at=at)
+        else:
+            self.dispatcher.enqueue(job, arg, key=key, at=at, pace=pace)
 
     def wake(self, job: str, *, key: str) -> None:
         if self.dispatcher is None:
