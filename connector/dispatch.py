@@ -15,7 +15,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from connector.core.job_table import run_job
 from connector.core.runtime import Runtime
@@ -220,7 +220,7 @@ class RqDispatcher:
         for _ in range(2):
             try:
                 if at is not None and at > datetime.now(UTC):
-                    self.queue.enqueue_at(at, "connector.jobs.run_job", job, arg, **options)
+                    self.queue.enqueue_at(_whole_second_after(at), "connector.jobs.run_job", job, arg, **options)
                 else:
                     self.queue.enqueue("connector.jobs.run_job", job, arg, **options)
                 return True
@@ -250,3 +250,12 @@ def _waiting_statuses() -> frozenset[object]:
     from rq.job import JobStatus
 
     return frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
+
+
+def _whole_second_after(at: datetime) -> datetime:
+    """RQ's scheduled registry keeps whole seconds and releases a job once its second has begun: rounded down,
+    a job due at 12:00:00.8 would run up to 0.8 s early, find its redemption not due yet, and leave it to
+    the sweeper. Rounded up, it runs on time or just after."""
+    if at.microsecond == 0:
+        return at
+    return at.replace(microsecond=0) + timedelta(seconds=1)

@@ -29,6 +29,7 @@ from connector.core.rate_buckets import (
     DEFAULT_RESTORE_RATE,
     JOB_COST_WEIGHT,
     charge,
+    covered,
 )
 
 PREFIX = "connector:bucket:"
@@ -57,19 +58,25 @@ local function estimate(b, f, now)
 end
 """
 
-#: KEYS: bucket, flight, costs. ARGV: operation, default cost, reservation ttl, key ttl.
+#: KEYS: bucket, flight, costs. ARGV: operation, default cost (a grant's points), reservation ttl, key ttl,
+#: mode ('' a call, 'grant' a whole job's points, 'free' a call its job's grant pays for).
 #: Returns {1, points, id} (go) or {0, seconds to wait, id}.
 RESERVE = (
     _NOW
     + _ESTIMATE
     + """
 local b, f, c = KEYS[1], KEYS[2], KEYS[3]
-local cost = tonumber(redis.call('HGET', c, ARGV[1]) or ARGV[2])
+local mode = ARGV[5]
 local id = redis.call('HINCRBY', b, 'seq', 1)
 redis.call('EXPIRE', b, tonumber(ARGV[4]))
+if mode == 'free' then return {1, '0', id} end
+local cost = tonumber(ARGV[2])
+if mode ~= 'grant' then cost = tonumber(redis.call('HGET', c, ARGV[1]) or ARGV[2]) end
 local est, maximum, rate = estimate(b, f, now)
 if est == nil then
-  -- Nothing reported yet: one probe at a time, whose answer tells everyone the bucket.
+  -- Nothing reported yet: one probe at a time, whose answer tells everyone the bucket. A job's grant
+  -- is empty then, so its first call is such a probe.
+  if mode == 'grant' then return {1, '0', id} end
   if redis.call('ZCARD', f) > 0 then return {0, '0.05', id} end
   redis.call('ZADD', f, now + tonumber(ARGV[3]), id .. ':0')
   redis.call('EXPIRE', f, tonumber(ARGV[4]))
@@ -184,15 +191,32 @@ class RedisBuckets:
         self._learn = self.redis.register_script(LEARN)
 
     def reserve(self, key: str, operation: str) -> tuple[BucketReservation | None, float]:
-        go, amount, rid = self._reserve(keys=bucket_keys(key), args=[operation, DEFAULT_COST, RESERVATION_TTL, KEY_TTL])
+        mode = "free" if covered(key) else ""
+        go, amount, rid = self._reserve(
+            keys=bucket_keys(key), args=[operation, DEFAULT_COST, RESERVATION_TTL, KEY_TTL, mode]
+        )
         if int(go):
             return BucketReservation(key, float(amount), int(rid)), 0.0
         return None, float(amount)
 
+    def try_grant(self, key: str, points: float) -> tuple[BucketReservation | None, float]:
+        """Reserve a whole job's points (``LocalBuckets.try_grant``)."""
+        go, amount, rid = self._reserve(
+            keys=bucket_keys(key), args=["", repr(float(points)), RESERVATION_TTL, KEY_TTL, "grant"]
+        )
+        if int(go):
+            return BucketReservation(key, float(amount), int(rid)), 0.0
+        return None, float(amount)
+
+    def release(self, reservation: BucketReservation) -> None:
+        """Give back what is left of a grant: its calls' own answers already reported what they spent."""
+        if reservation.points:
+            self.redis.zrem(bucket_keys(reservation.key)[1], f"{reservation.id}:{_points(reservation.points)}")
+
     def settle(
         self, reservation: BucketReservation, operation: str, status: RateLimitStatus | None, cost: float | None
     ) -> None:
-        charge(cost if cost is not None else reservation.points)
+        charge(reservation.key, cost if cost is not None else reservation.points)
         report: list[Any] = ["", "", ""]
         if status is not None and status.maximum > 0 and status.restore_rate > 0:
             report = [repr(float(status.maximum)), repr(float(status.restore_rate)), repr(float(status.available))]

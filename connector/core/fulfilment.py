@@ -34,7 +34,7 @@ from connector.core.hooktypes import FulfilmentRequest, FulfilmentResult
 from connector.core.lifecycle import transition
 from connector.core.model import DeliveryStatus, RedemptionEvent, RedemptionStatus
 from connector.core.pacing import shop_bucket_of
-from connector.core.rate_buckets import metering
+from connector.core.rate_buckets import granted, metering
 from connector.core.runtime import Runtime
 from connector.core.scheduling import (  # noqa: F401  (FULFIL_JOB, fulfil_job_key re-exported)
     FULFIL_JOB,
@@ -72,10 +72,18 @@ def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
     for other shops' jobs meanwhile.
     """
     bucket = shop_bucket_of(rt, redemption_id)
-    if bucket is not None and rt.rate_buckets is not None:
-        wait = rt.rate_buckets.wait_for(bucket, rt.rate_buckets.job_cost(bucket))
-        if wait > 0:
-            return _defer_unclaimed(rt, redemption_id, bucket, _deferral(rt, bucket, wait))
+    buckets = rt.rate_buckets
+    if bucket is None or buckets is None:
+        return _attempt(rt, redemption_id, None)
+    # The whole job's points up front: two jobs of a shop never each spend part of what affords one.
+    grant, wait = buckets.try_grant(bucket, buckets.job_cost(bucket))
+    if grant is None:
+        return _defer_unclaimed(rt, redemption_id, bucket, wait)
+    with granted(buckets, grant):
+        return _attempt(rt, redemption_id, bucket)
+
+
+def _attempt(rt: Runtime, redemption_id: int, bucket: str | None) -> str:
     claim = _claim(rt, redemption_id)
     if claim is None:
         return "skipped"
@@ -90,7 +98,7 @@ def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
         if result is None:
             raise NoPluginClaimedError(f"no plugin fulfils channel {claim.request.channel!r}")
     except RateLimitDeferral as exc:
-        return _defer_claimed(rt, redemption_id, claim.token, bucket, _deferral(rt, bucket, exc.retry_after))
+        return _defer_claimed(rt, redemption_id, claim.token, bucket, exc.retry_after)
     except ClaimLostError:
         rt.log.warning("redemption %s: claim lost before the irreversible call; stopping", redemption_id)
         _release(rt, redemption_id, claim.token)
@@ -108,16 +116,6 @@ def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
     if bucket is not None and rt.rate_buckets is not None and not result.found_existing and meter.requests:
         rt.rate_buckets.learn_job_cost(bucket, meter.points)  # what pacing and deferral expect of the next job
     return _record_success(rt, redemption_id, result, shop_id=claim.shop_id)
-
-
-def _deferral(rt: Runtime, bucket: str | None, wait: float) -> float:
-    """Seconds until a deferred job runs again: when the bucket affords it, and no sooner than the shop's next
-    free slot. The slot keeps a shop whose jobs cost more than its pacing assumed from cycling ever more due,
-    unaffordable jobs through the queue, in front of other shops' (the learned cost paces the slots booked
-    from then on)."""
-    if bucket is None or rt.rate_buckets is None:
-        return wait
-    return max(wait, rt.rate_buckets.pace(bucket, rt.rate_buckets.job_cost(bucket)))
 
 
 def _defer_unclaimed(rt: Runtime, redemption_id: int, bucket: str, wait: float) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from connector.core.hooktypes import SharedBuckets
+from connector.core.hooktypes import BucketReservation, SharedBuckets
 
 
 class Dispatcher(Protocol):
@@ -48,6 +48,15 @@ class Mailer(Protocol):
 
 class RateBuckets(SharedBuckets, Protocol):
     """The host's side of the shops' buckets: what the scheduler asks of them (core/rate_buckets.py)."""
+
+    def try_grant(self, key: str, points: float) -> tuple[BucketReservation | None, float]:
+        """Reserve a whole job's points up front (its calls then draw on them), or say how many seconds until
+        the bucket holds them."""
+        ...
+
+    def release(self, reservation: BucketReservation) -> None:
+        """Give back what is left of a grant when its job ends."""
+        ...
 
     def wait_for(self, key: str, points: float) -> float:
         """Seconds until the shop's bucket is estimated to hold ``points`` (0: now, or nothing known)."""

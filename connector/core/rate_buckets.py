@@ -9,8 +9,9 @@ on a THROTTLED answer.
 
 The same estimate serves the scheduler (docs/architecture.md, "Rate limits and fairness across shops"):
 
-* ``wait_for``: a fulfilment job whose shop cannot afford a whole job now is deferred to when it can,
-  instead of holding its worker while the bucket refills;
+* ``try_grant``: a fulfilment job reserves what a whole job of its shop costs before it starts (its
+  calls then draw on that), or is deferred to when the bucket can afford it, instead of holding its
+  worker while the bucket refills;
 * ``pace``: jobs of one shop are queued no faster than its bucket restores (after a burst of half a
   bucket), so one brand's backlog waits in the scheduled registry, not in front of another's job.
 
@@ -26,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from connector.core.hooktypes import BucketReservation, RateLimitStatus
 
@@ -56,6 +58,43 @@ class Meter:
 _METER: contextvars.ContextVar[Meter | None] = contextvars.ContextVar("connector_rate_meter", default=None)
 
 
+@dataclass
+class Grant:
+    """Points a whole job reserved up front (``try_grant``): its calls draw on them without reserving again,
+    so two jobs of one shop never each spend part of a bucket that affords only one, and neither finishes."""
+
+    reservation: BucketReservation
+    spent: float = 0.0
+
+    def covers(self, key: str) -> bool:
+        return self.reservation.key == key and self.spent < self.reservation.points
+
+
+_GRANT: contextvars.ContextVar[Grant | None] = contextvars.ContextVar("connector_rate_grant", default=None)
+
+
+@contextmanager
+def granted(buckets: GrantingBuckets, reservation: BucketReservation) -> Iterator[Grant]:
+    """Let the calls made inside draw on the job's reservation; give what is left back at the end."""
+    grant = Grant(reservation)
+    token = _GRANT.set(grant)
+    try:
+        yield grant
+    finally:
+        _GRANT.reset(token)
+        buckets.release(reservation)
+
+
+def covered(key: str) -> bool:
+    """Whether a call to ``key`` made now is paid for by the running job's grant."""
+    grant = _GRANT.get()
+    return grant is not None and grant.covers(key)
+
+
+class GrantingBuckets(Protocol):
+    def release(self, reservation: BucketReservation) -> None: ...
+
+
 @contextmanager
 def metering() -> Iterator[Meter]:
     """Count what the calls made inside spend, so the scheduler learns what one job costs."""
@@ -67,12 +106,15 @@ def metering() -> Iterator[Meter]:
         _METER.reset(token)
 
 
-def charge(points: float) -> None:
-    """Add one answered request's cost to the job being metered (no-op outside ``metering``)."""
+def charge(key: str, points: float) -> None:
+    """Add one answered request's cost to the job being metered and to its grant (no-op outside them)."""
     meter = _METER.get()
     if meter is not None:
         meter.points += points
         meter.requests += 1
+    grant = _GRANT.get()
+    if grant is not None and grant.reservation.key == key:
+        grant.spent += points
 
 
 def bucket_key(domain: str) -> str:
@@ -134,6 +176,8 @@ class LocalBuckets:
             cost = shop.costs.get(operation, DEFAULT_COST)
             self._ids += 1
             bucket = shop.bucket
+            if covered(key):  # the job reserved this call's points up front
+                return BucketReservation(key, 0.0, self._ids), 0.0
             if bucket is None:
                 if shop.probing:  # another request is learning the bucket: wait for its answer
                     return None, 0.05
@@ -146,12 +190,35 @@ class LocalBuckets:
                 return BucketReservation(key, cost, self._ids), 0.0
             return None, (cost - available) / bucket.rate
 
+    def try_grant(self, key: str, points: float) -> tuple[BucketReservation | None, float]:
+        """Reserve a whole job's points, or say how many seconds until the bucket holds them. A shop never
+        reported yet gets an empty grant: its first call is the probe that learns the bucket."""
+        now = self._clock()
+        with self._lock:
+            self._ids += 1
+            bucket = self._shop(key).bucket
+            if bucket is None:
+                return BucketReservation(key, 0.0, self._ids), 0.0
+            points = min(points, bucket.maximum)
+            available = bucket.estimate(now)
+            if available + EPSILON >= points:
+                bucket.in_flight[self._ids] = points
+                return BucketReservation(key, points, self._ids), 0.0
+            return None, (points - available) / bucket.rate
+
+    def release(self, reservation: BucketReservation) -> None:
+        """Give back what is left of a grant: its calls' own answers already reported what they spent."""
+        with self._lock:
+            bucket = self._shop(reservation.key).bucket
+            if bucket is not None:
+                bucket.in_flight.pop(reservation.id, None)
+
     def settle(
         self, reservation: BucketReservation, operation: str, status: RateLimitStatus | None, cost: float | None
     ) -> None:
         """Release a reservation; adopt the bucket and the cost the answer reported (if it did)."""
         now = self._clock()
-        charge(cost if cost is not None else reservation.points)
+        charge(reservation.key, cost if cost is not None else reservation.points)
         with self._lock:
             shop = self._shop(reservation.key)
             if operation and cost is not None and cost > 0:
