@@ -173,6 +173,10 @@ class RqDispatcher:
 
         self.redis = Redis.from_url(redis_url)
         self.queue = Queue(queue_name, connection=self.redis, serializer=JSONSerializer)
+        #: Where delayed jobs (paced, deferred, retries) wait and, once due, queue: workers take them only when
+        #: ``queue`` is empty, so a shop's due backlog never stands in front of another shop's new job even
+        #: when the workers fall behind the shops' buckets (architecture.md, "Rate limits and fairness").
+        self.later = Queue(later_queue_name(queue_name), connection=self.redis, serializer=JSONSerializer)
         self._wake_prefix = f"connector:{queue_name}:waiting:"
 
     def wake(self, job: str, *, key: str) -> bool:
@@ -220,7 +224,7 @@ class RqDispatcher:
         for _ in range(2):
             try:
                 if at is not None and at > datetime.now(UTC):
-                    self.queue.enqueue_at(_whole_second_after(at), "connector.jobs.run_job", job, arg, **options)
+                    self.later.enqueue_at(_whole_second_after(at), "connector.jobs.run_job", job, arg, **options)
                 else:
                     self.queue.enqueue("connector.jobs.run_job", job, arg, **options)
                 return True
@@ -244,6 +248,11 @@ class RqDispatcher:
             return job.get_status(refresh=True) in _waiting_statuses()
         except NoSuchJobError:
             return False
+
+
+def later_queue_name(queue_name: str) -> str:
+    """The queue of delayed jobs that come due, behind ``queue_name`` in every worker's order."""
+    return f"{queue_name}-later"
 
 
 def _waiting_statuses() -> frozenset[object]:

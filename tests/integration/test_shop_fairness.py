@@ -32,6 +32,7 @@ from connector.core.redemptions import create_redemption
 from connector.core.scheduling import fulfil_job_key
 from connector.core.sweeper import sweep
 from connector.core.tables import Redemption, RedemptionEventRow
+from connector.dispatch import later_queue_name
 from connector.redis_buckets import RedisBuckets, bucket_keys
 from tests.conftest import seed_world
 from tests.integration.conftest import child_pids, run_cli, worker_env
@@ -169,7 +170,9 @@ def test_a_shop_with_an_empty_bucket_does_not_hold_the_only_worker(rq_runtime, s
     assert buckets.stats(bucket_key(SHOP_A))["deferred"] >= 1
     assert sim.control("stats")["throttled"] == 0
     assert sweep(rt).fulfilments == 0  # deferred, not owed: a sweep does not run it early
-    scheduled = ScheduledJobRegistry(rt.settings.queue_name, connection=Redis.from_url(rt.settings.redis_url))
+    scheduled = ScheduledJobRegistry(
+        later_queue_name(rt.settings.queue_name), connection=Redis.from_url(rt.settings.redis_url)
+    )
     assert any(job_id.startswith(fulfil_job_key(a, 0) + "-at") for job_id in scheduled.get_job_ids())
 
 
@@ -188,10 +191,10 @@ def test_one_brands_backlog_does_not_delay_another_brands_redemption(rq_runtime,
     [b] = _redeem(rt, member_b, reward_b)
 
     queue = Queue(rt.settings.queue_name, connection=redis, serializer=JSONSerializer)
-    scheduled = ScheduledJobRegistry(queue=queue)
+    scheduled = ScheduledJobRegistry(queue=Queue(later_queue_name(rt.settings.queue_name), connection=redis))
     # A's backlog waits in the scheduled registry; B's job is in the queue behind a burst of A's at most.
     assert scheduled.count >= 180
-    assert queue.job_ids.index(fulfil_job_key(b, 0)) < 10
+    assert queue.job_ids.index(fulfil_job_key(b, 0)) < 10 and queue.count < 12
     next_slot = redis.hget(bucket_keys(bucket_key(SHOP_A))[0], "next")
     assert sweep(rt).fulfilments == 201  # everything pending is owed a job, and already has one:
     assert scheduled.count >= 180 and redis.hget(bucket_keys(bucket_key(SHOP_A))[0], "next") == next_slot
