@@ -142,3 +142,29 @@ def test_redis_bucket_learns_the_cost_of_a_job_from_what_it_was_charged(redis_ur
     assert buckets.job_cost(SHOP) == 22.0
     buckets.learn_job_cost(SHOP, 32.0)
     assert buckets.job_cost(SHOP) == pytest.approx(24.0)  # a moving average, not the last job alone
+
+
+def test_redis_bucket_grant_pays_for_a_whole_jobs_calls_and_gives_the_rest_back(redis_url):
+    from connector.core.rate_buckets import granted
+
+    buckets, other = RedisBuckets(redis_url), RedisBuckets(redis_url)
+    _teach(buckets, SHOP, available=60, cost=20)
+    grant, _ = buckets.try_grant(SHOP, 50.0)
+    assert grant is not None and grant.points == 50.0
+    assert other.try_grant(SHOP, 50.0)[0] is None  # a second job of the shop waits: 10 points are left
+    with granted(buckets, grant):
+        first, _ = buckets.reserve(SHOP, "Op")  # paid for by the grant, though only 10 points are free
+        assert first is not None and first.points == 0.0
+        buckets.settle(first, "Op", _report(40), 20.0)
+    # The grant is given back: the report (40) is the bucket, nothing else is held.
+    assert buckets.wait_for(SHOP, 40) == 0.0
+
+
+def test_delayed_jobs_are_scheduled_on_a_whole_second_never_before_they_are_due():
+    from datetime import UTC, datetime
+
+    from connector.dispatch import _whole_second_after
+
+    due = datetime(2026, 12, 6, 12, 0, 0, 800_000, tzinfo=UTC)
+    assert _whole_second_after(due) == datetime(2026, 12, 6, 12, 0, 1, tzinfo=UTC)
+    assert _whole_second_after(due.replace(microsecond=0)) == due.replace(microsecond=0)
