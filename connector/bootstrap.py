@@ -46,9 +46,16 @@ def attach_dispatcher(rt: Runtime) -> None:
 
     mode = rt.settings.jobs_mode
     if mode == "rq":
+        from connector.redis_buckets import RedisBuckets
+
         assert rt.settings.redis_url
+        # Every worker process draws on one estimate per shop (architecture.md, "Rate limits and fairness").
+        rt.rate_buckets = RedisBuckets(rt.settings.redis_url, default_job_cost=rt.settings.shop_job_cost_points)
         rt.dispatcher = RqDispatcher(rt.settings.redis_url, rt.settings.queue_name)
     elif mode == "sync":
         rt.dispatcher = SyncDispatcher(rt)
     else:
+        from connector.core.rate_buckets import LocalBuckets
+
+        rt.rate_buckets = LocalBuckets(default_job_cost=rt.settings.shop_job_cost_points)
         rt.dispatcher = ThreadDispatcher(rt)

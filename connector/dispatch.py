@@ -15,7 +15,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from connector.core.job_table import run_job
 from connector.core.runtime import Runtime
@@ -34,7 +34,16 @@ class SyncDispatcher:
         self._seq = itertools.count()
         self._depth = 0
 
-    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool:
+    def enqueue(
+        self,
+        job: str,
+        arg: int,
+        *,
+        key: str,
+        at: datetime | None = None,
+        pace: Callable[[], datetime | None] | None = None,
+    ) -> bool:
+        # ``pace`` is ignored: jobs run inline, one at a time, so there is no queue to be fair in.
         if at is not None and at > self.clock():
             heapq.heappush(self.delayed, (at, next(self._seq), job, arg, key))
             return True
@@ -80,7 +89,17 @@ class ThreadDispatcher:
         self._thread = threading.Thread(target=self._loop, name="connector-jobs", daemon=True)
         self._thread.start()
 
-    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool:
+    def enqueue(
+        self,
+        job: str,
+        arg: int,
+        *,
+        key: str,
+        at: datetime | None = None,
+        pace: Callable[[], datetime | None] | None = None,
+    ) -> bool:
+        if pace is not None and key not in self._keys:  # a racing duplicate books one slot too many: harmless
+            at = pace()
         with self._cv:
             if key in self._keys:
                 return False
@@ -154,6 +173,10 @@ class RqDispatcher:
 
         self.redis = Redis.from_url(redis_url)
         self.queue = Queue(queue_name, connection=self.redis, serializer=JSONSerializer)
+        #: Where delayed jobs (paced, deferred, retries) wait and, once due, queue: workers take them only when
+        #: ``queue`` is empty, so a shop's due backlog never stands in front of another shop's new job even
+        #: when the workers fall behind the shops' buckets (architecture.md, "Rate limits and fairness").
+        self.later = Queue(later_queue_name(queue_name), connection=self.redis, serializer=JSONSerializer)
         self._wake_prefix = f"connector:{queue_name}:waiting:"
 
     def wake(self, job: str, *, key: str) -> bool:
@@ -172,9 +195,17 @@ class RqDispatcher:
     def woken(self, key: str) -> None:
         self.redis.delete(self._wake_prefix + key)
 
-    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool:
+    def enqueue(
+        self,
+        job: str,
+        arg: int,
+        *,
+        key: str,
+        at: datetime | None = None,
+        pace: Callable[[], datetime | None] | None = None,
+    ) -> bool:
         from rq.exceptions import DuplicateJobError
-        from rq.job import Job, JobStatus
+        from rq.job import Job
 
         options = {
             "job_id": key,
@@ -184,10 +215,16 @@ class RqDispatcher:
             "job_timeout": 600,
             "description": f"{job}({arg})",
         }
+        if pace is not None:
+            # Book the shop's slot only for a job that is new: a sweep over a paced backlog must not push
+            # the backlog's slots further out (each existing job would book one more).
+            if self._waiting(key):
+                return False
+            at = pace()
         for _ in range(2):
             try:
                 if at is not None and at > datetime.now(UTC):
-                    self.queue.enqueue_at(at, "connector.jobs.run_job", job, arg, **options)
+                    self.later.enqueue_at(_whole_second_after(at), "connector.jobs.run_job", job, arg, **options)
                 else:
                     self.queue.enqueue("connector.jobs.run_job", job, arg, **options)
                 return True
@@ -196,7 +233,38 @@ class RqDispatcher:
                 # if it already ended, the work is owed again (the sweeper says so): replace it.
                 existing = Job.fetch(key, connection=self.redis, serializer=self.queue.serializer)
                 status = existing.get_status(refresh=True)
-                if status in {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}:
+                if status in _waiting_statuses():
                     return False
                 existing.delete()
         return False
+
+    def _waiting(self, key: str) -> bool:
+        """Whether a job with this key is queued, scheduled or running (so enqueueing it again adds nothing)."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        try:
+            job = Job.fetch(key, connection=self.redis, serializer=self.queue.serializer)
+            return job.get_status(refresh=True) in _waiting_statuses()
+        except NoSuchJobError:
+            return False
+
+
+def later_queue_name(queue_name: str) -> str:
+    """The queue of delayed jobs that come due, behind ``queue_name`` in every worker's order."""
+    return f"{queue_name}-later"
+
+
+def _waiting_statuses() -> frozenset[object]:
+    from rq.job import JobStatus
+
+    return frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
+
+
+def _whole_second_after(at: datetime) -> datetime:
+    """RQ's scheduled registry keeps whole seconds and releases a job once its second has begun: rounded down,
+    a job due at 12:00:00.8 would run up to 0.8 s early, find its redemption not due yet, and leave it to
+    the sweeper. Rounded up, it runs on time or just after."""
+    if at.microsecond == 0:
+        return at
+    return at.replace(microsecond=0) + timedelta(seconds=1)

@@ -79,10 +79,14 @@ def run_worker(
     from rq import Queue, SimpleWorker, Worker
     from rq.serializers import JSONSerializer
 
+    from connector.dispatch import later_queue_name
+
     if not settings.redis_url:
         raise ValueError("the worker needs CONNECTOR_REDIS_URL; without it jobs run inside `connector serve`")
     redis = Redis.from_url(settings.redis_url)
     queue = Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
+    # Delayed jobs come due into their own queue, taken when the first is empty (dispatch.RqDispatcher.later).
+    later = Queue(later_queue_name(settings.queue_name), connection=redis, serializer=JSONSerializer)
     cls = SimpleWorker if simple else Worker
     from connector.jobs import current_runtime
 
@@ -96,7 +100,7 @@ def run_worker(
     try:
         while True:
             worker = cls(
-                [queue],
+                [queue, later],
                 connection=redis,
                 serializer=JSONSerializer,
                 worker_ttl=worker_ttl,

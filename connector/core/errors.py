@@ -327,3 +327,17 @@ class ProviderError(ConnectorError):
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "fix": self.fix, "retryable": self.retryable}
+
+
+class RateLimitDeferral(ConnectorError):
+    """The shop's rate-limit bucket cannot afford the next call for ``retry_after`` seconds.
+
+    Not a failure: the host runs the job again then (without counting an attempt) and the worker takes
+    other shops' work meanwhile. Raised by a plugin only when ``HookContext.defer_when_throttled``.
+    """
+
+    code = "rate_limit_deferral"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after

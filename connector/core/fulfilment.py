@@ -23,10 +23,18 @@ from sqlalchemy import or_, select, update
 from connector.core.backoff import retry_delay
 from connector.core.confirmations import send_initial_confirmation
 from connector.core.database import rowcount, transaction
-from connector.core.errors import ConnectorError, NoPluginClaimedError, ProviderError, catalog_entry
+from connector.core.errors import (
+    ConnectorError,
+    NoPluginClaimedError,
+    ProviderError,
+    RateLimitDeferral,
+    catalog_entry,
+)
 from connector.core.hooktypes import FulfilmentRequest, FulfilmentResult
 from connector.core.lifecycle import transition
 from connector.core.model import DeliveryStatus, RedemptionEvent, RedemptionStatus
+from connector.core.pacing import shop_bucket_of
+from connector.core.rate_buckets import granted, metering
 from connector.core.runtime import Runtime
 from connector.core.scheduling import (  # noqa: F401  (FULFIL_JOB, fulfil_job_key re-exported)
     FULFIL_JOB,
@@ -57,18 +65,40 @@ class _Claim:
 
 
 def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
-    """One attempt. Returns what happened (``fulfilled``, ``retry``, ``error``, ``skipped``)."""
+    """One attempt. Returns what happened (``fulfilled``, ``retry``, ``error``, ``skipped``, ``deferred``).
+
+    A job whose shop's bucket cannot afford it now is deferred (architecture.md, "Rate limits and fairness
+    across shops"): it runs again when the bucket will, without counting an attempt, and the worker is free
+    for other shops' jobs meanwhile.
+    """
+    bucket = shop_bucket_of(rt, redemption_id)
+    buckets = rt.rate_buckets
+    if bucket is None or buckets is None:
+        return _attempt(rt, redemption_id, None)
+    # The whole job's points up front: two jobs of a shop never each spend part of what affords one.
+    grant, wait = buckets.try_grant(bucket, buckets.job_cost(bucket))
+    if grant is None:
+        return _defer_unclaimed(rt, redemption_id, bucket, wait)
+    with granted(buckets, grant):
+        return _attempt(rt, redemption_id, bucket)
+
+
+def _attempt(rt: Runtime, redemption_id: int, bucket: str | None) -> str:
     claim = _claim(rt, redemption_id)
     if claim is None:
         return "skipped"
     if claim.blocked is not None:
         return _record_failure(rt, redemption_id, claim.token, claim.blocked)
     try:
-        result = rt.plugins.hook.connector_fulfil_redemption(
-            request=claim.request, ctx=rt.hook_context(claim.request.channel)
-        )
+        with metering() as meter:
+            result = rt.plugins.hook.connector_fulfil_redemption(
+                request=claim.request,
+                ctx=rt.hook_context(claim.request.channel, defer_when_throttled=bucket is not None),
+            )
         if result is None:
             raise NoPluginClaimedError(f"no plugin fulfils channel {claim.request.channel!r}")
+    except RateLimitDeferral as exc:
+        return _defer_claimed(rt, redemption_id, claim.token, bucket, exc.retry_after)
     except ClaimLostError:
         rt.log.warning("redemption %s: claim lost before the irreversible call; stopping", redemption_id)
         _release(rt, redemption_id, claim.token)
@@ -83,7 +113,73 @@ def fulfil_redemption(rt: Runtime, redemption_id: int) -> str:
             "internal_error", f"unexpected {type(exc).__name__} during fulfilment", retryable=True, in_doubt=True
         )
         return _record_failure(rt, redemption_id, claim.token, error)
+    if bucket is not None and rt.rate_buckets is not None and not result.found_existing and meter.requests:
+        rt.rate_buckets.learn_job_cost(bucket, meter.points)  # what pacing and deferral expect of the next job
     return _record_success(rt, redemption_id, result, shop_id=claim.shop_id)
+
+
+def _defer_unclaimed(rt: Runtime, redemption_id: int, bucket: str, wait: float) -> str:
+    """Run the job again when its shop's bucket will afford it: nothing recorded but the time it is due.
+
+    ``next_attempt_at`` keeps the sweeper (and any duplicate job) from running it sooner; the attempt
+    count, the error fields and the timeline stay as they were.
+    """
+    now = rt.now()
+    at = now + timedelta(seconds=wait)
+    with transaction(rt.sessions) as s:
+        attempts = s.execute(
+            update(Redemption)
+            .where(
+                Redemption.id == redemption_id,
+                Redemption.status == RedemptionStatus.PENDING,
+                or_(Redemption.claim_expires_at.is_(None), Redemption.claim_expires_at < now),
+                or_(Redemption.next_attempt_at.is_(None), Redemption.next_attempt_at <= now),
+            )
+            .values(next_attempt_at=at)
+            .returning(Redemption.attempts)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+    if attempts is None:
+        return "skipped"  # not due, taken, or no longer pending: whoever holds it schedules what follows
+    return _deferred(rt, redemption_id, attempts, bucket, at)
+
+
+def _defer_claimed(rt: Runtime, redemption_id: int, token: str, bucket: str | None, wait: float) -> str:
+    """The plugin found the bucket short before a read: give the claim back and run again when it is not.
+
+    The attempt does not count against the retry budget (``attempt_budget_from`` moves with it) and no error
+    is recorded; the timeline gets a quiet note next to the attempt it had already logged.
+    """
+    now = rt.now()
+    at = now + timedelta(seconds=wait)
+    with transaction(rt.sessions) as s:
+        r = s.scalars(select(Redemption).where(Redemption.id == redemption_id).with_for_update()).one()
+        if r.claim_token != token:
+            return "skipped"
+        r.claim_token = r.claim_expires_at = None
+        if r.status != RedemptionStatus.PENDING:
+            return "skipped"
+        r.attempt_budget_from += 1
+        r.next_attempt_at = at
+        attempts = r.attempts
+        record_event(
+            s,
+            r,
+            actor=WORKER,
+            kind="attempt_deferred",
+            at=now,
+            message=f"waiting {wait:.1f}s for the shop's API rate limit (not counted as an attempt)",
+            detail={"attempt": attempts, "wait_seconds": round(wait, 3)},
+        )
+    return _deferred(rt, redemption_id, attempts, bucket, at)
+
+
+def _deferred(rt: Runtime, redemption_id: int, attempts: int, bucket: str | None, at: datetime) -> str:
+    if bucket is not None and rt.rate_buckets is not None:
+        rt.rate_buckets.count(bucket, "deferred")
+    rt.log.info("redemption %s: deferred to %s for the rate limit of %s", redemption_id, at.isoformat(), bucket)
+    schedule_fulfilment(rt, redemption_id, attempts, at=at, deferred=True)
+    return "deferred"
 
 
 def _claim(rt: Runtime, redemption_id: int) -> _Claim | None:

@@ -43,6 +43,11 @@ class HookContext:
     sleep: Callable[[float], None] = field(default_factory=lambda: __import__("time").sleep)
     #: ``send_email(to, subject, body)`` through the host's mail transport (SMTP or the outbox).
     send_email: Callable[[str, str, str], None] | None = None
+    #: The host's rate-limit buckets, shared by every worker process (None: the plugin keeps its own).
+    buckets: SharedBuckets | None = None
+    #: True when the host would rather run the job later than have a read wait for the bucket: the plugin then
+    #: raises ``RateLimitDeferral`` (connector.core.errors) before a read the bucket cannot afford yet.
+    defer_when_throttled: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,34 @@ class RateLimitStatus:
     maximum: float
     #: Points (or requests) the bucket regains per second.
     restore_rate: float
+
+
+@dataclass(frozen=True)
+class BucketReservation:
+    """Points set aside in a shop's bucket for one request; give them back with ``SharedBuckets.settle``."""
+
+    key: str
+    points: float
+    #: Orders reservations: an answer to an older one is not adopted over a newer one's report.
+    id: int = 0
+
+
+class SharedBuckets(Protocol):
+    """The host's estimate of each shop's leaky bucket, shared by every worker (core/rate_buckets.py)."""
+
+    def reserve(self, key: str, operation: str) -> tuple[BucketReservation | None, float]:
+        """Reserve the operation's learned cost; ``(None, seconds)`` when the bucket cannot afford it yet."""
+        ...
+
+    def settle(
+        self, reservation: BucketReservation, operation: str, status: RateLimitStatus | None, cost: float | None
+    ) -> None:
+        """The request was answered (or failed): what the answer said about the bucket and the cost, if anything."""
+        ...
+
+    def count(self, key: str, what: str) -> None:
+        """Count an event of the shop's (``throttled``, ``waited``) for diagnostics and benches."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from connector.core.hooktypes import BucketReservation, SharedBuckets
 
 
 class Dispatcher(Protocol):
@@ -13,9 +15,20 @@ class Dispatcher(Protocol):
 
     Jobs carry one id only. ``key`` makes the enqueue idempotent; ``at`` delays it.
     Called only after the transaction that made the job necessary has committed.
+    ``pace``, if given, is asked only when the key is new (a duplicate must not book a slot) and
+    says when the job should start instead of ``at`` (None: as ``at`` says); a dispatcher that
+    runs jobs inline may ignore it.
     """
 
-    def enqueue(self, job: str, arg: int, *, key: str, at: datetime | None = None) -> bool: ...
+    def enqueue(
+        self,
+        job: str,
+        arg: int,
+        *,
+        key: str,
+        at: datetime | None = None,
+        pace: Callable[[], datetime | None] | None = None,
+    ) -> bool: ...
 
     def wake(self, job: str, *, key: str) -> bool:
         """Have ``job`` (arg 0) run soon, unless a run of it is already waiting: many wakes, one run.
@@ -53,3 +66,36 @@ class WebhookSender(Protocol):
     """POSTs one signed outbound webhook (``connector.outbound_http`` in production)."""
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> PostResult: ...
+
+
+class RateBuckets(SharedBuckets, Protocol):
+    """The host's side of the shops' buckets: what the scheduler asks of them (core/rate_buckets.py)."""
+
+    def try_grant(self, key: str, points: float) -> tuple[BucketReservation | None, float]:
+        """Reserve a whole job's points up front (its calls then draw on them), or say how many seconds until
+        the bucket holds them."""
+        ...
+
+    def release(self, reservation: BucketReservation) -> None:
+        """Give back what is left of a grant when its job ends."""
+        ...
+
+    def wait_for(self, key: str, points: float) -> float:
+        """Seconds until the shop's bucket is estimated to hold ``points`` (0: now, or nothing known)."""
+        ...
+
+    def pace(self, key: str, points: float) -> float:
+        """Seconds from now at which the shop's next job of ``points`` should start; books that start."""
+        ...
+
+    def job_cost(self, key: str) -> float:
+        """Points one fulfilment job of the shop is expected to spend (learned, or a default)."""
+        ...
+
+    def learn_job_cost(self, key: str, points: float) -> None:
+        """One fulfilment job of the shop spent ``points``."""
+        ...
+
+    def stats(self, key: str) -> dict[str, float]:
+        """Counters (``paced``, ``deferred``, ``throttled``, ``waited``) and the learned job cost."""
+        ...

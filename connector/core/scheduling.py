@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from connector.core.pacing import fulfilment_pacer
 from connector.core.runtime import Runtime
 
 #: The job that places a redemption's order (``connector.core.fulfilment.fulfil_redemption``).
@@ -50,8 +51,19 @@ def schedule_outbound(rt: Runtime, delivery_id: int, attempts: int, at: datetime
     rt.enqueue(OUTBOUND_JOB, delivery_id, key=outbound_job_key(delivery_id, attempts), at=at)
 
 
-def schedule_fulfilment(rt: Runtime, redemption_id: int, attempts: int, at: datetime | None = None) -> None:
-    rt.enqueue(FULFIL_JOB, redemption_id, key=fulfil_job_key(redemption_id, attempts), at=at)
+def schedule_fulfilment(
+    rt: Runtime, redemption_id: int, attempts: int, at: datetime | None = None, *, deferred: bool = False
+) -> None:
+    """Queue an attempt, paced by its shop's bucket (core/pacing.py).
+
+    ``deferred``: the job ran and found its shop's bucket short; it runs again at ``at`` under a key of its
+    own (the attempt's key belongs to the job still running), unpaced: it already waited its turn.
+    """
+    key = fulfil_job_key(redemption_id, attempts)
+    if deferred and at is not None:
+        rt.enqueue(FULFIL_JOB, redemption_id, key=f"{key}-at{int(at.timestamp() * 1000)}", at=at)
+        return
+    rt.enqueue(FULFIL_JOB, redemption_id, key=key, at=at, pace=fulfilment_pacer(rt, redemption_id, at))
 
 
 def schedule_cancel(rt: Runtime, redemption_id: int) -> None:

@@ -462,11 +462,15 @@ def live_fulfil_jobs(redis_url: str, queue_name: str) -> set[int]:
     from rq.registry import ScheduledJobRegistry, StartedJobRegistry
     from rq.serializers import JSONSerializer
 
+    from connector.dispatch import later_queue_name
+
     redis = Redis.from_url(redis_url)
-    queue = Queue(queue_name, connection=redis, serializer=JSONSerializer)
-    job_ids = set(queue.job_ids)
-    job_ids |= set(StartedJobRegistry(queue=queue).get_job_ids())
-    job_ids |= set(ScheduledJobRegistry(queue=queue).get_job_ids())
+    job_ids: set[str] = set()
+    for name in (queue_name, later_queue_name(queue_name)):  # delayed jobs wait in the second
+        queue = Queue(name, connection=redis, serializer=JSONSerializer)
+        job_ids |= set(queue.job_ids)
+        job_ids |= set(StartedJobRegistry(queue=queue).get_job_ids())
+        job_ids |= set(ScheduledJobRegistry(queue=queue).get_job_ids())
     owed = set()
     for job in Job.fetch_many(list(job_ids), connection=redis, serializer=JSONSerializer):
         if job is not None and job.args and job.args[0] == "fulfil_redemption":

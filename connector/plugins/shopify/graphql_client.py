@@ -29,7 +29,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from connector import __version__
-from connector.core.errors import ProviderError
+from connector.core.errors import ProviderError, RateLimitDeferral
 from connector.core.hooktypes import (
     ALLOW_CUSTOM_API_BASE,
     RateLimitStatus,
@@ -41,8 +41,7 @@ from connector.plugins.shopify.documents import Document
 from connector.plugins.shopify.payload_shapes import json_object
 from connector.plugins.shopify.throttle import (
     SHARED_THROTTLE,
-    Reservation,
-    ThrottleRegistry,
+    Throttle,
     ThrottleStatus,
     requested_cost,
 )
@@ -89,12 +88,13 @@ class ShopifyGraphQLClient:
         connect_timeout: float = 3.0,
         read_timeout: float = 10.0,
         max_throttle_wait: float = 30.0,
-        throttle: ThrottleRegistry = SHARED_THROTTLE,
+        throttle: Throttle = SHARED_THROTTLE,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         session: requests.Session | None = None,
         logger: logging.Logger | None = None,
         allow_custom_api_base: bool = False,
+        defer_reads: bool = False,
     ) -> None:
         problem = api_base_url_problem(shop.domain, shop.api_base_url, allow_custom=allow_custom_api_base)
         if problem:
@@ -112,6 +112,7 @@ class ShopifyGraphQLClient:
         self._timeout = (connect_timeout, read_timeout)
         self._max_throttle_wait = max_throttle_wait
         self._throttle = throttle
+        self._defer_reads = defer_reads
         self._sleep = sleep
         self._clock = clock
         self._own_session = session is None
@@ -172,6 +173,7 @@ class ShopifyGraphQLClient:
             self._report_bucket(extensions)
 
             if response.status_code == 429:
+                self._count("throttled")
                 hint = _retry_after(response.headers.get("Retry-After"))
                 waited = self._wait_after_throttle(document, hint, start, waited)
                 continue
@@ -187,6 +189,7 @@ class ShopifyGraphQLClient:
             errors = body.get("errors")
             if errors:
                 if _has_code(errors, "THROTTLED"):
+                    self._count("throttled")
                     waited = self._wait_after_throttle(document, _throttle_wait(extensions), start, waited)
                     continue
                 raise self._graphql_error(document, errors)
@@ -201,16 +204,25 @@ class ShopifyGraphQLClient:
         # An injected sleep may not move an injected clock; count the time we slept either way.
         return max(self._clock(), start + waited)
 
-    def _acquire(self, document: Document, start: float, waited: float) -> tuple[Reservation, float]:
+    def _acquire(self, document: Document, start: float, waited: float) -> tuple[Any, float]:
         """Reserve the operation's estimated cost, sleeping until the bucket holds it.
 
-        Returns the reservation and the total time waited so far in this call.
+        Returns the reservation and the total time waited so far in this call. With ``defer_reads`` a read
+        the bucket cannot afford raises ``RateLimitDeferral`` instead: the host runs the job later rather
+        than hold its worker. A mutation still waits: it may follow the checkpoint, and deferring it would
+        send the next attempt looking for an order that was never created.
         """
         while True:
             reservation, wait = self._throttle.try_reserve(self._bucket_key, document.name, self._now(start, waited))
             if reservation is not None:
                 return reservation, waited
             wait = max(wait, MIN_WAIT)
+            if self._defer_reads and not document.is_mutation:
+                raise RateLimitDeferral(
+                    f"the rate-limit bucket of {self.shop.domain} affords {document.name} in {wait:.2f}s",
+                    retry_after=wait,
+                )
+            self._count("waited")
             self._check_budget(document, wait, waited)
             self._logger.info(
                 "shopify %s: waiting %.2fs for the rate-limit bucket of %s",
@@ -220,6 +232,12 @@ class ShopifyGraphQLClient:
             )
             self._sleep(wait)
             waited += wait
+
+    def _count(self, what: str) -> None:
+        """Tell the host's buckets (if they count) that a request waited or was throttled: benches report it."""
+        count = getattr(self._throttle, "count", None)
+        if count is not None:
+            count(self._bucket_key, what)
 
     def _wait_after_throttle(self, document: Document, wait: float, start: float, waited: float) -> float:
         wait = max(wait, MIN_WAIT)

@@ -43,6 +43,7 @@ from connector.plugins.shopify.graphql_client import ShopifyGraphQLClient
 from connector.plugins.shopify.identifiers import gid
 from connector.plugins.shopify.member_validation import MemberDetailsError, validate_member
 from connector.plugins.shopify.reward_order import place_reward_order
+from connector.plugins.shopify.throttle import SHARED_THROTTLE, HostBuckets
 from connector.plugins.shopify.variant_cache import orderable_variant
 from connector.plugins.shopify.variants import find_orderable_variant
 
@@ -115,6 +116,8 @@ def make_client(shop: ShopInfo, ctx: HookContext, config: ShopifyConfig) -> Shop
         clock=time.monotonic,
         logger=ctx.logger,
         allow_custom_api_base=config.allow_custom_api_base,
+        throttle=HostBuckets(ctx.buckets) if ctx.buckets is not None else SHARED_THROTTLE,
+        defer_reads=ctx.defer_when_throttled,
     )
 
 

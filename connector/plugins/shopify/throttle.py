@@ -18,7 +18,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+from connector.core.hooktypes import BucketReservation, RateLimitStatus, SharedBuckets
 
 #: Assumed cost of an operation never seen before. Real costs of the plugin's documents
 #: are 10-60 points; overestimating only delays the first call on a nearly empty bucket.
@@ -173,3 +175,43 @@ class ThrottleRegistry:
 
 #: The one registry a process shares, so every worker thread sees the same buckets.
 SHARED_THROTTLE = ThrottleRegistry()
+
+
+class Throttle(Protocol):
+    """What the GraphQL client needs of a bucket estimate: this module's registry or the host's buckets."""
+
+    def try_reserve(self, key: str, operation: str, now: float) -> tuple[Any, float]: ...
+
+    def settle(self, reservation: Any, operation: str, extensions: Mapping[str, Any] | None, now: float) -> None: ...
+
+    def observe(self, key: str, extensions: Mapping[str, Any] | None, now: float) -> None: ...
+
+
+class HostBuckets:
+    """The host's shared buckets (``HookContext.buckets``: in Redis when RQ workers run the jobs), read through
+    Shopify's ``extensions.cost``. The host keeps its own clock, so ``now`` is ignored."""
+
+    def __init__(self, buckets: SharedBuckets) -> None:
+        self.buckets = buckets
+
+    def try_reserve(self, key: str, operation: str, now: float) -> tuple[BucketReservation | None, float]:
+        return self.buckets.reserve(key, operation)
+
+    def settle(
+        self, reservation: BucketReservation, operation: str, extensions: Mapping[str, Any] | None, now: float
+    ) -> None:
+        status = ThrottleStatus.from_extensions(extensions)
+        self.buckets.settle(
+            reservation,
+            operation,
+            None
+            if status is None
+            else RateLimitStatus(status.currently_available, status.maximum_available, status.restore_rate),
+            requested_cost(extensions),
+        )
+
+    def observe(self, key: str, extensions: Mapping[str, Any] | None, now: float) -> None:
+        self.settle(BucketReservation(key, 0.0, 0), "", extensions, now)
+
+    def count(self, key: str, what: str) -> None:
+        self.buckets.count(key, what)
