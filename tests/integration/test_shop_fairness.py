@@ -22,6 +22,7 @@ from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
+from benches.shared import child_pids
 from connector.core import catalog
 from connector.core.access import Actor
 from connector.core.database import transaction
@@ -35,7 +36,7 @@ from connector.core.tables import Redemption, RedemptionEventRow
 from connector.dispatch import later_queue_name
 from connector.redis_buckets import RedisBuckets, bucket_keys
 from tests.conftest import seed_world
-from tests.integration.conftest import child_pids, run_cli, worker_env
+from tests.integration.conftest import run_cli, worker_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 SUPPORT = Actor("support", Role.SUPPORT)
