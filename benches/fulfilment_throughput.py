@@ -179,6 +179,7 @@ def make_runtime(database_url: str, redis_url: str, queue: str, outbox: Path) ->
     from connector.encryption import load_keyring
     from connector.mail import OutboxMailer
     from connector.plugin_manager import make_plugin_manager
+    from connector.redis_buckets import RedisBuckets
 
     settings = Settings.from_env(
         {**benchlib.key_env(), "SHOPIFY_ALLOW_CUSTOM_API_BASE": "true"},  # the bench's shop is the simulator
@@ -195,6 +196,9 @@ def make_runtime(database_url: str, redis_url: str, queue: str, outbox: Path) ->
         mailer=OutboxMailer(outbox, settings.mail_from),
     )
     rt.dispatcher = RqDispatcher(redis_url, queue)
+    # Paced per shop at enqueue, as the web app's runtime is (connector.bootstrap): without it the bench
+    # would queue every job at once and measure an unpaced product.
+    rt.rate_buckets = RedisBuckets(redis_url, default_job_cost=settings.shop_job_cost_points)
     return rt
 
 
