@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from connector.api.schemas import INT32_MAX, JsonInteger, StrictBoolean, UtcDateTime, body_id
+from connector.api.schemas import (
+    INT32_MAX,
+    JsonInteger,
+    MemberDetailsBaseSchema,
+    RewardBaseSchema,
+    StrictBoolean,
+    UtcDateTime,
+    body_id,
+)
 from connector.core.member_edit import MAX_LENGTH
 
 #: A SKU: no spaces or control characters (the shop's variant SKU, copied exactly).
@@ -72,19 +80,7 @@ class RetriedSchema(Schema):
     status = fields.String(metadata={"description": "Its status right after the retry (the attempt may be done)."})
 
 
-class MemberDetailsSchema(Schema):
-    id = fields.Integer()
-    first_name = fields.String()
-    last_name = fields.String()
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    date_of_birth = fields.Date(allow_none=True)
-    address1 = fields.String(allow_none=True)
-    address2 = fields.String(allow_none=True)
-    city = fields.String(allow_none=True)
-    province_code = fields.String(allow_none=True)
-    country_code = fields.String(allow_none=True)
-    zip = fields.String(allow_none=True)
+class MemberDetailsSchema(MemberDetailsBaseSchema):
     updated_at = UtcDateTime()
 
 
@@ -138,16 +134,7 @@ class RewardUpdateSchema(_RewardFieldsSchema):
     )
 
 
-class RewardSchema(Schema):
-    id = fields.Integer()
-    brand_id = fields.Integer()
-    name = fields.String()
-    sku = fields.String()
-    points_cost = fields.Integer()
-    channel = fields.String()
-    shop_id = fields.Integer(allow_none=True)
-    instructions = fields.String()
-    active = fields.Boolean()
+class RewardSchema(RewardBaseSchema):
     available_from = fields.Date(allow_none=True)
     available_until = fields.Date(allow_none=True)
     per_member_limit = fields.Integer(allow_none=True)
