@@ -9,15 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from connector.api.schemas import (
-    INT32_MAX,
-    JsonInteger,
-    MemberDetailsBaseSchema,
-    RewardBaseSchema,
-    StrictBoolean,
-    UtcDateTime,
-    body_id,
-)
+from connector.api.schemas import INT32_MAX, JsonInteger, StrictBoolean, UtcDateTime, body_id
 from connector.core.member_edit import MAX_LENGTH
 
 #: A SKU: no spaces or control characters (the shop's variant SKU, copied exactly).
@@ -39,6 +31,39 @@ def _count(description: str) -> JsonInteger:
         validate=validate.Range(min=1, max=INT32_MAX, error=f"must be a whole number from 1 to {INT32_MAX}"),
         metadata={"description": description},
     )
+
+
+class RewardBaseSchema(Schema):
+    """A reward as every answer that shows it has it: the Rewards catalogue's and the platform's by-ref one
+    extend it, so the two cannot drift apart."""
+
+    id = fields.Integer()
+    brand_id = fields.Integer()
+    name = fields.String()
+    sku = fields.String()
+    points_cost = fields.Integer()
+    channel = fields.String()
+    shop_id = fields.Integer(allow_none=True)
+    instructions = fields.String()
+    active = fields.Boolean()
+
+
+class MemberDetailsBaseSchema(Schema):
+    """A member's id and editable details (``hooktypes.MEMBER_FIELD_LABELS``), as every answer that shows them
+    has them: the member edit's and the platform's by-ref one extend it, so the two cannot drift apart."""
+
+    id = fields.Integer()
+    first_name = fields.String()
+    last_name = fields.String()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    date_of_birth = fields.Date(allow_none=True)
+    address1 = fields.String(allow_none=True)
+    address2 = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    province_code = fields.String(allow_none=True)
+    country_code = fields.String(allow_none=True)
+    zip = fields.String(allow_none=True)
 
 
 class MemberEditSchema(Schema):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from connector.api.catalogue_schemas import MemberDetailsBaseSchema, RewardBaseSchema
 from connector.api.schemas import (
     INT32_MAX,
     NOT_BLANK_PATTERN,
     STATE_PATTERN,
     JsonInteger,
-    MemberDetailsBaseSchema,
-    RewardBaseSchema,
     StrictBoolean,
     UtcDateTime,
     body_id,

@@ -306,39 +306,6 @@ class LedgerEntrySchema(Schema):
     actor = fields.String()
 
 
-class RewardBaseSchema(Schema):
-    """A reward as every answer that shows it has it: the Rewards catalogue's and the platform's by-ref one
-    extend it, so the two cannot drift apart."""
-
-    id = fields.Integer()
-    brand_id = fields.Integer()
-    name = fields.String()
-    sku = fields.String()
-    points_cost = fields.Integer()
-    channel = fields.String()
-    shop_id = fields.Integer(allow_none=True)
-    instructions = fields.String()
-    active = fields.Boolean()
-
-
-class MemberDetailsBaseSchema(Schema):
-    """A member's id and editable details (``hooktypes.MEMBER_FIELD_LABELS``), as every answer that shows them
-    has them: the member edit's and the platform's by-ref one extend it, so the two cannot drift apart."""
-
-    id = fields.Integer()
-    first_name = fields.String()
-    last_name = fields.String()
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    date_of_birth = fields.Date(allow_none=True)
-    address1 = fields.String(allow_none=True)
-    address2 = fields.String(allow_none=True)
-    city = fields.String(allow_none=True)
-    province_code = fields.String(allow_none=True)
-    country_code = fields.String(allow_none=True)
-    zip = fields.String(allow_none=True)
-
-
 class MemberSchema(Schema):
     id = fields.Integer()
     external_ref = fields.String(allow_none=True)
