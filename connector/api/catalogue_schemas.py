@@ -33,6 +33,39 @@ def _count(description: str) -> JsonInteger:
     )
 
 
+class RewardBaseSchema(Schema):
+    """A reward as every answer that shows it has it: the Rewards catalogue's and the platform's by-ref one
+    extend it, so the two cannot drift apart."""
+
+    id = fields.Integer()
+    brand_id = fields.Integer()
+    name = fields.String()
+    sku = fields.String()
+    points_cost = fields.Integer()
+    channel = fields.String()
+    shop_id = fields.Integer(allow_none=True)
+    instructions = fields.String()
+    active = fields.Boolean()
+
+
+class MemberDetailsBaseSchema(Schema):
+    """A member's id and editable details (``hooktypes.MEMBER_FIELD_LABELS``), as every answer that shows them
+    has them: the member edit's and the platform's by-ref one extend it, so the two cannot drift apart."""
+
+    id = fields.Integer()
+    first_name = fields.String()
+    last_name = fields.String()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    date_of_birth = fields.Date(allow_none=True)
+    address1 = fields.String(allow_none=True)
+    address2 = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    province_code = fields.String(allow_none=True)
+    country_code = fields.String(allow_none=True)
+    zip = fields.String(allow_none=True)
+
+
 class MemberEditSchema(Schema):
     """The member's details to change; fields left out stay as they are, null or "" empties one."""
 
@@ -72,19 +105,7 @@ class RetriedSchema(Schema):
     status = fields.String(metadata={"description": "Its status right after the retry (the attempt may be done)."})
 
 
-class MemberDetailsSchema(Schema):
-    id = fields.Integer()
-    first_name = fields.String()
-    last_name = fields.String()
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    date_of_birth = fields.Date(allow_none=True)
-    address1 = fields.String(allow_none=True)
-    address2 = fields.String(allow_none=True)
-    city = fields.String(allow_none=True)
-    province_code = fields.String(allow_none=True)
-    country_code = fields.String(allow_none=True)
-    zip = fields.String(allow_none=True)
+class MemberDetailsSchema(MemberDetailsBaseSchema):
     updated_at = UtcDateTime()
 
 
@@ -138,16 +159,7 @@ class RewardUpdateSchema(_RewardFieldsSchema):
     )
 
 
-class RewardSchema(Schema):
-    id = fields.Integer()
-    brand_id = fields.Integer()
-    name = fields.String()
-    sku = fields.String()
-    points_cost = fields.Integer()
-    channel = fields.String()
-    shop_id = fields.Integer(allow_none=True)
-    instructions = fields.String()
-    active = fields.Boolean()
+class RewardSchema(RewardBaseSchema):
     available_from = fields.Date(allow_none=True)
     available_until = fields.Date(allow_none=True)
     per_member_limit = fields.Integer(allow_none=True)

@@ -12,7 +12,7 @@ from flask import url_for
 
 from connector.api.auth import current_actor
 from connector.api.blueprint import bp
-from connector.api.openapi import HeaderParam, operation
+from connector.api.openapi import operation
 from connector.api.payload import load_body, load_query
 from connector.api.platform_schemas import (
     BrandQuerySchema,
@@ -22,8 +22,7 @@ from connector.api.platform_schemas import (
     RedemptionByRefSchema,
     RewardUpsertSchema,
 )
-from connector.api.redemptions import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN, _detail, _idempotency_key
-from connector.api.schemas import IDEMPOTENCY_KEY_MAX, RedemptionSchema
+from connector.api.redemptions import IDEMPOTENT_CREATE, created_answer, idempotency_key
 from connector.core import platform_refs
 from connector.core.platform_refs import CREATED
 from connector.core.redemptions import points_balance
@@ -159,28 +158,13 @@ def get_reward_by_ref(ref: str) -> dict[str, Any]:
     ),
     tag="platform",
     body=RedemptionByRefSchema,
-    headers=(
-        HeaderParam(
-            IDEMPOTENCY_HEADER,
-            "Makes the request safe to retry; one redemption per key (per brand). A UUID is recommended.",
-            max_length=IDEMPOTENCY_KEY_MAX,
-            pattern=IDEMPOTENCY_KEY_PATTERN,
-        ),
-    ),
-    responses={
-        201: ("Created; its fulfilment is queued", RedemptionSchema),
-        200: ("Replayed: the redemption this Idempotency-Key already created", RedemptionSchema),
-    },
-    response_headers={
-        201: {"Location": "The new redemption's URL."},
-        200: {"Idempotency-Replayed": "`true`: nothing new was created."},
-    },
+    **IDEMPOTENT_CREATE,
     errors=(403, 404, 409),
 )
 def create_redemption_by_ref() -> Any:
     rt, actor = current_runtime(), current_actor()
     data = load_body(RedemptionByRefSchema())
-    key = _idempotency_key()
+    key = idempotency_key()
     created = platform_refs.redeem_by_refs(
         rt,
         actor,
@@ -189,8 +173,4 @@ def create_redemption_by_ref() -> Any:
         brand_id=data["brand_id"],
         idempotency_key=key,
     )
-    redemption_id = created.redemption.id
-    body = _detail(rt, actor, redemption_id)
-    if created.replayed:
-        return body, 200, {"Idempotency-Replayed": "true"}
-    return body, 201, {"Location": url_for("api.get_redemption", redemption_id=redemption_id)}
+    return created_answer(rt, actor, created)

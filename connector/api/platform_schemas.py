@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from connector.api.catalogue_schemas import MemberDetailsBaseSchema, RewardBaseSchema
 from connector.api.schemas import (
     INT32_MAX,
     NOT_BLANK_PATTERN,
@@ -16,7 +17,7 @@ from connector.api.schemas import (
     query_id,
 )
 from connector.core.outbound_events import EventType
-from connector.core.platform_refs import REF_MAX, REF_PATTERN
+from connector.core.platform_refs import MEMBER_FIELDS, REF_MAX, REF_PATTERN, REWARD_FIELDS
 
 _REF_PROBLEM = f"1 to {REF_MAX} characters: letters, digits and . _ : @ + -"
 _RESULTS = ["created", "updated", "unchanged"]
@@ -74,26 +75,18 @@ class MemberUpsertSchema(Schema):
     )
 
 
-class PlatformMemberSchema(Schema):
-    id = fields.Integer()
+class PlatformMemberSchema(MemberDetailsBaseSchema):
     brand_id = fields.Integer()
     external_ref = fields.String()
-    first_name = fields.String()
-    last_name = fields.String()
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    date_of_birth = fields.Date(allow_none=True)
-    address1 = fields.String(allow_none=True)
-    address2 = fields.String(allow_none=True)
-    city = fields.String(allow_none=True)
-    province_code = fields.String(allow_none=True)
-    country_code = fields.String(allow_none=True)
-    zip = fields.String(allow_none=True)
     points_balance = fields.Integer()
     result = fields.String(
         validate=validate.OneOf(_RESULTS),
         metadata={"description": "What the upsert did (not in a GET).", "optional": True},
     )
+
+    class Meta:
+        # The order the answer has always had: the platform's keys right after the id.
+        fields = ("id", "brand_id", "external_ref", *MEMBER_FIELDS, "points_balance", "result")
 
 
 class RewardUpsertSchema(Schema):
@@ -116,21 +109,16 @@ class RewardUpsertSchema(Schema):
     active = StrictBoolean(metadata={"description": "Switched off rewards cannot be redeemed."})
 
 
-class PlatformRewardSchema(Schema):
-    id = fields.Integer()
-    brand_id = fields.Integer()
+class PlatformRewardSchema(RewardBaseSchema):
     external_ref = fields.String()
-    name = fields.String()
-    sku = fields.String()
-    points_cost = fields.Integer()
-    channel = fields.String()
-    shop_id = fields.Integer(allow_none=True)
-    instructions = fields.String()
-    active = fields.Boolean()
     result = fields.String(
         validate=validate.OneOf(_RESULTS),
         metadata={"description": "What the upsert did (not in a GET).", "optional": True},
     )
+
+    class Meta:
+        # The order the answer has always had: the platform's keys right after the id.
+        fields = ("id", "brand_id", "external_ref", *REWARD_FIELDS, "result")
 
 
 class RedemptionByRefSchema(Schema):

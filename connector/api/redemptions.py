@@ -39,7 +39,7 @@ from connector.core.tables import Redemption
 from connector.request_context import current_runtime
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-#: Printable ASCII, not blank (surrounding spaces are trimmed): what ``_idempotency_key`` takes.
+#: Printable ASCII, not blank (surrounding spaces are trimmed): what ``idempotency_key`` takes.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$"
 _ACTION_ERRORS = (403, 404, 409)
 
@@ -68,7 +68,40 @@ def _detail(rt: Runtime, actor: Actor, redemption_id: int) -> dict[str, Any]:
         return RedemptionSchema().dump(redemption_detail(visible_redemption(s, actor, redemption_id)))
 
 
-def _idempotency_key() -> str | None:
+#: What every way of creating a redemption (by ids, or by the platform's refs) documents alike: the
+#: ``Idempotency-Key`` it takes and its two answers, so the key space reads the same on both routes.
+IDEMPOTENT_CREATE: dict[str, Any] = {
+    "headers": (
+        HeaderParam(
+            IDEMPOTENCY_HEADER,
+            "Makes the request safe to retry; one redemption per key (per brand). A UUID is recommended.",
+            max_length=IDEMPOTENCY_KEY_MAX,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+        ),
+    ),
+    "responses": {
+        201: ("Created; its fulfilment is queued", RedemptionSchema),
+        200: ("Replayed: the redemption this Idempotency-Key already created", RedemptionSchema),
+    },
+    "response_headers": {
+        201: {"Location": "The new redemption's URL."},
+        200: {"Idempotency-Replayed": "`true`: nothing new was created."},
+    },
+}
+
+
+def created_answer(
+    rt: Runtime, actor: Actor, created: core_redemptions.Created
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """201 with its ``Location`` for a new redemption; 200 marked replayed when the key had already made it."""
+    redemption_id = created.redemption.id
+    body = _detail(rt, actor, redemption_id)
+    if created.replayed:
+        return body, 200, {"Idempotency-Replayed": "true"}
+    return body, 201, {"Location": url_for("api.get_redemption", redemption_id=redemption_id)}
+
+
+def idempotency_key() -> str | None:
     raw = request.headers.get(IDEMPOTENCY_HEADER)
     if raw is None:
         return None
@@ -95,36 +128,17 @@ def _idempotency_key() -> str | None:
     ),
     tag="redemptions",
     body=RedemptionCreateSchema,
-    headers=(
-        HeaderParam(
-            IDEMPOTENCY_HEADER,
-            "Makes the request safe to retry; one redemption per key (per brand). A UUID is recommended.",
-            max_length=IDEMPOTENCY_KEY_MAX,
-            pattern=IDEMPOTENCY_KEY_PATTERN,
-        ),
-    ),
-    responses={
-        201: ("Created; its fulfilment is queued", RedemptionSchema),
-        200: ("Replayed: the redemption this Idempotency-Key already created", RedemptionSchema),
-    },
-    response_headers={
-        201: {"Location": "The new redemption's URL."},
-        200: {"Idempotency-Replayed": "`true`: nothing new was created."},
-    },
+    **IDEMPOTENT_CREATE,
     errors=(403, 409),
 )
 def create_redemption() -> tuple[dict[str, Any], int, dict[str, str]]:
     rt, actor = current_runtime(), current_actor()
     data = load_body(RedemptionCreateSchema())
-    key = _idempotency_key()
+    key = idempotency_key()
     created = core_redemptions.create_redemption(
         rt, actor, member_id=data["member_id"], reward_id=data["reward_id"], idempotency_key=key
     )
-    redemption_id = created.redemption.id
-    body = _detail(rt, actor, redemption_id)
-    if created.replayed:
-        return body, 200, {"Idempotency-Replayed": "true"}
-    return body, 201, {"Location": url_for("api.get_redemption", redemption_id=redemption_id)}
+    return created_answer(rt, actor, created)
 
 
 @bp.get("/redemptions")

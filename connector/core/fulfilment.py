@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 
 from connector.core.backoff import retry_delay
 from connector.core.confirmations import send_initial_confirmation
@@ -118,6 +118,20 @@ def _attempt(rt: Runtime, redemption_id: int, bucket: str | None) -> str:
     return _record_success(rt, redemption_id, result, shop_id=claim.shop_id)
 
 
+def _takeable(redemption_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The row may be taken now: still pending, nobody's lease on it (or a lapsed one), and due.
+
+    One rule for claiming an attempt and for deferring an unclaimed one, so a deferral never moves a job
+    that a claim would have refused to run.
+    """
+    return (
+        Redemption.id == redemption_id,
+        Redemption.status == RedemptionStatus.PENDING,
+        or_(Redemption.claim_expires_at.is_(None), Redemption.claim_expires_at < now),
+        or_(Redemption.next_attempt_at.is_(None), Redemption.next_attempt_at <= now),
+    )
+
+
 def _defer_unclaimed(rt: Runtime, redemption_id: int, bucket: str, wait: float) -> str:
     """Run the job again when its shop's bucket will afford it: nothing recorded but the time it is due.
 
@@ -129,12 +143,7 @@ def _defer_unclaimed(rt: Runtime, redemption_id: int, bucket: str, wait: float) 
     with transaction(rt.sessions) as s:
         attempts = s.execute(
             update(Redemption)
-            .where(
-                Redemption.id == redemption_id,
-                Redemption.status == RedemptionStatus.PENDING,
-                or_(Redemption.claim_expires_at.is_(None), Redemption.claim_expires_at < now),
-                or_(Redemption.next_attempt_at.is_(None), Redemption.next_attempt_at <= now),
-            )
+            .where(*_takeable(redemption_id, now))
             .values(next_attempt_at=at)
             .returning(Redemption.attempts)
             .execution_options(synchronize_session=False)
@@ -190,12 +199,7 @@ def _claim(rt: Runtime, redemption_id: int) -> _Claim | None:
         claimed = rowcount(
             s.execute(
                 update(Redemption)
-                .where(
-                    Redemption.id == redemption_id,
-                    Redemption.status == RedemptionStatus.PENDING,
-                    or_(Redemption.claim_expires_at.is_(None), Redemption.claim_expires_at < now),
-                    or_(Redemption.next_attempt_at.is_(None), Redemption.next_attempt_at <= now),
-                )
+                .where(*_takeable(redemption_id, now))
                 .values(
                     claim_token=token,
                     claim_expires_at=now + lease,

@@ -287,6 +287,23 @@ class MemberInfo:
     shop_customer_id: str | None
 
 
+#: The words a message uses for each of a member's details (``MemberInfo`` attributes but ``id`` and
+#: ``shop_customer_id``), in form order: one table, so a plugin's error and the console's form name a field alike.
+MEMBER_FIELD_LABELS: dict[str, str] = {
+    "first_name": "first name",
+    "last_name": "last name",
+    "email": "email",
+    "phone": "phone",
+    "date_of_birth": "date of birth",
+    "address1": "address line 1",
+    "address2": "address line 2",
+    "city": "city",
+    "province_code": "state/province",
+    "country_code": "country",
+    "zip": "ZIP/postal code",
+}
+
+
 @dataclass(frozen=True)
 class CheckProblem:
     """What a plugin would refuse, found before the attempt: the error it would fail with, word for word.

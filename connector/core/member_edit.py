@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.errors import ConflictError, NotFoundError, ValidationError
-from connector.core.hooktypes import CheckProblem
+from connector.core.hooktypes import MEMBER_FIELD_LABELS, CheckProblem
 from connector.core.model import RedemptionStatus
 from connector.core.redemptions import retry_redemption
 from connector.core.runtime import Runtime
@@ -30,20 +30,8 @@ from connector.core.snapshots import member_info
 from connector.core.tables import Member, Redemption, Reward
 from connector.core.timeline import record_event
 
-#: The fields support may correct, in form order, with the label messages use.
-EDITABLE: dict[str, str] = {
-    "first_name": "first name",
-    "last_name": "last name",
-    "email": "email",
-    "phone": "phone",
-    "date_of_birth": "date of birth",
-    "address1": "address line 1",
-    "address2": "address line 2",
-    "city": "city",
-    "province_code": "state/province",
-    "country_code": "country",
-    "zip": "ZIP/postal code",
-}
+#: The fields support may correct, in form order, with the label messages use (the plugins use the same).
+EDITABLE: dict[str, str] = MEMBER_FIELD_LABELS
 #: What each column holds at most (the schema's lengths): checked before a plugin sees the value.
 MAX_LENGTH: dict[str, int] = {
     "first_name": 100,

@@ -23,7 +23,7 @@ from connector.core.id_paging import id_page
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.tables import ApiToken, Brand
-from connector.core.user_admin import Scope, check_manages_users, checked_grant
+from connector.core.user_admin import Scope, check_manages_users, checked_grant, scope_fields
 
 MAX_NAME = 200
 
@@ -59,11 +59,7 @@ def _view(t: ApiToken, brand_name: str | None) -> TokenView:
     return TokenView(
         id=t.id,
         name=t.name,
-        role=Role(t.role),
-        brand_id=t.brand_id,
-        brand_name=brand_name,
-        distributor_id=t.distributor_id,
-        retailer_id=t.retailer_id,
+        **scope_fields(t, brand_name),
         created_at=t.created_at,
         last_used_at=t.last_used_at,
         revoked_at=t.revoked_at,

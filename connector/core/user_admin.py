@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ from connector.core.frequent_buyer.tables import Distributor, Retailer
 from connector.core.id_paging import id_page
 from connector.core.model import Role
 from connector.core.runtime import Runtime
-from connector.core.tables import Brand, User
+from connector.core.tables import ApiToken, Brand, User
 from connector.core.user_admin_tables import UserLink
 from connector.core.users import NO_PASSWORD, disable_user
 
@@ -146,6 +146,25 @@ def _scoped(actor: Actor) -> Select[User, str | None]:
     return q
 
 
+class ScopeFields(TypedDict):
+    role: Role
+    brand_id: int | None
+    brand_name: str | None
+    distributor_id: int | None
+    retailer_id: int | None
+
+
+def scope_fields(holder: User | ApiToken, brand_name: str | None) -> ScopeFields:
+    """Whom a user or a token acts for, as ``UserView`` and ``TokenView`` both show it."""
+    return ScopeFields(
+        role=Role(holder.role),
+        brand_id=holder.brand_id,
+        brand_name=brand_name,
+        distributor_id=holder.distributor_id,
+        retailer_id=holder.retailer_id,
+    )
+
+
 def status_of(user: User) -> str:
     if user.disabled_at is not None:
         return "disabled"
@@ -157,11 +176,7 @@ def view_of(user: User, brand_name: str | None) -> UserView:
         id=user.id,
         email=user.email,
         name=user.name,
-        role=Role(user.role),
-        brand_id=user.brand_id,
-        brand_name=brand_name,
-        distributor_id=user.distributor_id,
-        retailer_id=user.retailer_id,
+        **scope_fields(user, brand_name),
         status=status_of(user),
         created_at=user.created_at,
         last_login_at=user.last_login_at,

@@ -6,7 +6,6 @@ The Shopify plugin answers ``connector_check_member`` and fulfils against the si
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -21,27 +20,9 @@ from connector.core.redemptions import create_redemption
 from connector.core.runtime import Runtime
 from connector.core.snapshots import member_info
 from connector.core.tables import Member, Redemption, RedemptionEventRow
-from shopify_sim import SimServer
-from tests.conftest import World, seed_world
+from tests.conftest import World
 
 SUPPORT = Actor("user:sam@support.example", Role.SUPPORT)
-
-
-@pytest.fixture
-def sim() -> Iterator[SimServer]:
-    with SimServer(access_token="shpat_test_token", shop_domain="acme-pets.myshopify.com") as server:
-        server.control("products", {"title": "Ambassador T-Shirt", "variants": [{"sku": "TSHIRT-M", "inventory": 100}]})
-        yield server
-
-
-@pytest.fixture
-def rt(make_runtime) -> Runtime:
-    return make_runtime()
-
-
-@pytest.fixture
-def world(rt: Runtime, sim: SimServer) -> World:
-    return seed_world(rt, api_base_url=sim.base_url, points=10_000)
 
 
 def set_member(rt: Runtime, member_id: int, **values: object) -> None:

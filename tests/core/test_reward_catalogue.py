@@ -7,7 +7,6 @@ HTTP, with the same ``productVariants`` lookup the fulfilment makes (the test ru
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -30,21 +29,15 @@ SUPPORT = Actor("user:sam@support.example", Role.SUPPORT)
 
 
 @pytest.fixture
-def sim() -> Iterator[SimServer]:
-    with SimServer(access_token="shpat_test_token", shop_domain="acme-pets.myshopify.com") as server:
-        server.control("products", {"title": "Ambassador T-Shirt", "variants": [{"sku": "TSHIRT-M", "inventory": 100}]})
-        server.control("products", {"title": "Hoodie", "status": "DRAFT", "variants": [{"sku": "HOODIE-L"}]})
-        yield server
-
-
-@pytest.fixture
-def rt(make_runtime) -> Runtime:
-    return make_runtime()
+def sim(sim: SimServer) -> SimServer:
+    """The T-shirt store of ``conftest.py``, also with a Hoodie in DRAFT (a SKU the shop cannot order)."""
+    sim.control("products", {"title": "Hoodie", "status": "DRAFT", "variants": [{"sku": "HOODIE-L"}]})
+    return sim
 
 
 @pytest.fixture
 def world(rt: Runtime, sim: SimServer) -> World:
-    return seed_world(rt, api_base_url=sim.base_url, points=100_000)
+    return seed_world(rt, api_base_url=sim.base_url, points=100_000)  # room for many claims
 
 
 def reward(rt: Runtime, reward_id: int) -> Reward:

@@ -10,38 +10,18 @@ not rewrite the others.
 
 from __future__ import annotations
 
-import argparse
-import secrets
-import sys
-import tempfile
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
-from connector.config import Settings
-from connector.core.credentials import generate_key
 from connector.core.tables import Redemption
-from connector.migrations import upgrade
 from tests.conftest import TEST_ENV
-from tests.e2e.harness import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer, build_runtime, launch_chromium
+from tests.e2e.harness import album, build_runtime, screenshot_settings, screenshots_main
 from tests.e2e.pages import click_and_wait, log_in, row, wait_until_seen
-from tests.e2e.screenshots import ROOT, VIEWPORT
 from tests.e2e.seed import seed_console
 from tests.fakes import FakeShopPlugin
 
 
 def take(out: Path, workdir: Path) -> list[Path]:
-    database_url = f"sqlite:///{workdir / 'screenshots.sqlite3'}"
-    upgrade(database_url)
-    settings = Settings.from_env(
-        TEST_ENV,
-        database_url=database_url,
-        outbox_dir=workdir / "outbox",
-        jobs_mode="sync",
-        retry_base_seconds=60.0,
-        secret_key=secrets.token_hex(32),
-        encryption_keys=(generate_key(),),
-    )
+    settings = screenshot_settings(workdir, "screenshots.sqlite3", TEST_ENV, retry_base_seconds=60.0)
     shop = FakeShopPlugin()
     rt = build_runtime(settings, [shop])
     console = seed_console(rt, shop, realistic=True)
@@ -50,23 +30,15 @@ def take(out: Path, workdir: Path) -> list[Path]:
         crm = s.get(Redemption, r["crm_id_not_found"])
         sku = s.get(Redemption, r["product_not_found"])
         assert crm is not None and sku is not None
-        member_id, reward_id = crm.member_id, sku.reward_id
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    with LiveServer(rt) as server, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+        reward_id = sku.reward_id
+    with album(rt, out) as photos:
 
         def page_for(user: object) -> object:
-            context = browser.new_context(base_url=server.url, viewport=VIEWPORT)
-            context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-            page = context.new_page()
+            page = photos.new_page()
             log_in(page, user)  # type: ignore[arg-type]
             return page
 
-        def shot(page: object, name: str, *, whole: bool = False) -> None:
-            written.append(out / name)
-            page.screenshot(path=written[-1], full_page=whole)  # type: ignore[attr-defined]
-
+        shot = photos.shot
         admin = page_for(console.brand_admin)
         admin.goto("/admin/rewards")  # type: ignore[attr-defined]
         shot(admin, "catalogue-01-rewards.png")
@@ -84,25 +56,11 @@ def take(out: Path, workdir: Path) -> list[Path]:
         support.locator("#f-phone").fill("call me")  # type: ignore[attr-defined]
         click_and_wait(support.locator("#save-retry"))  # type: ignore[attr-defined]
         shot(support, "catalogue-05-member-edit-refused.png", whole=True)
-        browser.close()
-    rt.engine.dispose()
-    if server.errors.seen:
-        raise SystemExit(f"the server answered with errors: {server.errors.seen}")
-    del member_id
-    return written
+    return photos.written
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="folder for the PNGs")
-    args = parser.parse_args(argv)
-    if not CHROMIUM.exists():
-        print(f"{CHROMIUM} is missing: run .ci/install-browser first", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="connector-shots-") as workdir:
-        for path in take(args.out, Path(workdir)):
-            print(path)
-    return 0
+    return screenshots_main(take, (__doc__ or "").split("\n\n")[0], argv, prefix="connector-shots-")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from connector.core.model import Role
 from connector.core.runtime import Runtime
 from tests.conftest import World, seed_world
 from tests.fakes import FakeShopPlugin
+from tests.web.receiver import Receiver, running_receiver
 from tests.web.shop_rows import Shops, Stores, running_stores, seed_shops
 from tests.web.support import make_token
 
@@ -24,8 +25,16 @@ def shop() -> FakeShopPlugin:
 
 
 @pytest.fixture
-def rt(make_runtime, shop) -> Runtime:
-    return make_runtime(plugins=[shop])
+def rt(request: pytest.FixtureRequest, make_runtime, shop) -> Runtime:
+    """The runtime; a test module may set ``RUNTIME_OPTIONS`` (settings) rather than override this fixture."""
+    return make_runtime(plugins=[shop], **getattr(request.module, "RUNTIME_OPTIONS", {}))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real webhook receiver on 127.0.0.1; its tests set ``RUNTIME_OPTIONS = SEND_TO_RECEIVER``."""
+    with running_receiver() as r:
+        yield r
 
 
 @pytest.fixture

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "platform-integration.md"
+#: Settings under which the runtime sends webhooks to this receiver (a module's ``RUNTIME_OPTIONS``):
+#: 127.0.0.1 allowed, and three attempts so a test can run out of them.
+SEND_TO_RECEIVER: dict[str, Any] = {"outbound_allow_local": True, "outbound_max_attempts": 3}
 
 
 @dataclass

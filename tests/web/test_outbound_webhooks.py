@@ -6,7 +6,6 @@ through the real API, the real fulfilment (FakeShopPlugin) and the real Shopify 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,21 +14,11 @@ from sqlalchemy import select, text
 from connector.core.outbound_tables import OutboundAttempt, OutboundDelivery, OutboundEndpoint
 from connector.core.outbound_urls import address_problem
 from connector.core.runtime import Runtime
-from tests.web.receiver import Receiver, documented_verify, running_receiver
+from tests.web.receiver import SEND_TO_RECEIVER, documented_verify, running_receiver
 from tests.web.support import as_body, bearer, fulfillment_payload, shopify_headers
 
 ENDPOINTS = "/api/v1/webhook-endpoints"
-
-
-@pytest.fixture
-def rt(make_runtime, shop) -> Runtime:
-    return make_runtime(plugins=[shop], outbound_allow_local=True, outbound_max_attempts=3)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as r:
-        yield r
+RUNTIME_OPTIONS = SEND_TO_RECEIVER
 
 
 def _add_endpoint(client, token: str, url: str) -> dict:

@@ -25,7 +25,7 @@ from datetime import date
 from typing import Any
 
 from connector.core.errors import ProviderError
-from connector.core.hooktypes import MemberInfo
+from connector.core.hooktypes import MEMBER_FIELD_LABELS, MemberInfo
 from connector.plugins.shopify.regions import (
     CALLING_CODES,
     COUNTRY_ALIASES,
@@ -39,19 +39,8 @@ from connector.plugins.shopify.regions import (
 MAX_TEXT = 255
 MAX_AGE_YEARS = 120
 
-LABELS: dict[str, str] = {
-    "first_name": "first name",
-    "last_name": "last name",
-    "email": "email",
-    "phone": "phone",
-    "date_of_birth": "date of birth",
-    "address1": "address line 1",
-    "address2": "address line 2",
-    "city": "city",
-    "province_code": "state/province",
-    "country_code": "country",
-    "zip": "ZIP/postal code",
-}
+#: How messages name each field: the core's words, so the console's form and these errors agree.
+LABELS: dict[str, str] = MEMBER_FIELD_LABELS
 
 _HTML = re.compile(r"<[^>]*>|[<>]")
 _URL = re.compile(r"https?://|www\.", re.IGNORECASE)

@@ -5,32 +5,18 @@ Real sign-in and CSRF, the real core, and a real receiver on 127.0.0.1.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import select
 
 from connector.core.access import Actor
 from connector.core.model import Role
 from connector.core.outbound_tables import OutboundDelivery, OutboundEndpoint
 from connector.core.redemptions import create_redemption
-from connector.core.runtime import Runtime
 from tests.web.admin.conftest import flashes
 from tests.web.admin.dom import parse
-from tests.web.receiver import Receiver, running_receiver
+from tests.web.receiver import SEND_TO_RECEIVER
 
 SUPPORT = Actor("support@acme", Role.SUPPORT)
-
-
-@pytest.fixture
-def rt(make_runtime, shop) -> Runtime:
-    return make_runtime(plugins=[shop], outbound_allow_local=True, outbound_max_attempts=3)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as r:
-        yield r
+RUNTIME_OPTIONS = SEND_TO_RECEIVER
 
 
 def test_webhooks_page_adds_an_endpoint_shows_its_secret_once_and_resends(rt, world, people, signed_in, receiver):
