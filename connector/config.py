@@ -146,7 +146,7 @@ class Settings:
     queue_name: str = "connector"
     #: Points one fulfilment job is assumed to spend from its shop's bucket until one has been measured
     #: (pacing and deferral: architecture.md, "Rate limits and fairness across shops").
-    shop_job_cost_points: float = 50.0
+    shop_job_cost_points: float = 12.0
     plugin_env: Mapping[str, str] = field(default_factory=dict)
     #: Reverse proxies in front of the web app whose ``X-Forwarded-For`` is believed (0: the socket's address).
     trusted_proxies: int = 0
@@ -199,7 +199,7 @@ class Settings:
             "claim_lease_seconds": float(env.get("CONNECTOR_CLAIM_LEASE_SECONDS", 300)),
             "jobs_mode": jobs_mode,
             "queue_name": env.get("CONNECTOR_QUEUE", "connector"),
-            "shop_job_cost_points": _positive(env, "CONNECTOR_SHOP_JOB_COST_POINTS", 50.0),
+            "shop_job_cost_points": _positive(env, "CONNECTOR_SHOP_JOB_COST_POINTS", 12.0),
             "trusted_proxies": _count(env, "CONNECTOR_TRUSTED_PROXIES", 0),
             "session_lifetime_hours": _hours(env, "CONNECTOR_SESSION_LIFETIME_HOURS", 12.0),
             "plugin_env": {k: v for k, v in env.items() if not k.startswith("CONNECTOR_") and k.isupper()},

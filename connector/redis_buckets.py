@@ -118,6 +118,12 @@ end
 local maximum, rate = tonumber(ARGV[5]), tonumber(ARGV[6])
 local avail = math.max(0, math.min(tonumber(ARGV[7]), maximum))
 if not v[1] or id > tonumber(v[5] or '0') then
+  if v[1] then
+    -- Answers overtake each other: a later reservation's report can be older at Shopify than the one
+    -- adopted before it and miss that request's spend. So a report only lowers the estimate; time raises it.
+    local refilled = math.min(tonumber(v[1]), tonumber(v[3]) + math.max(0, now - tonumber(v[4])) * tonumber(v[2]))
+    avail = math.min(avail, refilled)
+  end
   redis.call('HSET', b, 'max', ARGV[5], 'rate', ARGV[6], 'avail', tostring(avail), 'ts', tostring(now),
     'adopted', ARGV[1])
 else

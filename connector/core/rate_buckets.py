@@ -33,8 +33,9 @@ from connector.core.hooktypes import BucketReservation, RateLimitStatus
 
 #: Assumed cost of an operation never seen before (real ones cost 10-60 points; overestimating only delays).
 DEFAULT_COST = 100.0
-#: Assumed points of one fulfilment job until a job of the shop has been measured.
-DEFAULT_JOB_COST = 50.0
+#: Assumed points of one fulfilment job until a job of the shop has been measured: one 10-point `orderCreate`
+#: carrying its customer (docs/performance.md) and a margin. Too high paces a backlog below its bucket.
+DEFAULT_JOB_COST = 12.0
 #: Assumed restore rate (points/s) of a shop whose bucket was never reported (Shopify's Standard plan).
 DEFAULT_RESTORE_RATE = 100.0
 #: Assumed bucket size of a shop never reported (Shopify's Standard plan: 1000 points).
@@ -238,6 +239,10 @@ class LocalBuckets:
                 shop.bucket = _Bucket(status.maximum, available, status.restore_rate, now, adopted=reservation.id)
                 shop.probing = False
             elif reservation.id > bucket.adopted:
+                # Answers overtake each other: a later reservation's report can be older at Shopify than
+                # the one adopted before it and miss that request's spend. So a report only lowers the
+                # estimate; time alone raises it.
+                available = min(available, bucket.refilled(now))
                 bucket.maximum, bucket.rate = status.maximum, status.restore_rate
                 bucket.available, bucket.observed_at, bucket.adopted = available, now, reservation.id
             else:
