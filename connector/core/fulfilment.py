@@ -343,6 +343,8 @@ def _record_failure(rt: Runtime, redemption_id: int, token: str, error: Provider
         if r.claim_token != token or r.status != RedemptionStatus.PENDING:
             if r.claim_token == token:  # parked or reversed under us: the lease is ours to give back
                 r.claim_token = r.claim_expires_at = None
+                if error.nothing_created:  # and our irreversible call was refused: no order to look up later
+                    r.submitted_at = None
             return "skipped"
         attempts = r.attempts
         budget_left = rt.settings.max_attempts - (r.attempts - r.attempt_budget_from)

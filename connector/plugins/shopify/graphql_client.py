@@ -179,8 +179,13 @@ class ShopifyGraphQLClient:
                 continue
             if response.status_code == 401 and self.shop.tokens is not None and not renewed:
                 # An expired or rotated token: the host renews it once (or finds another process's
-                # renewal) and the request is sent again. A 401 cannot have run the operation.
-                self.shop.tokens.rejected(token)
+                # renewal) and the request is sent again. A 401 cannot have run the operation, so when the
+                # host refuses to renew (the shop was disconnected meanwhile) nothing was created either.
+                try:
+                    self.shop.tokens.rejected(token)
+                except ProviderError as refused:
+                    refused.nothing_created = not refused.in_doubt
+                    raise
                 renewed = True
                 continue
             self._raise_for_status(document, response)
@@ -278,6 +283,7 @@ class ShopifyGraphQLClient:
                 f"Shopify rejected the access token of {domain} (HTTP 401): it was revoked or the app was uninstalled.",
                 fix=_AUTH_FIX,
                 retryable=False,
+                nothing_created=True,  # refused before it ran
             )
         if status == 403:
             raise ProviderError(

@@ -188,3 +188,38 @@ def test_scopes_compare_with_write_implying_read():
         "write_customers",
         "write_orders",
     )
+
+
+class _DisconnectedKeeper(_Keeper):
+    """The host's keeper once the shop was disconnected (app uninstalled): it refuses to renew."""
+
+    def rejected(self, token: str) -> str:
+        self.rejections.append(token)
+        raise ProviderError("shop_disconnected", "Shop disconnected: reinstall the app", retryable=False)
+
+
+def test_a_401_the_host_will_not_renew_says_nothing_was_created(mocked, registry, fake_time):
+    """A 401 is refused before the operation runs: an orderCreate refused so leaves no order to look up later."""
+    shopify = FakeShopify(mocked)
+    keeper = _DisconnectedKeeper()
+    shopify.on("JobStatus", Reply(status=401, body={"errors": "[API] Invalid API key or access token"}))
+    with (
+        ShopifyGraphQLClient(
+            replace(SHOP, tokens=keeper), throttle=registry, sleep=fake_time.sleep, clock=fake_time.clock
+        ) as client,
+        pytest.raises(ProviderError) as caught,
+    ):
+        client.execute(JOB_STATUS, {"id": "j"})
+    assert caught.value.code == "shop_disconnected" and caught.value.nothing_created
+    assert len(shopify.calls) == 1
+
+
+def test_a_final_401_says_nothing_was_created(mocked, registry, fake_time):
+    shopify = FakeShopify(mocked)
+    shopify.on("JobStatus", Reply(status=401, body={"errors": "[API] Invalid API key or access token"}))
+    with (
+        ShopifyGraphQLClient(SHOP, throttle=registry, sleep=fake_time.sleep, clock=fake_time.clock) as client,
+        pytest.raises(ProviderError) as caught,
+    ):
+        client.execute(JOB_STATUS, {"id": "j"})
+    assert caught.value.code == "shop_auth_failed" and caught.value.nothing_created
