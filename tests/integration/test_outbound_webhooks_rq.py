@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -51,7 +51,9 @@ def test_rq_worker_sends_the_webhook_and_retries_it_after_a_failure(rq_runtime):
 
         # Wait for the retry to come due (RQ's scheduler moves it to the queue then); not a timing assert.
         deadline = time.monotonic() + 30
-        while datetime.now(UTC) <= delivery.next_attempt_at and time.monotonic() < deadline:
+        # Delayed jobs are queued at the next whole second after they come due (RQ keeps whole seconds).
+        due = delivery.next_attempt_at + timedelta(seconds=1.2)
+        while datetime.now(UTC) <= due and time.monotonic() < deadline:
             time.sleep(0.2)
         second = run_cli(rt, "worker", "--burst", **LOCAL)
         assert second.returncode == 0, second.stderr
