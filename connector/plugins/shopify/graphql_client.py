@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, overload
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import requests
-from urllib3.exceptions import NewConnectionError
 
 from connector import __version__
 from connector.core.errors import ProviderError, RateLimitDeferral
@@ -38,18 +35,21 @@ from connector.core.hooktypes import (
     redact_url,
 )
 from connector.plugins.shopify.documents import Document
-from connector.plugins.shopify.payload_shapes import json_object
+from connector.plugins.shopify.graphql_answers import (
+    MIN_WAIT,
+    describe_errors,
+    has_code,
+    json_or_none,
+    may_have_been_sent,
+    retry_after,
+    throttle_wait,
+)
 from connector.plugins.shopify.throttle import (
     SHARED_THROTTLE,
     Throttle,
     ThrottleStatus,
     requested_cost,
 )
-
-#: Wait after a 429 or THROTTLED answer that carries no hint of its own.
-DEFAULT_THROTTLE_WAIT = 1.0
-#: Shortest sleep: keeps float rounding from spinning through near-zero waits.
-MIN_WAIT = 0.01
 
 _AUTH_FIX = "Reconnect the shop (a new access token with write_orders and write_customers), then retry."
 _FROZEN_FIX = "Ask the merchant to reactivate the shop in Shopify, then retry."
@@ -166,7 +166,7 @@ class ShopifyGraphQLClient:
                 self._throttle.settle(reservation, document.name, None, self._now(start, waited))
                 raise
 
-            body = _json_or_none(response)
+            body = json_or_none(response)
             extensions = body.get("extensions") if isinstance(body, dict) else None
             self._throttle.settle(reservation, document.name, extensions, self._now(start, waited))
             self._log_response(document, response, extensions)
@@ -174,7 +174,7 @@ class ShopifyGraphQLClient:
 
             if response.status_code == 429:
                 self._count("throttled")
-                hint = _retry_after(response.headers.get("Retry-After"))
+                hint = retry_after(response.headers.get("Retry-After"))
                 waited = self._wait_after_throttle(document, hint, start, waited)
                 continue
             if response.status_code == 401 and self.shop.tokens is not None and not renewed:
@@ -193,9 +193,9 @@ class ShopifyGraphQLClient:
                 raise self._unavailable(document, f"Shopify answered {document.name} with a body that is not JSON.")
             errors = body.get("errors")
             if errors:
-                if _has_code(errors, "THROTTLED"):
+                if has_code(errors, "THROTTLED"):
                     self._count("throttled")
-                    waited = self._wait_after_throttle(document, _throttle_wait(extensions), start, waited)
+                    waited = self._wait_after_throttle(document, throttle_wait(extensions), start, waited)
                     continue
                 raise self._graphql_error(document, errors)
             data = body.get("data")
@@ -306,7 +306,7 @@ class ShopifyGraphQLClient:
             raise self._unavailable(
                 document,
                 f"Shopify answered {document.name} for {domain} with HTTP {status}.",
-                retry_after=_retry_after(response.headers.get("Retry-After"), default=None),
+                retry_after=retry_after(response.headers.get("Retry-After"), default=None),
             )
         if status == 404:
             message = (
@@ -322,25 +322,25 @@ class ShopifyGraphQLClient:
         )
 
     def _graphql_error(self, document: Document, errors: Any) -> ProviderError:
-        if _has_code(errors, "ACCESS_DENIED"):
+        if has_code(errors, "ACCESS_DENIED"):
             return ProviderError(
                 "shop_auth_failed",
-                f"The access token of {self.shop.domain} may not run {document.name}: {_describe_errors(errors)}",
+                f"The access token of {self.shop.domain} may not run {document.name}: {describe_errors(errors)}",
                 fix=_AUTH_FIX,
                 retryable=False,
             )
-        if _has_code(errors, "INTERNAL_SERVER_ERROR"):
+        if has_code(errors, "INTERNAL_SERVER_ERROR"):
             return self._unavailable(document, f"Shopify failed internally running {document.name}.")
-        if _has_code(errors, "SHOP_INACTIVE"):
+        if has_code(errors, "SHOP_INACTIVE"):
             return ProviderError(
                 "shop_unavailable",
-                f"{self.shop.domain} is inactive: {_describe_errors(errors)}",
+                f"{self.shop.domain} is inactive: {describe_errors(errors)}",
                 fix=_FROZEN_FIX,
                 retryable=False,
             )
         return ProviderError(
             "shop_request_invalid",
-            f"Shopify rejected {document.name}: {_describe_errors(errors)}",
+            f"Shopify rejected {document.name}: {describe_errors(errors)}",
             fix=_INVALID_FIX,
             retryable=False,
         )
@@ -355,7 +355,7 @@ class ShopifyGraphQLClient:
         )
 
     def _network_error(self, exc: requests.RequestException, document: Document) -> ProviderError:
-        sent = _may_have_been_sent(exc)
+        sent = may_have_been_sent(exc)
         if isinstance(exc, requests.Timeout):
             what = "timed out waiting for the answer" if sent else "timed out connecting"
         elif isinstance(exc, requests.ConnectionError):
@@ -406,98 +406,3 @@ class ShopifyGraphQLClient:
         deprecated = response.headers.get("X-Shopify-API-Deprecated-Reason")
         if deprecated:
             self._logger.warning("shopify %s uses deprecated API: %s", document.name, deprecated)
-
-
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _codes(errors: Any) -> list[str]:
-    codes = []
-    if isinstance(errors, Sequence) and not isinstance(errors, str):
-        for error in errors:
-            if isinstance(error, Mapping):
-                extensions = error.get("extensions")
-                if isinstance(extensions, Mapping) and isinstance(extensions.get("code"), str):
-                    codes.append(extensions["code"])
-    return codes
-
-
-def _has_code(errors: Any, code: str) -> bool:
-    return code in _codes(errors)
-
-
-def _describe_errors(errors: Any, limit: int = 3) -> str:
-    """A short, PII-free summary of top-level GraphQL errors.
-
-    ``INVALID_VARIABLE`` messages quote the offending variable value (member
-    data), so only their ``problems`` paths and explanations are kept.
-    """
-    if not isinstance(errors, Sequence) or isinstance(errors, str):
-        return "unreadable error list"
-    parts = []
-    for error in list(errors)[:limit]:
-        if not isinstance(error, Mapping):
-            continue
-        extensions = json_object(error, "extensions")
-        code = extensions.get("code")
-        if code == "INVALID_VARIABLE":
-            problems = extensions.get("problems") or []
-            details = "; ".join(
-                f"{'.'.join(str(p) for p in problem.get('path') or [])}: {problem.get('explanation', '')}"
-                for problem in problems
-                if isinstance(problem, Mapping)
-            )
-            text = f"invalid variable ({details})" if details else "invalid variable"
-        else:
-            text = str(error.get("message") or "unknown error")
-        text = text[:200]
-        parts.append(f"{text} [{code}]" if code else text)
-    return "; ".join(parts) or "unknown error"
-
-
-def _throttle_wait(extensions: Mapping[str, Any] | None) -> float:
-    """``(requestedQueryCost - currentlyAvailable) / restoreRate``: when the bucket holds the cost again."""
-    status = ThrottleStatus.from_extensions(extensions)
-    cost = requested_cost(extensions)
-    if status is None or cost is None:
-        return DEFAULT_THROTTLE_WAIT
-    return max(MIN_WAIT, (min(cost, status.maximum_available) - status.currently_available) / status.restore_rate)
-
-
-@overload
-def _retry_after(value: str | None, default: float = DEFAULT_THROTTLE_WAIT) -> float: ...
-@overload
-def _retry_after(value: str | None, default: None) -> float | None: ...
-def _retry_after(value: str | None, default: float | None = DEFAULT_THROTTLE_WAIT) -> float | None:
-    """Parse ``Retry-After`` as seconds or as an HTTP date."""
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return default
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _may_have_been_sent(exc: requests.RequestException) -> bool:
-    """False only when the failure provably happened before the request left this host."""
-    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.InvalidURL):
-        return False
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return False
-    if isinstance(exc, requests.ConnectionError):
-        reason: Any = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-        if isinstance(reason, NewConnectionError):
-            return False
-    return True
