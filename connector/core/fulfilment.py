@@ -118,18 +118,21 @@ def _attempt(rt: Runtime, redemption_id: int, bucket: str | None) -> str:
     return _record_success(rt, redemption_id, result, shop_id=claim.shop_id)
 
 
-def _takeable(redemption_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
-    """The row may be taken now: still pending, nobody's lease on it (or a lapsed one), and due.
+def due_for_attempt(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """A redemption may be attempted now: still pending, nobody's lease on it (or a lapsed one), and due.
 
-    One rule for claiming an attempt and for deferring an unclaimed one, so a deferral never moves a job
-    that a claim would have refused to run.
+    One rule for claiming an attempt, for deferring an unclaimed one and for the sweeper's re-enqueue, so
+    none of them moves a job that a claim would have refused to run.
     """
     return (
-        Redemption.id == redemption_id,
         Redemption.status == RedemptionStatus.PENDING,
         or_(Redemption.claim_expires_at.is_(None), Redemption.claim_expires_at < now),
         or_(Redemption.next_attempt_at.is_(None), Redemption.next_attempt_at <= now),
     )
+
+
+def _takeable(redemption_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (Redemption.id == redemption_id, *due_for_attempt(now))
 
 
 def _defer_unclaimed(rt: Runtime, redemption_id: int, bucket: str, wait: float) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
+from connector.core.fulfilment import due_for_attempt
 from connector.core.outbound_delivery import due_deliveries
 from connector.core.runtime import Runtime
 from connector.core.scheduling import schedule_cancel, schedule_fulfilment, schedule_outbound, schedule_webhook
@@ -32,14 +33,7 @@ def sweep(rt: Runtime, *, webhook_grace_seconds: float = 30.0, limit: int = 5000
     now = rt.now()
     with rt.sessions() as s:
         due = s.execute(
-            select(Redemption.id, Redemption.attempts)
-            .where(
-                Redemption.status == "pending",
-                or_(Redemption.next_attempt_at.is_(None), Redemption.next_attempt_at <= now),
-                or_(Redemption.claim_expires_at.is_(None), Redemption.claim_expires_at < now),
-            )
-            .order_by(Redemption.id)
-            .limit(limit)
+            select(Redemption.id, Redemption.attempts).where(*due_for_attempt(now)).order_by(Redemption.id).limit(limit)
         ).all()
         cancels = s.scalars(
             select(Redemption.id)
