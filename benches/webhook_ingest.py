@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +52,7 @@ import benchlib  # noqa: E402
 import loadgen  # noqa: E402
 from benchlib import mean, percentile, say  # noqa: E402
 from shared import child_pids  # noqa: E402
+from webhook_ingest_steps import count_rows, drain, step_costs  # noqa: E402
 
 SHOP_DOMAIN = "bench-ingest.myshopify.com"
 ORDER_ID = 990_000_000_001  # no redemption has this order: the delivery is stored, never applied
@@ -172,18 +173,6 @@ def seed(database_url: str) -> str:
     return secret
 
 
-def count_rows(database_url: str, table: str) -> int:
-    from sqlalchemy import text
-
-    from connector.core.database import make_engine
-
-    engine = make_engine(database_url)
-    with engine.connect() as c:
-        n = int(c.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0)
-    engine.dispose()
-    return n
-
-
 def pg_application(target: str) -> str:
     """The PostgreSQL ``application_name`` a target connects with, so its backends' CPU can be told apart."""
     return f"bench-{target}"
@@ -284,7 +273,11 @@ def main(argv: list[str] | None = None) -> int:
         checks = verify(targets, database_url, redis_url, queue)
         if not args.no_drain:
             checks.append(drain(database_url, redis_url, queue, Path(tmp)))
-        steps = step_costs(args.steps, database_url, redis_url, secret, deliveries, Path(tmp)) if args.steps else []
+        steps = (
+            step_costs(args.steps, database_url, redis_url, secret, deliveries.signed, SHOP_DOMAIN, Path(tmp))
+            if args.steps
+            else []
+        )
     report(args, targets, checks, steps)
     say(f"\ncpu speed probe at the end: {benchlib.cpu_probe():.2f} s (the machine's speed drifts)")
     say(f"total run time {time.monotonic() - started:.0f}s")
@@ -441,127 +434,6 @@ def verify(targets: list[Target], database_url: str, redis_url: str, queue: str)
             checks.append((line, ok))
     client.close()
     return checks
-
-
-def drain(database_url: str, redis_url: str, queue: str, tmp: Path) -> tuple[str, bool]:
-    """Apply everything the load stored with one drain run, in this process, as a worker would.
-
-    The ingest figures stop at "stored"; this shows the other half keeps up: deliveries applied
-    per second by one process, and that every stored delivery ends ``processed``.
-    """
-    from connector.bootstrap import build_runtime
-    from connector.config import Settings
-    from connector.core.webhook_intake import DRAIN_JOB
-    from connector.jobs import run_job
-
-    settings = Settings.from_env(
-        benchlib.key_env(),
-        database_url=database_url,
-        redis_url=redis_url,
-        jobs_mode="rq",
-        queue_name=queue,
-        outbox_dir=tmp / "drain",
-    )
-    rt = build_runtime(settings)
-    rows = count_rows(database_url, "webhook_deliveries")
-    began, cpu = time.perf_counter(), time.process_time()
-    result = run_job(DRAIN_JOB, 0, rt)
-    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
-    left = count_rows(database_url, "webhook_deliveries WHERE status <> 'processed'")
-    rt.engine.dispose()
-    say(
-        f"\ndrain: one run applied {rows} deliveries ({result}) in {wall:.1f} s = {rows / wall:.0f}/s, "
-        f"{cpu / max(rows, 1) * 1000:.2f} CPU ms each; {left} left unprocessed"
-    )
-    return (f"drain: {rows} stored deliveries applied by one run, {left} left", left == 0)
-
-
-def _timed(label: str, fn: Callable[[int], object], n: int) -> tuple[str, float, float]:
-    """Mean wall and CPU (this thread) milliseconds per call of ``fn(i)``, i in range(n)."""
-    wall0, cpu0 = time.perf_counter(), time.thread_time()
-    for i in range(n):
-        fn(i)
-    return label, (time.perf_counter() - wall0) / n * 1000, (time.thread_time() - cpu0) / n * 1000
-
-
-def step_costs(
-    n: int, database_url: str, redis_url: str, secret: str, deliveries: Deliveries, tmp: Path
-) -> list[tuple[str, float, float]]:
-    """(c): each step of the connector's webhook path, in this process, one thread, no contention."""
-    import psycopg
-    from redis import Redis
-
-    from connector.app import create_app
-    from connector.config import Settings
-    from connector.core.hooktypes import InboundWebhook
-    from connector.core.webhook_intake import DRAIN_JOB, DRAIN_KEY, receive_webhook, shop_secrets
-
-    say(f"\n(c) timing each step of the connector's path in-process, one thread, {n} calls each")
-    settings = Settings.from_env(
-        benchlib.key_env(),
-        database_url=database_url,
-        redis_url=redis_url,
-        jobs_mode="rq",
-        queue_name=f"bench-steps-{uuid.uuid4().hex[:8]}",
-        secret_key=uuid.uuid4().hex,
-        outbox_dir=tmp / "outbox-steps",
-    )
-    app = create_app(settings)
-    rt = app.extensions["connector"]
-    client = app.test_client()
-    ctx = rt.hook_context("shopify")
-    batches = [deliveries.signed(n) for _ in range(4)]
-
-    def inbound(item: tuple[Headers, bytes]) -> InboundWebhook:
-        headers, body = item
-        return InboundWebhook(provider="shopify", headers={k.lower(): v for k, v in headers}, body=body)
-
-    verify_items = [inbound(x) for x in batches[0]]
-    run_key = uuid.uuid4().hex[:8]
-    redis = Redis.from_url(redis_url)
-    pg = psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
-    # Warm every path once (imports, pools, prepared statements, compiled SQL).
-    [(warm_headers, warm_body)] = deliveries.signed(1)
-    receive_webhook(rt, "shopify", dict(warm_headers), warm_body)
-    results = [
-        _timed(
-            "HMAC verify + parse (shopify plugin hook, no DB)",
-            lambda i: rt.plugins.hook.connector_verify_webhook(
-                webhook=verify_items[i], secrets_for=lambda _d: [secret], ctx=ctx
-            ),
-            n,
-        ),
-        _timed("shop secret lookup (ORM session, SELECT)", lambda i: shop_secrets(rt, SHOP_DOMAIN), n),
-        _timed(
-            "RQ enqueue (unique job, Lua script; only when no run waits)",
-            lambda i: rt.dispatcher.enqueue("process_webhook", i, key=f"bench-steps-{run_key}-{i}"),
-            n,
-        ),
-        _timed("wake the drain job (SET NX, a run already waits)", lambda i: rt.wake(DRAIN_JOB, key=DRAIN_KEY), n),
-        _timed(
-            "receive_webhook (verify + lookup + INSERT + wake)",
-            lambda i: receive_webhook(rt, "shopify", dict(batches[1][i][0]), batches[1][i][1]),
-            n,
-        ),
-        _timed(
-            "whole route through Flask's test client",
-            lambda i: client.post("/webhooks/shopify", data=batches[2][i][1], headers=batches[2][i][0]),
-            n,
-        ),
-        _timed(
-            "ceiling parts: raw psycopg INSERT (autocommit)",
-            lambda i: pg.execute(
-                "INSERT INTO bench_ceiling (webhook_id, body) VALUES (%s, %s)",
-                (f"steps-{i}", batches[3][i][1].decode()),
-            ),
-            n,
-        ),
-        _timed("ceiling parts: Redis LPUSH", lambda i: redis.lpush(f"bench:steps:{run_key}", batches[3][i][1]), n),
-    ]
-    pg.close()
-    redis.close()
-    rt.sessions.kw["bind"].dispose()
-    return results
 
 
 def own_cpu_ms(t: Target) -> float:
