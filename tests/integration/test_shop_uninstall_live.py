@@ -45,19 +45,25 @@ def _wait(what: str, done, timeout: float = 120.0, state=None) -> None:
 
 
 def _state(rt, ids: list[int]) -> dict[str, object]:
-    """What support would look at when redemptions do not finish: their states and the queue's registries."""
-    q = rt.dispatcher.queue
+    """What support would look at when redemptions do not finish: their states and both queues' registries.
+
+    Delayed jobs (retries, deferrals, paced jobs) come due into the ``-later`` queue, so it is read too.
+    """
     rows = _rows(rt, ids)
-    return {
+    state: dict[str, object] = {
         "rows": Counter(
             (r.status, r.error_code, r.claim_token is not None, r.next_attempt_at is not None) for r in rows
-        ),
-        "queued": q.count,
-        "scheduled": q.scheduled_job_registry.count,
-        "started": q.started_job_registry.count,
-        "failed": q.failed_job_registry.count,
-        "deferred": q.deferred_job_registry.count,
+        )
     }
+    for name, q in (("main", rt.dispatcher.queue), ("later", rt.dispatcher.later)):
+        state[name] = {
+            "queued": q.count,
+            "scheduled": q.scheduled_job_registry.count,
+            "started": q.started_job_registry.count,
+            "failed": q.failed_job_registry.count,
+            "deferred": q.deferred_job_registry.count,
+        }
+    return state
 
 
 def _orders_by_code(sim) -> Counter[str]:
