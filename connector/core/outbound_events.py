@@ -29,9 +29,11 @@ class EventType:
     FULFILLED = "redemption.fulfilled"
     SHIPPED = "redemption.shipped"
     DELIVERED = "redemption.delivered"
+    DELIVERY_FAILED = "redemption.delivery_failed"
+    ORDER_CANCELLED = "redemption.order_cancelled"
     ERROR = "redemption.error"
     REVERSED = "redemption.reversed"
-    ALL = (FULFILLED, SHIPPED, DELIVERED, ERROR, REVERSED)
+    ALL = (FULFILLED, SHIPPED, DELIVERED, DELIVERY_FAILED, ORDER_CANCELLED, ERROR, REVERSED)
 
 
 _BY_STATUS = {
@@ -39,13 +41,25 @@ _BY_STATUS = {
     RedemptionStatus.ERROR: EventType.ERROR,
     RedemptionStatus.REVERSED: EventType.REVERSED,
 }
-_BY_DELIVERY = {DeliveryStatus.SHIPPED: EventType.SHIPPED, DeliveryStatus.DELIVERED: EventType.DELIVERED}
+_BY_DELIVERY = {
+    DeliveryStatus.SHIPPED: EventType.SHIPPED,
+    DeliveryStatus.DELIVERED: EventType.DELIVERED,
+    DeliveryStatus.FAILURE: EventType.DELIVERY_FAILED,
+    DeliveryStatus.CANCELLED: EventType.ORDER_CANCELLED,
+}
 
 
 def event_type_of(kind: str, to_status: str | None, detail: dict[str, Any] | None) -> str | None:
-    """The webhook a timeline event is, if any: a status transition, or the shop's delivery reaching a stage."""
+    """The webhook a timeline event is, if any: a status transition, or the shop's delivery reaching a stage.
+
+    A shop order is cancelled either by the shop (``orders/cancelled``, a delivery update) or by the
+    connector while reversing (``order_cancelled``); the platform hears one ``order_cancelled`` either way,
+    since the delivery update never follows the connector's own cancel (the order is cancelled already).
+    """
     if to_status is not None and to_status in _BY_STATUS:
         return _BY_STATUS[RedemptionStatus(to_status)]
+    if kind == "order_cancelled":
+        return EventType.ORDER_CANCELLED
     if kind == "delivery_updated" and detail is not None:
         stage = detail.get("to")
         if stage in _BY_DELIVERY:

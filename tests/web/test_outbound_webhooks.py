@@ -15,7 +15,7 @@ from connector.core.outbound_tables import OutboundAttempt, OutboundDelivery, Ou
 from connector.core.outbound_urls import address_problem
 from connector.core.runtime import Runtime
 from tests.web.receiver import SEND_TO_RECEIVER, documented_verify, running_receiver
-from tests.web.support import as_body, bearer, fulfillment_payload, shopify_headers
+from tests.web.support import as_body, bearer, fulfillment_payload, shopify_headers, topic_payload
 
 ENDPOINTS = "/api/v1/webhook-endpoints"
 RUNTIME_OPTIONS = SEND_TO_RECEIVER
@@ -108,6 +108,48 @@ def test_outbound_shipped_and_delivered_come_from_the_shops_fulfilment_webhooks(
     assert receiver.types() == ["redemption.fulfilled", "redemption.shipped", "redemption.delivered"]
     delivered = receiver.received[-1].event["data"]["redemption"]["delivery"]
     assert delivered["status"] == "delivered" and delivered["tracking_number"] == "1Z999AA10123456784"
+
+
+def test_outbound_delivery_failure_and_a_shop_side_cancellation_are_events_of_their_own(
+    client, rt, world, tokens, receiver
+):
+    _add_endpoint(client, tokens.admin, receiver.url)
+    _redeem(client, tokens.admin, world)
+    failed = as_body(fulfillment_payload(1, "failure", "2026-07-02T12:00:00-04:00"))
+    assert (
+        client.post(
+            "/webhooks/shopify", data=failed, headers=shopify_headers(failed, "fulfillments/update")
+        ).status_code
+        == 200
+    )
+    cancelled = as_body(topic_payload("orders/cancelled"))
+    headers = shopify_headers(cancelled, "orders/cancelled")
+    for _ in range(2):  # delivered twice by Shopify: one event
+        assert client.post("/webhooks/shopify", data=cancelled, headers=headers).status_code == 200
+    assert receiver.types() == ["redemption.fulfilled", "redemption.delivery_failed", "redemption.order_cancelled"]
+    assert receiver.received[-1].event["data"]["redemption"]["delivery"]["status"] == "cancelled"
+
+
+def test_outbound_a_reversal_that_cancels_the_order_sends_reversed_then_order_cancelled_once(
+    client, rt, world, tokens, receiver
+):
+    _add_endpoint(client, tokens.admin, receiver.url)
+    rid = _redeem(client, tokens.admin, world)
+    answer = client.post(
+        f"/api/v1/redemptions/{rid}/reverse",
+        json={"reason": "test", "cancel_order": True},
+        headers=bearer(tokens.admin),
+    )
+    assert answer.status_code == 200, answer.get_json()
+    # The shop then reports the cancellation the connector made: the platform has heard of it already.
+    cancelled = as_body(topic_payload("orders/cancelled"))
+    assert (
+        client.post(
+            "/webhooks/shopify", data=cancelled, headers=shopify_headers(cancelled, "orders/cancelled")
+        ).status_code
+        == 200
+    )
+    assert receiver.types() == ["redemption.fulfilled", "redemption.reversed", "redemption.order_cancelled"]
 
 
 # -- retries, order, resend ----------------------------------------------------------------------------------------
