@@ -1,4 +1,4 @@
-"""The Webhooks page: a brand admin's endpoints for the loyalty platform, their delivery log, Resend.
+"""The Webhooks page: a brand admin's endpoints for the loyalty platform, their delivery log, Resend, Roll secret.
 
 Brand admins only (the page is about one brand's integration; platform admins use the API with a
 ``brand_id``). Every action is a POST with the CSRF token that calls the same core use case as the API.
@@ -22,6 +22,13 @@ from connector.request_context import current_runtime
 #: Deliveries shown per endpoint (the API pages through all of them).
 RECENT = 25
 WEBHOOK_ROLES = frozenset({Role.BRAND_ADMIN})
+#: The overlaps the Roll secret form offers, in hours, and how each reads.
+KEEP_OLD_CHOICES = (
+    (24, "keep the old secret signing for 24 hours"),
+    (1, "for 1 hour"),
+    (168, "for a week"),
+    (0, "stop the old secret now (it leaked)"),
+)
 
 
 def _check(actor: Actor) -> None:
@@ -30,7 +37,12 @@ def _check(actor: Actor) -> None:
 
 
 def _page(
-    actor: Actor, *, new_secret: str | None = None, new_endpoint_id: int | None = None, status: int = 200
+    actor: Actor,
+    *,
+    new_secret: str | None = None,
+    new_endpoint_id: int | None = None,
+    rolled: endpoints.RolledSecret | None = None,
+    status: int = 200,
 ) -> tuple[str, int]:
     rt = current_runtime()
     rows = endpoints.list_endpoints(rt, actor)
@@ -41,6 +53,9 @@ def _page(
         logs=logs,
         new_secret=new_secret,
         new_endpoint_id=new_endpoint_id,
+        rolled=rolled,
+        keep_old_choices=KEEP_OLD_CHOICES,
+        now=rt.now(),
         form=request.form if request.method == "POST" else {},
     )
     return html, status
@@ -68,6 +83,20 @@ def webhook_add() -> tuple[str, int]:
         flash(_refusal(exc), "error")
         return _page(actor, status=422 if isinstance(exc, ValidationError) else 409)
     return _page(actor, new_secret=made.secret, new_endpoint_id=made.endpoint.id, status=201)
+
+
+@bp.post("/webhooks/<id:endpoint_id>/roll-secret")
+def webhook_roll_secret(endpoint_id: int) -> tuple[str, int]:
+    actor = current_actor()
+    _check(actor)
+    raw = request.form.get("keep_old_hours", "")
+    hours = int(raw) if raw.isdigit() and len(raw) <= 4 else -1  # anything else: the core names the range
+    try:
+        rolled = endpoints.roll_secret(current_runtime(), actor, endpoint_id, keep_old_hours=hours)
+    except (ValidationError, ConflictError) as exc:
+        flash(_refusal(exc), "error")
+        return _page(actor, status=422 if isinstance(exc, ValidationError) else 409)
+    return _page(actor, new_secret=rolled.secret, new_endpoint_id=endpoint_id, rolled=rolled)
 
 
 @bp.post("/webhooks/<id:endpoint_id>/remove")

@@ -22,6 +22,7 @@ from connector.api.platform_schemas import (
     EndpointSchema,
     OutboundDeliveryPageSchema,
     OutboundDeliverySchema,
+    SecretRollSchema,
 )
 from connector.core import outbound_endpoints as endpoints
 from connector.core.outbound_events import EventType
@@ -39,6 +40,8 @@ def endpoint_view(e: OutboundEndpoint) -> dict[str, Any]:
         "events": list(EventType.ALL),
         "created_at": e.created_at,
         "removed_at": e.removed_at,
+        "secret_rolled_at": e.secret_rolled_at,
+        "previous_secret_until": e.previous_secret_until,
     }
 
 
@@ -109,6 +112,26 @@ def list_webhook_endpoints() -> dict[str, Any]:
 def get_webhook_endpoint(endpoint_id: int) -> dict[str, Any]:
     rt, actor = current_runtime(), current_actor()
     return EndpointSchema().dump(endpoint_view(endpoints.get_endpoint(rt, actor, endpoint_id)))
+
+
+@bp.post("/webhook-endpoints/<id:endpoint_id>/roll-secret")
+@operation(
+    summary="Roll an endpoint's signing secret: a new one, shown once; the old one keeps signing for a while",
+    description=(
+        "Until `previous_secret_until` every delivery's `Connector-Webhook-Signature` carries two signatures "
+        "separated by a space, one per secret, so a receiver verifying any of them refuses nothing while it "
+        "switches. `keep_old_hours` 0 stops the old secret at once (a leaked secret). A removed endpoint answers 409."
+    ),
+    tag="platform",
+    body=SecretRollSchema,
+    responses={200: ("Rolled; keep the new signing secret", EndpointCreatedSchema)},
+    errors=(403, 404, 409),
+)
+def roll_webhook_secret(endpoint_id: int) -> Any:
+    rt, actor = current_runtime(), current_actor()
+    data = load_body(SecretRollSchema())
+    rolled = endpoints.roll_secret(rt, actor, endpoint_id, keep_old_hours=data["keep_old_hours"])
+    return EndpointCreatedSchema().dump({**endpoint_view(rolled.endpoint), "signing_secret": rolled.secret})
 
 
 @bp.delete("/webhook-endpoints/<id:endpoint_id>")

@@ -151,11 +151,27 @@ class EndpointSchema(Schema):
     )
     created_at = UtcDateTime()
     removed_at = UtcDateTime(allow_none=True)
+    secret_rolled_at = UtcDateTime(allow_none=True, metadata={"description": "When the secret was last rolled."})
+    previous_secret_until = UtcDateTime(
+        allow_none=True,
+        metadata={"description": "Until when deliveries also carry the previous secret's signature (after a roll)."},
+    )
 
 
 class EndpointCreatedSchema(EndpointSchema):
     signing_secret = fields.String(
         metadata={"description": "Verifies the signature of every delivery. Shown only in this answer: keep it."}
+    )
+
+
+class SecretRollSchema(Schema):
+    keep_old_hours = fields.Integer(
+        load_default=24,
+        strict=True,
+        validate=validate.Range(min=0, max=168),
+        metadata={
+            "description": "Hours the old secret keeps signing beside the new one (0: stop it now, if it leaked)."
+        },
     )
 
 

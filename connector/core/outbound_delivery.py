@@ -42,7 +42,8 @@ class _Claimed:
     token: str
     attempt: int
     url: str
-    secret: str
+    #: The secrets to sign with: the current one, then the one it replaced while that still overlaps.
+    secrets: tuple[str, ...]
     body: bytes
     event_key: str
     event_type: str
@@ -76,7 +77,7 @@ def send_delivery(rt: Runtime, delivery_id: int) -> str:
         HEADER_ID: claimed.event_key,
         HEADER_EVENT: claimed.event_type,
         HEADER_TIMESTAMP: str(timestamp),
-        HEADER_SIGNATURE: sign(claimed.secret, timestamp, claimed.body),
+        HEADER_SIGNATURE: " ".join(sign(secret, timestamp, claimed.body) for secret in claimed.secrets),
     }
     if rt.webhook_sender is None:
         result = PostResult(status_code=None, error="no webhook sender is configured in this process")
@@ -121,11 +122,16 @@ def _claim(rt: Runtime, delivery_id: int) -> _Claimed | str:
             token=token,
             attempt=attempt,
             url=endpoint.url,
-            secret=endpoint.signing_secret,
+            secrets=_signing_secrets(endpoint, now),
             body=event.body.encode("utf-8"),
             event_key=f"evt_{event.id}",
             event_type=event.event_type,
         )
+
+
+def _signing_secrets(endpoint: OutboundEndpoint, now: datetime) -> tuple[str, ...]:
+    old, until = endpoint.previous_signing_secret, endpoint.previous_secret_until
+    return (endpoint.signing_secret, old) if old and until is not None and until > now else (endpoint.signing_secret,)
 
 
 def _record(rt: Runtime, delivery_id: int, claimed: _Claimed, result: PostResult) -> str:

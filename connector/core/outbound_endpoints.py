@@ -1,4 +1,4 @@
-"""A brand's outbound webhook endpoints and their delivery log: add, list, remove, resend.
+"""A brand's outbound webhook endpoints and their delivery log: add, list, roll the secret, remove, resend.
 
 Brand admins (and platform admins) configure them; every read and action is confined to the actor's
 brand, and an id of another brand's endpoint or delivery is "not found", as if it did not exist.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -27,6 +27,9 @@ from connector.core.tables import Brand
 #: An endpoint's secret: ``whsec_`` and 32 random bytes, url-safe base64.
 SECRET_PREFIX = "whsec_"
 DESCRIPTION_MAX = 200
+#: How long a rolled secret's predecessor still signs, by default and at most (a week covers a slow deploy).
+KEEP_OLD_HOURS_DEFAULT = 24
+KEEP_OLD_HOURS_MAX = 168
 #: Endpoints per brand: enough for a platform and a staging copy, few enough that one event stays cheap.
 MAX_ENDPOINTS = 10
 
@@ -65,7 +68,7 @@ def create_endpoint(
     description = description.strip()
     if len(description) > DESCRIPTION_MAX:
         raise ValidationError("description too long", fields={"description": f"at most {DESCRIPTION_MAX} characters"})
-    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    secret = _new_secret()
     with transaction(rt.sessions) as s:
         brand = brand_for(s, actor, brand_id)
         active = s.scalars(
@@ -81,6 +84,63 @@ def create_endpoint(
         s.expunge(endpoint)
     rt.log.info("outbound webhook endpoint %s added for brand %s by %s", endpoint.id, brand, actor.name)
     return NewEndpoint(endpoint=endpoint, secret=secret)
+
+
+@dataclass(frozen=True)
+class RolledSecret:
+    endpoint: OutboundEndpoint
+    #: Shown once, in the answer to the roll; stored encrypted, never shown again.
+    secret: str
+    #: Until when deliveries still carry the old secret's signature too (None: the old one stopped at once).
+    previous_until: datetime | None
+
+
+def _new_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def roll_secret(
+    rt: Runtime, actor: Actor, endpoint_id: int, *, keep_old_hours: int = KEEP_OLD_HOURS_DEFAULT
+) -> RolledSecret:
+    """Give an endpoint a new signing secret, shown once; the old one keeps signing for ``keep_old_hours``.
+
+    Why an overlap: the receiver learns the new secret some time after the roll (a deploy, a vault update).
+    Meanwhile every delivery carries two signatures, one per secret, so a receiver that checks any of them
+    refuses nothing. ``keep_old_hours=0`` stops the old secret at once, for a secret that leaked. Rolling
+    again during an overlap drops the oldest secret: only the two newest ever sign.
+    """
+    actor.check_can_configure()
+    if (
+        isinstance(keep_old_hours, bool)
+        or not isinstance(keep_old_hours, int)
+        or not (0 <= keep_old_hours <= KEEP_OLD_HOURS_MAX)
+    ):
+        raise ValidationError(
+            "keep_old_hours out of range",
+            fields={
+                "keep_old_hours": f"a whole number of hours from 0 (stop the old secret now) to {KEEP_OLD_HOURS_MAX}"
+            },
+        )
+    now = rt.now()
+    secret = _new_secret()
+    with transaction(rt.sessions) as s:
+        endpoint = _endpoint(s, actor, endpoint_id, lock=True)
+        if not endpoint.active:
+            raise ConflictError(f"webhook endpoint {endpoint_id} was removed: add a new endpoint instead")
+        keep = keep_old_hours > 0
+        endpoint.previous_signing_secret = endpoint.signing_secret if keep else None
+        endpoint.previous_secret_until = now + timedelta(hours=keep_old_hours) if keep else None
+        endpoint.signing_secret = secret
+        endpoint.secret_rolled_at = now
+        s.flush()
+        s.expunge(endpoint)
+    rt.log.info(
+        "outbound webhook endpoint %s: signing secret rolled by %s, old one kept %sh",
+        endpoint_id,
+        actor.name,
+        keep_old_hours,
+    )
+    return RolledSecret(endpoint=endpoint, secret=secret, previous_until=endpoint.previous_secret_until)
 
 
 def _visible(actor: Actor) -> list[ColumnElement[bool]]:

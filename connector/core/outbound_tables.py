@@ -26,6 +26,11 @@ class OutboundEndpoint(Base):
     description: Mapped[str] = mapped_column(String(200), default="")
     #: The signing secret: shown once when the endpoint is made, then only used to sign.
     signing_secret: Mapped[str] = mapped_column(EncryptedText())
+    #: After a roll, the secret it replaced: deliveries carry its signature too until ``previous_secret_until``,
+    #: so a receiver can switch to the new secret without refusing anything in between.
+    previous_signing_secret: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)
+    previous_secret_until: Mapped[datetime | None]
+    secret_rolled_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     removed_at: Mapped[datetime | None]

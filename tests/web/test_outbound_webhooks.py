@@ -152,6 +152,74 @@ def test_outbound_a_reversal_that_cancels_the_order_sends_reversed_then_order_ca
     assert receiver.types() == ["redemption.fulfilled", "redemption.reversed", "redemption.order_cancelled"]
 
 
+# -- rolling the secret -------------------------------------------------------------------------------------------
+
+
+def _roll(client, token: str, endpoint_id: int, **body) -> tuple[int, dict]:
+    response = client.post(f"{ENDPOINTS}/{endpoint_id}/roll-secret", json=body, headers=bearer(token))
+    return response.status_code, response.get_json()
+
+
+def test_outbound_rolled_secret_signs_beside_the_old_one_until_the_overlap_ends(client, rt, world, tokens, receiver):
+    endpoint = _add_endpoint(client, tokens.admin, receiver.url)
+    old = endpoint["signing_secret"]
+    status, rolled = _roll(client, tokens.admin, endpoint["id"], keep_old_hours=2)
+    assert status == 200, rolled
+    new = rolled["signing_secret"]
+    assert new.startswith("whsec_") and new != old and rolled["previous_secret_until"]
+
+    verify = documented_verify()
+    _redeem(client, tokens.admin, world)
+    during = receiver.received[-1]
+    assert len(during.headers["Connector-Webhook-Signature"].split(" ")) == 2
+    assert verify(new, during.headers, during.body) and verify(old, during.headers, during.body)
+    assert not verify("whsec_someone-else", during.headers, during.body)
+
+    _at(rt, rt.now() + timedelta(hours=2, seconds=1))  # the overlap is over
+    _redeem(client, tokens.admin, world)
+    after = receiver.received[-1]
+    signed_later = {"tolerance": 3 * 3600}  # the recipe's clock is real time; the connector's moved 2 h on
+    assert verify(new, after.headers, after.body, **signed_later)
+    assert not verify(old, after.headers, after.body, **signed_later)
+    listing = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=bearer(tokens.admin)).get_data(as_text=True)
+    assert new not in listing and old not in listing and "secret_rolled_at" in listing
+
+
+def test_outbound_roll_with_no_overlap_stops_the_old_secret_and_a_second_roll_keeps_only_two(
+    client, rt, world, tokens, receiver
+):
+    endpoint = _add_endpoint(client, tokens.admin, receiver.url)
+    first = endpoint["signing_secret"]
+    second = _roll(client, tokens.admin, endpoint["id"])[1]["signing_secret"]
+    third = _roll(client, tokens.admin, endpoint["id"], keep_old_hours=24)[1]["signing_secret"]
+    verify = documented_verify()
+    _redeem(client, tokens.admin, world)
+    got = receiver.received[-1]
+    assert verify(third, got.headers, got.body) and verify(second, got.headers, got.body)
+    assert not verify(first, got.headers, got.body)
+
+    fourth = _roll(client, tokens.admin, endpoint["id"], keep_old_hours=0)[1]["signing_secret"]
+    _redeem(client, tokens.admin, world)
+    got = receiver.received[-1]
+    assert got.headers["Connector-Webhook-Signature"].count("v1=") == 1
+    assert verify(fourth, got.headers, got.body) and not verify(third, got.headers, got.body)
+
+
+def test_outbound_roll_is_refused_across_brands_to_viewers_out_of_range_and_once_removed(client, rt, tokens, receiver):
+    endpoint = _add_endpoint(client, tokens.admin, receiver.url)
+    with rt.engine.connect() as c:
+        before = c.execute(text("SELECT signing_secret FROM outbound_endpoints")).scalar_one()
+    assert _roll(client, tokens.other_admin, endpoint["id"])[0] == 404
+    assert _roll(client, tokens.viewer, endpoint["id"])[0] == 403
+    status, answer = _roll(client, tokens.admin, endpoint["id"], keep_old_hours=169)
+    assert status == 422 and "keep_old_hours" in str(answer)
+    with rt.engine.connect() as c:
+        assert c.execute(text("SELECT signing_secret FROM outbound_endpoints")).scalar_one() == before
+    assert client.delete(f"{ENDPOINTS}/{endpoint['id']}", headers=bearer(tokens.admin)).status_code == 200
+    status, answer = _roll(client, tokens.admin, endpoint["id"])
+    assert status == 409 and "removed" in answer["error"]["message"]
+
+
 # -- retries, order, resend ----------------------------------------------------------------------------------------
 
 

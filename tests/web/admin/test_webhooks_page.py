@@ -13,7 +13,7 @@ from connector.core.outbound_tables import OutboundDelivery, OutboundEndpoint
 from connector.core.redemptions import create_redemption
 from tests.web.admin.conftest import flashes
 from tests.web.admin.dom import parse
-from tests.web.receiver import SEND_TO_RECEIVER
+from tests.web.receiver import SEND_TO_RECEIVER, documented_verify
 
 SUPPORT = Actor("support@acme", Role.SUPPORT)
 RUNTIME_OPTIONS = SEND_TO_RECEIVER
@@ -76,3 +76,33 @@ def test_webhooks_page_is_for_brand_admins_with_csrf_and_per_brand(rt, world, pe
         browser = signed_in(person)
         assert browser.get("/admin/webhooks").status_code == 403
         assert "/admin/webhooks" not in browser.get("/admin/fulfilments").text  # no nav link
+
+
+def test_webhooks_page_rolls_the_secret_shows_the_new_one_once_and_signs_with_both(
+    rt, world, people, signed_in, receiver
+):
+    admin = signed_in(people.brand_admin)
+    added = admin.post("/admin/webhooks", {"url": receiver.url})
+    old = parse(added.text).one("code", class_="signing-secret").text
+    form = admin.page("/admin/webhooks").one("form", class_="action-roll-secret")
+
+    rolled = admin.post(form["action"], {"keep_old_hours": "24"})
+    assert rolled.status_code == 200, rolled.text[:2000]
+    page = parse(rolled.text)
+    new = page.one("code", class_="signing-secret").text
+    assert new.startswith("whsec_") and new != old
+    assert "signed with both secrets" in page.one("section", id="new-secret").text
+    assert new not in admin.get("/admin/webhooks").text and old not in admin.get("/admin/webhooks").text
+
+    create_redemption(rt, SUPPORT, member_id=world.member.id, reward_id=world.reward.id)
+    got = receiver.received[-1]
+    verify = documented_verify()
+    assert verify(new, got.headers, got.body) and verify(old, got.headers, got.body)
+
+    # Another brand's admin cannot roll it: the stored secret is the one this admin was shown.
+    with rt.sessions() as s:
+        endpoint_id = s.scalars(select(OutboundEndpoint.id)).one()
+    assert signed_in(people.other_admin).post(form["action"], {"keep_old_hours": "0"}).status_code == 404
+    assert admin.post(form["action"], {"keep_old_hours": "999"}).status_code == 422
+    with rt.sessions() as s:
+        assert s.get(OutboundEndpoint, endpoint_id).signing_secret == new
