@@ -75,11 +75,6 @@ class CheckoutCardSchema(Schema):
     denial_detail = fields.String(allow_none=True)
 
 
-class CheckoutCustomerCardsSchema(Schema):
-    customer = fields.Nested(CheckoutCustomerSchema)
-    cards = fields.List(fields.Nested(CheckoutCardSchema))
-
-
 class CheckoutPurchaseInSchema(Schema):
     item = fields.String(
         required=True, validate=validate.Length(min=1, max=100), metadata={"description": "The item's SKU or UPC."}
@@ -113,3 +108,12 @@ class CheckoutRedemptionSchema(Schema):
     report_id = fields.Integer()
     replayed = fields.Boolean()
     cards = fields.List(fields.Nested(CheckoutCardSchema), metadata={"description": "The cards after redeeming."})
+
+
+class CheckoutCustomerCardsSchema(Schema):
+    customer = fields.Nested(CheckoutCustomerSchema)
+    cards = fields.List(fields.Nested(CheckoutCardSchema))
+    visit = fields.List(
+        fields.Nested(CheckoutRedemptionSchema),
+        metadata={"description": "Rewards Earned / Redeemed This Visit: the customer's counter redemptions today."},
+    )

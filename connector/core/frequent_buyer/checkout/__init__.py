@@ -19,12 +19,14 @@ from connector.core.frequent_buyer.checkout.cards import (
     CardProgress,
     CustomerCards,
     FreeChoice,
+    counter_stores,
     customer_cards,
     record_purchase,
 )
 from connector.core.frequent_buyer.checkout.customers import CustomerView, add_customer, find_customers
-from connector.core.frequent_buyer.checkout.redeem import CheckoutRedemption, RedemptionDenied, redeem
+from connector.core.frequent_buyer.checkout.redeem import RedemptionDenied, redeem
 from connector.core.frequent_buyer.checkout.scope import check_works_counter, counter_retailer
+from connector.core.frequent_buyer.checkout.visit import CheckoutRedemption
 
 __all__ = [
     "CardProgress",
@@ -36,6 +38,7 @@ __all__ = [
     "add_customer",
     "check_works_counter",
     "counter_retailer",
+    "counter_stores",
     "customer_cards",
     "find_customers",
     "record_purchase",

@@ -25,6 +25,7 @@ from connector.core.access import Actor
 from connector.core.errors import ConflictError, NotFoundError, ValidationError
 from connector.core.frequent_buyer.checkout.customers import CustomerView, load_customer, view_of
 from connector.core.frequent_buyer.checkout.scope import counter_retailer
+from connector.core.frequent_buyer.checkout.visit import CheckoutRedemption, redeemed_this_visit
 from connector.core.frequent_buyer.checkout_tables import CardPunch
 from connector.core.frequent_buyer.events import record_event
 from connector.core.frequent_buyer.pos_ingest.rule_book import load_rule_book
@@ -71,6 +72,8 @@ class CardProgress:
 class CustomerCards:
     customer: CustomerView
     cards: tuple[CardProgress, ...]
+    #: Rewards Earned / Redeemed This Visit: the customer's counter redemptions today.
+    visit: tuple[CheckoutRedemption, ...] = ()
 
 
 def location_for(s: Session, retailer_id: int, location_id: int | None) -> RetailerLocation | None:
@@ -197,7 +200,24 @@ def customer_cards(rt: Runtime, actor: Actor, customer_id: int, *, retailer_id: 
     retailer_id = counter_retailer(actor, retailer_id)
     with rt.sessions() as s:
         customer = load_customer(s, retailer_id, customer_id)
-        return CustomerCards(view_of(customer), cards_in_session(s, customer, rt.now().date()))
+        day = rt.now().date()
+        return CustomerCards(
+            view_of(customer),
+            cards_in_session(s, customer, day),
+            redeemed_this_visit(s, retailer_id, customer_id, day),
+        )
+
+
+def counter_stores(rt: Runtime, actor: Actor, *, retailer_id: int | None = None) -> list[tuple[int, str]]:
+    """The stores a counter may ring up at: (location id, "name (store code)"), for the store picker."""
+    retailer_id = counter_retailer(actor, retailer_id)
+    with rt.sessions() as s:
+        rows = s.execute(
+            select(RetailerLocation.id, RetailerLocation.name, RetailerLocation.store_code)
+            .where(RetailerLocation.retailer_id == retailer_id)
+            .order_by(RetailerLocation.store_code, RetailerLocation.id)
+        )
+        return [(r.id, f"{r.name} ({r.store_code})") for r in rows]
 
 
 def _program_for(book: RuleBook, scanned: PosItem, program_id: int | None, day: date) -> tuple[RuleProgram, RuleItem]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -32,7 +31,6 @@ from sqlalchemy.orm import Session
 from connector.core.access import Actor
 from connector.core.errors import ConflictError, NotFoundError, ValidationError
 from connector.core.frequent_buyer.checkout.cards import (
-    CardProgress,
     cards_in_session,
     checkout_card,
     location_for,
@@ -41,6 +39,7 @@ from connector.core.frequent_buyer.checkout.cards import (
 )
 from connector.core.frequent_buyer.checkout.customers import load_customer
 from connector.core.frequent_buyer.checkout.scope import counter_retailer
+from connector.core.frequent_buyer.checkout.visit import KEY_PREFIX, CheckoutRedemption, answer_of
 from connector.core.frequent_buyer.checkout_tables import CardPunch
 from connector.core.frequent_buyer.events import record_event
 from connector.core.frequent_buyer.pos_ingest.customers import Cust
@@ -49,11 +48,9 @@ from connector.core.frequent_buyer.pos_ingest.rule_book import load_rule_book
 from connector.core.frequent_buyer.pos_ingest.summary import ImportSummary
 from connector.core.frequent_buyer.pos_types import ParsedReport
 from connector.core.frequent_buyer.rules import Denied, evaluate_card
-from connector.core.frequent_buyer.tables import FreeGood, PosRedemption, PosReport, Program, Retailer
+from connector.core.frequent_buyer.tables import PosRedemption, PosReport, Retailer
 from connector.core.runtime import Runtime
 
-#: The POS key prefix of a counter redemption (uploaded POS keys never start with it in practice).
-KEY_PREFIX = "checkout:"
 CHECKOUT_FORMAT = "checkout"
 MAX_KEY = 190
 
@@ -68,26 +65,6 @@ class RedemptionDenied(ConflictError):
         self.reason, self.detail = reason, detail
 
 
-@dataclass(frozen=True)
-class CheckoutRedemption:
-    """The redemption and its free good, as "Rewards Earned / Redeemed This Visit" shows it."""
-
-    redemption_id: int
-    status: str
-    program_id: int
-    program_name: str
-    free_good_id: int | None
-    sku: str
-    description: str
-    quantity: int
-    distributor_id: int | None
-    redeemed_on: date
-    report_id: int
-    replayed: bool
-    #: The customer's cards after the redemption (the punches it used no longer count).
-    cards: tuple[CardProgress, ...] = ()
-
-
 def _checked_key(key: str | None) -> str:
     if key is None:
         return uuid.uuid4().hex
@@ -98,27 +75,6 @@ def _checked_key(key: str | None) -> str:
             fields={"idempotency_key": f"1 to {MAX_KEY} printable ASCII characters (a UUID is recommended)"},
         )
     return text
-
-
-def _answer(s: Session, row: PosRedemption, *, replayed: bool, cards: tuple[CardProgress, ...]) -> CheckoutRedemption:
-    good = s.scalars(select(FreeGood).where(FreeGood.pos_redemption_id == row.id)).one_or_none()
-    free = (row.card.get("free_goods") or [{}])[0]
-    program = s.get(Program, row.program_id) if row.program_id is not None else None
-    return CheckoutRedemption(
-        redemption_id=row.id,
-        status=row.status,
-        program_id=row.program_id or 0,
-        program_name=program.name if program is not None else "",
-        free_good_id=good.id if good else None,
-        sku=str(free.get("sku") or ""),
-        description=str(free.get("description") or ""),
-        quantity=int(free.get("quantity") or 0),
-        distributor_id=row.distributor_id,
-        redeemed_on=row.redeemed_on,
-        report_id=row.report_id,
-        replayed=replayed,
-        cards=cards,
-    )
 
 
 def _day_report(s: Session, actor: Actor, retailer_id: int, day: date) -> PosReport:
@@ -178,7 +134,7 @@ def redeem(
                 raise ConflictError(
                     "this idempotency key was already used for another redemption; use a new key for a new one"
                 )
-            return _answer(s, before, replayed=True, cards=cards_in_session(s, customer, day))
+            return answer_of(s, before, replayed=True, cards=cards_in_session(s, customer, day))
         book = load_rule_book(s, retailer_id, ())
         program = book.programs.get(program_id)
         if program is None:
@@ -229,7 +185,7 @@ def redeem(
         _use_punches(s, taken, row.id)
         record_event(s, "customer", customer_id, "redeem", actor, rt.now(), f"redemption {row.id}: {program.name!r}")
         s.flush()
-        answer = _answer(s, row, replayed=False, cards=cards_in_session(s, customer, day))
+        answer = answer_of(s, row, replayed=False, cards=cards_in_session(s, customer, day))
         s.commit()
         return answer
     except BaseException:
