@@ -32,10 +32,11 @@ class CheckoutCustomerInSchema(Schema):
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     email = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=320))
     internal_id = fields.String(
+        data_key="customer_number",
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=100),
-        metadata={"description": "The POS's own customer id, if the store uses one."},
+        metadata={"description": "The POS's own customer id (internal customer id), if the store uses one."},
     )
     retailer_id = body_id(load_default=None, allow_none=True, metadata=_RETAILER)
 
@@ -46,7 +47,9 @@ class CheckoutCustomerSchema(Schema):
     name = fields.String()
     phone = fields.String(allow_none=True, metadata={"description": "Digits only."})
     email = fields.String(allow_none=True)
-    internal_id = fields.String(allow_none=True)
+    internal_id = fields.String(
+        data_key="customer_number", allow_none=True, metadata={"description": "The POS's own customer id."}
+    )
 
 
 class CheckoutCustomerListSchema(Schema):
