@@ -49,15 +49,16 @@ def test_lookup_add_scan_and_redeem_at_the_counter(new_page: Callable[[], Any], 
 
     # The button pressed, then the same form sent again (a double-click, a browser retry): one free good.
     form = card.locator("form.redeem-form")
-    key = form.locator('input[name="key"]').input_value()
+    action = form.get_attribute("action") or ""
+    sent = dict(form.locator("input[name], select[name]").evaluate_all("es => es.map(e => [e.name, e.value])"))
     redeem(till, "TOTW DOG DRY 12+1")
     visit = till.locator("#visit-rewards")
     expect(visit.locator(".co-redeemed")).to_have_text(["This reward was redeemed this visit"])
     assert _count(rt, FreeGood) == 1
-    till.go_back()
-    click_and_wait(till.locator(".co-card form.redeem-form button[type=submit]"))
+    again = till.request.post(action, form=sent)
+    assert again.ok and _count(rt, FreeGood) == 1
+    till.reload()
     expect(visit.locator(".co-redeemed")).to_have_count(1)
-    assert _count(rt, FreeGood) == 1 and key
 
     click_and_wait(till.locator("#finished"))
     expect(till).to_have_url(url_path("/admin/checkout"))
