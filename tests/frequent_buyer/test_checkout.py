@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
@@ -361,3 +363,43 @@ def test_the_retailer_and_support_ring_up_too(rt, fb_world, counter):
     assert [c.id for c in found] == [counter.other_dana_id]
     with rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Customer)) == 2
+
+
+def _race(n, work):
+    """Run ``work(i)`` in ``n`` threads released together; each one's result or exception."""
+    barrier = threading.Barrier(n)
+    results: list[object] = [None] * n
+
+    def run(i):
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted on
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+@pytest.mark.parametrize("same_key", [True, False])
+def test_two_presses_at_the_same_moment_give_one_free_good(rt, fb_world, counter, same_key):
+    scan(rt, counter.cashier, counter.dana_id, "KIB-4", 10)
+    args = {"program_id": fb_world.kibble_id, "free_item_id": fb_world.items["KIB-4"]}
+    results = _race(
+        2,
+        lambda i: checkout.redeem(
+            rt, counter.cashier, counter.dana_id, idempotency_key="same" if same_key else f"key-{i}", **args
+        ),
+    )
+    done = [r for r in results if isinstance(r, checkout.CheckoutRedemption)]
+    assert fb_counts(rt)["fb_free_goods"] == 1
+    if same_key:  # the second answers the first's redemption
+        assert len(done) == 2 and {r.redemption_id for r in done} == {done[0].redemption_id}
+        assert sorted(r.replayed for r in done) == [False, True]
+    else:  # the second finds the punches used
+        [denied] = [r for r in results if isinstance(r, checkout.RedemptionDenied)]
+        assert len(done) == 1 and denied.reason == "insufficient_purchase_quantity"
