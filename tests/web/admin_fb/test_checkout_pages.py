@@ -113,3 +113,18 @@ def test_roles_without_a_counter_are_refused_checkout(signed_in, people, role):
     assert browser.get("/admin/checkout").status_code == 403
     nav = [a.text for a in browser.page("/admin/programs").one("header").one("nav").find_all("a")]
     assert "Checkout" not in nav
+
+
+def test_the_days_counter_redemptions_are_a_report_on_the_retailers_dashboard(signed_in, people, rt, fb_world):
+    cashier = signed_in(people.cashier)
+    dana = _add_dana(cashier)
+    url = f"/admin/checkout/customers/{dana}"
+    cashier.post(f"{url}/items", {"item": "KIB-4", "quantity": "10", "key": "k1"})
+    data = {"program_id": str(fb_world.kibble_id), "free_item_id": str(fb_world.items["KIB-4"]), "key": "r1"}
+    assert cashier.post(f"{url}/redeem", data).status_code == 302
+    store = signed_in(people.retailer)
+    dashboard = store.page("/admin/pos-reports")
+    [row] = dashboard.one("table", id="pos-reports").find_all("tr", data_report_id=True)
+    assert "Checkout 2026-06-15" in row.text
+    review = store.page(f"/admin/pos-reports/{row['data-report-id']}?status=processed")
+    assert "Dana Smith" in review.text
