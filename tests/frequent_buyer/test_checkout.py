@@ -403,3 +403,13 @@ def test_two_presses_at_the_same_moment_give_one_free_good(rt, fb_world, counter
     else:  # the second finds the punches used
         [denied] = [r for r in results if isinstance(r, checkout.RedemptionDenied)]
         assert len(done) == 1 and denied.reason == "insufficient_purchase_quantity"
+
+
+def test_the_core_shows_a_cashier_no_free_goods_even_if_a_page_let_it_ask(rt, fb_world, counter):
+    """The console and the API refuse a cashier everything but Checkout; the core's read scopes are the backstop."""
+    from connector.core.frequent_buyer.credit_status import credit_status
+
+    import_cards(rt, fb_world.actors.retailer, fb_world.retailer_id, [make_card("C1")])
+    report = credit_status(rt, counter.cashier, retailer_id=fb_world.retailer_id)
+    assert all(not lines for lines in report.views.values())
+    assert any(credit_status(rt, fb_world.actors.retailer).views.values())
