@@ -13,6 +13,7 @@ import sys
 import click
 
 from connector.commands import error_text, settings_from_env
+from connector.commands.checkout import checkout
 from connector.commands.distribution import distribution
 from connector.commands.frequent_buyer import fb, pos
 from connector.commands.shops import secrets_group, shops
@@ -437,6 +438,7 @@ main.add_command(users)
 main.add_command(pos)
 main.add_command(fb)
 main.add_command(distribution)
+main.add_command(checkout)
 
 
 def run() -> None:  # pragma: no cover - console entry for ``python -m connector``

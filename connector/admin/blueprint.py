@@ -43,10 +43,30 @@ class NavEntry:
 
     def allows(self, actor: Actor) -> bool:
         try:
+            check_cashier_reach(actor, self.endpoint)
             self.check(actor)
         except PermissionDeniedError:
             return False
         return True
+
+
+#: The console endpoints a cashier opens besides the public ones (sign-in, sign-out, static files): Checkout's
+#: pages, and the home page that sends them there.
+CASHIER_ENDPOINT_PREFIX = "admin.fb_checkout"
+_CASHIER_ALSO = frozenset({"admin.home"})
+
+
+def check_cashier_reach(actor: Actor, endpoint: str | None) -> None:
+    """A cashier login opens Checkout and nothing else: no reports, uploads, programs, users or settings.
+
+    One check for every console page (``layout.guard``) and header link, so a page added later is closed
+    to cashiers unless it is Checkout's, whatever its own check would let a retailer-scoped role see.
+    """
+    if not actor.is_cashier:
+        return
+    if endpoint is not None and (endpoint.startswith(CASHIER_ENDPOINT_PREFIX) or endpoint in _CASHIER_ALSO):
+        return
+    raise PermissionDeniedError("a cashier login opens Checkout only; the store's retailer user can open this page")
 
 
 #: The header's links, in order. A registry rather than a hard-coded template so that a feature

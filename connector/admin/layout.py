@@ -9,7 +9,7 @@ from flask import g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from connector.admin import csrf, display, session_auth
-from connector.admin.blueprint import bp, nav_entry, nav_for
+from connector.admin.blueprint import bp, check_cashier_reach, nav_entry, nav_for
 
 
 @bp.before_request
@@ -19,6 +19,8 @@ def guard() -> Response | None:
     refused = session_auth.require_login()
     if refused is not None:
         return refused
+    if not session_auth.is_public(request.endpoint):
+        check_cashier_reach(session_auth.current_actor(), request.endpoint)
     entry = nav_entry(request.endpoint)
     if entry is not None:  # the page behind a header link opens for exactly the users the link is shown to
         entry.check(session_auth.current_actor())

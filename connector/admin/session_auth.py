@@ -43,6 +43,12 @@ _MAX_EMAIL, _MAX_PASSWORD = 320, 1024
 #: Endpoints reachable without a session (sign-out too: a stale session must still be able to end).
 _PUBLIC: set[str] = {"admin.login", "admin.logout", "admin.static"}
 
+
+def is_public(endpoint: str | None) -> bool:
+    """Whether ``endpoint`` opens without a session (sign-in, sign-out, a welcome link, static files)."""
+    return endpoint in _PUBLIC
+
+
 SIGN_IN_FAILED = "Wrong email or password."
 SESSION_ENDED = (
     "Your session has ended (you signed out, it reached its time limit, your password was changed "

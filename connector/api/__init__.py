@@ -12,6 +12,7 @@ __all__ = ["bp"]
 from connector.api import (  # noqa: F401  (routes register on import)
     auth,
     catalogue,
+    checkout,
     distribution,
     members,
     openapi,

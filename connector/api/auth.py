@@ -18,7 +18,7 @@ from connector.api.openapi import Operation, operation_of
 from connector.core.access import Actor
 from connector.core.catalog import hash_token
 from connector.core.database import transaction
-from connector.core.errors import ConnectorError
+from connector.core.errors import ConnectorError, PermissionDeniedError
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 from connector.core.tables import ApiToken
@@ -117,6 +117,9 @@ def current_actor() -> Actor:
     return actor
 
 
+#: The one API tag a cashier's token reaches: Checkout's operations; reports, uploads and settings are refused.
+CASHIER_TAG = "checkout"
+
 #: API request bodies are small JSON objects (an operation's ``max_bytes`` may allow more, e.g. a report upload).
 API_MAX_BYTES = 64 * 1024
 
@@ -137,5 +140,8 @@ def require_token() -> None:
     request.max_content_length = body_limit(op)
     if op is not None and op.public:
         return None
-    g.connector_actor = authenticate(current_runtime(), request.headers.get("Authorization"))
+    actor = authenticate(current_runtime(), request.headers.get("Authorization"))
+    if actor.is_cashier and (op is None or op.tag != CASHIER_TAG):
+        raise PermissionDeniedError("a cashier token reaches Checkout only (/api/v1/checkout/...)")
+    g.connector_actor = actor
     return None

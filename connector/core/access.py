@@ -10,7 +10,9 @@ from connector.core.model import Role
 _ACTION_ROLES = {Role.PLATFORM_ADMIN, Role.BRAND_ADMIN, Role.SUPPORT}
 _CONFIG_ROLES = {Role.PLATFORM_ADMIN, Role.BRAND_ADMIN}
 #: Roles that work on frequent-buyer credits, not on brand reward redemptions.
-PARTY_ROLES = {Role.DISTRIBUTOR, Role.RETAILER}
+PARTY_ROLES = {Role.DISTRIBUTOR, Role.RETAILER, Role.CASHIER}
+#: Roles scoped to one retailer: its own users, and its cashiers (who reach Checkout only).
+RETAILER_SCOPED_ROLES = {Role.RETAILER, Role.CASHIER}
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class Actor:
     @classmethod
     def system(cls, name: str = "system") -> Actor:
         return cls(name=name, role=Role.PLATFORM_ADMIN)
+
+    @property
+    def is_cashier(self) -> bool:
+        """A retailer's counter login: reaches Checkout and nothing else (not reports, uploads or settings)."""
+        return self.role == Role.CASHIER
 
     @property
     def is_party(self) -> bool:
@@ -69,8 +76,8 @@ def check_scope(role: Role, *, brand_id: int | None, distributor_id: int | None,
         problems["brand"] = "a brand admin manages one brand: give its slug"
     if role == Role.DISTRIBUTOR and distributor_id is None:
         problems["distributor"] = "a distributor user belongs to one distributor: give its id"
-    if role == Role.RETAILER and retailer_id is None:
-        problems["retailer"] = "a retailer user belongs to one retailer: give its id"
+    if role in RETAILER_SCOPED_ROLES and retailer_id is None:
+        problems["retailer"] = f"a {role.value} user belongs to one retailer: give its id"
     if role in PARTY_ROLES and brand_id is not None:
         problems["brand"] = f"a {role.value} user is not scoped to a brand; leave the brand out"
     if role not in PARTY_ROLES and (distributor_id is not None or retailer_id is not None):

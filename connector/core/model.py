@@ -67,6 +67,8 @@ class Role(StrEnum):
     #: Frequent-buyer parties: scoped to one distributor or one retailer, never to brand redemptions.
     DISTRIBUTOR = "distributor"
     RETAILER = "retailer"
+    #: A retailer's counter login (seed 002's "Cashier User"): Checkout only, for its one retailer.
+    CASHIER = "cashier"
 
 
 class Tab(StrEnum):

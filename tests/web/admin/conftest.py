@@ -45,6 +45,7 @@ class People:
     global_viewer: Person
     distributor: Person
     retailer: Person
+    cashier: Person
 
 
 @pytest.fixture
@@ -58,6 +59,7 @@ def people(rt: Runtime, world: World) -> People:
         global_viewer=Person("gil@viewer.example", Role.VIEWER),
         distributor=Person("dora@distributor.example", Role.DISTRIBUTOR),
         retailer=Person("rita@retailer.example", Role.RETAILER),
+        cashier=Person("cleo@retailer.example", Role.CASHIER),
     )
     scopes = {
         made.brand_admin: {"brand_id": world.brand.id},
@@ -65,6 +67,7 @@ def people(rt: Runtime, world: World) -> People:
         made.viewer: {"brand_id": world.brand.id},
         made.distributor: {"distributor_id": 7},
         made.retailer: {"retailer_id": 9},
+        made.cashier: {"retailer_id": 9},
     }
     with transaction(rt.sessions) as s:
         for person in vars(made).values():

@@ -69,6 +69,8 @@ class FbPeople:
     other_retailer: Person
     distributor: Person
     other_distributor: Person
+    cashier: Person
+    other_cashier: Person
 
 
 @pytest.fixture
@@ -83,6 +85,8 @@ def people(rt: Runtime, fb_world: FbWorld) -> FbPeople:
         other_retailer=Person("bart@bark.example", Role.RETAILER),
         distributor=Person("dora@northwest.example", Role.DISTRIBUTOR),
         other_distributor=Person("colin@columbia.example", Role.DISTRIBUTOR),
+        cashier=Person("cleo@paws.example", Role.CASHIER),
+        other_cashier=Person("carl@bark.example", Role.CASHIER),
     )
     scopes = {
         made.brand_admin: {"brand_id": fb_world.brand_id},
@@ -90,6 +94,8 @@ def people(rt: Runtime, fb_world: FbWorld) -> FbPeople:
         made.other_retailer: {"retailer_id": fb_world.other_retailer_id},
         made.distributor: {"distributor_id": fb_world.distributor_id},
         made.other_distributor: {"distributor_id": fb_world.other_distributor_id},
+        made.cashier: {"retailer_id": fb_world.retailer_id},
+        made.other_cashier: {"retailer_id": fb_world.other_retailer_id},
     }
     with transaction(rt.sessions) as s:
         for person in vars(made).values():

@@ -102,13 +102,15 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
 @pytest.mark.parametrize(
     ("role", "labels", "landing"),
     [
-        ("retailer", ["POS Reports", "Credit Status", "Programs"], "/admin/pos-reports"),
+        ("retailer", ["POS Reports", "Credit Status", "Programs", "Checkout"], "/admin/pos-reports"),
+        # A cashier's login has Checkout only, and lands there.
+        ("cashier", ["Checkout"], "/admin/checkout"),
         # Each role sees every page that opens for it (one check decides both; credit status is read by all,
         # each within its scope, as in the API).
         ("distributor", ["Distributor Portal", "Credit Status", "Programs"], "/admin/distribution"),
         (
             "support",
-            ["Fulfillments", "Rewards", "POS Reports", "Distributor Portal", "Credit Status", "Programs"],
+            ["Fulfillments", "Rewards", "POS Reports", "Distributor Portal", "Credit Status", "Programs", "Checkout"],
             None,
         ),
         (

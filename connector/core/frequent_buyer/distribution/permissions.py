@@ -6,7 +6,7 @@ so another distributor's rows are never found (their existence does not leak).
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, exists, false
 
 from connector.core.access import Actor
 from connector.core.errors import PermissionDeniedError
@@ -39,6 +39,8 @@ def check_reads_distribution(actor: Actor) -> None:
 
 def free_good_scope(actor: Actor) -> list[ColumnElement[bool]]:
     """WHERE clauses limiting free goods to what ``actor`` may see."""
+    if actor.is_cashier:  # Checkout only; the console and the API refuse it first, this is the backstop
+        return [false()]
     if actor.role == Role.DISTRIBUTOR:
         return [FreeGood.distributor_id == actor.distributor_id]
     if actor.role == Role.RETAILER:
@@ -54,6 +56,8 @@ def batch_scope(actor: Actor) -> list[ColumnElement[bool]]:
     A batch is per retailer and mixes brands, so a brand-scoped reader sees the batches that hold at least
     one of its brand's free goods (and, in the batch rows, totals over its own free goods only).
     """
+    if actor.is_cashier:
+        return [false()]
     if actor.role == Role.DISTRIBUTOR:
         return [Batch.distributor_id == actor.distributor_id]
     if actor.role == Role.RETAILER:

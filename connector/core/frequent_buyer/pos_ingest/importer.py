@@ -63,8 +63,11 @@ class _Importer:
         report: ParsedReport,
         locations: dict[str, int],
         summary: ImportSummary,
+        customer: Cust | None = None,
     ) -> None:
         self.s, self.actor, self.now = s, actor, now
+        #: The customer every card is for, when the caller already knows them (Checkout looked them up).
+        self.pinned = customer
         self.retailer_id, self.report_id, self.report, self.summary = retailer_id, report_id, report, summary
         self.locations = locations
         self.only_location = next(iter(locations.values())) if len(locations) == 1 else None
@@ -108,7 +111,7 @@ class _Importer:
                 summary.already_imported += 1
                 continue
             outcome = evaluate_card(card, self.book)
-            customer, how = self.customers.resolve(card.customer)
+            customer, how = (self.pinned, "checkout") if self.pinned else self.customers.resolve(card.customer)
             plans.append(_Plan(card, before[0] if before else None, outcome, customer, how))
         self.customers.insert_new()
 
@@ -220,7 +223,29 @@ class _Importer:
         )
 
 
-def _locations(s: Session, retailer_id: int) -> dict[str, int]:
+def record_cards(
+    s: Session,
+    actor: Actor,
+    now: datetime,
+    retailer_id: int,
+    report_id: int,
+    report: ParsedReport,
+    summary: ImportSummary,
+    *,
+    customer: Cust | None = None,
+) -> None:
+    """Judge and store ``report``'s cards under report ``report_id``: the one write path for POS uploads and Checkout.
+
+    Each card becomes a redemption with its events and, when processed, its free good, exactly as an
+    upload makes them; ``customer`` pins every card to a known customer instead of matching one.
+    """
+    _Importer(
+        s, actor, now, retailer_id, report_id, report, retailer_locations(s, retailer_id), summary, customer
+    ).run()
+
+
+def retailer_locations(s: Session, retailer_id: int) -> dict[str, int]:
+    """The retailer's locations by store code (as ``store_code_key`` compares them)."""
     return {
         store_code_key(code): loc_id
         for loc_id, code in s.execute(
@@ -304,7 +329,7 @@ def import_pos_report(
             summary.dry_run = dry_run
             s.rollback()
             return summary
-        locations = _locations(s, retailer_id)
+        locations = retailer_locations(s, retailer_id)
         check_report(report, retailer.name, locations, filename)
         now = rt.now()
         row = PosReport(
