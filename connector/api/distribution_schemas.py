@@ -15,7 +15,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from connector.api.schemas import TextBoolean, UtcDateTime, body_id, page_limit, query_id
+from connector.api.schemas import StrictBoolean, TextBoolean, UtcDateTime, body_id, page_limit, query_id
 from connector.core.csv_safe import safe_cell
 from connector.core.frequent_buyer.credit_memo import MemoComparison
 from connector.core.frequent_buyer.credit_status import CreditStatusReport, CreditTotal
@@ -34,6 +34,7 @@ from connector.core.frequent_buyer.distribution import (
     SectionPage,
 )
 from connector.core.frequent_buyer.distribution_reports import ReportPage
+from connector.core.frequent_buyer.memo_check import MemoCheck
 
 _MONEY = {"description": 'Decimal string with two places, e.g. "12.50"; null when no cost is known.'}
 
@@ -74,8 +75,23 @@ class DistributionBatchAddSchema(Schema):
     free_good_ids = _ids("free goods", "Unbatched free goods of the batch's retailer.")
 
 
+_MEMO_AMOUNT = (
+    "The credit memo's total in dollars, as a string (\"125.00\"; $ and thousands commas allowed; at most 2 "
+    "decimal places). A JSON number is refused, so no cent is lost to floating point."
+)
+
+
 class DistributionFulfilSchema(Schema):
-    note = _note("Shown on the batch's timeline (e.g. the credit memo number).")
+    note = _note("Shown on the batch's timeline.")
+    credit_memo_number = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=50),
+        metadata={"description": "The credit memo's number as printed on it; give it with credit_memo_amount."},
+    )
+    credit_memo_amount = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=30), metadata={"description": _MEMO_AMOUNT}
+    )
 
 
 class DistributionFreeGoodsSchema(Schema):
@@ -157,6 +173,23 @@ class CreditMemoUploadFormSchema(Schema):
 
 class CreditReconcileSchema(Schema):
     note = _note("Shown on the batch's timeline (e.g. the credit memo number).")
+    confirm = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "Reconcile although the batch's credit memo DOES NOT MATCH (see memo-check); without it "
+            "such a batch answers 409 `credit_memo_mismatch` naming each difference."
+        },
+    )
+
+
+class MemoCheckSchema(Schema):
+    status = fields.String(
+        metadata={"description": "MATCHES, DOES NOT MATCH, NOT RECORDED (no memo) or CANNOT COMPARE (no cost)."}
+    )
+    credit_memo_number = fields.String(allow_none=True)
+    credit_memo_amount = _money()
+    expected_amount = _money()
+    mismatches = fields.List(fields.String(), metadata={"description": "Each difference, in words."})
 
 
 # -- responses ---------------------------------------------------------------------------------------------
@@ -217,6 +250,8 @@ class DistributionBatchSchema(Schema):
     reconciled_by = fields.String(allow_none=True)
     credit_group_id = fields.Integer(allow_none=True)
     credit_group_description = fields.String(allow_none=True)
+    credit_memo_number = fields.String(allow_none=True, metadata={"description": "Recorded when marked fulfilled."})
+    credit_memo_amount = _money()
 
 
 class DistributionEventSchema(Schema):
@@ -387,7 +422,18 @@ def free_good_out(g: FreeGoodView) -> dict[str, Any]:
 def batch_out(b: BatchView) -> dict[str, Any]:
     out = asdict(b)
     out["approximate_cost"] = money(b.approximate_cost)
+    out["credit_memo_amount"] = money(b.credit_memo_amount)
     return out
+
+
+def memo_check_out(c: MemoCheck) -> dict[str, Any]:
+    return {
+        "status": c.status,
+        "credit_memo_number": c.credit_memo_number,
+        "credit_memo_amount": money(c.credit_memo_amount),
+        "expected_amount": money(c.expected_amount),
+        "mismatches": list(c.mismatches),
+    }
 
 
 def event_out(e: EventView) -> dict[str, Any]:

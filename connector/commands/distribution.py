@@ -137,13 +137,73 @@ def add_cmd(batch_id: int, free_good_ids: tuple[int, ...], distributor_id: int |
 
 @distribution.command("fulfil", help="Mark an unfulfilled batch fulfilled/credited.")
 @click.argument("batch_id", type=int)
-@click.option("--note", default="", help="Shown on the batch's timeline (e.g. the credit memo number).")
+@click.option("--note", default="", help="Shown on the batch's timeline.")
+@click.option("--memo-number", default=None, help="The credit memo's number (give it with --memo-amount).")
+@click.option("--memo-amount", default=None, help="The credit memo's total in dollars, like 125.00.")
 @_DISTRIBUTOR
-def fulfil_cmd(batch_id: int, note: str, distributor_id: int | None) -> None:
+def fulfil_cmd(
+    batch_id: int, note: str, memo_number: str | None, memo_amount: str | None, distributor_id: int | None
+) -> None:
     from connector.core.frequent_buyer import distribution as core
 
-    view = _run(lambda: core.mark_batch_fulfilled(_runtime(), _actor(distributor_id), batch_id, note))
-    click.echo(f"batch {view.id} fulfilled: {view.free_goods} free goods credited")
+    view = _run(
+        lambda: core.mark_batch_fulfilled(
+            _runtime(),
+            _actor(distributor_id),
+            batch_id,
+            note,
+            credit_memo_number=memo_number,
+            credit_memo_amount=memo_amount,
+        )
+    )
+    memo = f"; credit memo {view.credit_memo_number} for ${_money(view.credit_memo_amount)}" if view.credit_memo_number else ""
+    click.echo(f"batch {view.id} fulfilled: {view.free_goods} free goods credited{memo}")
+
+
+def _retailer_actor(retailer_id: int | None) -> Any:
+    from connector.core.access import Actor
+    from connector.core.model import Role
+
+    if retailer_id is None:
+        return _actor(None)
+    return Actor(_actor(None).name, Role.RETAILER, retailer_id=retailer_id)
+
+
+_RETAILER = click.option(
+    "--retailer", "retailer_id", type=int, default=None, help="Act as this retailer (id); default: admin."
+)
+
+
+@distribution.command("memo-check", help="Does a credited batch's credit memo match it? (the retailer's view)")
+@click.argument("batch_id", type=int)
+@_RETAILER
+def memo_check_cmd(batch_id: int, retailer_id: int | None) -> None:
+    from connector.core.frequent_buyer import credit_status
+
+    check = _run(lambda: credit_status.memo_check(_runtime(), _retailer_actor(retailer_id), batch_id))
+    click.echo(f"batch {batch_id}: credit memo {check.status}")
+    for line in check.mismatches:
+        click.echo(f"  {line}")
+
+
+@distribution.command("reconcile", help="Reconcile a credited batch against its credit memo (the retailer's act).")
+@click.argument("batch_id", type=int)
+@click.option("--note", default="", help="Shown on the batch's timeline.")
+@click.option(
+    "--confirm-mismatch",
+    is_flag=True,
+    help="Reconcile although the batch's credit memo DOES NOT MATCH (without it such a batch is refused).",
+)
+@_RETAILER
+def reconcile_cmd(batch_id: int, note: str, confirm_mismatch: bool, retailer_id: int | None) -> None:
+    from connector.core.frequent_buyer import credit_status
+
+    view = _run(
+        lambda: credit_status.reconcile_batch(
+            _runtime(), _retailer_actor(retailer_id), batch_id, note, confirm=confirm_mismatch
+        )
+    )
+    click.echo(f"batch {view.id} reconciled: {view.free_goods} free goods")
 
 
 @distribution.command("group", help="Group fulfilled batches for manufacturer credit.")
