@@ -91,6 +91,9 @@ class CreditEvent(StrEnum):
     RELEASE = "release"  # a held (or declined) free good goes back to Unbatched
     CREDIT = "credit"
     GROUP = "group"
+    #: A direct- or retailer-fulfilled free good (no distributor, so never batched) marked credited by the brand
+    #: side: the manufacturer reimbursed the store (brand_fulfilment.py).
+    CREDIT_DIRECT = "credit_direct"
 
 
 class BatchStatus(StrEnum):
