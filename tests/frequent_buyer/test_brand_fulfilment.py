@@ -124,3 +124,73 @@ def test_the_brand_sees_the_batches_its_distributors_grouped_for_mfg_credit_with
     [zeta_view] = brand_fulfilment(rt, _zeta_admin(m)).mfg_groups
     assert (zeta_view.free_goods, zeta_view.approximate_cost) == (1, Decimal("7.00"))
     assert brand_fulfilment(rt, m.admin).mfg_groups[0].free_goods == 2
+
+
+# -- API and CLI -------------------------------------------------------------------------------------------------
+
+
+def _token(rt, name, role, **scope):
+    from connector.core import catalog
+
+    with transaction(rt.sessions) as s:
+        if "brand_id" in scope:
+            from connector.core.tables import Brand
+
+            scope = {"brand": s.get(Brand, scope.pop("brand_id"))}
+        _, plain = catalog.create_api_token(s, name, role, **scope)
+    return {"Authorization": f"Bearer {plain}"}
+
+
+def test_api_lists_and_credits_within_the_brand(rt, m):
+    from connector.app import create_app
+
+    client = create_app(settings=rt.settings, runtime=rt).test_client()
+    acme = _token(rt, "acme", Role.BRAND_ADMIN, brand_id=m.acme)
+    zeta = _token(rt, "zeta", Role.BRAND_ADMIN, brand_id=m.zeta)
+    north = _token(rt, "north", Role.DISTRIBUTOR, distributor_id=m.north)
+    direct = make_free_good(rt, m, direct=True, unit_cost="4.00")
+
+    page = client.get("/api/v1/brand/fulfilment", headers=acme)
+    assert page.status_code == 200, page.get_json()
+    body = page.get_json()
+    assert (body["brand_id"], body["section"], [g["id"] for g in body["free_goods"]]) == (m.acme, "owed", [direct])
+    assert body["sections"][0] == {
+        "section": "owed",
+        "title": "Owed",
+        "free_goods": 1,
+        "quantity": 1,
+        "approximate_cost": "4.00",
+    }
+    assert client.get("/api/v1/brand/fulfilment", headers=zeta).get_json()["free_goods"] == []
+    assert client.get(f"/api/v1/brand/fulfilment?brand_id={m.acme}", headers=zeta).status_code == 404
+    assert client.get("/api/v1/brand/fulfilment", headers=north).status_code == 403
+    assert client.get("/api/v1/brand/fulfilment?section=unbatched", headers=acme).status_code == 422
+
+    credit = "/api/v1/brand/free-goods/credit"
+    assert client.post(credit, json={"free_good_ids": [direct]}, headers=zeta).status_code == 404
+    assert client.post(credit, json={"free_good_ids": [direct]}, headers=north).status_code == 403
+    assert statuses(rt, [direct]) == {direct: ("unbatched", None)}
+    done = client.post(credit, json={"free_good_ids": [direct], "note": "ACH 77"}, headers=acme)
+    assert done.status_code == 200 and done.get_json() == {"free_good_ids": [direct]}
+    again = client.post(credit, json={"free_good_ids": [direct]}, headers=acme)
+    assert again.status_code == 409
+    credited = client.get("/api/v1/brand/fulfilment?section=credited", headers=acme).get_json()
+    assert [g["id"] for g in credited["free_goods"]] == [direct]
+
+
+def test_cli_shows_and_credits(rt, m, monkeypatch):
+    from click.testing import CliRunner
+
+    from connector.commands.distribution import distribution
+
+    monkeypatch.setattr("connector.commands.distribution._runtime", lambda: rt)
+    runner = CliRunner()
+    direct = make_free_good(rt, m, direct=True, unit_cost="4.00")
+    shown = runner.invoke(distribution, ["brand", "--brand", str(m.acme)])
+    assert shown.exit_code == 0, shown.output
+    assert "Owed: 1 free goods, quantity 1, approx. $4.00" in shown.output and f"{direct}\t" in shown.output
+    other = runner.invoke(distribution, ["brand-credit", str(direct), "--as-brand", str(m.zeta)])
+    assert other.exit_code == 1 and "not found" in other.output
+    done = runner.invoke(distribution, ["brand-credit", str(direct), "--as-brand", str(m.acme), "--note", "ACH"])
+    assert done.exit_code == 0 and done.output.strip() == f"credited 1 free good: {direct}"
+    assert statuses(rt, [direct]) == {direct: ("credited", None)}
