@@ -33,10 +33,13 @@ _TAG = "distribution"
 
 class BrandFulfilmentQuerySchema(Schema):
     brand_id = query_id(metadata={"description": "Platform admins and support: one brand. Brand users: their own."})
-    section = fields.String(load_default=core.BrandSection.OWED.value, validate=_choices(s.value for s in core.BrandSection))
+    section = fields.String(
+        load_default=core.BrandSection.OWED.value, validate=_choices(s.value for s in core.BrandSection)
+    )
     fulfilment_type = fields.String(load_default=None, validate=_choices(k.value for k in core.BRAND_FULFILLED))
     limit = TextInteger(
-        load_default=100, validate=validate.Range(min=1, max=core.PAGE_MAX, error=f"must be between 1 and {core.PAGE_MAX}")
+        load_default=100,
+        validate=validate.Range(min=1, max=core.PAGE_MAX, error=f"must be between 1 and {core.PAGE_MAX}"),
     )
 
 

@@ -76,7 +76,7 @@ class DistributionBatchAddSchema(Schema):
 
 
 _MEMO_AMOUNT = (
-    "The credit memo's total in dollars, as a string (\"125.00\"; $ and thousands commas allowed; at most 2 "
+    'The credit memo\'s total in dollars, as a string ("125.00"; $ and thousands commas allowed; at most 2 '
     "decimal places). A JSON number is refused, so no cent is lost to floating point."
 )
 

@@ -120,7 +120,9 @@ def reconcile(batch_id: int) -> dict[str, Any]:
     errors=(403, 404),
 )
 def get_memo_check(batch_id: int) -> dict[str, Any]:
-    return MemoCheckSchema().dump(memo_check_out(credit_status.memo_check(current_runtime(), current_actor(), batch_id)))
+    return MemoCheckSchema().dump(
+        memo_check_out(credit_status.memo_check(current_runtime(), current_actor(), batch_id))
+    )
 
 
 def _load_form() -> dict[str, Any]:

@@ -156,7 +156,11 @@ def fulfil_cmd(
             credit_memo_amount=memo_amount,
         )
     )
-    memo = f"; credit memo {view.credit_memo_number} for ${_money(view.credit_memo_amount)}" if view.credit_memo_number else ""
+    memo = (
+        f"; credit memo {view.credit_memo_number} for ${_money(view.credit_memo_amount)}"
+        if view.credit_memo_number
+        else ""
+    )
     click.echo(f"batch {view.id} fulfilled: {view.free_goods} free goods credited{memo}")
 
 

@@ -34,7 +34,9 @@ def _batch(rt, m, *costs, retailer="paws", user=None):
 
 def test_the_distributor_records_the_memo_number_and_amount_as_money(rt, m):
     batch_id = _batch(rt, m, "10.00", "2.50")
-    view = d.mark_batch_fulfilled(rt, m.north_user, batch_id, credit_memo_number=" CM-1042 ", credit_memo_amount="$12.5")
+    view = d.mark_batch_fulfilled(
+        rt, m.north_user, batch_id, credit_memo_number=" CM-1042 ", credit_memo_amount="$12.5"
+    )
     assert (view.status, view.credit_memo_number, view.credit_memo_amount) == ("fulfilled", "CM-1042", Decimal("12.50"))
     row = batch_row(rt, batch_id)
     assert isinstance(row.credit_memo_amount, Decimal) and row.credit_memo_amount == Decimal("12.50")

@@ -1,4 +1,4 @@
-""""Insufficient Purchase Amount" (seed 003): a program's minimum purchase in dollars, valued at the store's
+""" "Insufficient Purchase Amount" (seed 003): a program's minimum purchase in dollars, valued at the store's
 price list, alongside the quantity rule; set when creating a program and edited later (core, API, CLI)."""
 
 from __future__ import annotations

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from connector.admin.blueprint import add_nav, any_role
 from connector.admin.frequent_buyer import (  # noqa: F401  (routes register on import)
+    brand_pages,
     common,
     distributor_pages,
     pos_pages,
     program_pages,
     retailer_pages,
 )
+from connector.core.frequent_buyer.brand_fulfilment import check_reads_brand_fulfilment
 from connector.core.frequent_buyer.distribution import check_reads_distribution
 from connector.core.frequent_buyer.pos_dashboard import check_sees_pos_reports
 
@@ -32,3 +34,4 @@ add_nav("POS Reports", "admin.fb_pos_reports", check_sees_pos_reports)
 add_nav("Distributor Portal", "admin.fb_distribution", check_reads_distribution)
 add_nav("Credit Status", "admin.fb_credit_status", any_role)
 add_nav("Programs", "admin.fb_programs", any_role)
+add_nav("Brand Fulfillment", "admin.fb_brand_fulfilment", check_reads_brand_fulfilment)

@@ -285,7 +285,7 @@ def fb_batch_fulfil(batch_id: int) -> Response:
         )
         return (
             f'Batch {view.id} "{view.description}" marked fulfilled/credited{memo}: '
-            f'{plural(view.free_goods, "free good")} (quantity {view.quantity}) credited to {view.retailer_name}. '
+            f"{plural(view.free_goods, 'free good')} (quantity {view.quantity}) credited to {view.retailer_name}. "
             "It is in Fulfilled Batches; the retailer can now reconcile it."
         )
 

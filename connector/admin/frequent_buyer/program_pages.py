@@ -16,10 +16,10 @@ from werkzeug.wrappers import Response
 
 from connector.admin.blueprint import bp
 from connector.admin.frequent_buyer.common import INT, allowed, csv_download, nothing_changed, parse_query, refusal
-from connector.core.access import Actor
-from connector.core.errors import ValidationError
 from connector.admin.session_auth import current_actor
+from connector.core.access import Actor
 from connector.core.catalog import slugify
+from connector.core.errors import ValidationError
 from connector.core.frequent_buyer import programs as core
 from connector.core.model import Role
 from connector.request_context import current_runtime

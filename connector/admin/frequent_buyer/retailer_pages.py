@@ -30,10 +30,10 @@ from connector.admin.frequent_buyer.common import (
 )
 from connector.admin.session_auth import current_actor, load_user
 from connector.core.errors import ConflictError, IllegalTransitionError, PermissionDeniedError, ValidationError
-from connector.core.frequent_buyer.memo_check import MemoMismatchError
 from connector.core.frequent_buyer import credit_memo, credit_status
 from connector.core.frequent_buyer.distribution import BatchView, get_batch
 from connector.core.frequent_buyer.filenames import clean_filename
+from connector.core.frequent_buyer.memo_check import MemoMismatchError
 from connector.core.frequent_buyer.model import MemoLineOutcome, RetailerCreditView
 from connector.core.frequent_buyer.programs import list_distributors, list_programs, list_retailers
 from connector.core.model import Role

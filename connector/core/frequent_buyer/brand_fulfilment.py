@@ -29,7 +29,7 @@ from sqlalchemy import and_, func, select
 
 from connector.core.access import Actor
 from connector.core.database import transaction
-from connector.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from connector.core.errors import IllegalTransitionError, NotFoundError, PermissionDeniedError, ValidationError
 from connector.core.frequent_buyer.distribution import (
     REASON_MAX,
     BatchView,
@@ -181,7 +181,7 @@ def brand_fulfilment(
                 fields={"fulfilment_type": f"direct or retailer (the programs without a distributor); got "
                         f"{fulfilment_type!r}"},
             )  # fmt: skip
-        kinds = (kind,)  # type: ignore[assignment]
+        kinds = (kind,)
     if not 1 <= limit <= PAGE_MAX:
         raise ValidationError("limit out of range", fields={"limit": f"from 1 to {PAGE_MAX}"})
     with rt.sessions() as s:
@@ -208,21 +208,22 @@ def brand_fulfilment(
 
 def _counts(s: Any, where: list[Any]) -> dict[BrandSection, SectionCount]:
     cost = effective_unit_cost()  # as the rows show it: the processing-time cost, else the price list's
-    totals = {
-        status: (int(n or 0), int(q or 0), c)
-        for status, n, q, c in s.execute(
-            select(FreeGood.status, func.count(FreeGood.id), func.sum(FreeGood.quantity), func.sum(cost * FreeGood.quantity))
-            .outerjoin(PriceListEntry, and_(PriceListEntry.retailer_id == FreeGood.retailer_id, PriceListEntry.sku == FreeGood.sku))
-            .where(*where)
-            .group_by(FreeGood.status)
+    price = and_(PriceListEntry.retailer_id == FreeGood.retailer_id, PriceListEntry.sku == FreeGood.sku)
+    q = (
+        select(
+            FreeGood.status, func.count(FreeGood.id), func.sum(FreeGood.quantity), func.sum(cost * FreeGood.quantity)
         )
-    }  # fmt: skip
+        .outerjoin(PriceListEntry, price)
+        .where(*where)
+        .group_by(FreeGood.status)
+    )
+    totals = {status: (int(n or 0), int(qty or 0), c) for status, n, qty, c in s.execute(q)}
     out: dict[BrandSection, SectionCount] = {}
     for section, statuses in _SECTION_STATUSES.items():
         n = sum(totals.get(st, (0, 0, None))[0] for st in statuses)
-        q = sum(totals.get(st, (0, 0, None))[1] for st in statuses)
+        qty = sum(totals.get(st, (0, 0, None))[1] for st in statuses)
         costs = [Decimal(str(totals[st][2])) for st in statuses if st in totals and totals[st][2] is not None]
-        out[section] = SectionCount(n, q, sum(costs, Decimal("0")).quantize(Decimal("0.01")) if costs else None)
+        out[section] = SectionCount(n, qty, sum(costs, Decimal("0")).quantize(Decimal("0.01")) if costs else None)
     return out
 
 
@@ -261,6 +262,22 @@ def _mfg_groups(s: Any, actor: Actor, brand_id: int | None) -> list[MfgCreditGro
     return out
 
 
+@dataclass(frozen=True)
+class BrandChoice:
+    id: int
+    name: str
+
+
+def list_brands(rt: Runtime, actor: Actor) -> list[BrandChoice]:
+    """The brands the actor may pick on the page: its own, or every brand for staff."""
+    check_reads_brand_fulfilment(actor)
+    with rt.sessions() as s:
+        q = select(Brand.id, Brand.name).order_by(Brand.name)
+        if actor.brand_id is not None:
+            q = q.where(Brand.id == actor.brand_id)
+        return [BrandChoice(i, n) for i, n in s.execute(q)]
+
+
 def mark_direct_credited(rt: Runtime, actor: Actor, free_good_ids: Iterable[Any], note: str | None = None) -> list[int]:
     """Owed → Credited for direct/retailer-fulfilled free goods: the manufacturer reimbursed the store.
 
@@ -282,6 +299,14 @@ def mark_direct_credited(rt: Runtime, actor: Actor, free_good_ids: Iterable[Any]
                     "free_good_ids": f"free goods {', '.join(map(str, with_distributor))} are distributor-fulfilled: "
                     "their distributor credits them through a batch. Nothing was changed."
                 },
+            )
+        not_owed = {g.id: g.status for g in goods.values() if g.status != CreditStatus.UNBATCHED}
+        if not_owed:
+            shown = "; ".join(f"{i} is {st}" for i, st in sorted(not_owed.items()))
+            raise IllegalTransitionError(
+                f"only owed free goods can be marked credited: {shown}. Nothing was changed.",
+                event=CreditEvent.CREDIT_DIRECT.value,
+                current={str(i): st for i, st in not_owed.items()},
             )
         targets = _check_moves(goods, CreditEvent.CREDIT_DIRECT)
         _update_free_goods(s, ids, CreditEvent.CREDIT_DIRECT, CreditStatus.CREDITED, now)

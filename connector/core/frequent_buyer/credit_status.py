@@ -281,7 +281,9 @@ def memo_check(rt: Runtime, actor: Actor, batch_id: int) -> MemoCheck:
 
     Credit memos are between a distributor and a retailer: brand users do not see them."""
     if actor.brand_id is not None and not actor.is_party:
-        raise PermissionDeniedError("credit memos are between a distributor and a retailer; brand users do not see them")
+        raise PermissionDeniedError(
+            "credit memos are between a distributor and a retailer; brand users do not see them"
+        )
     with rt.sessions() as s:
         return check_memo(s, load_batch_view(s, actor, batch_id))
 
