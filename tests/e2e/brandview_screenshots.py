@@ -7,7 +7,8 @@ On the DARTS sample's world (``seed_darts_world``) plus a Fromm direct-fulfilled
 free good and a Fromm brand admin (``seed_brand_side``): the brand admin sets FROMM GOLD's minimum
 purchase, the store imports the sample (the Fromm card is now denied as Insufficient Purchase Amount),
 the distributor marks its batch credited with a credit memo that does not match, the store is asked to
-confirm, and the brand admin marks its direct free good credited and sees the MFG credit group.
+confirm, the distributor groups the batch for MFG credit, and the brand admin marks its direct free good
+credited; Taste of the Wild's admin sees the MFG credit group (its free good) and none of Fromm's.
 Shared with tests/e2e/test_brandview_console.py (the same steps and selectors).
 """
 
@@ -156,6 +157,10 @@ def take(out: Path, workdir: Path) -> list[Path]:
         shot(fran, "brand-05-brand-fulfillment-owed.png", whole=True)
         credit_all_owed(fran, "ACH 2025-03-31")
         shot(fran, "brand-06-brand-fulfillment-credited.png", whole=True)
+        tad = new_page()  # Taste of the Wild's admin: the group holds its free good; Fromm's direct one is not shown
+        log_in(tad, world.other_brand_admin)
+        tad.goto("/admin/brand-fulfilment")
+        shot(tad, "brand-07-mfg-credit-groups-other-brand.png", whole=True)
     return photos.written
 
 
