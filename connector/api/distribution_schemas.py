@@ -34,7 +34,6 @@ from connector.core.frequent_buyer.distribution import (
     SectionPage,
 )
 from connector.core.frequent_buyer.distribution_reports import ReportPage
-from connector.core.frequent_buyer.memo_check import MemoCheck
 
 _MONEY = {"description": 'Decimal string with two places, e.g. "12.50"; null when no cost is known.'}
 
@@ -180,16 +179,6 @@ class CreditReconcileSchema(Schema):
             "such a batch answers 409 `credit_memo_mismatch` naming each difference."
         },
     )
-
-
-class MemoCheckSchema(Schema):
-    status = fields.String(
-        metadata={"description": "MATCHES, DOES NOT MATCH, NOT RECORDED (no memo) or CANNOT COMPARE (no cost)."}
-    )
-    credit_memo_number = fields.String(allow_none=True)
-    credit_memo_amount = _money()
-    expected_amount = _money()
-    mismatches = fields.List(fields.String(), metadata={"description": "Each difference, in words."})
 
 
 # -- responses ---------------------------------------------------------------------------------------------
@@ -424,16 +413,6 @@ def batch_out(b: BatchView) -> dict[str, Any]:
     out["approximate_cost"] = money(b.approximate_cost)
     out["credit_memo_amount"] = money(b.credit_memo_amount)
     return out
-
-
-def memo_check_out(c: MemoCheck) -> dict[str, Any]:
-    return {
-        "status": c.status,
-        "credit_memo_number": c.credit_memo_number,
-        "credit_memo_amount": money(c.credit_memo_amount),
-        "expected_amount": money(c.expected_amount),
-        "mismatches": list(c.mismatches),
-    }
 
 
 def event_out(e: EventView) -> dict[str, Any]:

@@ -25,13 +25,12 @@ from connector.api.distribution_schemas import (
     CreditStatusSchema,
     DistributionBatchDetailSchema,
     DistributionBatchSchema,
-    MemoCheckSchema,
     batch_detail_out,
     batch_out,
     credit_status_out,
-    memo_check_out,
     memo_out,
 )
+from connector.api.memo_check_schemas import MemoCheckSchema, memo_check_out
 from connector.api.openapi import operation
 from connector.api.payload import load_body, load_form, load_query
 from connector.core.errors import ValidationError
