@@ -11,6 +11,7 @@ __all__ = ["bp"]
 
 from connector.api import (  # noqa: F401  (routes register on import)
     auth,
+    brand_fulfilment,
     catalogue,
     checkout,
     distribution,

@@ -163,7 +163,11 @@ def add_to_batch(batch_id: int) -> dict[str, Any]:
 @bp.post("/distribution/batches/<id:batch_id>/fulfil")
 @operation(
     summary="Mark an Unfulfilled batch Fulfilled/Credited; its free goods become credited",
-    description="An empty batch, or one already fulfilled, answers 409 with the batch's status.",
+    description=(
+        "An empty batch, or one already fulfilled, answers 409 with the batch's status. Give the credit memo's "
+        "`credit_memo_number` and `credit_memo_amount` (both or neither; the credit may also reach the store on "
+        "an invoice) for the retailer's reconcile to compare; a bad or half-given memo answers 422 naming the field."
+    ),
     tag=_TAG,
     body=DistributionFulfilSchema,
     responses={200: ("The batch, fulfilled", DistributionBatchSchema)},
@@ -172,7 +176,15 @@ def add_to_batch(batch_id: int) -> dict[str, Any]:
 def fulfil_batch(batch_id: int) -> dict[str, Any]:
     rt, actor = current_runtime(), current_actor()
     data = load_body(DistributionFulfilSchema())
-    return DistributionBatchSchema().dump(batch_out(core.mark_batch_fulfilled(rt, actor, batch_id, data["note"])))
+    view = core.mark_batch_fulfilled(
+        rt,
+        actor,
+        batch_id,
+        data["note"],
+        credit_memo_number=data["credit_memo_number"],
+        credit_memo_amount=data["credit_memo_amount"],
+    )
+    return DistributionBatchSchema().dump(batch_out(view))
 
 
 @bp.post("/distribution/credit-groups")

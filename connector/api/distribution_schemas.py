@@ -15,7 +15,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from connector.api.schemas import TextBoolean, UtcDateTime, body_id, page_limit, query_id
+from connector.api.schemas import StrictBoolean, TextBoolean, UtcDateTime, body_id, page_limit, query_id
 from connector.core.csv_safe import safe_cell
 from connector.core.frequent_buyer.credit_memo import MemoComparison
 from connector.core.frequent_buyer.credit_status import CreditStatusReport, CreditTotal
@@ -74,8 +74,23 @@ class DistributionBatchAddSchema(Schema):
     free_good_ids = _ids("free goods", "Unbatched free goods of the batch's retailer.")
 
 
+_MEMO_AMOUNT = (
+    'The credit memo\'s total in dollars, as a string ("125.00"; $ and thousands commas allowed; at most 2 '
+    "decimal places). A JSON number is refused, so no cent is lost to floating point."
+)
+
+
 class DistributionFulfilSchema(Schema):
-    note = _note("Shown on the batch's timeline (e.g. the credit memo number).")
+    note = _note("Shown on the batch's timeline.")
+    credit_memo_number = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=50),
+        metadata={"description": "The credit memo's number as printed on it; give it with credit_memo_amount."},
+    )
+    credit_memo_amount = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=30), metadata={"description": _MEMO_AMOUNT}
+    )
 
 
 class DistributionFreeGoodsSchema(Schema):
@@ -157,6 +172,13 @@ class CreditMemoUploadFormSchema(Schema):
 
 class CreditReconcileSchema(Schema):
     note = _note("Shown on the batch's timeline (e.g. the credit memo number).")
+    confirm = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "Reconcile although the batch's credit memo DOES NOT MATCH (see memo-check); without it "
+            "such a batch answers 409 `credit_memo_mismatch` naming each difference."
+        },
+    )
 
 
 # -- responses ---------------------------------------------------------------------------------------------
@@ -217,6 +239,8 @@ class DistributionBatchSchema(Schema):
     reconciled_by = fields.String(allow_none=True)
     credit_group_id = fields.Integer(allow_none=True)
     credit_group_description = fields.String(allow_none=True)
+    credit_memo_number = fields.String(allow_none=True, metadata={"description": "Recorded when marked fulfilled."})
+    credit_memo_amount = _money()
 
 
 class DistributionEventSchema(Schema):
@@ -387,6 +411,7 @@ def free_good_out(g: FreeGoodView) -> dict[str, Any]:
 def batch_out(b: BatchView) -> dict[str, Any]:
     out = asdict(b)
     out["approximate_cost"] = money(b.approximate_cost)
+    out["credit_memo_amount"] = money(b.credit_memo_amount)
     return out
 
 

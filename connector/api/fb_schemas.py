@@ -60,6 +60,11 @@ def _money_range() -> validate.Range:
 
 # -- programs ---------------------------------------------------------------------------------------------
 
+_MINIMUM_TEXT = (
+    "Minimum purchase in dollars (25.00; at most 2 decimal places), or null for none: a card whose purchases, "
+    "valued at the store's price list (SRP, else unit cost), come to less is denied as insufficient_purchase_amount."
+)
+
 
 class ProgramItemInSchema(Schema):
     """An eligible item of a program."""
@@ -114,6 +119,15 @@ class ProgramCreateSchema(Schema):
         metadata={"description": "Passed cards wait in Quality Check for support to approve them."},
     )
     items = fields.List(fields.Nested(ProgramItemInSchema), required=True, validate=validate.Length(min=1, max=5000))
+    minimum_purchase_amount = fields.Decimal(
+        load_default=None, allow_none=True, validate=_money_range(), metadata={"description": _MINIMUM_TEXT}
+    )
+
+
+class ProgramMinimumSchema(Schema):
+    minimum_purchase_amount = fields.Decimal(
+        required=True, allow_none=True, validate=_money_range(), metadata={"description": _MINIMUM_TEXT}
+    )
 
 
 class ProgramItemsAddSchema(Schema):
@@ -147,6 +161,7 @@ class ProgramSummarySchema(Schema):
     ends_on = fields.Date(allow_none=True)
     quality_check_required = StrictBoolean()
     item_count = fields.Integer()
+    minimum_purchase_amount = DecimalString(allow_none=True, metadata={"description": _MINIMUM_TEXT})
     distributor_ids = fields.List(fields.Integer(), metadata={"description": "Distributors associated with it."})
     created_at = UtcDateTime()
 

@@ -30,6 +30,7 @@ from connector.api.fb_schemas import (
     ProgramItemsAddSchema,
     ProgramListQuerySchema,
     ProgramListSchema,
+    ProgramMinimumSchema,
     ProgramSchema,
     RetailerCreateSchema,
     RetailerListSchema,
@@ -100,6 +101,24 @@ def list_programs() -> dict[str, Any]:
 )
 def get_program(program_id: int) -> dict[str, Any]:
     return ProgramSchema().dump(core.get_program(current_runtime(), current_actor(), program_id))
+
+
+@bp.patch("/programs/<id:program_id>")
+@operation(
+    summary="Edit a program's minimum purchase in dollars (Insufficient Purchase Amount); null removes it",
+    description=(
+        "Brand admins edit their own brand's programs, platform admins any. The minimum applies to reports "
+        "imported afterwards (and denied rows resubmitted then), never to redemptions already processed."
+    ),
+    tag="frequent-buyer",
+    body=ProgramMinimumSchema,
+    responses={200: ("The program", ProgramSchema)},
+    errors=_WRITE_ERRORS,
+)
+def edit_program(program_id: int) -> dict[str, Any]:
+    rt, actor = current_runtime(), current_actor()
+    data = load_body(ProgramMinimumSchema())
+    return ProgramSchema().dump(core.set_minimum_purchase(rt, actor, program_id, data["minimum_purchase_amount"]))
 
 
 @bp.post("/programs/<id:program_id>/items")

@@ -30,6 +30,7 @@ from connector.api.distribution_schemas import (
     credit_status_out,
     memo_out,
 )
+from connector.api.memo_check_schemas import MemoCheckSchema, memo_check_out
 from connector.api.openapi import operation
 from connector.api.payload import load_body, load_form, load_query
 from connector.core.errors import ValidationError
@@ -90,7 +91,9 @@ def get_retailer_batch(batch_id: int) -> dict[str, Any]:
     description=(
         "Only a fulfilled or grouped batch can be reconciled (409 with the current status otherwise), and only "
         "while it holds free goods: one the distributor emptied (every credit unbatched or declined) answers 409. "
-        "Reconciling twice answers 409 and records nothing."
+        "Reconciling twice answers 409 and records nothing. When the batch's credit memo DOES NOT MATCH (see "
+        "`GET .../memo-check`), the call answers 409 `credit_memo_mismatch` naming each difference in "
+        "`error.details.mismatches`, unless the body says `confirm: true`."
     ),
     tag=_TAG,
     body=CreditReconcileSchema,
@@ -100,7 +103,25 @@ def get_retailer_batch(batch_id: int) -> dict[str, Any]:
 def reconcile(batch_id: int) -> dict[str, Any]:
     rt, actor = current_runtime(), current_actor()
     data = load_body(CreditReconcileSchema())
-    return DistributionBatchSchema().dump(batch_out(credit_status.reconcile_batch(rt, actor, batch_id, data["note"])))
+    view = credit_status.reconcile_batch(rt, actor, batch_id, data["note"], confirm=data["confirm"])
+    return DistributionBatchSchema().dump(batch_out(view))
+
+
+@bp.get("/retailer/batches/<id:batch_id>/memo-check")
+@operation(
+    summary="Does the batch's credit memo match it? MATCHES, DOES NOT MATCH, NOT RECORDED or CANNOT COMPARE",
+    description=(
+        "Compares the credit memo amount the distributor recorded when marking the batch fulfilled with the "
+        "batch's value at the store's price list, and the latest credit memo file imported for it line by line."
+    ),
+    tag=_TAG,
+    responses={200: ("The comparison", MemoCheckSchema)},
+    errors=(403, 404),
+)
+def get_memo_check(batch_id: int) -> dict[str, Any]:
+    return MemoCheckSchema().dump(
+        memo_check_out(credit_status.memo_check(current_runtime(), current_actor(), batch_id))
+    )
 
 
 def _load_form() -> dict[str, Any]:

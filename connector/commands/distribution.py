@@ -137,13 +137,77 @@ def add_cmd(batch_id: int, free_good_ids: tuple[int, ...], distributor_id: int |
 
 @distribution.command("fulfil", help="Mark an unfulfilled batch fulfilled/credited.")
 @click.argument("batch_id", type=int)
-@click.option("--note", default="", help="Shown on the batch's timeline (e.g. the credit memo number).")
+@click.option("--note", default="", help="Shown on the batch's timeline.")
+@click.option("--memo-number", default=None, help="The credit memo's number (give it with --memo-amount).")
+@click.option("--memo-amount", default=None, help="The credit memo's total in dollars, like 125.00.")
 @_DISTRIBUTOR
-def fulfil_cmd(batch_id: int, note: str, distributor_id: int | None) -> None:
+def fulfil_cmd(
+    batch_id: int, note: str, memo_number: str | None, memo_amount: str | None, distributor_id: int | None
+) -> None:
     from connector.core.frequent_buyer import distribution as core
 
-    view = _run(lambda: core.mark_batch_fulfilled(_runtime(), _actor(distributor_id), batch_id, note))
-    click.echo(f"batch {view.id} fulfilled: {view.free_goods} free goods credited")
+    view = _run(
+        lambda: core.mark_batch_fulfilled(
+            _runtime(),
+            _actor(distributor_id),
+            batch_id,
+            note,
+            credit_memo_number=memo_number,
+            credit_memo_amount=memo_amount,
+        )
+    )
+    memo = (
+        f"; credit memo {view.credit_memo_number} for ${_money(view.credit_memo_amount)}"
+        if view.credit_memo_number
+        else ""
+    )
+    click.echo(f"batch {view.id} fulfilled: {view.free_goods} free goods credited{memo}")
+
+
+def _retailer_actor(retailer_id: int | None) -> Any:
+    from connector.core.access import Actor
+    from connector.core.model import Role
+
+    if retailer_id is None:
+        return _actor(None)
+    return Actor(_actor(None).name, Role.RETAILER, retailer_id=retailer_id)
+
+
+_RETAILER = click.option(
+    "--retailer", "retailer_id", type=int, default=None, help="Act as this retailer (id); default: admin."
+)
+
+
+@distribution.command("memo-check", help="Does a credited batch's credit memo match it? (the retailer's view)")
+@click.argument("batch_id", type=int)
+@_RETAILER
+def memo_check_cmd(batch_id: int, retailer_id: int | None) -> None:
+    from connector.core.frequent_buyer import credit_status
+
+    check = _run(lambda: credit_status.memo_check(_runtime(), _retailer_actor(retailer_id), batch_id))
+    click.echo(f"batch {batch_id}: credit memo {check.status}")
+    for line in check.mismatches:
+        click.echo(f"  {line}")
+
+
+@distribution.command("reconcile", help="Reconcile a credited batch against its credit memo (the retailer's act).")
+@click.argument("batch_id", type=int)
+@click.option("--note", default="", help="Shown on the batch's timeline.")
+@click.option(
+    "--confirm-mismatch",
+    is_flag=True,
+    help="Reconcile although the batch's credit memo DOES NOT MATCH (without it such a batch is refused).",
+)
+@_RETAILER
+def reconcile_cmd(batch_id: int, note: str, confirm_mismatch: bool, retailer_id: int | None) -> None:
+    from connector.core.frequent_buyer import credit_status
+
+    view = _run(
+        lambda: credit_status.reconcile_batch(
+            _runtime(), _retailer_actor(retailer_id), batch_id, note, confirm=confirm_mismatch
+        )
+    )
+    click.echo(f"batch {view.id} reconciled: {view.free_goods} free goods")
 
 
 @distribution.command("group", help="Group fulfilled batches for manufacturer credit.")
@@ -248,3 +312,59 @@ def _text(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value).replace("\t", " ").replace("\n", " ")
+
+
+# -- the brand (manufacturer) side ------------------------------------------------------------------------------
+
+
+def _brand_actor(brand_id: int | None) -> Any:
+    from connector.core.access import Actor
+    from connector.core.model import Role
+
+    if brand_id is None:
+        return _actor(None)
+    return Actor(_actor(None).name, Role.BRAND_ADMIN, brand_id=brand_id)
+
+
+@distribution.command("brand", help="Direct/retailer-fulfilled free goods of a brand, and its MFG credit groups.")
+@click.option("--brand", "brand_id", type=int, default=None, help="The brand (id); default: every brand.")
+@click.option("--section", default="owed", type=click.Choice(["owed", "credited", "declined-held"]))
+@click.option("--fulfilment-type", default=None, type=click.Choice(["direct", "retailer"]))
+@click.option("--limit", default=100, type=click.IntRange(1, 500))
+def brand_cmd(brand_id: int | None, section: str, fulfilment_type: str | None, limit: int) -> None:
+    from connector.core.frequent_buyer import brand_fulfilment as core
+
+    view = _run(
+        lambda: core.brand_fulfilment(
+            _runtime(), _actor(None), brand_id=brand_id, section=section, fulfilment_type=fulfilment_type, limit=limit
+        )
+    )
+    for s, c in view.counts.items():
+        cost = f", approx. ${_money(c.approximate_cost)}" if c.approximate_cost is not None else ""
+        click.echo(f"{core.SECTION_TITLES[s]}: {c.free_goods} free goods, quantity {c.quantity}{cost}")
+    click.echo(f"-- {core.SECTION_TITLES[view.section]} (newest first)")
+    for g in view.free_goods:
+        click.echo(
+            f"{g.id}\t{g.retailer_name}\t{g.program_name}\t{g.sku}\tx{g.quantity}\t{g.redeemed_on}\t"
+            f"{_money(g.approximate_cost)}"
+        )
+    if view.more:
+        click.echo(f"... more than {limit}; raise --limit")
+    click.echo("-- Batches Grouped for MFG Credit")
+    for grp in view.mfg_groups:
+        batches = ", ".join(str(b.id) for b in grp.batches)
+        click.echo(
+            f"group {grp.id}\t{grp.distributor_name}\t{grp.description}\tbatches {batches}\t"
+            f"{grp.free_goods} free goods\t{_money(grp.approximate_cost)}"
+        )
+
+
+@distribution.command("brand-credit", help="Mark owed direct/retailer-fulfilled free goods credited (manufacturer).")
+@click.argument("free_good_ids", nargs=-1, type=int, required=True)
+@click.option("--note", default="", help="Shown on each free good's timeline (e.g. the payment reference).")
+@click.option("--as-brand", "brand_id", type=int, default=None, help="Act as this brand's admin (id); default: admin.")
+def brand_credit_cmd(free_good_ids: tuple[int, ...], note: str, brand_id: int | None) -> None:
+    from connector.core.frequent_buyer import brand_fulfilment as core
+
+    ids = _run(lambda: core.mark_direct_credited(_runtime(), _brand_actor(brand_id), list(free_good_ids), note))
+    click.echo(f"credited {len(ids)} free good{'s' if len(ids) != 1 else ''}: {', '.join(map(str, ids))}")

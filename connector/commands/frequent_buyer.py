@@ -173,6 +173,7 @@ _PROGRAM_KEYS = {
     "starts_on",
     "ends_on",
     "quality_check_required",
+    "minimum_purchase_amount",
     "items",
 }
 _ITEM_KEYS = {"sku", "upc", "description", "size_value", "size_unit", "category"}
@@ -271,8 +272,30 @@ def fb_programs_list(ctx: click.Context) -> None:
         dates = f"{p.starts_on or '-'}..{p.ends_on or '-'}"
         click.echo(
             f"{p.id}\t{p.code}\t{p.name}\t{p.brand_name}\tbuy {p.buy_quantity} get {p.free_quantity}\t"
-            f"{p.fulfilment_type}\t{p.item_count} items\t{dates}"
+            f"{p.fulfilment_type}\t{p.item_count} items\t{dates}\t"
+            f"minimum purchase {'$' + str(p.minimum_purchase_amount) if p.minimum_purchase_amount is not None else '-'}"
         )
+
+
+@fb_programs.command(
+    "set-minimum",
+    help="Set a program's minimum purchase in dollars (Insufficient Purchase Amount); 'none' removes it.",
+)
+@click.argument("program_id", type=int)
+@click.argument("amount")
+@click.pass_context
+def fb_programs_set_minimum(ctx: click.Context, program_id: int, amount: str) -> None:
+    """AMOUNT is dollars like 25.00 (checked against the store's price list), or ``none``."""
+    from connector.core.errors import ConnectorError
+    from connector.core.frequent_buyer.programs import set_minimum_purchase
+
+    value = None if amount.strip().lower() in {"none", ""} else amount
+    try:
+        p = set_minimum_purchase(_runtime(ctx), _actor(), program_id, value)
+    except ConnectorError as exc:
+        raise click.ClickException(fail(exc).message) from exc
+    shown = f"${p.minimum_purchase_amount}" if p.minimum_purchase_amount is not None else "none"
+    click.echo(f"program {p.id} ({p.code}): minimum purchase {shown}")
 
 
 def _location(text: str) -> Any:

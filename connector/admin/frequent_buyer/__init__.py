@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from connector.admin.blueprint import add_nav, any_role
 from connector.admin.frequent_buyer import (  # noqa: F401  (routes register on import)
+    brand_pages,
     checkout_pages,
     common,
     distributor_pages,
@@ -22,6 +23,7 @@ from connector.admin.frequent_buyer import (  # noqa: F401  (routes register on 
     program_pages,
     retailer_pages,
 )
+from connector.core.frequent_buyer.brand_fulfilment import check_reads_brand_fulfilment
 from connector.core.frequent_buyer.checkout import check_works_counter
 from connector.core.frequent_buyer.distribution import check_reads_distribution
 from connector.core.frequent_buyer.pos_dashboard import check_sees_pos_reports
@@ -34,5 +36,6 @@ add_nav("POS Reports", "admin.fb_pos_reports", check_sees_pos_reports)
 add_nav("Distributor Portal", "admin.fb_distribution", check_reads_distribution)
 add_nav("Credit Status", "admin.fb_credit_status", any_role)
 add_nav("Programs", "admin.fb_programs", any_role)
+add_nav("Brand Fulfillment", "admin.fb_brand_fulfilment", check_reads_brand_fulfilment)
 # Last, so a retailer still lands on POS Reports; a cashier's only link, so a cashier lands on Checkout.
 add_nav("Checkout", "admin.fb_checkout", check_works_counter)

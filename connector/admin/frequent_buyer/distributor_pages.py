@@ -270,11 +270,23 @@ def fb_batch_fulfil(batch_id: int) -> Response:
     """Mark an Unfulfilled batch Fulfilled/Credited: the distributor has issued the retailer its credit."""
 
     def fulfil(rt: Runtime, actor: Actor) -> str:
-        view = core.mark_batch_fulfilled(rt, actor, batch_id, request.form.get("note"))
+        view = core.mark_batch_fulfilled(
+            rt,
+            actor,
+            batch_id,
+            request.form.get("note"),
+            credit_memo_number=request.form.get("credit_memo_number"),
+            credit_memo_amount=request.form.get("credit_memo_amount"),
+        )
+        memo = (
+            f" with credit memo {view.credit_memo_number} for ${view.credit_memo_amount:,.2f}"
+            if view.credit_memo_number and view.credit_memo_amount is not None
+            else ""
+        )
         return (
-            f'Batch {view.id} "{view.description}" marked fulfilled/credited: {plural(view.free_goods, "free good")} '
-            f"(quantity {view.quantity}) credited to {view.retailer_name}. It is in Fulfilled Batches; the retailer "
-            "can now reconcile it."
+            f'Batch {view.id} "{view.description}" marked fulfilled/credited{memo}: '
+            f"{plural(view.free_goods, 'free good')} (quantity {view.quantity}) credited to {view.retailer_name}. "
+            "It is in Fulfilled Batches; the retailer can now reconcile it."
         )
 
     return _batch_move("fulfil", "unfulfilled", fulfil)

@@ -1,6 +1,7 @@
 """Frequent-buyer programs: the list, one program with its items, and its Product List as CSV.
 
-Reading only; programs are set up through the API and CLI. Who sees which
+Programs are set up through the API and CLI; the page edits a program's minimum purchase in
+dollars ("Insufficient Purchase Amount") for the roles that configure programs. Who sees which
 program is the core's rule (``list_programs`` / ``get_program``): staff and
 global viewers every program, brand admins and brand viewers their brand's,
 retailers and distributors every program (a retailer must find a program to
@@ -10,13 +11,15 @@ A retailer also sees which programs it is enrolled in, and with which distributo
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from connector.admin.blueprint import bp
-from connector.admin.frequent_buyer.common import INT, csv_download, parse_query
+from connector.admin.frequent_buyer.common import INT, allowed, csv_download, nothing_changed, parse_query, refusal
 from connector.admin.session_auth import current_actor
+from connector.core.access import Actor
 from connector.core.catalog import slugify
+from connector.core.errors import ValidationError
 from connector.core.frequent_buyer import programs as core
 from connector.core.model import Role
 from connector.request_context import current_runtime
@@ -58,7 +61,29 @@ def fb_program(program_id: int) -> str:
         enrollments=enrollments,
         distributors=distributors,
         is_retailer=actor.role == Role.RETAILER,
+        edits=allowed(Actor.check_can_configure, actor) and actor.sees_brand(program.brand_id),
     )
+
+
+@bp.post("/programs/<id:program_id>/minimum-purchase")
+def fb_program_minimum(program_id: int) -> Response:
+    """Set or clear the program's minimum purchase; a bad amount is said back and nothing changes."""
+    back = url_for("admin.fb_program", program_id=program_id)
+    try:
+        view = core.set_minimum_purchase(
+            current_runtime(), current_actor(), program_id, request.form.get("minimum_purchase_amount")
+        )
+    except ValidationError as exc:
+        flash(nothing_changed(refusal(exc)), "error")
+        return redirect(back)
+    amount = view.minimum_purchase_amount
+    flash(
+        f"Minimum purchase for {view.name} set to ${amount}."
+        if amount is not None
+        else f"{view.name} has no minimum purchase now.",
+        "success",
+    )
+    return redirect(back)
 
 
 @bp.get("/programs/<id:program_id>/products.csv")

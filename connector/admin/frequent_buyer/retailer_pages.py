@@ -33,6 +33,7 @@ from connector.core.errors import ConflictError, IllegalTransitionError, Permiss
 from connector.core.frequent_buyer import credit_memo, credit_status
 from connector.core.frequent_buyer.distribution import BatchView, get_batch
 from connector.core.frequent_buyer.filenames import clean_filename
+from connector.core.frequent_buyer.memo_check import MemoMismatchError
 from connector.core.frequent_buyer.model import MemoLineOutcome, RetailerCreditView
 from connector.core.frequent_buyer.programs import list_distributors, list_programs, list_retailers
 from connector.core.model import Role
@@ -124,9 +125,14 @@ def _batch_page(batch_id: int, **extra: object) -> str:
         memos = []
     wanted = (request.args.get("memo") or "").strip()
     chosen = next((m for m in memos if str(m.memo_id) == wanted), memos[-1] if memos else None)
+    try:
+        check = credit_status.memo_check(rt, actor, batch_id)
+    except PermissionDeniedError:
+        check = None
     return render_template(
         "admin/fb/credit_batch.html",
         detail=detail,
+        check=check,
         batch=detail.batch,
         memos=memos,
         memo=chosen,
@@ -145,13 +151,19 @@ def fb_credit_batch(batch_id: int) -> str:
 
 
 @bp.post("/credit-status/batches/<id:batch_id>/reconcile")
-def fb_reconcile(batch_id: int) -> Response:
+def fb_reconcile(batch_id: int) -> Response | tuple[str, int]:
     """The retailer received the batch's credits and is happy with them."""
     actor = current_actor()
     credit_status.check_reconciles(actor)
     default = url_for("admin.fb_credit_batch", batch_id=batch_id)
+    confirm = request.form.get("confirm") in {"on", "true", "1", "yes"}
     try:
-        view = credit_status.reconcile_batch(current_runtime(), actor, batch_id, request.form.get("note"))
+        view = credit_status.reconcile_batch(
+            current_runtime(), actor, batch_id, request.form.get("note"), confirm=confirm
+        )
+    except MemoMismatchError as exc:
+        # The confirm step: the batch page again, saying what differs, with a "Reconcile anyway" form.
+        return _batch_page(batch_id, mismatch=exc.details.get("mismatches", []), note=request.form.get("note")), 409
     except (ConflictError, ValidationError) as exc:
         flash(nothing_changed(refusal(exc, "Reload the page to see the batch as it is now.")), "error")
         return redirect(back_to(default))

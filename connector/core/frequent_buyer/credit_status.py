@@ -54,6 +54,7 @@ from connector.core.frequent_buyer.distribution import (
     optional_text,
 )
 from connector.core.frequent_buyer.events import record_event
+from connector.core.frequent_buyer.memo_check import MemoCheck, check_memo, refuse_unconfirmed
 from connector.core.frequent_buyer.model import BatchEvent, BatchStatus, CreditStatus, RetailerCreditView
 from connector.core.frequent_buyer.tables import Batch, FreeGood
 from connector.core.model import Role
@@ -249,16 +250,42 @@ def lock_batch_for_retailer(s: Session, actor: Actor, batch_id: int) -> Batch:
     return lock_batches(s, actor, [batch_id])[batch_id]
 
 
-def reconcile_batch(rt: Runtime, actor: Actor, batch_id: int, note: str | None = None) -> BatchView:
-    """The retailer confirms a credited batch against its credit memo. Reconciling twice is a ``ConflictError``."""
+def reconcile_batch(
+    rt: Runtime, actor: Actor, batch_id: int, note: str | None = None, *, confirm: bool = False
+) -> BatchView:
+    """The retailer confirms a credited batch against its credit memo. Reconciling twice is a ``ConflictError``.
+
+    When the batch's credit memo DOES NOT MATCH (``memo_check``), reconciling needs ``confirm=True``; without
+    it a ``MemoMismatchError`` (409) names each difference and nothing changes. A confirmed reconcile records
+    what was accepted in its event.
+    """
     check_reconciles(actor)
     note = optional_text(note, "note", REASON_MAX)
     now = rt.now()
     with transaction(rt.sessions) as s:
         batch = lock_batch_for_retailer(s, actor, batch_id)
+        batch_transition(batch.status, BatchEvent.RECONCILE)  # an unfulfilled batch is refused as before
+        check = check_memo(s, load_batch_view(s, actor, batch_id))
+        if check.needs_confirmation:
+            if not confirm:
+                raise refuse_unconfirmed(batch_id, check)
+            accepted = f"confirmed although the credit memo DOES NOT MATCH: {'; '.join(check.mismatches)}"
+            note = f"{note}; {accepted}" if note else accepted
         reconcile_locked(s, actor, batch, now, note)
     with rt.sessions() as s:
         return load_batch_view(s, actor, batch_id)
+
+
+def memo_check(rt: Runtime, actor: Actor, batch_id: int) -> MemoCheck:
+    """The batch's credit memo against the batch, for the pages before reconciling (within the actor's scope).
+
+    Credit memos are between a distributor and a retailer: brand users do not see them."""
+    if actor.brand_id is not None and not actor.is_party:
+        raise PermissionDeniedError(
+            "credit memos are between a distributor and a retailer; brand users do not see them"
+        )
+    with rt.sessions() as s:
+        return check_memo(s, load_batch_view(s, actor, batch_id))
 
 
 def reconcilable_batches(rt: Runtime, actor: Actor, *, retailer_id: int | None = None) -> list[BatchView]:

@@ -39,6 +39,9 @@ CREDIT_TRANSITIONS: dict[tuple[CreditStatus, CreditEvent], CreditStatus] = {
     (C.DECLINED, CE.RELEASE): C.UNBATCHED,
     (C.BATCHED, CE.CREDIT): C.CREDITED,
     (C.CREDITED, CE.GROUP): C.GROUPED,
+    # Direct- and retailer-fulfilled free goods have no distributor and so no batch: owed (unbatched) → credited
+    # in one step, by the brand side (brand_fulfilment.py). The use case refuses it for distributor free goods.
+    (C.UNBATCHED, CE.CREDIT_DIRECT): C.CREDITED,
 }
 
 B, BE = BatchStatus, BatchEvent

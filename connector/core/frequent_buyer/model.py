@@ -33,6 +33,9 @@ class PosRedemptionEvent(StrEnum):
 
 class DenialReason(StrEnum):
     INSUFFICIENT_PURCHASE_QUANTITY = "insufficient_purchase_quantity"
+    #: "Insufficient Purchase Amount" (seed 003): the card's purchases, valued at the store's price list,
+    #: come to less than the program's minimum purchase in dollars (or cannot be valued: a price is missing).
+    INSUFFICIENT_PURCHASE_AMOUNT = "insufficient_purchase_amount"
     INELIGIBLE_PROGRAM = "ineligible_program"
     MULTIPLE_BRANDS_ON_CARD = "multiple_brands_on_card"
     ITEM_NOT_IN_PROGRAM = "item_not_in_program"
@@ -44,6 +47,11 @@ DENIAL_EXPLANATIONS: dict[DenialReason, tuple[str, str]] = {
     DenialReason.INSUFFICIENT_PURCHASE_QUANTITY: (
         "The card did not reach the program's required number of purchases before the free good was given.",
         "Check the card's purchases in the POS; if the report left purchases out, resubmit the corrected row.",
+    ),
+    DenialReason.INSUFFICIENT_PURCHASE_AMOUNT: (
+        "The card did not meet the manufacturer's minimum purchase (in dollars) before the free good was given.",
+        "Check the card's purchases and the store's price list (every purchased SKU needs a price); "
+        "correct them, then resubmit the row.",
     ),
     DenialReason.INELIGIBLE_PROGRAM: (
         "The store is not enrolled in this program (or the program was not running on the redemption date).",
@@ -83,6 +91,9 @@ class CreditEvent(StrEnum):
     RELEASE = "release"  # a held (or declined) free good goes back to Unbatched
     CREDIT = "credit"
     GROUP = "group"
+    #: A direct- or retailer-fulfilled free good (no distributor, so never batched) marked credited by the brand
+    #: side: the manufacturer reimbursed the store (brand_fulfilment.py).
+    CREDIT_DIRECT = "credit_direct"
 
 
 class BatchStatus(StrEnum):

@@ -25,6 +25,10 @@ Precedence when several rules fail (the first failing one is the reason; the det
     3. ``ineligible_program``: not enrolled, enrollment ended before the redemption, redeemed
        outside the program's dates, or no distributor chosen for a distributor program.
     4. ``insufficient_purchase_quantity``: fewer purchases than X per Y free goods given.
+       ``insufficient_purchase_amount``: the program has a minimum purchase in dollars and the
+       card's purchases, valued at the store's price list (SRP, else unit cost), come to less;
+       exactly the minimum passes. A purchase with no price denies the card with the same reason
+       and a detail naming the SKU to price (the amount cannot be shown to reach the minimum).
     5. ``ineligible_free_good_size``: a free good larger than the smallest purchase, or sizes
        that cannot be compared (a count against a weight).
 """
@@ -32,12 +36,14 @@ Precedence when several rules fail (the first failing one is the reason; the det
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 
 from connector.core.frequent_buyer.model import DenialReason, FulfilmentType
+from connector.core.frequent_buyer.money import dollars
 from connector.core.frequent_buyer.pos_types import PosCard, PosItem
 from connector.core.frequent_buyer.units import DIMENSION_NOUN, Size, compare
 
@@ -93,6 +99,8 @@ class RuleProgram:
     ends_on: date | None = None
     quality_check_required: bool = False
     items: Sequence[RuleItem] = ()
+    #: The least the card's purchases must come to in dollars; None = no dollar minimum.
+    minimum_purchase_amount: Decimal | None = None
     _by_sku: dict[str, RuleItem] = field(default_factory=dict, init=False, repr=False, compare=False)
     _by_upc: dict[str, RuleItem] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -140,7 +148,14 @@ class RuleBook:
     not found.
     """
 
-    def __init__(self, programs: Iterable[RuleProgram], enrollments: Iterable[RuleEnrollment]) -> None:
+    def __init__(
+        self,
+        programs: Iterable[RuleProgram],
+        enrollments: Iterable[RuleEnrollment],
+        prices: Mapping[str, Decimal] | None = None,
+    ) -> None:
+        #: The store's price per SKU (``sku_key``), for the minimum purchase amount.
+        self.prices: Mapping[str, Decimal] = prices or {}
         self.programs: dict[int, RuleProgram] = {p.id: p for p in sorted(programs, key=lambda p: p.id)}
         self.enrollments: dict[int, RuleEnrollment] = {e.program_id: e for e in enrollments}
         self._by_code: dict[str, list[RuleProgram]] = {}
@@ -367,6 +382,10 @@ def evaluate_card(card: PosCard, book: RuleBook) -> Outcome:
             program,
         )
 
+    amount_problem = _amount_problem(program, purchases, book)  # type: ignore[arg-type]
+    if amount_problem:
+        return Denied(DenialReason.INSUFFICIENT_PURCHASE_AMOUNT, amount_problem, program)
+
     # 5. free good no larger than the smallest purchase
     size_problem = _size_problem(purchases, free_goods)  # type: ignore[arg-type]
     if size_problem:
@@ -374,6 +393,35 @@ def evaluate_card(card: PosCard, book: RuleBook) -> Outcome:
 
     distributor_id = enrollment.distributor_id if program.fulfilment_type == FulfilmentType.DISTRIBUTOR else None
     return Passed(program, distributor_id, purchases, free_goods)  # type: ignore[arg-type]
+
+
+def _amount_problem(program: RuleProgram, purchases: Sequence[tuple[PosItem, RuleItem]], book: RuleBook) -> str | None:
+    """The card's purchases at the store's prices against the program's minimum (None when it is met)."""
+    minimum = program.minimum_purchase_amount
+    if minimum is None:
+        return None
+    total = Decimal("0")
+    unpriced: list[str] = []
+    for pos, item in purchases:
+        price = book.prices.get(sku_key(item.sku))
+        if price is None:
+            price = book.prices.get(sku_key(pos.sku))
+        if price is None:
+            unpriced.append(describe(pos))
+            continue
+        total += price * pos.quantity
+    if unpriced:
+        noun = "has no price" if len(unpriced) == 1 else "have no price"
+        return (
+            f"cannot check program {program.name!r}'s minimum purchase of {dollars(minimum)}: purchase "
+            f"{_listed(unpriced)} {noun} in the store's price list; add the price (Price list), then resubmit the row"
+        )
+    if total < minimum:
+        return (
+            f"purchases come to {dollars(total)} at the store's prices, below program {program.name!r}'s "
+            f"minimum purchase of {dollars(minimum)}"
+        )
+    return None
 
 
 def _name(item: RuleItem) -> str:

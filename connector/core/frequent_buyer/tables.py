@@ -37,6 +37,9 @@ class Program(Base):
     ends_on: Mapped[date | None] = mapped_column(Date)
     #: When true, passed redemptions wait in Quality Check for a person; otherwise they are processed at once.
     quality_check_required: Mapped[bool] = mapped_column(default=False)
+    #: The least a card's purchases must come to, in dollars, valued from the store's price list
+    #: ("Insufficient Purchase Amount", seed 003); None = no dollar minimum, only the quantity rule.
+    minimum_purchase_amount: Mapped[Decimal | None] = mapped_column(_MONEY)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     __table_args__ = (UniqueConstraint("brand_id", "code", name="uq_fb_program_code"),)
 
@@ -234,6 +237,10 @@ class Batch(Base):
     #: Set when the retailer confirms the distributor's credit memo matches.
     reconciled_at: Mapped[datetime | None]
     reconciled_by: Mapped[str | None] = mapped_column(String(200))
+    #: The distributor's credit memo for the batch, recorded when it marks the batch fulfilled/credited
+    #: (both or neither: the credit may also arrive on an invoice or an email, seed 000).
+    credit_memo_number: Mapped[str | None] = mapped_column(String(50))
+    credit_memo_amount: Mapped[Decimal | None] = mapped_column(_MONEY)
     __table_args__ = (Index("ix_fb_batches_distributor_status", "distributor_id", "status"),)
 
 

@@ -138,5 +138,5 @@ def test_a_viewer_sees_and_opens_the_frequent_buyer_pages_a_brand_reads(signed_i
     """The report that started this: the viewer's menu hid pages that opened, yet POS Reports was refused."""
     viewer = signed_in(people.viewer)
     labels = [a.text for a in viewer.page("/admin/fulfilments").one("header").one("nav").find_all("a")]
-    assert labels == ["Fulfillments", "Rewards", "Distributor Portal", "Credit Status", "Programs"]
+    assert labels == ["Fulfillments", "Rewards", "Distributor Portal", "Credit Status", "Programs", "Brand Fulfillment"]
     assert viewer.get("/admin/pos-reports").status_code == 403

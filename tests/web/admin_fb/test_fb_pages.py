@@ -110,7 +110,16 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
         ("distributor", ["Distributor Portal", "Credit Status", "Programs"], "/admin/distribution"),
         (
             "support",
-            ["Fulfillments", "Rewards", "POS Reports", "Distributor Portal", "Credit Status", "Programs", "Checkout"],
+            [
+                "Fulfillments",
+                "Rewards",
+                "POS Reports",
+                "Distributor Portal",
+                "Credit Status",
+                "Programs",
+                "Brand Fulfillment",
+                "Checkout",
+            ],
             None,
         ),
         (
@@ -121,6 +130,7 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
                 "Distributor Portal",
                 "Credit Status",
                 "Programs",
+                "Brand Fulfillment",
                 "Shops",
                 "Users",
                 "API tokens",
@@ -130,7 +140,19 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
             None,
         ),
         # A viewer without a brand (this one) also reads POS reports; a brand viewer does not (tests/web/admin).
-        ("viewer", ["Fulfillments", "Rewards", "POS Reports", "Distributor Portal", "Credit Status", "Programs"], None),
+        (
+            "viewer",
+            [
+                "Fulfillments",
+                "Rewards",
+                "POS Reports",
+                "Distributor Portal",
+                "Credit Status",
+                "Programs",
+                "Brand Fulfillment",
+            ],
+            None,
+        ),
     ],
 )
 def test_the_header_shows_each_role_its_own_pages_and_parties_land_on_theirs(

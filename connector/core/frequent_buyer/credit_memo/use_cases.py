@@ -16,7 +16,8 @@ from connector.core.errors import IllegalTransitionError, NotFoundError, Permiss
 from connector.core.frequent_buyer.credit_memo.comparison import MemoComparison, _comparison, _expected_by_sku, compare
 from connector.core.frequent_buyer.credit_memo.parsing import parse_credit_memo
 from connector.core.frequent_buyer.credit_status import check_reconciles, reconcile_locked
-from connector.core.frequent_buyer.distribution import CONTROL_CHARS, batch_scope, lock_batches
+from connector.core.frequent_buyer.distribution import CONTROL_CHARS, batch_scope, load_batch_view, lock_batches
+from connector.core.frequent_buyer.memo_check import check_memo
 from connector.core.frequent_buyer.model import BatchStatus, MemoLineOutcome
 from connector.core.frequent_buyer.tables import Batch, CreditMemo, CreditMemoLine
 from connector.core.runtime import Runtime
@@ -96,7 +97,13 @@ def import_credit_memo(
             ]
             s.add_all(rows)
             s.flush()
-            if matches and reconcile_if_matched and batch.reconciled_at is None:
+            if (
+                matches
+                and reconcile_if_matched
+                and batch.reconciled_at is None
+                # the amount the distributor recorded must agree too; otherwise the retailer confirms by hand
+                and not check_memo(s, load_batch_view(s, actor, batch_id)).needs_confirmation
+            ):
                 reconcile_locked(s, actor, batch, now, f"credit memo {filename} (memo {memo.id}) matched the batch")
                 return _comparison(memo, rows, batch, reconciled=True, reconciled_at=now)
             return _comparison(memo, rows, batch)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.errors import IllegalTransitionError, NotFoundError, ValidationError
+from connector.core.frequent_buyer.distribution.credit_memo_entry import clean_credit_memo
 from connector.core.frequent_buyer.distribution.input_checks import (
     DESCRIPTION_MAX,
     REASON_MAX,
@@ -137,14 +138,25 @@ def add_to_batch(rt: Runtime, actor: Actor, batch_id: int, free_good_ids: Iterab
         return load_batch_view(s, actor, batch_id)
 
 
-def mark_batch_fulfilled(rt: Runtime, actor: Actor, batch_id: int, note: str | None = None) -> BatchView:
+def mark_batch_fulfilled(
+    rt: Runtime,
+    actor: Actor,
+    batch_id: int,
+    note: str | None = None,
+    *,
+    credit_memo_number: str | None = None,
+    credit_memo_amount: Decimal | str | None = None,
+) -> BatchView:
     """Mark an Unfulfilled batch Fulfilled/Credited: the distributor has issued the retailer its credit.
 
     Its free goods move batched → credited with it. An empty batch cannot be fulfilled: there is nothing to
-    credit, and an empty credited batch would ask the retailer to reconcile nothing.
+    credit, and an empty credited batch would ask the retailer to reconcile nothing. The credit memo (number
+    and amount, both or neither; see ``credit_memo_entry``) is stored on the batch for the retailer's
+    reconcile to compare, and named in the batch's ``fulfil`` event.
     """
     check_acts(actor)
     note = optional_text(note, "note", REASON_MAX)
+    memo = clean_credit_memo(credit_memo_number, credit_memo_amount)
     now = rt.now()
     with transaction(rt.sessions) as s:
         batch = lock_batches(s, actor, [batch_id])[batch_id]
@@ -164,13 +176,27 @@ def mark_batch_fulfilled(rt: Runtime, actor: Actor, batch_id: int, note: str | N
             )
         targets = _check_moves({g.id: g for g in goods}, CE.CREDIT)
         ids = [g.id for g in goods]
-        _update_batches(s, [batch_id], BE.FULFIL, new_status, fulfilled_at=now)
+        memo_values = {"credit_memo_number": memo.number, "credit_memo_amount": memo.amount} if memo else {}
+        _update_batches(s, [batch_id], BE.FULFIL, new_status, fulfilled_at=now, **memo_values)
         _update_free_goods(s, ids, CE.CREDIT, CS.CREDITED, now)
-        record_event(s, "batch", batch_id, BE.FULFIL, actor, now, note, from_status=batch.status, to_status=new_status)
-        detail = f"batch {batch_id} fulfilled" + (f": {note}" if note else "")
+        said = "; ".join(part for part in (memo.describe() if memo else "", note) if part)
+        record_event(s, "batch", batch_id, BE.FULFIL, actor, now, said, from_status=batch.status, to_status=new_status)
+        detail = f"batch {batch_id} fulfilled" + (f": {said}" if said else "")
         _record_moves(s, goods, CE.CREDIT, actor, now, detail, targets)
     with rt.sessions() as s:
-        return load_batch_view(s, actor, batch_id)
+        view = load_batch_view(s, actor, batch_id)
+    after_batch_credited(rt, view)
+    return view
+
+
+def after_batch_credited(rt: Runtime, batch: BatchView) -> None:
+    """HOOK POINT, called once per batch after ``mark_batch_fulfilled`` has committed (never on a refusal, never
+    twice: a second fulfil is an ``IllegalTransitionError`` before this point).
+
+    The retailer's "your batch was credited" notice belongs here (issue 15, Notices); it is built elsewhere.
+    Anything added must not raise into the caller: the credit is already committed.
+    """
+    return None
 
 
 def group_for_mfg_credit(rt: Runtime, actor: Actor, batch_ids: Iterable[Any], description: str) -> CreditGroupView:

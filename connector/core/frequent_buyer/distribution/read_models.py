@@ -109,6 +109,9 @@ class BatchView:
     reconciled_by: str | None
     credit_group_id: int | None
     credit_group_description: str | None
+    #: The credit memo the distributor recorded when marking the batch fulfilled/credited (both or neither).
+    credit_memo_number: str | None = None
+    credit_memo_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,8 @@ def batch_view(row: Any) -> BatchView:
         reconciled_by=b.reconciled_by,
         credit_group_id=b.credit_group_id,
         credit_group_description=row.credit_group_description,
+        credit_memo_number=b.credit_memo_number,
+        credit_memo_amount=_money(b.credit_memo_amount),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from connector.core.frequent_buyer.rules import (
     sku_key,
     upc_key,
 )
-from connector.core.frequent_buyer.tables import Enrollment, Program, ProgramItem
+from connector.core.frequent_buyer.tables import Enrollment, PriceListEntry, Program, ProgramItem
 from connector.core.frequent_buyer.units import Size
 from connector.core.tables import Brand
 
@@ -57,6 +58,7 @@ def _rule_programs(s: Session, program_ids: Iterable[int]) -> list[RuleProgram]:
             starts_on=p.starts_on,
             ends_on=p.ends_on,
             quality_check_required=p.quality_check_required,
+            minimum_purchase_amount=p.minimum_purchase_amount,
             items=tuple(items.get(p.id, ())),
         )
         for p in programs
@@ -92,4 +94,17 @@ def load_rule_book(s: Session, retailer_id: int, cards: Sequence[PosCard]) -> Ru
         program_ids.update(s.scalars(select(ProgramItem.program_id).where(func.ltrim(ProgramItem.upc, "0").in_(part))))
     for part in chunks(sorted(codes), _IN_CHUNK):
         program_ids.update(s.scalars(select(Program.id).where(func.lower(func.trim(Program.code)).in_(part))))
-    return RuleBook(_rule_programs(s, program_ids), enrollments)
+    return RuleBook(_rule_programs(s, program_ids), enrollments, store_prices(s, retailer_id))
+
+
+def store_prices(s: Session, retailer_id: int) -> dict[str, Decimal]:
+    """The store's price per SKU for the minimum purchase amount: the SRP (what the customer paid), else the
+    unit cost when the price list has no SRP for it."""
+    return {
+        sku_key(sku): Decimal(srp if srp is not None else cost)
+        for sku, cost, srp in s.execute(
+            select(PriceListEntry.sku, PriceListEntry.unit_cost, PriceListEntry.srp).where(
+                PriceListEntry.retailer_id == retailer_id
+            )
+        )
+    }

@@ -59,6 +59,7 @@ from connector.core.frequent_buyer.programs.program_catalog import (
     list_programs,
     normalise_upc,
     product_list_lines,
+    set_minimum_purchase,
 )
 from connector.core.frequent_buyer.programs.retailers import (
     add_location,
@@ -106,6 +107,7 @@ __all__ = [
     "check_staff",
     "create_distributor",
     "create_program",
+    "set_minimum_purchase",
     "create_retailer",
     "end_enrollment",
     "enroll",

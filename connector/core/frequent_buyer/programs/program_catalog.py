@@ -15,6 +15,7 @@ from connector.core.csv_safe import csv_line
 from connector.core.database import transaction
 from connector.core.errors import ValidationError
 from connector.core.frequent_buyer.model import FulfilmentType
+from connector.core.frequent_buyer.money import parse_money
 from connector.core.frequent_buyer.programs.input_checks import _text
 from connector.core.frequent_buyer.programs.permissions import _check_manages_program, _load_program
 from connector.core.frequent_buyer.programs.views import ItemSpec, ItemView, ProgramView, _program_view
@@ -25,6 +26,7 @@ from connector.core.runtime import Runtime
 from connector.core.tables import Brand
 
 _MAX_ITEMS = 5_000
+_MINIMUM = "the minimum purchase (blank for none)"
 
 
 def normalise_upc(upc: str | None) -> str | None:
@@ -99,10 +101,12 @@ def create_program(
     starts_on: date | None = None,
     ends_on: date | None = None,
     quality_check_required: bool = False,
+    minimum_purchase_amount: Decimal | str | None = None,
 ) -> ProgramView:
     """A brand's Buy X Get Y program with its eligible items; refused whole if any item is wrong."""
     actor.check_can_configure()
     problems: dict[str, str] = {}
+    minimum = parse_money(minimum_purchase_amount, "minimum_purchase_amount", problems, what=_MINIMUM)
     name = _text(name, "name", problems, max_len=200)
     code = _text(code if code is not None else name, "code", problems, max_len=100)
     if not isinstance(buy_quantity, int) or buy_quantity < 1 or buy_quantity > 10_000:
@@ -139,6 +143,7 @@ def create_program(
             starts_on=starts_on,
             ends_on=ends_on,
             quality_check_required=quality_check_required,
+            minimum_purchase_amount=minimum,
             created_at=rt.now(),
         )
         s.add(program)
@@ -167,6 +172,27 @@ def add_program_items(rt: Runtime, actor: Actor, program_id: int, items: Sequenc
         if problems:
             raise ValidationError("invalid items: " + "; ".join(f"{k}: {v}" for k, v in problems.items()), problems)
         s.add_all(ProgramItem(program_id=program.id, **row) for row in rows)
+        s.flush()
+        return _program_view(s, program, with_items=True)
+
+
+def set_minimum_purchase(
+    rt: Runtime, actor: Actor, program_id: int, minimum_purchase_amount: Decimal | str | None
+) -> ProgramView:
+    """Edit a program's minimum purchase in dollars ("Insufficient Purchase Amount"); None or blank removes it.
+
+    Cards are judged when their report is imported, so a change applies to reports imported afterwards
+    (and to denied rows resubmitted then), never to redemptions already processed.
+    """
+    actor.check_can_configure()
+    problems: dict[str, str] = {}
+    minimum = parse_money(minimum_purchase_amount, "minimum_purchase_amount", problems, what=_MINIMUM)
+    with transaction(rt.sessions) as s:
+        program = _load_program(s, actor, program_id, lock=True)
+        _check_manages_program(actor, program)
+        if problems:
+            raise ValidationError("invalid program: " + "; ".join(f"{k}: {v}" for k, v in problems.items()), problems)
+        program.minimum_purchase_amount = minimum
         s.flush()
         return _program_view(s, program, with_items=True)
 

@@ -66,6 +66,8 @@ class ProgramView:
     quality_check_required: bool
     created_at: datetime
     item_count: int
+    #: "Insufficient Purchase Amount": the least a card's purchases must come to; None = no dollar minimum.
+    minimum_purchase_amount: Decimal | None
     distributor_ids: tuple[int, ...]
     #: Empty in lists; every item in ``get_program``.
     items: tuple[ItemView, ...] = ()
@@ -189,6 +191,7 @@ def _program_view(s: Session, p: Program, *, with_items: bool) -> ProgramView:
         quality_check_required=p.quality_check_required,
         created_at=p.created_at,
         item_count=count,
+        minimum_purchase_amount=p.minimum_purchase_amount,
         distributor_ids=distributors,
         items=items,
     )
