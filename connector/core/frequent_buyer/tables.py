@@ -37,6 +37,9 @@ class Program(Base):
     ends_on: Mapped[date | None] = mapped_column(Date)
     #: When true, passed redemptions wait in Quality Check for a person; otherwise they are processed at once.
     quality_check_required: Mapped[bool] = mapped_column(default=False)
+    #: Set for a dollars-off program: each processed redemption owes the retailer this many dollars (a ``Rebate``)
+    #: instead of a free good.
+    rebate_amount: Mapped[Decimal | None] = mapped_column(_MONEY)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     __table_args__ = (UniqueConstraint("brand_id", "code", name="uq_fb_program_code"),)
 
@@ -305,3 +308,6 @@ class FbEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=_now)
     __table_args__ = (Index("ix_fb_events_subject", "subject_type", "subject_id", "id"),)
+
+
+from connector.core.frequent_buyer import rebate_tables as _rebate_tables  # noqa: E402, F401
