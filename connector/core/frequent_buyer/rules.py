@@ -35,6 +35,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 
 from connector.core.frequent_buyer.model import DenialReason, FulfilmentType
@@ -93,6 +94,8 @@ class RuleProgram:
     ends_on: date | None = None
     quality_check_required: bool = False
     items: Sequence[RuleItem] = ()
+    #: Set for a dollars-off program: a processed redemption owes a rebate of this many dollars, not a free good.
+    rebate_amount: Decimal | None = None
     _by_sku: dict[str, RuleItem] = field(default_factory=dict, init=False, repr=False, compare=False)
     _by_upc: dict[str, RuleItem] = field(default_factory=dict, init=False, repr=False, compare=False)
 

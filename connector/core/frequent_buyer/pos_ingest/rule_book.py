@@ -58,6 +58,7 @@ def _rule_programs(s: Session, program_ids: Iterable[int]) -> list[RuleProgram]:
             ends_on=p.ends_on,
             quality_check_required=p.quality_check_required,
             items=tuple(items.get(p.id, ())),
+            rebate_amount=p.rebate_amount,
         )
         for p in programs
     ]

@@ -17,6 +17,7 @@ from connector.core.errors import ValidationError
 from connector.core.frequent_buyer.model import FulfilmentType
 from connector.core.frequent_buyer.programs.input_checks import _text
 from connector.core.frequent_buyer.programs.permissions import _check_manages_program, _load_program
+from connector.core.frequent_buyer.programs.price_list import _money
 from connector.core.frequent_buyer.programs.views import ItemSpec, ItemView, ProgramView, _program_view
 from connector.core.frequent_buyer.rules import sku_key, upc_key
 from connector.core.frequent_buyer.tables import Program, ProgramItem
@@ -99,10 +100,18 @@ def create_program(
     starts_on: date | None = None,
     ends_on: date | None = None,
     quality_check_required: bool = False,
+    rebate_amount: Decimal | str | None = None,
 ) -> ProgramView:
-    """A brand's Buy X Get Y program with its eligible items; refused whole if any item is wrong."""
+    """A brand's Buy X Get Y program with its eligible items; refused whole if any item is wrong.
+
+    With ``rebate_amount`` it is a dollars-off program: a processed redemption owes the retailer that many
+    dollars (a rebate, credited through the distributor) instead of a free good.
+    """
     actor.check_can_configure()
     problems: dict[str, str] = {}
+    rebate = _money(rebate_amount, "rebate_amount", problems, required=False)
+    if rebate is not None and rebate <= 0:
+        problems["rebate_amount"] = "a dollar amount above zero, like 5.00 (leave it empty for a free-good program)"
     name = _text(name, "name", problems, max_len=200)
     code = _text(code if code is not None else name, "code", problems, max_len=100)
     if not isinstance(buy_quantity, int) or buy_quantity < 1 or buy_quantity > 10_000:
@@ -139,6 +148,7 @@ def create_program(
             starts_on=starts_on,
             ends_on=ends_on,
             quality_check_required=quality_check_required,
+            rebate_amount=rebate,
             created_at=rt.now(),
         )
         s.add(program)

@@ -69,6 +69,8 @@ class ProgramView:
     distributor_ids: tuple[int, ...]
     #: Empty in lists; every item in ``get_program``.
     items: tuple[ItemView, ...] = ()
+    #: Dollars off per redemption for a dollars-off (rebate) program; None for a free-good program.
+    rebate_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ def _program_view(s: Session, p: Program, *, with_items: bool) -> ProgramView:
         item_count=count,
         distributor_ids=distributors,
         items=items,
+        rebate_amount=p.rebate_amount,
     )
 
 

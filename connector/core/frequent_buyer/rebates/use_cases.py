@@ -52,9 +52,7 @@ def _lock_batch(s: Session, actor: Actor, batch_id: int) -> RebateBatch:
     return lock_rows(s, RebateBatch, [batch_id], rebate_batch_scope(actor), "rebate credit batch", "batches")[batch_id]
 
 
-def _move(
-    s: Session, ids: list[int], event: CreditEvent, to: CreditStatus, now: datetime, **values: Any
-) -> None:
+def _move(s: Session, ids: list[int], event: CreditEvent, to: CreditStatus, now: datetime, **values: Any) -> None:
     update_in_states(
         s, Rebate, ids, credit_sources(event, REBATE_TRANSITIONS), "rebates", event.value,
         status=to, updated_at=now, **values,
@@ -166,7 +164,9 @@ def mark_rebate_batch_credited(rt: Runtime, actor: Actor, batch_id: int, note: s
         return load_rebate_batch_view(s, actor, batch_id)
 
 
-def _leave(rt: Runtime, actor: Actor, rebate_ids: Iterable[Any], event: CreditEvent, reason: str | None) -> RebatesMoved:
+def _leave(
+    rt: Runtime, actor: Actor, rebate_ids: Iterable[Any], event: CreditEvent, reason: str | None
+) -> RebatesMoved:
     """Move rebates out of Unbatched/an unfulfilled batch (unbatch, decline) or back (release); all or nothing."""
     ids = clean_ids(rebate_ids, IDS)
     now = rt.now()
