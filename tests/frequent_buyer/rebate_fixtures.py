@@ -52,6 +52,8 @@ def rebate_card(key: str, *, store: str = "001", redeemed_on: date = date(2026, 
         program_code="ACME-5OFF",
         redeemed_on=redeemed_on,
         name=name,
+        phone=None,
+        email=f"{key.lower()}@example.com",  # one customer per card
     )
 
 

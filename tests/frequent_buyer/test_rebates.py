@@ -255,3 +255,45 @@ def test_dashboard_counts_and_filters(rt, actors, fb_world, rw):
     assert everyone[r.RebateSection.UNBATCHED_REBATES] == 1
     with pytest.raises(ValidationError):
         r.rebate_section(rt, actors.distributor, "grouped")
+
+
+# -- the two rebate reports -------------------------------------------------------------------------------------
+
+
+def _report(rt, actor, name, **params):
+    from connector.core.frequent_buyer.distribution_reports import ReportParams, run_report
+
+    return run_report(rt, actor, name, ReportParams(**params)).rows
+
+
+def test_search_rebate_fulfillment_finds_rebates_by_customer_status_and_batch(rt, actors, rw):
+    batch = r.create_rebate_batch(rt, actors.distributor, rw.paws[:1], "June")
+    rows = _report(rt, actors.distributor, "search-rebate-fulfillment")
+    assert sorted(x["rebate_id"] for x in rows) == rw.paws
+    assert {x["amount"] for x in rows} == {Decimal("5.00")}
+    assert [
+        x["rebate_id"] for x in _report(rt, actors.distributor, "search-rebate-fulfillment", customer="customer 2")
+    ] == [rw.paws[2]]
+    assert [
+        x["rebate_id"] for x in _report(rt, actors.distributor, "search-rebate-fulfillment", status="batched")
+    ] == rw.paws[:1]
+    assert [x["batch"] for x in _report(rt, actors.distributor, "search-rebate-fulfillment", batch_id=batch.id)] == [
+        "June"
+    ]
+    with pytest.raises(ValidationError) as e:
+        _report(rt, actors.distributor, "search-rebate-fulfillment", status="held")
+    assert "status" in e.value.fields
+
+
+def test_rebate_credit_fulfillment_lists_credited_rebates_only_and_only_the_distributor_s_own(rt, actors, rw):
+    nw, columbia = actors.distributor, actors.other_distributor
+    batch = r.create_rebate_batch(rt, nw, rw.paws[:2], "June")
+    assert _report(rt, nw, "rebate-credit-fulfillment") == []
+    r.mark_rebate_batch_credited(rt, nw, batch.id)
+    rows = _report(rt, nw, "rebate-credit-fulfillment")
+    assert sorted(x["rebate_id"] for x in rows) == rw.paws[:2]
+    assert all(x["credited_at"] is not None and x["batch_id"] == batch.id for x in rows)
+    assert _report(rt, columbia, "rebate-credit-fulfillment") == []
+    assert sorted(x["rebate_id"] for x in _report(rt, columbia, "search-rebate-fulfillment")) == rw.bark
+    with pytest.raises(PermissionDeniedError):
+        _report(rt, actors.retailer, "search-rebate-fulfillment")
