@@ -173,6 +173,7 @@ _PROGRAM_KEYS = {
     "starts_on",
     "ends_on",
     "quality_check_required",
+    "rebate_amount",
     "items",
 }
 _ITEM_KEYS = {"sku", "upc", "description", "size_value", "size_unit", "category"}
