@@ -297,3 +297,14 @@ def test_rebate_credit_fulfillment_lists_credited_rebates_only_and_only_the_dist
     assert sorted(x["rebate_id"] for x in _report(rt, columbia, "search-rebate-fulfillment")) == rw.bark
     with pytest.raises(PermissionDeniedError):
         _report(rt, actors.retailer, "search-rebate-fulfillment")
+
+
+def test_the_rebate_reports_stream_as_csv_with_their_header_and_rows(rt, actors, rw):
+    from connector.core.frequent_buyer.distribution_reports import REPORTS, ReportName, report_csv
+
+    batch = r.create_rebate_batch(rt, actors.distributor, rw.paws[:1], "June")
+    r.mark_rebate_batch_credited(rt, actors.distributor, batch.id)
+    for name, rows in ((ReportName.SEARCH_REBATE_FULFILLMENT, 3), (ReportName.REBATE_CREDIT_FULFILLMENT, 1)):
+        lines = list(report_csv(rt, actors.distributor, name))
+        assert lines[0].startswith('"Rebate ID","Status"'), lines[0]
+        assert len(lines) == rows + 1 and len(REPORTS[name].columns) == lines[0].count('","') + 1
