@@ -308,3 +308,33 @@ def test_the_rebate_reports_stream_as_csv_with_their_header_and_rows(rt, actors,
         lines = list(report_csv(rt, actors.distributor, name))
         assert lines[0].startswith('"Rebate ID","Status"'), lines[0]
         assert len(lines) == rows + 1 and len(REPORTS[name].columns) == lines[0].count('","') + 1
+
+
+# -- nothing twice under concurrency (the row locks; PostgreSQL where available) ---------------------------------
+
+
+def test_two_threads_batching_the_same_rebate_exactly_one_batch_gets_it(rt, actors, rw):
+    from tests.frequent_buyer.test_distribution import _race
+
+    nw = actors.distributor
+    results = _race(2, lambda i: r.create_rebate_batch(rt, nw, [rw.paws[0], rw.paws[1 + i]], f"thread {i}"))
+    won = [x for x in results if isinstance(x, r.RebateBatchView)]
+    lost = [x for x in results if isinstance(x, IllegalTransitionError)]
+    assert len(won) == 1 and len(lost) == 1, results
+    assert lost[0].details["current"] == {str(rw.paws[0]): "batched"}
+    loser_own = rw.paws[1 + (1 - results.index(won[0]))]
+    with rt.sessions() as s:
+        assert s.get(Rebate, loser_own).status == "unbatched"  # the loser changed nothing
+        assert len(s.scalars(select(RebateBatch.id)).all()) == 1  # no orphan batch
+    assert [e[0] for e in _events(rt, "rebate", rw.paws[0])] == ["batch"]
+
+
+def test_three_threads_crediting_the_same_batch_record_one_credit(rt, actors, rw):
+    from tests.frequent_buyer.test_distribution import _race
+
+    batch = r.create_rebate_batch(rt, actors.distributor, rw.paws[:2], "June")
+    results = _race(3, lambda i: r.mark_rebate_batch_credited(rt, actors.distributor, batch.id))
+    assert sum(isinstance(x, r.RebateBatchView) for x in results) == 1
+    assert sum(isinstance(x, IllegalTransitionError) for x in results) == 2
+    assert [e[0] for e in _events(rt, "rebate_batch", batch.id)] == ["create", "fulfil"]
+    assert [e[0] for e in _events(rt, "rebate", rw.paws[0])] == ["batch", "credit"]
