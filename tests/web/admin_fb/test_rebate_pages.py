@@ -156,3 +156,12 @@ def test_the_reports_menu_has_the_two_rebate_reports(signed_in, people, rt, rw):
     search = browser.page("/admin/distribution/reports/search-rebate-fulfillment?customer=Paws+Customer+1")
     assert len(search.one("table", id="report").find_all("tbody")[0].find_all("tr")) == 1
     assert browser.get("/admin/distribution/reports/search-rebate-fulfillment.csv").status_code == 200
+
+
+def test_a_dollars_off_program_shows_its_rebate(signed_in, people, rw):
+    browser = signed_in(people.retailer)
+    assert (
+        browser.page(f"/admin/programs/{rw.program_id}").one("dd", data_rebate_amount=True).text.startswith("$5.00 off")
+    )
+    listed = browser.page("/admin/programs").find_all("span", data_rebate_amount=True)
+    assert [x.text for x in listed] == ["($5.00 rebate)"]
