@@ -16,6 +16,7 @@ from connector.commands import error_text, settings_from_env
 from connector.commands.checkout import checkout
 from connector.commands.distribution import distribution
 from connector.commands.frequent_buyer import fb, pos
+from connector.commands.rebates import rebates
 from connector.commands.shops import secrets_group, shops
 from connector.commands.users import users
 from connector.core.model import Role
@@ -439,6 +440,7 @@ main.add_command(pos)
 main.add_command(fb)
 main.add_command(distribution)
 main.add_command(checkout)
+main.add_command(rebates)
 
 
 def run() -> None:  # pragma: no cover - console entry for ``python -m connector``

@@ -1,7 +1,7 @@
 """The JSON API at ``/api/v1``: bearer-token auth, marshmallow-validated input, one core use case per route.
 
 One module per resource (``redemptions``, ``members``, and the frequent-buyer ``programs``,
-``pos_reports``, ``distribution``, ``retailer_credits``, and ``shops``); ``auth`` guards every
+``pos_reports``, ``distribution``, ``rebates``, ``retailer_credits``, and ``shops``); ``auth`` guards every
 route; ``openapi`` describes them all from the same schemas.
 """
 
@@ -21,6 +21,7 @@ from connector.api import (  # noqa: F401  (routes register on import)
     platform,
     pos_reports,
     programs,
+    rebates,
     redemptions,
     retailer_credits,
     shop_connections,

@@ -118,6 +118,15 @@ class ProgramCreateSchema(Schema):
         load_default=False,
         metadata={"description": "Passed cards wait in Quality Check for support to approve them."},
     )
+    rebate_amount = fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, max=MONEY_MAX, min_inclusive=False, max_inclusive=False),
+        metadata={
+            "description": "Dollars off per redemption (5.00): makes this a dollars-off program whose redemptions "
+            "owe the retailer a rebate, credited through its distributor, instead of a free good."
+        },
+    )
     items = fields.List(fields.Nested(ProgramItemInSchema), required=True, validate=validate.Length(min=1, max=5000))
     minimum_purchase_amount = fields.Decimal(
         load_default=None, allow_none=True, validate=_money_range(), metadata={"description": _MINIMUM_TEXT}
@@ -160,6 +169,7 @@ class ProgramSummarySchema(Schema):
     starts_on = fields.Date(allow_none=True)
     ends_on = fields.Date(allow_none=True)
     quality_check_required = StrictBoolean()
+    rebate_amount = DecimalString(allow_none=True, metadata={"description": "Dollars off; null for free goods."})
     item_count = fields.Integer()
     minimum_purchase_amount = DecimalString(allow_none=True, metadata={"description": _MINIMUM_TEXT})
     distributor_ids = fields.List(fields.Integer(), metadata={"description": "Distributors associated with it."})

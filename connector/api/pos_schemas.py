@@ -68,6 +68,7 @@ class PosImportSummarySchema(Schema):
     customers_created = fields.Integer()
     customers_matched = fields.Integer()
     free_goods_created = fields.Integer()
+    rebates_created = fields.Integer(metadata={"description": "Redemptions of dollars-off programs: rebates owed."})
     denials = fields.List(fields.Nested(PosDenialLineSchema), metadata={"description": "The first 1,000 denials."})
 
 
@@ -207,3 +208,4 @@ class PosApproveSchema(Schema):
 class PosApproveResultSchema(Schema):
     processed_ids = fields.List(fields.Integer())
     free_goods_created = fields.Integer()
+    rebates_created = fields.Integer(metadata={"description": "Redemptions of dollars-off programs: rebates owed."})

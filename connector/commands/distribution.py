@@ -30,6 +30,8 @@ _REPORTS = [
     "free-goods-fulfillment",
     "free-goods-fulfillment-history",
     "search-free-goods-fulfillment",
+    "search-rebate-fulfillment",
+    "rebate-credit-fulfillment",
 ]
 _DISTRIBUTOR = click.option(
     "--distributor", "distributor_id", type=int, default=None, help="Act as this distributor (id); default: admin."

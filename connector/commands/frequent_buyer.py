@@ -174,6 +174,7 @@ _PROGRAM_KEYS = {
     "ends_on",
     "quality_check_required",
     "minimum_purchase_amount",
+    "rebate_amount",
     "items",
 }
 _ITEM_KEYS = {"sku", "upc", "description", "size_value", "size_unit", "category"}

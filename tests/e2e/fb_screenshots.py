@@ -151,6 +151,7 @@ def take(out: Path, workdir: Path) -> list[Path]:
 
         rex = new_page()
         log_in(rex, world.distributor)
+        rex.goto("/admin/distribution")  # past the landing choice (Free Goods or Rebates Dashboard)
         shot(rex, "fb-04-distribution-unbatched.png")
         batch_all_unbatched(rex, "Mile High Pets, March 2025")
         rex.goto("/admin/distribution?section=unfulfilled")

@@ -82,6 +82,8 @@ def test_upload_batch_credit_and_reconcile_through_the_pages(
     # The distributor lands on its portal, batches the two new free goods and marks the batch credited.
     rex: Page = new_page()
     log_in(rex, darts.distributor)
+    expect(rex).to_have_url(url_path("/admin/distributor"))  # the landing choice: Free Goods or Rebates Dashboard
+    click_and_wait(rex.locator("#free-goods-dashboard"))
     expect(rex).to_have_url(url_path("/admin/distribution"))
     expect(rex.locator('a[data-section="unbatched"] .count')).to_have_text(str(SAMPLE_PROCESSED))
     batch_all_unbatched(rex, "Mile High Pets, March 2025")

@@ -279,7 +279,7 @@ def test_api_price_list(fb_client, fb_world, fb_tokens):
     ]
     bad = fb_client.put(url, json={"entries": [{"sku": "A", "unit_cost": "1.999"}]}, headers=auth(fb_tokens.retailer))
     assert bad.status_code == 422 and bad.get_json()["error"]["fields"] == {
-        "entries.0.unit_cost": "'1.999' has more than 2 decimal places"
+        "entries.0.unit_cost": "'1.999' has more than 2 decimal places; the cost is dollars and cents"
     }
     assert fb_client.get(url, headers=auth(fb_tokens.distributor)).status_code == 403
     assert fb_client.get(url, headers=auth(fb_tokens.other_retailer)).status_code == 404

@@ -259,7 +259,10 @@ def test_each_report_has_a_csv_with_its_header_and_rows(rt, m):
         spec = reports.REPORTS[name]
         assert table[0] == [c.title for c in spec.columns]
         page = run_report(rt, m.north_user, name, limit=500)
-        assert len(table) - 1 == len(page.rows) > 0, name
+        assert len(table) - 1 == len(page.rows), name
+        # This market has no dollars-off programs: the rebate reports' rows are tested in test_rebates.py.
+        if name not in (ReportName.SEARCH_REBATE_FULFILLMENT, ReportName.REBATE_CREDIT_FULFILLMENT):
+            assert page.rows, name
         assert all(len(row) == len(spec.columns) for row in table)
     history = _csv(rt, m.north_user, "free-goods-fulfillment-history")
     header = history[0]

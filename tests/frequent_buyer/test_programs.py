@@ -378,9 +378,9 @@ def test_price_list_upsert_adds_and_updates_by_sku(rt, fb_world):
             [PriceSpec("A", "1.234"), PriceSpec("B", "-1"), PriceSpec("a", "x")],
         )
     assert err.value.fields == {
-        "entries.0.unit_cost": "'1.234' has more than 2 decimal places",
-        "entries.1.unit_cost": "'-1' must be zero or more (and under 10 billion)",
-        "entries.2.unit_cost": "'x' is not an amount; use dollars like 12.50",
+        "entries.0.unit_cost": "'1.234' has more than 2 decimal places; the cost is dollars and cents",
+        "entries.1.unit_cost": "'-1' must be zero or more (and under 10 billion): the cost in dollars",
+        "entries.2.unit_cost": "'x' is not an amount; give the cost in dollars, like 25.00",
         "entries.2.sku": "SKU 'a' is given twice",
     }
     with pytest.raises(NotFoundError):

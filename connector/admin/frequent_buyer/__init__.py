@@ -7,7 +7,8 @@ in ``connector/api/{pos_reports,distribution,retailer_credits,programs}.py``.
 
 The header links are added here, each for the roles that use it. Their order
 matters: ``/admin`` sends a user to their role's first link, so a retailer user
-lands on POS Reports and a distributor user on the Distributor Portal (brand
+lands on POS Reports and a distributor user on the Distributor Portal's landing choice, Free
+Goods or Rebates Dashboard (brand
 roles keep Fulfillments, registered first, as their landing page).
 """
 
@@ -21,6 +22,7 @@ from connector.admin.frequent_buyer import (  # noqa: F401  (routes register on 
     distributor_pages,
     pos_pages,
     program_pages,
+    rebate_pages,
     retailer_pages,
 )
 from connector.core.frequent_buyer.brand_fulfilment import check_reads_brand_fulfilment
@@ -33,7 +35,7 @@ from connector.core.frequent_buyer.pos_dashboard import check_sees_pos_reports
 # without a brand) see POS reports; every role but a retailer reads the Distributor Portal within its
 # scope; credit status and programs are read by every role, each within its scope.
 add_nav("POS Reports", "admin.fb_pos_reports", check_sees_pos_reports)
-add_nav("Distributor Portal", "admin.fb_distribution", check_reads_distribution)
+add_nav("Distributor Portal", "admin.fb_distributor_home", check_reads_distribution)
 add_nav("Credit Status", "admin.fb_credit_status", any_role)
 add_nav("Programs", "admin.fb_programs", any_role)
 add_nav("Brand Fulfillment", "admin.fb_brand_fulfilment", check_reads_brand_fulfilment)

@@ -52,6 +52,23 @@ BATCH_TRANSITIONS: dict[tuple[BatchStatus, BatchEvent], BatchStatus] = {
     (B.GROUPED, BE.RECONCILE): B.GROUPED,
 }
 
+#: A rebate (a dollars-off redemption) moves like a free good, without holds or MFG grouping: the distributor
+#: batches it, credits the batch, or declines it with a reason (and may release a declined one or unbatch it
+#: while its batch is still unfulfilled).
+REBATE_TRANSITIONS: dict[tuple[CreditStatus, CreditEvent], CreditStatus] = {
+    (C.UNBATCHED, CE.BATCH): C.BATCHED,
+    (C.BATCHED, CE.UNBATCH): C.UNBATCHED,
+    (C.UNBATCHED, CE.DECLINE): C.DECLINED,
+    (C.BATCHED, CE.DECLINE): C.DECLINED,
+    (C.DECLINED, CE.RELEASE): C.UNBATCHED,
+    (C.BATCHED, CE.CREDIT): C.CREDITED,
+}
+
+#: A Distributor Rebate Credit Batch is created unfulfilled and marked credited once; nothing follows.
+REBATE_BATCH_TRANSITIONS: dict[tuple[BatchStatus, BatchEvent], BatchStatus] = {
+    (B.UNFULFILLED, BE.FULFIL): B.FULFILLED,
+}
+
 S = TypeVar("S", bound=StrEnum)
 V = TypeVar("V", bound=StrEnum)
 
@@ -80,6 +97,16 @@ def batch_transition(state: BatchStatus | str, event: BatchEvent | str) -> Batch
     return _move(BATCH_TRANSITIONS, "batch", BatchStatus(state), BatchEvent(event))
 
 
-def credit_sources(event: CreditEvent) -> tuple[CreditStatus, ...]:
-    """States from which ``event`` is allowed, for conditional (race-safe) SQL updates."""
-    return tuple(s for (s, e) in CREDIT_TRANSITIONS if e == event)
+def rebate_transition(state: CreditStatus | str, event: CreditEvent | str) -> CreditStatus:
+    return _move(REBATE_TRANSITIONS, "rebate", CreditStatus(state), CreditEvent(event))
+
+
+def rebate_batch_transition(state: BatchStatus | str, event: BatchEvent | str) -> BatchStatus:
+    return _move(REBATE_BATCH_TRANSITIONS, "rebate credit batch", BatchStatus(state), BatchEvent(event))
+
+
+def credit_sources(
+    event: CreditEvent, table: dict[tuple[CreditStatus, CreditEvent], CreditStatus] = CREDIT_TRANSITIONS
+) -> tuple[CreditStatus, ...]:
+    """States from which ``event`` is allowed (in ``table``), for conditional (race-safe) SQL updates."""
+    return tuple(s for (s, e) in table if e == event)

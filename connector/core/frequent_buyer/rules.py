@@ -101,6 +101,8 @@ class RuleProgram:
     items: Sequence[RuleItem] = ()
     #: The least the card's purchases must come to in dollars; None = no dollar minimum.
     minimum_purchase_amount: Decimal | None = None
+    #: Set for a dollars-off program: a processed redemption owes a rebate of this many dollars, not a free good.
+    rebate_amount: Decimal | None = None
     _by_sku: dict[str, RuleItem] = field(default_factory=dict, init=False, repr=False, compare=False)
     _by_upc: dict[str, RuleItem] = field(default_factory=dict, init=False, repr=False, compare=False)
 

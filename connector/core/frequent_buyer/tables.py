@@ -40,6 +40,9 @@ class Program(Base):
     #: The least a card's purchases must come to, in dollars, valued from the store's price list
     #: ("Insufficient Purchase Amount", seed 003); None = no dollar minimum, only the quantity rule.
     minimum_purchase_amount: Mapped[Decimal | None] = mapped_column(_MONEY)
+    #: Set for a dollars-off program: each processed redemption owes the retailer this many dollars (a ``Rebate``)
+    #: instead of a free good.
+    rebate_amount: Mapped[Decimal | None] = mapped_column(_MONEY)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     __table_args__ = (UniqueConstraint("brand_id", "code", name="uq_fb_program_code"),)
 
@@ -312,3 +315,6 @@ class FbEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=_now)
     __table_args__ = (Index("ix_fb_events_subject", "subject_type", "subject_id", "id"),)
+
+
+from connector.core.frequent_buyer import rebate_tables as _rebate_tables  # noqa: E402, F401

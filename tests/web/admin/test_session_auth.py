@@ -79,7 +79,7 @@ def test_login_is_case_insensitive_on_the_email(console, people):
 
 
 def test_a_distributor_or_retailer_lands_on_their_own_pages_never_on_brand_redemptions(signed_in, people):
-    for person, landing in ((people.distributor, "/admin/distribution"), (people.retailer, "/admin/pos-reports")):
+    for person, landing in ((people.distributor, "/admin/distributor"), (people.retailer, "/admin/pos-reports")):
         browser = signed_in(person)
         assert browser.get("/admin/fulfilments").status_code == 403
         home = browser.get("/admin/")

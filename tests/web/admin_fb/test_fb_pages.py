@@ -54,6 +54,9 @@ MATRIX = [
     ("/admin/pos-reports/{paws_report}", (200, 200, 403, 200, 200, 404, 403, 403)),
     ("/admin/pos-reports/{paws_report}?status=denied", (200, 200, 403, 200, 200, 404, 403, 403)),
     ("/admin/pos-redemptions/{paws_redemption}", (200, 200, 403, 200, 200, 404, 403, 403)),
+    ("/admin/distributor", (200, 200, 200, 200, 403, 403, 200, 200)),
+    ("/admin/rebates", (200, 200, 200, 200, 403, 403, 200, 200)),
+    ("/admin/rebate-credit-batches", (200, 200, 200, 200, 200, 200, 200, 200)),
     ("/admin/distribution", (200, 200, 200, 200, 403, 403, 200, 200)),
     ("/admin/distribution?section=fulfilled", (200, 200, 200, 200, 403, 403, 200, 200)),
     ("/admin/distribution/batches/{paws_batch}", (200, 200, 200, 200, 403, 403, 200, 404)),
@@ -107,7 +110,7 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
         ("cashier", ["Checkout"], "/admin/checkout"),
         # Each role sees every page that opens for it (one check decides both; credit status is read by all,
         # each within its scope, as in the API).
-        ("distributor", ["Distributor Portal", "Credit Status", "Programs"], "/admin/distribution"),
+        ("distributor", ["Distributor Portal", "Credit Status", "Programs"], "/admin/distributor"),
         (
             "support",
             [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
@@ -16,47 +16,83 @@ from connector.core.errors import ConflictError, IllegalTransitionError, NotFoun
 from connector.core.frequent_buyer.distribution.input_checks import _ids_text
 from connector.core.frequent_buyer.distribution.permissions import batch_scope, free_good_scope
 from connector.core.frequent_buyer.distribution.read_models import BatchView, FreeGoodView
-from connector.core.frequent_buyer.lifecycle import BATCH_TRANSITIONS, credit_sources, credit_transition
+from connector.core.frequent_buyer.lifecycle import BATCH_TRANSITIONS, CREDIT_TRANSITIONS, credit_sources
 from connector.core.frequent_buyer.model import BatchEvent, BatchStatus, CreditEvent, CreditStatus
 from connector.core.frequent_buyer.tables import Batch, FreeGood
+from connector.core.orm_base import Base
 
 CE, CS, BE, BS = CreditEvent, CreditStatus, BatchEvent, BatchStatus
 
 
-def lock_free_goods(s: Session, actor: Actor, ids: Sequence[int]) -> dict[int, FreeGood]:
-    """The free goods, row-locked in id order (so concurrent moves queue instead of deadlocking)."""
+_Row = TypeVar("_Row", bound=Base)
+
+
+def lock_rows(
+    s: Session, model: type[_Row], ids: Sequence[int], scope: Sequence[ColumnElement[bool]], one: str, many: str
+) -> dict[int, _Row]:
+    """Rows of ``model`` within ``scope``, row-locked in id order (so concurrent moves queue instead of
+    deadlocking); any id not found (missing or outside the actor's scope) refuses the call, naming it.
+
+    Shared by the free-good and rebate moves, so both lock and refuse the same way.
+    """
+    ident: Any = model.id  # type: ignore[attr-defined]
     rows = s.scalars(
-        select(FreeGood)
-        .where(FreeGood.id.in_(ids), *free_good_scope(actor))
-        .order_by(FreeGood.id)
+        select(model)
+        .where(ident.in_(ids), *scope)
+        .order_by(ident)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
-    found = {g.id: g for g in rows}
+    found = {r.id: r for r in rows}  # type: ignore[attr-defined]
     missing = [i for i in ids if i not in found]
     if missing:
-        noun = "free good" if len(missing) == 1 else "free goods"
-        raise NotFoundError(f"{noun} {_ids_text(missing)} not found", ids=missing)
+        raise NotFoundError(f"{one if len(missing) == 1 else many} {_ids_text(missing)} not found", ids=missing)
     return found
+
+
+def update_in_states(
+    s: Session,
+    model: type[Base],
+    ids: Sequence[int],
+    sources: Sequence[str],
+    what: str,
+    event: str,
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+    **values: Any,
+) -> None:
+    """The conditional UPDATE: only rows of ``model`` still in one of ``sources`` (and matching ``where``) move;
+    all of them must, or the transaction is refused (a lost race can never half-apply)."""
+    ident: Any = model.id  # type: ignore[attr-defined]
+    status: Any = model.status  # type: ignore[attr-defined]
+    moved = (
+        s.execute(
+            update(model)
+            .where(ident.in_(ids), status.in_(sources), *where)
+            .values(**values)
+            .returning(ident)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    if len(moved) != len(ids):  # unreachable while the row locks hold
+        lost = sorted(set(ids) - set(moved))
+        raise ConflictError(
+            f"{what} {_ids_text(lost)} changed while this {event} was applied; nothing was changed, reload and retry"
+        )
+
+
+def lock_free_goods(s: Session, actor: Actor, ids: Sequence[int]) -> dict[int, FreeGood]:
+    """The free goods, row-locked in id order (so concurrent moves queue instead of deadlocking)."""
+    return lock_rows(s, FreeGood, ids, free_good_scope(actor), "free good", "free goods")
 
 
 def lock_batches(s: Session, actor: Actor, ids: Sequence[int]) -> dict[int, Batch]:
-    rows = s.scalars(
-        select(Batch)
-        .where(Batch.id.in_(ids), *batch_scope(actor))
-        .order_by(Batch.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    found = {b.id: b for b in rows}
-    missing = [i for i in ids if i not in found]
-    if missing:
-        noun = "batch" if len(missing) == 1 else "batches"
-        raise NotFoundError(f"{noun} {_ids_text(missing)} not found", ids=missing)
-    return found
+    return lock_rows(s, Batch, ids, batch_scope(actor), "batch", "batches")
 
 
-def _describe_status(g: FreeGood) -> str:
+def _describe_status(g: Any) -> str:
     return f"{g.id} is {g.status}" + (f" (in batch {g.batch_id})" if g.batch_id is not None else "")
 
 
@@ -117,21 +153,30 @@ def _leavable_batch() -> ColumnElement[bool]:
     )
 
 
-def _check_moves(goods: dict[int, FreeGood], event: CreditEvent) -> dict[int, CreditStatus]:
-    """Each free good's target under ``event``; refuses the whole call naming every free good that cannot move."""
+def _check_moves(
+    goods: dict[int, Any],
+    event: CreditEvent,
+    table: dict[tuple[CreditStatus, CreditEvent], CreditStatus] = CREDIT_TRANSITIONS,
+    many: str = "free goods",
+) -> dict[int, CreditStatus]:
+    """Each row's target under ``event`` in ``table``; refuses the whole call naming every row that cannot move.
+
+    Free goods and rebates (``REBATE_TRANSITIONS``) share it, so both refuse with the same clear message.
+    """
     targets: dict[int, CreditStatus] = {}
-    offending: list[FreeGood] = []
+    offending: list[Any] = []
     for g in goods.values():
-        try:
-            targets[g.id] = credit_transition(g.status, event)
-        except IllegalTransitionError:
+        target = table.get((CreditStatus(g.status), event))
+        if target is None:
             offending.append(g)
+        else:
+            targets[g.id] = target
     if offending:
-        allowed = ", ".join(s.value for s in credit_sources(event))
+        allowed = ", ".join(s.value for s in credit_sources(event, table))
         shown = "; ".join(_describe_status(g) for g in offending[:25])
         more = f"; and {len(offending) - 25} more" if len(offending) > 25 else ""
         raise IllegalTransitionError(
-            f"cannot {event.value} free goods that are not {allowed}: {shown}{more}. Nothing was changed.",
+            f"cannot {event.value} {many} that are not {allowed}: {shown}{more}. Nothing was changed.",
             event=event.value,
             current={str(g.id): g.status for g in offending},
         )
@@ -148,25 +193,19 @@ def _update_free_goods(
     where: Sequence[ColumnElement[bool]] = (),
     **values: Any,
 ) -> None:
-    """The conditional UPDATE: only rows still in a source state of ``event`` (and matching ``where``) move;
-    all of them must."""
-    moved = (
-        s.execute(
-            update(FreeGood)
-            .where(FreeGood.id.in_(ids), FreeGood.status.in_(credit_sources(event)), *where)
-            .values(status=to_status, updated_at=at, **values)
-            .returning(FreeGood.id)
-            .execution_options(synchronize_session=False)
-        )
-        .scalars()
-        .all()
+    """Move free goods still in a source state of ``event`` (and matching ``where``); all of them must."""
+    update_in_states(
+        s,
+        FreeGood,
+        ids,
+        credit_sources(event),
+        "free goods",
+        event.value,
+        where=where,
+        status=to_status,
+        updated_at=at,
+        **values,
     )
-    if len(moved) != len(ids):  # unreachable while the row locks hold; kept so a lost race can never half-apply
-        lost = sorted(set(ids) - set(moved))
-        raise ConflictError(
-            f"free goods {_ids_text(lost)} changed while this {event.value} was applied; nothing was changed, "
-            "reload and retry"
-        )
 
 
 def _batch_sources(event: BatchEvent) -> tuple[BatchStatus, ...]:
@@ -174,20 +213,7 @@ def _batch_sources(event: BatchEvent) -> tuple[BatchStatus, ...]:
 
 
 def _update_batches(s: Session, ids: Sequence[int], event: BatchEvent, to_status: BatchStatus, **values: Any) -> None:
-    moved = (
-        s.execute(
-            update(Batch)
-            .where(Batch.id.in_(ids), Batch.status.in_(_batch_sources(event)))
-            .values(status=to_status, **values)
-            .returning(Batch.id)
-            .execution_options(synchronize_session=False)
-        )
-        .scalars()
-        .all()
-    )
-    if len(moved) != len(ids):
-        lost = sorted(set(ids) - set(moved))
-        raise ConflictError(f"batches {_ids_text(lost)} changed while this {event.value} was applied; reload and retry")
+    update_in_states(s, Batch, ids, _batch_sources(event), "batches", event.value, status=to_status, **values)
 
 
 def _check_batchable(goods: dict[int, FreeGood], *, retailer_id: int | None, distributor_id: int | None) -> None:

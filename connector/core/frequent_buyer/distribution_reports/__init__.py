@@ -9,6 +9,8 @@
 * **Free Goods Fulfillment History**: free goods that were batched and marked credited (credited or grouped),
   by manufacturer/brand and credit date.
 * **Search Free Goods Fulfillment**: any free good, by retailer, customer, SKU/UPC/description, batch, date.
+* **Search Rebate Fulfillment**: any rebate (dollars off), by retailer, customer, item, batch, status, date.
+* **Rebate Credit Fulfillment**: rebates marked credited in Distributor Rebate Credit Batches, by credit date.
 
 Each report is a keyset-paginated query (``run_report``) and a CSV generator (``report_csv``) that walks the
 same keyset in batches of ``CSV_BATCH`` rows, one short session per batch, so an export of any size costs one

@@ -23,6 +23,8 @@ class ReportName(StrEnum):
     FREE_GOODS_FULFILLMENT = "free-goods-fulfillment"
     FREE_GOODS_FULFILLMENT_HISTORY = "free-goods-fulfillment-history"
     SEARCH_FREE_GOODS_FULFILLMENT = "search-free-goods-fulfillment"
+    SEARCH_REBATE_FULFILLMENT = "search-rebate-fulfillment"
+    REBATE_CREDIT_FULFILLMENT = "rebate-credit-fulfillment"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,12 @@ from connector.core.frequent_buyer.distribution_reports.free_good_reports import
     _HISTORY_COLUMNS,
     _free_goods_fetch,
 )
+from connector.core.frequent_buyer.distribution_reports.rebate_reports import (
+    REBATE_COLUMNS,
+    REBATE_CREDIT_COLUMNS,
+    REBATE_STATUSES,
+    rebates_fetch,
+)
 from connector.core.frequent_buyer.distribution_reports.report_types import (
     ReportName,
     ReportPage,
@@ -133,6 +139,26 @@ REPORTS: dict[ReportName, ReportSpec] = {
             _COMMON | {"date_from", "date_to", "customer", "item", "batch_id", "status"},
             tuple(CS),
             _free_goods_fetch(tuple(CS)),
+        ),
+        ReportSpec(
+            ReportName.SEARCH_REBATE_FULFILLMENT,
+            "Search Rebate Fulfillment",
+            "Any rebate (a dollars-off redemption credited through the distributor) by retailer, customer (name, "
+            "email or phone), item (SKU or description), rebate credit batch, status or redemption date.",
+            REBATE_COLUMNS,
+            _COMMON | {"date_from", "date_to", "customer", "item", "batch_id", "status"},
+            REBATE_STATUSES,
+            rebates_fetch(credited=False),
+        ),
+        ReportSpec(
+            ReportName.REBATE_CREDIT_FULFILLMENT,
+            "Rebate Credit Fulfillment",
+            "Rebates marked credited in Distributor Rebate Credit Batches, with the dollars credited; the dates "
+            "filter by the day the batch was credited.",
+            REBATE_CREDIT_COLUMNS,
+            _COMMON | {"date_from", "date_to", "batch_id"},
+            (),
+            rebates_fetch(credited=True),
         ),
     )
 }

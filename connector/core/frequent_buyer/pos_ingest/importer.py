@@ -20,7 +20,15 @@ from connector.core.frequent_buyer.model import PosRedemptionStatus as PS
 from connector.core.frequent_buyer.pos_ingest.bulk import Bulk, chunks
 from connector.core.frequent_buyer.pos_ingest.checks import check_can_upload, check_report
 from connector.core.frequent_buyer.pos_ingest.customers import Cust, Customers
-from connector.core.frequent_buyer.pos_ingest.rows import EVENTS, FREE_GOODS, card_json, event_row, free_good_values
+from connector.core.frequent_buyer.pos_ingest.rows import (
+    EVENTS,
+    FREE_GOODS,
+    REBATES,
+    card_json,
+    event_row,
+    free_good_values,
+    reward_values,
+)
 from connector.core.frequent_buyer.pos_ingest.rule_book import load_rule_book
 from connector.core.frequent_buyer.pos_ingest.summary import MAX_DENIAL_LINES, DenialLine, ImportSummary
 from connector.core.frequent_buyer.pos_types import ParsedReport, PosCard
@@ -131,14 +139,16 @@ class _Importer:
                 [{"b_id": p.id, **{"b_" + k: v for k, v in self._row(p).items()}} for p in replaced],
             )
         events: list[dict[str, Any]] = []
-        free_goods: list[dict[str, Any]] = []
+        rewards: dict[Table, list[dict[str, Any]]] = {FREE_GOODS: [], REBATES: []}
         for p in plans:
-            self._walk(p, events, free_goods)
+            self._walk(p, events, rewards)
         self.bulk.insert(EVENTS, events)
-        self.bulk.insert(FREE_GOODS, free_goods)
+        self.bulk.insert(FREE_GOODS, rewards[FREE_GOODS])
+        self.bulk.insert(REBATES, rewards[REBATES])
         summary.imported += len(fresh)
         summary.replaced += len(replaced)
-        summary.free_goods_created += len(free_goods)
+        summary.free_goods_created += len(rewards[FREE_GOODS])
+        summary.rebates_created += len(rewards[REBATES])
 
     def _final_status(self, outcome: Outcome) -> PS:
         if isinstance(outcome, Denied):
@@ -168,8 +178,8 @@ class _Importer:
             "updated_at": self.now,
         } | ({"created_at": self.now} if p.prior_id is None else {})
 
-    def _walk(self, p: _Plan, events: list[dict[str, Any]], free_goods: list[dict[str, Any]]) -> None:
-        """The moves this card made, as event rows (and its free good when processed)."""
+    def _walk(self, p: _Plan, events: list[dict[str, Any]], rewards: dict[Table, list[dict[str, Any]]]) -> None:
+        """The moves this card made, as event rows (and its free good, or rebate, when processed)."""
         actor, now, summary = self.actor.name, self.now, self.summary
         state = PS.NEW
         if p.prior_id is not None:
@@ -203,10 +213,11 @@ class _Importer:
             summary.quality_check += 1
             return
         after = pos_transition(state, PE.PROCESS)
-        events.append(event_row(p.id, PE.PROCESS, state, after, actor, now, f"free good sent to {to}"))
+        reward = "free good" if outcome.program.rebate_amount is None else "rebate"
+        events.append(event_row(p.id, PE.PROCESS, state, after, actor, now, f"{reward} sent to {to}"))
         summary.processed += 1
         item = outcome.free_item
-        free_goods.append(
+        table, values = reward_values(
             free_good_values(
                 redemption_id=p.id,
                 retailer_id=self.retailer_id,
@@ -219,8 +230,10 @@ class _Importer:
                 redeemed_on=p.card.redeemed_on,
                 unit_cost=self.prices.get(sku_key(item.sku)),
                 now=now,
-            )
+            ),
+            outcome.program.rebate_amount,
         )
+        rewards[table].append(values)
 
 
 def record_cards(

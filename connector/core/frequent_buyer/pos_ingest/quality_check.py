@@ -1,12 +1,13 @@
-"""The quality check: a person approves redemptions held for it, and each gets its ``FreeGood``."""
+"""The quality check: a person approves redemptions held for it, and each gets its ``FreeGood`` (or ``Rebate``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 
 from connector.core.access import Actor
 from connector.core.database import transaction
@@ -14,7 +15,14 @@ from connector.core.errors import IllegalTransitionError, NotFoundError, Validat
 from connector.core.frequent_buyer.lifecycle import pos_transition
 from connector.core.frequent_buyer.model import PosRedemptionEvent as PE
 from connector.core.frequent_buyer.model import PosRedemptionStatus as PS
-from connector.core.frequent_buyer.pos_ingest.rows import EVENTS, FREE_GOODS, event_row, free_good_values
+from connector.core.frequent_buyer.pos_ingest.rows import (
+    EVENTS,
+    FREE_GOODS,
+    REBATES,
+    event_row,
+    free_good_values,
+    reward_values,
+)
 from connector.core.frequent_buyer.programs import check_staff
 from connector.core.frequent_buyer.rules import sku_key
 from connector.core.frequent_buyer.tables import PosRedemption, PosReport, PriceListEntry, Program, ProgramItem
@@ -25,6 +33,8 @@ from connector.core.runtime import Runtime
 class ApproveResult:
     processed_ids: tuple[int, ...]
     free_goods_created: int
+    #: Redemptions of dollars-off programs owe a rebate instead of a free good.
+    rebates_created: int = 0
 
 
 def approve_quality_check(
@@ -88,7 +98,8 @@ def approve_quality_check(
                 )
             )
         }
-        free_goods, events = [], []
+        rewards: dict[Table, list[dict[str, Any]]] = {FREE_GOODS: [], REBATES: []}
+        events = []
         for r in rows:
             program, item = programs[r.program_id or 0], items[_free_item_id(r)]
             after = pos_transition(r.status, PE.PROCESS)
@@ -101,11 +112,11 @@ def approve_quality_check(
                     after,
                     actor.name,
                     now,
-                    f"quality check passed; free good sent to {to}",
+                    f"quality check passed; {'free good' if program.rebate_amount is None else 'rebate'} sent to {to}",
                 )
             )
             r.status, r.updated_at = after.value, now
-            free_goods.append(
+            table, values = reward_values(
                 free_good_values(
                     redemption_id=r.id,
                     retailer_id=r.retailer_id,
@@ -118,12 +129,16 @@ def approve_quality_check(
                     redeemed_on=r.redeemed_on,
                     unit_cost=prices.get((r.retailer_id, sku_key(item.sku))),
                     now=now,
-                )
+                ),
+                program.rebate_amount,
             )
+            rewards[table].append(values)
         s.flush()
         s.execute(insert(EVENTS), events)
-        s.execute(insert(FREE_GOODS), free_goods)
-        return ApproveResult(tuple(r.id for r in rows), len(free_goods))
+        for table, values_list in rewards.items():
+            if values_list:
+                s.execute(insert(table), values_list)
+        return ApproveResult(tuple(r.id for r in rows), len(rewards[FREE_GOODS]), len(rewards[REBATES]))
 
 
 def _free_item_id(r: PosRedemption) -> int:

@@ -1,4 +1,4 @@
-"""The rows an import and the quality check write: a card's JSON, its ``FreeGood`` and its ``fb_events``."""
+"""The rows an import and the quality check write: a card's JSON, its ``FreeGood`` or ``Rebate``, its events."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from connector.core.frequent_buyer.model import CreditStatus
 from connector.core.frequent_buyer.model import PosRedemptionEvent as PE
 from connector.core.frequent_buyer.model import PosRedemptionStatus as PS
 from connector.core.frequent_buyer.pos_types import PosCard, PosItem
+from connector.core.frequent_buyer.rebate_tables import Rebate
 from connector.core.frequent_buyer.rules import Outcome, RuleItem, RuleProgram
 from connector.core.frequent_buyer.tables import FbEvent, FreeGood, Program, ProgramItem
 from connector.core.frequent_buyer.units import Size
 
 EVENTS: Table = FbEvent.__table__  # type: ignore[assignment]
+REBATES: Table = Rebate.__table__  # type: ignore[assignment]
 FREE_GOODS: Table = FreeGood.__table__  # type: ignore[assignment]
 
 
@@ -92,6 +94,37 @@ def free_good_values(
         "created_at": now,
         "updated_at": now,
     }
+
+
+_REBATE_COLUMNS = (
+    "pos_redemption_id",
+    "retailer_id",
+    "location_id",
+    "distributor_id",
+    "brand_id",
+    "program_id",
+    "customer_id",
+    "sku",
+    "description",
+    "redeemed_on",
+    "status",
+    "batch_id",
+    "reason",
+    "created_at",
+    "updated_at",
+)
+
+
+def reward_values(free_good: dict[str, Any], rebate_amount: Decimal | None) -> tuple[Table, dict[str, Any]]:
+    """Where a processed redemption's reward goes: its free good, or for a dollars-off program (``rebate_amount``
+    set) an ``fb_rebates`` row owing that amount, on the item the card rang the discount up on.
+
+    Both the import and the quality check decide here, so a program's redemptions owe the same kind of reward
+    whichever way they are processed.
+    """
+    if rebate_amount is None:
+        return FREE_GOODS, free_good
+    return REBATES, {k: free_good[k] for k in _REBATE_COLUMNS} | {"amount": rebate_amount}
 
 
 def event_row(

@@ -60,6 +60,7 @@ def _rule_programs(s: Session, program_ids: Iterable[int]) -> list[RuleProgram]:
             quality_check_required=p.quality_check_required,
             minimum_purchase_amount=p.minimum_purchase_amount,
             items=tuple(items.get(p.id, ())),
+            rebate_amount=p.rebate_amount,
         )
         for p in programs
     ]

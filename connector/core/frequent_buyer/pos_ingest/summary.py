@@ -45,6 +45,8 @@ class ImportSummary:
     customers_created: int = 0
     customers_matched: int = 0
     free_goods_created: int = 0
+    #: Processed redemptions of dollars-off programs: rebates owed instead of free goods.
+    rebates_created: int = 0
     #: The first ``MAX_DENIAL_LINES`` denials with their detail (``denied`` counts them all).
     denials: list[DenialLine] = field(default_factory=list)
 

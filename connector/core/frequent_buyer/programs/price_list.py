@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from connector.core.access import Actor
 from connector.core.database import transaction
 from connector.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from connector.core.frequent_buyer.money import parse_money
 from connector.core.frequent_buyer.programs.input_checks import _text
 from connector.core.frequent_buyer.programs.permissions import check_retailer_read, check_retailer_write, is_staff
 from connector.core.frequent_buyer.programs.views import PriceListResult, PriceSpec, PriceView
@@ -25,19 +26,7 @@ def _money(value: object, field_name: str, problems: dict[str, str], *, required
         if required:
             problems[field_name] = "required: the cost in dollars, like 12.50"
         return None
-    shown = str(value).strip()
-    try:
-        amount = Decimal(shown)
-    except InvalidOperation:
-        problems[field_name] = f"{shown!r} is not an amount; use dollars like 12.50"
-        return None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("10000000000"):
-        problems[field_name] = f"{shown!r} must be zero or more (and under 10 billion)"
-        return None
-    if amount != amount.quantize(Decimal("0.01")):
-        problems[field_name] = f"{shown!r} has more than 2 decimal places"
-        return None
-    return amount.quantize(Decimal("0.01"))
+    return parse_money(value, field_name, problems, what="the cost")
 
 
 def upsert_price_list(rt: Runtime, actor: Actor, retailer_id: int, entries: Sequence[PriceSpec]) -> PriceListResult:

@@ -102,11 +102,19 @@ def create_program(
     ends_on: date | None = None,
     quality_check_required: bool = False,
     minimum_purchase_amount: Decimal | str | None = None,
+    rebate_amount: Decimal | str | None = None,
 ) -> ProgramView:
-    """A brand's Buy X Get Y program with its eligible items; refused whole if any item is wrong."""
+    """A brand's Buy X Get Y program with its eligible items; refused whole if any item is wrong.
+
+    With ``rebate_amount`` it is a dollars-off program: a processed redemption owes the retailer that many
+    dollars (a rebate, credited through the distributor) instead of a free good.
+    """
     actor.check_can_configure()
     problems: dict[str, str] = {}
     minimum = parse_money(minimum_purchase_amount, "minimum_purchase_amount", problems, what=_MINIMUM)
+    rebate = parse_money(rebate_amount, "rebate_amount", problems, what="the rebate (blank for a free-good program)")
+    if rebate is not None and rebate <= 0:
+        problems["rebate_amount"] = "a dollar amount above zero, like 5.00 (leave it empty for a free-good program)"
     name = _text(name, "name", problems, max_len=200)
     code = _text(code if code is not None else name, "code", problems, max_len=100)
     if not isinstance(buy_quantity, int) or buy_quantity < 1 or buy_quantity > 10_000:
@@ -144,6 +152,7 @@ def create_program(
             ends_on=ends_on,
             quality_check_required=quality_check_required,
             minimum_purchase_amount=minimum,
+            rebate_amount=rebate,
             created_at=rt.now(),
         )
         s.add(program)

@@ -71,6 +71,8 @@ class ProgramView:
     distributor_ids: tuple[int, ...]
     #: Empty in lists; every item in ``get_program``.
     items: tuple[ItemView, ...] = ()
+    #: Dollars off per redemption for a dollars-off (rebate) program; None for a free-good program.
+    rebate_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ def _program_view(s: Session, p: Program, *, with_items: bool) -> ProgramView:
         minimum_purchase_amount=p.minimum_purchase_amount,
         distributor_ids=distributors,
         items=items,
+        rebate_amount=p.rebate_amount,
     )
 
 
