@@ -181,7 +181,6 @@ class RetailerLocationInSchema(Schema):
 class RetailerCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     slug = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
-    account_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50))
     locations = fields.List(fields.Nested(RetailerLocationInSchema), load_default=list)
 
 
@@ -200,7 +199,6 @@ class RetailerSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     slug = fields.String()
-    account_number = fields.String(allow_none=True)
     locations = fields.List(fields.Nested(RetailerLocationSchema))
     created_at = UtcDateTime()
 

@@ -288,22 +288,19 @@ def _location(text: str) -> Any:
 @fb.command("retailer", help="Add a retailer with its store locations.")
 @click.option("--name", required=True)
 @click.option("--slug", default=None)
-@click.option("--account-number", default=None)
 @click.option(
     "--location", "locations", multiple=True, help="STORE_CODE|NAME|STATE|ZIP[|ADDRESS|CITY]; repeat per store."
 )
 @click.pass_context
 def fb_retailer(
-    ctx: click.Context, name: str, slug: str | None, account_number: str | None, locations: tuple[str, ...]
+    ctx: click.Context, name: str, slug: str | None, locations: tuple[str, ...]
 ) -> None:
     from connector.core.errors import ConnectorError
     from connector.core.frequent_buyer.programs import create_retailer
 
     specs = [_location(text) for text in locations]
     try:
-        r = create_retailer(
-            _runtime(ctx), _actor(), name=name, slug=slug, account_number=account_number, locations=specs
-        )
+        r = create_retailer(_runtime(ctx), _actor(), name=name, slug=slug, locations=specs)
     except ConnectorError as exc:
         raise fail(exc) from exc
     stores = ", ".join(f"{loc.store_code} {loc.name} ({loc.state} {loc.zip})" for loc in r.locations) or "no stores"

@@ -98,7 +98,6 @@ class RetailerView:
     id: int
     name: str
     slug: str
-    account_number: str | None
     created_at: datetime
     locations: tuple[LocationView, ...]
 
@@ -126,6 +125,8 @@ class EnrollmentView:
     distributor_name: str | None
     enrolled_at: datetime
     ended_at: datetime | None
+    #: The store's account number with the distributor (distributor-fulfilled enrollments only).
+    account_number: str | None = None
 
     @property
     def active(self) -> bool:
@@ -203,7 +204,7 @@ def _retailer_view(s: Session, r: Retailer) -> RetailerView:
         select(RetailerLocation).where(RetailerLocation.retailer_id == r.id).order_by(RetailerLocation.id)
     )
     return RetailerView(
-        r.id, r.name, r.slug, r.account_number, r.created_at, tuple(_location_view(x) for x in locations)
+        r.id, r.name, r.slug, r.created_at, tuple(_location_view(x) for x in locations)
     )
 
 
