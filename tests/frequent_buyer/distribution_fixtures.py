@@ -189,7 +189,9 @@ def build_market(rt: Runtime) -> Market:
                 Enrollment(retailer_id=paws.id, program_id=dog.id, distributor_id=north.id, account_number="PC-100"),
                 Enrollment(retailer_id=paws.id, program_id=cat.id, distributor_id=north.id, account_number="PC-100"),
                 Enrollment(retailer_id=kibble.id, program_id=dog.id, distributor_id=north.id, account_number="KC-200"),
-                Enrollment(retailer_id=southside.id, program_id=dog.id, distributor_id=south.id, account_number="SS-300"),
+                Enrollment(
+                    retailer_id=southside.id, program_id=dog.id, distributor_id=south.id, account_number="SS-300"
+                ),
                 Enrollment(retailer_id=paws.id, program_id=direct.id, distributor_id=None),
             ]
         )

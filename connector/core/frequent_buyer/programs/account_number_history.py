@@ -51,9 +51,7 @@ def account_number_with(retailer_id: Any, distributor_id: Any) -> ColumnElement[
     )
 
 
-def record_change(
-    s: Session, e: Enrollment, old: str | None, new: str | None, actor: Actor, now: datetime
-) -> None:
+def record_change(s: Session, e: Enrollment, old: str | None, new: str | None, actor: Actor, now: datetime) -> None:
     """One history row (and the audit event) when the number the distributor knows the store by changes."""
     if old == new:
         return

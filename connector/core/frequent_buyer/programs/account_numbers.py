@@ -27,6 +27,7 @@ from connector.core.frequent_buyer.tables import Distributor, Enrollment, Progra
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 
+
 @dataclass(frozen=True)
 class AccountNumberChangeView:
     id: int

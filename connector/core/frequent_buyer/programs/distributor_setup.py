@@ -81,15 +81,11 @@ def set_associated_programs(
         missing = [i for i in wanted if i not in found]
         if missing:
             problems["program_ids"] = f"no program(s) {', '.join(map(str, missing))}; choose from the list"
-        not_distributed = [
-            p for p in found.values() if FulfilmentType(p.fulfilment_type) != FulfilmentType.DISTRIBUTOR
-        ]
+        not_distributed = [p for p in found.values() if FulfilmentType(p.fulfilment_type) != FulfilmentType.DISTRIBUTOR]
         if not_distributed and "program_ids" not in problems:
             names = ", ".join(f"{p.name!r} ({p.fulfilment_type}-fulfilled)" for p in not_distributed)
             problems["program_ids"] = f"{names} take no distributor; leave them out"
-        current = set(
-            s.scalars(select(DistributorProgram.program_id).where(DistributorProgram.distributor_id == d.id))
-        )
+        current = set(s.scalars(select(DistributorProgram.program_id).where(DistributorProgram.distributor_id == d.id)))
         dropped = current - set(wanted)
         if dropped and not problems:
             stranded = s.execute(

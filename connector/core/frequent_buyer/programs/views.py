@@ -203,9 +203,7 @@ def _retailer_view(s: Session, r: Retailer) -> RetailerView:
     locations = s.scalars(
         select(RetailerLocation).where(RetailerLocation.retailer_id == r.id).order_by(RetailerLocation.id)
     )
-    return RetailerView(
-        r.id, r.name, r.slug, r.created_at, tuple(_location_view(x) for x in locations)
-    )
+    return RetailerView(r.id, r.name, r.slug, r.created_at, tuple(_location_view(x) for x in locations))
 
 
 def _distributor_view(s: Session, d: Distributor) -> DistributorView:
