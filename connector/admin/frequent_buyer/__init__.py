@@ -20,6 +20,7 @@ from connector.admin.frequent_buyer import (  # noqa: F401  (routes register on 
     pos_pages,
     program_pages,
     retailer_pages,
+    self_service_pages,
 )
 from connector.core.frequent_buyer.distribution import check_reads_distribution
 from connector.core.frequent_buyer.pos_dashboard import check_sees_pos_reports

@@ -1,6 +1,7 @@
 """Frequent-buyer programs: the list, one program with its items, and its Product List as CSV.
 
-Reading only; programs are set up through the API and CLI. Who sees which
+Programs are set up through the API and CLI; a retailer enrolls from a program's page
+(``self_service_pages``). Who sees which
 program is the core's rule (``list_programs`` / ``get_program``): staff and
 global viewers every program, brand admins and brand viewers their brand's,
 retailers and distributors every program (a retailer must find a program to
@@ -15,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from connector.admin.blueprint import bp
 from connector.admin.frequent_buyer.common import INT, csv_download, parse_query
+from connector.admin.frequent_buyer.self_service_pages import retailer_context
 from connector.admin.session_auth import current_actor
 from connector.core.catalog import slugify
 from connector.core.frequent_buyer import programs as core
@@ -58,6 +60,7 @@ def fb_program(program_id: int) -> str:
         enrollments=enrollments,
         distributors=distributors,
         is_retailer=actor.role == Role.RETAILER,
+        **retailer_context(actor, program),
     )
 
 

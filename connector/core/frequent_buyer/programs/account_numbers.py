@@ -23,7 +23,7 @@ from connector.core.frequent_buyer.programs.account_number_history import clean_
 from connector.core.frequent_buyer.programs.enrollments import _enrollment_view, _load_enrollment
 from connector.core.frequent_buyer.programs.permissions import check_retailer_write, is_staff
 from connector.core.frequent_buyer.programs.views import EnrollmentView
-from connector.core.frequent_buyer.tables import Distributor, Enrollment, Program, Retailer
+from connector.core.frequent_buyer.tables import Distributor, Program, Retailer
 from connector.core.model import Role
 from connector.core.runtime import Runtime
 

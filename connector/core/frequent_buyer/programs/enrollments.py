@@ -10,12 +10,12 @@ from connector.core.database import transaction
 from connector.core.errors import ConflictError, NotFoundError, ValidationError
 from connector.core.frequent_buyer.events import record_event
 from connector.core.frequent_buyer.model import FulfilmentType
-from connector.core.frequent_buyer.programs.distributors import area_text, serves
 from connector.core.frequent_buyer.programs.account_number_history import (
     clean_account_number,
     known_account_number,
     record_change,
 )
+from connector.core.frequent_buyer.programs.distributors import area_text, serves
 from connector.core.frequent_buyer.programs.permissions import (
     _load_program,
     check_retailer_read,
