@@ -28,6 +28,12 @@ depends_on = None
 _UTC = connector.core.tables.UTCDateTime
 
 
+def _drop_column(table: str, column: str) -> None:
+    """A plain ``ALTER TABLE ... DROP COLUMN`` (SQLite 3.35+ has it): copying the table as batch mode does would
+    trip the foreign keys that point at ``fb_retailers`` and ``fb_enrollments`` when the old copy is dropped."""
+    op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+
+
 def upgrade() -> None:
     with op.batch_alter_table("fb_enrollments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("account_number", sa.String(length=50), nullable=True))
@@ -36,8 +42,7 @@ def upgrade() -> None:
         "(SELECT r.account_number FROM fb_retailers r WHERE r.id = fb_enrollments.retailer_id) "
         "WHERE distributor_id IS NOT NULL"
     )
-    with op.batch_alter_table("fb_retailers", schema=None) as batch_op:
-        batch_op.drop_column("account_number")
+    _drop_column("fb_retailers", "account_number")
     op.create_table(
         "fb_account_number_changes",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -71,5 +76,4 @@ def downgrade() -> None:
         "UPDATE fb_retailers SET account_number = "
         "(SELECT MAX(e.account_number) FROM fb_enrollments e WHERE e.retailer_id = fb_retailers.id)"
     )
-    with op.batch_alter_table("fb_enrollments", schema=None) as batch_op:
-        batch_op.drop_column("account_number")
+    _drop_column("fb_enrollments", "account_number")
