@@ -14,7 +14,8 @@ import click
 
 from connector.commands import error_text, settings_from_env
 from connector.commands.distribution import distribution
-from connector.commands.frequent_buyer import fb, pos
+from connector.commands.fb_self_service import fb  # the fb group with its self-service commands added
+from connector.commands.frequent_buyer import pos
 from connector.commands.shops import secrets_group, shops
 from connector.commands.users import users
 from connector.core.model import Role

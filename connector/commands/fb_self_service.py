@@ -4,6 +4,9 @@ programs and service area (the same use cases as the console and the API).
 Without ``--as-retailer`` / ``--as-distributor`` the operator acts as the platform (``cli``); with one, the
 command acts as that retailer or distributor user, so its scope is checked exactly as in the console:
 another retailer's enrollment or another distributor is "not found" and nothing changes.
+
+The commands are added to ``fb`` when this module is imported (``connector.cli`` does), which is why it
+re-exports ``fb``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import click
 
 from connector.commands import fail
 from connector.commands.frequent_buyer import _csv_option, _program_id, _runtime, fb
+
+__all__ = ["fb"]
 
 _AS_RETAILER = click.option("--as-retailer", type=int, default=None, help="Act as this retailer's user (id).")
 _AS_DISTRIBUTOR = click.option("--as-distributor", type=int, default=None, help="Act as this distributor's user (id).")

@@ -388,6 +388,3 @@ def fb_enroll(
     if e.account_number:
         who += f", account {e.account_number}"
     click.echo(f"enrollment {e.id}: {e.retailer_name} in {e.program_name} {who}")
-
-
-from connector.commands import fb_self_service as _fb_self_service  # noqa: E402, F401  (commands register on fb)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from connector.commands.frequent_buyer import fb
+from connector.commands.fb_self_service import fb
 from connector.core.frequent_buyer import programs
 
 
