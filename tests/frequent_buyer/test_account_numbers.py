@@ -145,3 +145,13 @@ def test_the_participating_retailers_report_shows_the_account_number_with_that_d
     programs.set_account_number(rt, actors.other_retailer, fb_world.other_kibble_enrollment_id, "COL-5")
     rows = run_report(rt, actors.distributor, "participating-retailers").rows
     assert [(r["retailer"], r["account_number"]) for r in rows] == [("Paws Corner", "NW-1")]
+
+
+def test_enrolling_again_with_the_same_distributor_keeps_the_account_number(rt, fb_world, actors):
+    programs.set_account_number(rt, actors.retailer, fb_world.kibble_enrollment_id, "NW-3")
+    programs.end_enrollment(rt, actors.retailer, fb_world.kibble_enrollment_id)
+    again = programs.enroll(
+        rt, actors.retailer, retailer_id=fb_world.retailer_id, program_id=fb_world.kibble_id,
+        distributor_id=fb_world.distributor_id,
+    )  # fmt: skip
+    assert (again.id, again.account_number) == (fb_world.kibble_enrollment_id, "NW-3") and _changes(rt) == 1

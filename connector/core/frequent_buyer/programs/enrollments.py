@@ -98,7 +98,9 @@ def _distributor_problem(
     )
     if distributor_id is None:
         return "distributor_id", f"program {program.name!r} is fulfilled by a distributor; {choose}"
-    d = s.get(Distributor, distributor_id)
+    # Locked: a distributor narrowing its programs or area (distributor_setup) waits for this enrollment, and
+    # then sees it, so it cannot strand a store that enrolled while it was checking.
+    d = s.get(Distributor, distributor_id, with_for_update=True)
     if d is None:
         return "distributor_id", f"no distributor {distributor_id}; {choose}"
     if d.id not in {a.id for a in associated}:
@@ -174,6 +176,8 @@ def enroll(
                 f"retailer {retailer.name!r} is already enrolled in program {program.name!r} (enrollment {e.id}); "
                 "change its distributor instead"
             )
+        if number is None and e is not None and e.distributor_id == distributor_id:
+            number = e.account_number  # re-opened with the same distributor: the store's account is unchanged
         if number is None:
             number = known_account_number(s, retailer_id, distributor_id)
         if e is None:
