@@ -87,7 +87,6 @@ def set_up_catalog(url: str) -> int:
         admin,
         name=cat["retailer"]["name"],
         slug=cat["retailer"]["slug"],
-        account_number=cat["retailer"]["account_number"],
         locations=[fb.LocationSpec(**store) for store in cat["stores"]],
     )
     distributors = {

@@ -15,7 +15,8 @@ import click
 from connector.commands import error_text, settings_from_env
 from connector.commands.checkout import checkout
 from connector.commands.distribution import distribution
-from connector.commands.frequent_buyer import fb, pos
+from connector.commands.fb_self_service import fb  # the fb group with its self-service commands added
+from connector.commands.frequent_buyer import pos
 from connector.commands.rebates import rebates
 from connector.commands.shops import secrets_group, shops
 from connector.commands.users import users

@@ -67,7 +67,7 @@ def seed_frequent_buyer(rt: Runtime, password: str) -> FrequentBuyerDemo:
                ItemSpec("WRV-PLC-5.5", _WERUVA, "5.5", "oz", "878408004551", "Wet cat food")],
     )  # fmt: skip
     store = programs.create_retailer(
-        rt, _ADMIN, name="Mile High Pets", slug="mile-high-pets", account_number="MHP-001",
+        rt, _ADMIN, name="Mile High Pets", slug="mile-high-pets",
         locations=[LocationSpec("Mile High Pets Denver", "101", "CO", "80202", "1600 Champa St", "Denver"),
                    LocationSpec("Mile High Pets Boulder", "102", "CO", "80301", "2525 Arapahoe Ave", "Boulder")],
     )  # fmt: skip
@@ -80,7 +80,9 @@ def seed_frequent_buyer(rt: Runtime, password: str) -> FrequentBuyerDemo:
         program_ids=[dog.id, gold.id, cat.id],
     )
     for program in (dog, gold, cat):
-        programs.enroll(rt, _ADMIN, retailer_id=store.id, program_id=program.id, distributor_id=rocky.id)
+        programs.enroll(
+            rt, _ADMIN, retailer_id=store.id, program_id=program.id, distributor_id=rocky.id, account_number="MHP-001"
+        )
     programs.upsert_price_list(
         rt,
         _ADMIN,

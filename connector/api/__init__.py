@@ -24,6 +24,7 @@ from connector.api import (  # noqa: F401  (routes register on import)
     rebates,
     redemptions,
     retailer_credits,
+    self_service,
     shop_connections,
     shops,
     users,

@@ -206,7 +206,6 @@ class RetailerLocationInSchema(Schema):
 class RetailerCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     slug = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
-    account_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50))
     locations = fields.List(fields.Nested(RetailerLocationInSchema), load_default=list)
 
 
@@ -225,7 +224,6 @@ class RetailerSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     slug = fields.String()
-    account_number = fields.String(allow_none=True)
     locations = fields.List(fields.Nested(RetailerLocationSchema))
     created_at = UtcDateTime()
 
@@ -317,6 +315,9 @@ class FbDistributorListSchema(Schema):
     items = fields.List(fields.Nested(FbDistributorSchema))
 
 
+ACCOUNT_NUMBER_HELP = "The store's account number with the distributor (up to 50 characters); only with a distributor."
+
+
 # -- enrollments ------------------------------------------------------------------------------------------
 
 
@@ -330,10 +331,24 @@ class EnrollmentCreateSchema(Schema):
         allow_none=True,
         metadata={"description": "Required for distributor-fulfilled programs; it must serve every location."},
     )
+    account_number = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=50),
+        metadata={"description": ACCOUNT_NUMBER_HELP},
+    )
 
 
 class EnrollmentChangeSchema(Schema):
     distributor_id = body_id(required=True, allow_none=True)
+    account_number = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=50),
+        metadata={
+            "description": ACCOUNT_NUMBER_HELP + " Left out: the one the store has with the new distributor, if any."
+        },
+    )
 
 
 class EnrollmentListQuerySchema(Schema):
@@ -352,6 +367,9 @@ class EnrollmentSchema(Schema):
     fulfilment_type = fields.String(validate=_choices(t.value for t in FulfilmentType))
     distributor_id = fields.Integer(allow_none=True)
     distributor_name = fields.String(allow_none=True)
+    account_number = fields.String(
+        allow_none=True, metadata={"description": "The store's account number with the distributor."}
+    )
     active = TextBoolean()
     enrolled_at = UtcDateTime()
     ended_at = UtcDateTime(allow_none=True)

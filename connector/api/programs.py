@@ -330,7 +330,12 @@ def create_enrollment() -> tuple[dict[str, Any], int, dict[str, str]]:
             raise ValidationError("retailer_id is required", fields={"retailer_id": "the retailer to enroll"})
         retailer_id = actor.retailer_id
     e = core.enroll(
-        rt, actor, retailer_id=retailer_id, program_id=data["program_id"], distributor_id=data["distributor_id"]
+        rt,
+        actor,
+        retailer_id=retailer_id,
+        program_id=data["program_id"],
+        distributor_id=data["distributor_id"],
+        account_number=data["account_number"],
     )
     return EnrollmentSchema().dump(e), 201, {"Location": url_for("api.get_enrollment", enrollment_id=e.id)}
 
@@ -369,7 +374,10 @@ def get_enrollment(enrollment_id: int) -> dict[str, Any]:
 @bp.patch("/enrollments/<id:enrollment_id>")
 @operation(
     summary="Change the enrollment's distributor (checked like enrolling)",
-    description="Free goods already processed stay with their distributor; later cards go to the new one.",
+    description=(
+        "Free goods already processed stay with their distributor; later cards go to the new one. The account "
+        "number follows the distributor (the one given, else the store's existing one with the new distributor)."
+    ),
     tag="frequent-buyer",
     body=EnrollmentChangeSchema,
     responses={200: ("Changed", EnrollmentSchema)},
@@ -378,7 +386,8 @@ def get_enrollment(enrollment_id: int) -> dict[str, Any]:
 def change_enrollment(enrollment_id: int) -> dict[str, Any]:
     rt, actor = current_runtime(), current_actor()
     data = load_body(EnrollmentChangeSchema())
-    return EnrollmentSchema().dump(core.change_distributor(rt, actor, enrollment_id, data["distributor_id"]))
+    changed = core.change_distributor(rt, actor, enrollment_id, data["distributor_id"], data["account_number"])
+    return EnrollmentSchema().dump(changed)
 
 
 @bp.post("/enrollments/<id:enrollment_id>/end")

@@ -25,6 +25,7 @@ _SECTIONS = [
 ]
 _REPORTS = [
     "participating-retailers",
+    "account-number-changes",
     "enrolled-programs",
     "associated-programs",
     "free-goods-fulfillment",

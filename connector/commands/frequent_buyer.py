@@ -312,22 +312,17 @@ def _location(text: str) -> Any:
 @fb.command("retailer", help="Add a retailer with its store locations.")
 @click.option("--name", required=True)
 @click.option("--slug", default=None)
-@click.option("--account-number", default=None)
 @click.option(
     "--location", "locations", multiple=True, help="STORE_CODE|NAME|STATE|ZIP[|ADDRESS|CITY]; repeat per store."
 )
 @click.pass_context
-def fb_retailer(
-    ctx: click.Context, name: str, slug: str | None, account_number: str | None, locations: tuple[str, ...]
-) -> None:
+def fb_retailer(ctx: click.Context, name: str, slug: str | None, locations: tuple[str, ...]) -> None:
     from connector.core.errors import ConnectorError
     from connector.core.frequent_buyer.programs import create_retailer
 
     specs = [_location(text) for text in locations]
     try:
-        r = create_retailer(
-            _runtime(ctx), _actor(), name=name, slug=slug, account_number=account_number, locations=specs
-        )
+        r = create_retailer(_runtime(ctx), _actor(), name=name, slug=slug, locations=specs)
     except ConnectorError as exc:
         raise fail(exc) from exc
     stores = ", ".join(f"{loc.store_code} {loc.name} ({loc.state} {loc.zip})" for loc in r.locations) or "no stores"
@@ -384,8 +379,16 @@ def fb_distributor(
 @click.option("--program", "program_ref", required=True, help="Program id or code.")
 @click.option("--brand", default=None, help="Brand slug, when two brands share the program code.")
 @click.option("--distributor", default=None, help="Distributor slug or id.")
+@click.option("--account-number", default=None, help="The store's account number with that distributor.")
 @click.pass_context
-def fb_enroll(ctx: click.Context, retailer: str, program_ref: str, brand: str | None, distributor: str | None) -> None:
+def fb_enroll(
+    ctx: click.Context,
+    retailer: str,
+    program_ref: str,
+    brand: str | None,
+    distributor: str | None,
+    account_number: str | None,
+) -> None:
     from connector.core.errors import ConnectorError
     from connector.core.frequent_buyer.programs import enroll, find_distributor, find_retailer
 
@@ -395,8 +398,17 @@ def fb_enroll(ctx: click.Context, retailer: str, program_ref: str, brand: str | 
             retailer_id = find_retailer(s, retailer).id
             program_id = _program_id(s, program_ref, brand)
             distributor_id = find_distributor(s, distributor).id if distributor else None
-        e = enroll(rt, _actor(), retailer_id=retailer_id, program_id=program_id, distributor_id=distributor_id)
+        e = enroll(
+            rt,
+            _actor(),
+            retailer_id=retailer_id,
+            program_id=program_id,
+            distributor_id=distributor_id,
+            account_number=account_number,
+        )
     except ConnectorError as exc:
         raise fail(exc) from exc
     who = f"with {e.distributor_name}" if e.distributor_name else f"({e.fulfilment_type}-fulfilled)"
+    if e.account_number:
+        who += f", account {e.account_number}"
     click.echo(f"enrollment {e.id}: {e.retailer_name} in {e.program_name} {who}")

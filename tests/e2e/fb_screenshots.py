@@ -75,7 +75,7 @@ def seed_darts_world(rt: Runtime) -> DartsWorld:
                ItemSpec("FRM-GOLD-5", "Gold 5 lb", 5, "lb", None, "Dry Dog")],
     )  # fmt: skip
     store = programs.create_retailer(
-        rt, admin, name="Mile High Pets", account_number="MHP-2201",
+        rt, admin, name="Mile High Pets",
         locations=[LocationSpec("Denver", "101", "CO", "80202", "1600 Champa St", "Denver"),
                    LocationSpec("Boulder", "102", "CO", "80301", "2525 Arapahoe Ave", "Boulder")],
     )  # fmt: skip
@@ -83,7 +83,9 @@ def seed_darts_world(rt: Runtime) -> DartsWorld:
         rt, admin, name="Rocky Mountain Feed", service_states=["CO"], program_ids=[dog.id, gold.id]
     )
     for program in (dog, gold):
-        programs.enroll(rt, admin, retailer_id=store.id, program_id=program.id, distributor_id=rocky.id)
+        programs.enroll(
+            rt, admin, retailer_id=store.id, program_id=program.id, distributor_id=rocky.id, account_number="MHP-2201"
+        )
     programs.upsert_price_list(
         rt, admin, store.id, [PriceSpec("TOTW-HP-28", Decimal("54.99")), PriceSpec("FRM-GOLD-5", Decimal("18.49"))]
     )

@@ -159,7 +159,6 @@ def seed_fb_world(rt: Runtime) -> FbWorld:
         rt,
         admin,
         name="Paws Corner",
-        account_number="PC-100",
         locations=[
             LocationSpec("Paws Corner Seattle", "001", "WA", "98101", "1 Pike St", "Seattle"),
             LocationSpec("Paws Corner Tacoma", "002", "WA", "98402", "9 Pacific Ave", "Tacoma"),

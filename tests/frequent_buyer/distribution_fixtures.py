@@ -166,9 +166,9 @@ def build_market(rt: Runtime) -> Market:
                 DistributorProgram(distributor_id=south.id, program_id=dog.id),
             ]
         )
-        paws = Retailer(name="Paws & Claws", slug="paws", account_number="PC-100")
-        kibble = Retailer(name="Kibble Corner", slug="kibble", account_number="KC-200")
-        southside = Retailer(name="Southside Pets", slug="southside", account_number="SS-300")
+        paws = Retailer(name="Paws & Claws", slug="paws")
+        kibble = Retailer(name="Kibble Corner", slug="kibble")
+        southside = Retailer(name="Southside Pets", slug="southside")
         s.add_all([paws, kibble, southside])
         s.flush()
         paws_main = RetailerLocation(
@@ -186,10 +186,12 @@ def build_market(rt: Runtime) -> Market:
         s.add_all([paws_main, paws_east, kibble_main, southside_main])
         s.add_all(
             [
-                Enrollment(retailer_id=paws.id, program_id=dog.id, distributor_id=north.id),
-                Enrollment(retailer_id=paws.id, program_id=cat.id, distributor_id=north.id),
-                Enrollment(retailer_id=kibble.id, program_id=dog.id, distributor_id=north.id),
-                Enrollment(retailer_id=southside.id, program_id=dog.id, distributor_id=south.id),
+                Enrollment(retailer_id=paws.id, program_id=dog.id, distributor_id=north.id, account_number="PC-100"),
+                Enrollment(retailer_id=paws.id, program_id=cat.id, distributor_id=north.id, account_number="PC-100"),
+                Enrollment(retailer_id=kibble.id, program_id=dog.id, distributor_id=north.id, account_number="KC-200"),
+                Enrollment(
+                    retailer_id=southside.id, program_id=dog.id, distributor_id=south.id, account_number="SS-300"
+                ),
                 Enrollment(retailer_id=paws.id, program_id=direct.id, distributor_id=None),
             ]
         )

@@ -13,7 +13,7 @@ from connector.core.csv_safe import csv_line, safe_cell
 from connector.core.errors import PermissionDeniedError, ValidationError
 from connector.core.frequent_buyer import distribution as d
 from connector.core.frequent_buyer import distribution_reports as reports
-from connector.core.frequent_buyer import paging
+from connector.core.frequent_buyer import paging, programs
 from connector.core.frequent_buyer.distribution_reports import ReportName, ReportParams, report_csv, run_report
 from tests.frequent_buyer.distribution_fixtures import make_free_good
 
@@ -254,6 +254,8 @@ def test_each_report_has_a_csv_with_its_header_and_rows(rt, m):
     credited = make_free_good(rt, m)
     batch = d.create_batch(rt, m.north_user, [credited], "week")
     d.mark_batch_fulfilled(rt, m.north_user, batch.id)
+    (paws_dog,) = programs.list_enrollments(rt, m.paws_user, program_id=m.acme_dog)
+    programs.set_account_number(rt, m.paws_user, paws_dog.id, "PC-101")
     for name in ReportName:
         table = _csv(rt, m.north_user, name)
         spec = reports.REPORTS[name]

@@ -24,6 +24,7 @@ from connector.admin.frequent_buyer import (  # noqa: F401  (routes register on 
     program_pages,
     rebate_pages,
     retailer_pages,
+    self_service_pages,
 )
 from connector.core.frequent_buyer.brand_fulfilment import check_reads_brand_fulfilment
 from connector.core.frequent_buyer.checkout import check_works_counter

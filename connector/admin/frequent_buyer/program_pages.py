@@ -1,7 +1,8 @@
 """Frequent-buyer programs: the list, one program with its items, and its Product List as CSV.
 
 Programs are set up through the API and CLI; the page edits a program's minimum purchase in
-dollars ("Insufficient Purchase Amount") for the roles that configure programs. Who sees which
+dollars ("Insufficient Purchase Amount") for the roles that configure programs, and a retailer enrolls
+from a program's page (``self_service_pages``). Who sees which
 program is the core's rule (``list_programs`` / ``get_program``): staff and
 global viewers every program, brand admins and brand viewers their brand's,
 retailers and distributors every program (a retailer must find a program to
@@ -16,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from connector.admin.blueprint import bp
 from connector.admin.frequent_buyer.common import INT, allowed, csv_download, nothing_changed, parse_query, refusal
+from connector.admin.frequent_buyer.self_service_pages import retailer_context
 from connector.admin.session_auth import current_actor
 from connector.core.access import Actor
 from connector.core.catalog import slugify
@@ -62,6 +64,7 @@ def fb_program(program_id: int) -> str:
         distributors=distributors,
         is_retailer=actor.role == Role.RETAILER,
         edits=allowed(Actor.check_can_configure, actor) and actor.sees_brand(program.brand_id),
+        **retailer_context(actor, program),
     )
 
 

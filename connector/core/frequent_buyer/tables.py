@@ -87,13 +87,15 @@ class DistributorProgram(Base):
 
 
 class Retailer(Base):
-    """A store account; a POS Report account submits redemptions as report files."""
+    """A store account; a POS Report account submits redemptions as report files.
+
+    It has no account number of its own: each distributor gives the store one, kept on the enrollment.
+    """
 
     __tablename__ = "fb_retailers"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
-    account_number: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
@@ -119,6 +121,8 @@ class Enrollment(Base):
     retailer_id: Mapped[int] = mapped_column(ForeignKey("fb_retailers.id"))
     program_id: Mapped[int] = mapped_column(ForeignKey("fb_programs.id"))
     distributor_id: Mapped[int | None] = mapped_column(ForeignKey("fb_distributors.id"))
+    #: The store's account number with that distributor (its changes: ``AccountNumberChange``).
+    account_number: Mapped[str | None] = mapped_column(String(50))
     enrolled_at: Mapped[datetime] = mapped_column(default=_now)
     ended_at: Mapped[datetime | None]
     __table_args__ = (UniqueConstraint("retailer_id", "program_id", name="uq_fb_enrollment"),)
@@ -318,3 +322,4 @@ class FbEvent(Base):
 
 
 from connector.core.frequent_buyer import rebate_tables as _rebate_tables  # noqa: E402, F401
+from connector.core.frequent_buyer import account_number_tables as _account_number_tables  # noqa: E402, F401

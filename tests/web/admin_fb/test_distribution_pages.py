@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from connector.core.frequent_buyer import distribution as dist
+from connector.core.frequent_buyer import programs
 from connector.core.frequent_buyer.credit_status import reconcile_batch
 from connector.core.frequent_buyer.tables import Batch, CreditGroup, FbEvent, FreeGood
 from tests.frequent_buyer.distribution_fixtures import snapshot
@@ -412,6 +413,7 @@ def test_a_brand_admin_reads_its_brands_free_goods_only_and_has_no_buttons(signe
 
 REPORTS = [
     "participating-retailers",
+    "account-number-changes",
     "enrolled-programs",
     "associated-programs",
     "free-goods-fulfillment",
@@ -430,6 +432,7 @@ def test_the_reports_menu_lists_the_reports(signed_in, people, fb_world):
 def test_each_report_page_has_its_filters_rows_and_a_csv_link(signed_in, people, rt, fb_world, name):
     goods = free_goods_for(rt, fb_world, 2, name='=HYPERLINK("http://evil")')
     credited_batch(rt, fb_world, goods[:1])
+    programs.set_account_number(rt, fb_world.actors.retailer, fb_world.kibble_enrollment_id, "NW-1")
     browser = signed_in(people.distributor)
     page = browser.page(f"/admin/distribution/reports/{name}")
     filters = {el["name"] for el in page.one("form", id="report-filters").find_all(name=True)}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from connector.core.access import Actor
 from connector.core.errors import NotFoundError
 from connector.core.frequent_buyer.distribution.permissions import batch_scope, free_good_scope
+from connector.core.frequent_buyer.programs.account_number_history import account_number_with
 from connector.core.frequent_buyer.tables import (
     Batch,
     CreditGroup,
@@ -174,7 +175,7 @@ def free_good_select() -> Select[*tuple[Any, ...]]:
         select(
             FreeGood,
             Retailer.name.label("retailer_name"),
-            Retailer.account_number.label("retailer_account_number"),
+            account_number_with(FreeGood.retailer_id, FreeGood.distributor_id).label("retailer_account_number"),
             RetailerLocation.name.label("location_name"),
             RetailerLocation.store_code.label("store_code"),
             Distributor.name.label("distributor_name"),
@@ -275,7 +276,7 @@ def batch_select(actor: Actor, *, brand_id: int | None = None, program_id: int |
         Batch,
         Distributor.name.label("distributor_name"),
         Retailer.name.label("retailer_name"),
-        Retailer.account_number.label("retailer_account_number"),
+        account_number_with(Batch.retailer_id, Batch.distributor_id).label("retailer_account_number"),
         CreditGroup.description.label("credit_group_description"),
         totals.c.n,
         totals.c.quantity,

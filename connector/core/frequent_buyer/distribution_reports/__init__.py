@@ -2,6 +2,8 @@
 
 * **Participating Retailers**: retailers enrolled with the distributor: name, account number, locations,
   programs.
+* **Account Number Changes**: each change of a store's account number on an enrollment with the distributor
+  (old, new, who, when).
 * **Enrolled Programs**: programs retailers enrolled in with the distributor, with how many retailers.
 * **Associated Programs**: programs the distributor chose to be a fulfilment option for.
 * **Free Goods Fulfillment**: the free goods still to be credited (unbatched, batched, held, declined), with

@@ -54,7 +54,8 @@ def _participating_retailers(
                 {
                     "retailer_id": r.id,
                     "retailer": r.name,
-                    "account_number": r.account_number,
+                    # The store's account number(s) with the distributor(s) in scope, from its enrollments.
+                    "account_number": _joined(sorted({e.account_number for e in mine if e.account_number})),
                     "locations": len(locs),
                     "location_list": _joined(
                         [

@@ -18,6 +18,7 @@ from connector.core.frequent_buyer.model import CreditStatus
 
 class ReportName(StrEnum):
     PARTICIPATING_RETAILERS = "participating-retailers"
+    ACCOUNT_NUMBER_CHANGES = "account-number-changes"
     ENROLLED_PROGRAMS = "enrolled-programs"
     ASSOCIATED_PROGRAMS = "associated-programs"
     FREE_GOODS_FULFILLMENT = "free-goods-fulfillment"

@@ -11,6 +11,10 @@ from connector.core.access import Actor
 from connector.core.csv_safe import csv_line
 from connector.core.errors import ValidationError
 from connector.core.frequent_buyer.distribution import CONTROL_CHARS, check_reads_distribution
+from connector.core.frequent_buyer.distribution_reports.account_number_report import (
+    ACCOUNT_NUMBER_COLUMNS,
+    _account_number_changes,
+)
 from connector.core.frequent_buyer.distribution_reports.enrolment_reports import (
     _associated_programs,
     _enrolled_programs,
@@ -82,6 +86,16 @@ REPORTS: dict[ReportName, ReportSpec] = {
             _COMMON,
             (),
             _participating_retailers,
+        ),
+        ReportSpec(
+            ReportName.ACCOUNT_NUMBER_CHANGES,
+            "Account Number Changes",
+            "Every change of a store's account number on its enrollments with the distributor, newest first: "
+            "old and new number, who changed it and when; the dates filter by the day of the change.",
+            ACCOUNT_NUMBER_COLUMNS,
+            _COMMON | {"date_from", "date_to"},
+            (),
+            _account_number_changes,
         ),
         ReportSpec(
             ReportName.ENROLLED_PROGRAMS,

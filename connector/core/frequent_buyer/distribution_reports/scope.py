@@ -34,13 +34,14 @@ def _brand_clauses(actor: Actor, p: ReportParams) -> list[ColumnElement[bool]]:
 
 
 def _active_enrollments(actor: Actor, p: ReportParams) -> Select[*tuple[Any, ...]]:
-    """(retailer, program, distributor, enrolled_at) of active distributor enrollments within scope."""
+    """(retailer, program, distributor, enrolled_at, account number) of active distributor enrollments within scope."""
     q = (
         select(
             Enrollment.retailer_id,
             Enrollment.program_id,
             Enrollment.distributor_id,
             Enrollment.enrolled_at,
+            Enrollment.account_number,
             Program.name.label("program_name"),
             Distributor.name.label("distributor_name"),
         )

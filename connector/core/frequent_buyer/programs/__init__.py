@@ -6,11 +6,12 @@ Who may do what (one table, checked here so the API, CLI and admin UI agree):
 platform admin, support      everything below ("staff": support sets accounts up for retailers)
 brand admin                  create programs and add items for its own brand; associate
                              distributors with its own programs; read what concerns its brand
-retailer user                its own retailer only: locations, enrollments (and the distributor
-                             on each), price list; reads every program (it must find them to
-                             enroll) and every distributor (it must pick one)
+retailer user                its own retailer only: locations, enrollments (the distributor and
+                             the account number on each), price list; reads every program (it
+                             must find them to enroll) and every distributor (it must pick one)
 distributor user             reads programs, distributors, and the retailers and enrollments
-                             that chose it; changes nothing here
+                             that chose it; chooses its own associated programs and service area
+                             (never another distributor's); changes no enrollment
 viewer                       reads like a brand admin of its brand (or everything, unscoped)
 ===========================  =====================================================================
 
@@ -23,6 +24,16 @@ from __future__ import annotations
 
 # ``record`` is the audit-row writer callers knew from here before it moved to ``events``.
 from connector.core.frequent_buyer.events import record_event as record
+from connector.core.frequent_buyer.programs.account_numbers import (
+    AccountNumberChangeView,
+    list_account_number_changes,
+    set_account_number,
+)
+from connector.core.frequent_buyer.programs.distributor_setup import (
+    check_distributor_write,
+    set_associated_programs,
+    set_service_area,
+)
 from connector.core.frequent_buyer.programs.distributors import (
     area_text,
     associate_program,
@@ -35,6 +46,7 @@ from connector.core.frequent_buyer.programs.distributors import (
 )
 from connector.core.frequent_buyer.programs.enrollments import (
     change_distributor,
+    distributor_options,
     end_enrollment,
     enroll,
     get_enrollment,
@@ -84,6 +96,13 @@ from connector.core.frequent_buyer.programs.views import (
 )
 
 __all__ = [
+    "AccountNumberChangeView",
+    "check_distributor_write",
+    "distributor_options",
+    "list_account_number_changes",
+    "set_account_number",
+    "set_associated_programs",
+    "set_service_area",
     "DistributorView",
     "EnrollmentView",
     "ItemSpec",

@@ -84,21 +84,21 @@ def create_retailer(
     *,
     name: str,
     slug: str | None = None,
-    account_number: str | None = None,
     locations: Sequence[LocationSpec] = (),
 ) -> RetailerView:
-    """A store account with its locations (each with the store code its POS prints). Staff only."""
+    """A store account with its locations (each with the store code its POS prints). Staff only.
+
+    Account numbers are per distributor, so they are given when enrolling, not here."""
     check_staff(actor, "create retailers")
     problems: dict[str, str] = {}
     name = _text(name, "name", problems, max_len=200)
-    account = _text(account_number, "account_number", problems, max_len=50, required=False) or None
     rows = [_validate_location(spec, f"locations.{n}.", problems) for n, spec in enumerate(locations)]
     _check_store_codes(rows, {}, problems)
     with transaction(rt.sessions) as s:
         chosen = _unique_slug(s, Retailer, slug, name, problems)
         if problems:
             raise ValidationError("invalid retailer: " + "; ".join(f"{k}: {v}" for k, v in problems.items()), problems)
-        retailer = Retailer(name=name, slug=chosen, account_number=account, created_at=rt.now())
+        retailer = Retailer(name=name, slug=chosen, created_at=rt.now())
         s.add(retailer)
         s.flush()
         s.add_all(RetailerLocation(retailer_id=retailer.id, **row) for row in rows)

@@ -102,7 +102,6 @@ class RetailerView:
     id: int
     name: str
     slug: str
-    account_number: str | None
     created_at: datetime
     locations: tuple[LocationView, ...]
 
@@ -130,6 +129,8 @@ class EnrollmentView:
     distributor_name: str | None
     enrolled_at: datetime
     ended_at: datetime | None
+    #: The store's account number with the distributor (distributor-fulfilled enrollments only).
+    account_number: str | None = None
 
     @property
     def active(self) -> bool:
@@ -208,9 +209,7 @@ def _retailer_view(s: Session, r: Retailer) -> RetailerView:
     locations = s.scalars(
         select(RetailerLocation).where(RetailerLocation.retailer_id == r.id).order_by(RetailerLocation.id)
     )
-    return RetailerView(
-        r.id, r.name, r.slug, r.account_number, r.created_at, tuple(_location_view(x) for x in locations)
-    )
+    return RetailerView(r.id, r.name, r.slug, r.created_at, tuple(_location_view(x) for x in locations))
 
 
 def _distributor_view(s: Session, d: Distributor) -> DistributorView:
