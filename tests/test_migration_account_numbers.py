@@ -1,4 +1,4 @@
-"""Migration 0016 moves the retailer's account number onto its distributor enrollments, keeping the data, and
+"""Migration 0020 moves the retailer's account number onto its distributor enrollments, keeping the data, and
 its downgrade puts one back on the retailer."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from connector.migrations import alembic_config, upgrade
 _NOW = "'2026-12-01 00:00:00'"
 
 
-def test_migration_0016_keeps_each_retailers_account_number_on_its_distributor_enrollments(tmp_path):
+def test_migration_0020_keeps_each_retailers_account_number_on_its_distributor_enrollments(tmp_path):
     url = f"sqlite:///{tmp_path / 'accounts.sqlite3'}"
     upgrade(url, "0015")
     engine = make_engine(url)

@@ -35,7 +35,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbound_endpoints") as batch:
-        batch.drop_column("secret_rolled_at")
-        batch.drop_column("previous_secret_until")
-        batch.drop_column("previous_signing_secret")
+    # Plain DROP COLUMN (SQLite 3.35+): a table copy would trip the deliveries' foreign key to the endpoints.
+    op.drop_column("outbound_endpoints", "secret_rolled_at")
+    op.drop_column("outbound_endpoints", "previous_secret_until")
+    op.drop_column("outbound_endpoints", "previous_signing_secret")

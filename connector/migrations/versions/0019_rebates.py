@@ -84,5 +84,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("fb_rebates")
     op.drop_table("fb_rebate_batches")
-    with op.batch_alter_table("fb_programs", schema=None) as batch_op:
-        batch_op.drop_column("rebate_amount")
+    op.drop_column("fb_programs", "rebate_amount")  # plain DROP COLUMN: a table copy would trip foreign keys

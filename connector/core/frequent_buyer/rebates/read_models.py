@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from connector.core.access import Actor
 from connector.core.errors import NotFoundError
 from connector.core.frequent_buyer.distribution.read_models import EventView, events_of
+from connector.core.frequent_buyer.programs.account_number_history import account_number_with
 from connector.core.frequent_buyer.rebate_tables import Rebate, RebateBatch
 from connector.core.frequent_buyer.rebates.permissions import rebate_batch_scope, rebate_scope
 from connector.core.frequent_buyer.tables import Customer, Distributor, Program, Retailer, RetailerLocation
@@ -99,7 +100,7 @@ def rebate_select() -> Select[*tuple[Any, ...]]:
         select(
             Rebate,
             Retailer.name.label("retailer_name"),
-            Retailer.account_number.label("retailer_account_number"),
+            account_number_with(Rebate.retailer_id, Rebate.distributor_id).label("retailer_account_number"),
             RetailerLocation.name.label("location_name"),
             Distributor.name.label("distributor_name"),
             Brand.name.label("brand_name"),
@@ -166,7 +167,7 @@ def rebate_batch_select(actor: Actor) -> Select[Any]:
             RebateBatch,
             Distributor.name.label("distributor_name"),
             Retailer.name.label("retailer_name"),
-            Retailer.account_number.label("retailer_account_number"),
+            account_number_with(RebateBatch.retailer_id, RebateBatch.distributor_id).label("retailer_account_number"),
             totals.c.n,
             totals.c.amount,
         )
