@@ -39,6 +39,26 @@ class DenialReason(StrEnum):
     INELIGIBLE_FREE_GOOD_SIZE = "ineligible_free_good_size"
 
 
+#: Each denial as the seeds name it (seed 003's POS Reports Status Dashboard), for screens, emails and exports.
+DENIAL_LABELS: dict[DenialReason, str] = {
+    DenialReason.INSUFFICIENT_PURCHASE_QUANTITY: "Insufficient Purchase Quantity",
+    DenialReason.INELIGIBLE_PROGRAM: "Ineligible Program",
+    DenialReason.MULTIPLE_BRANDS_ON_CARD: "Multiple Brands on the Card",
+    DenialReason.ITEM_NOT_IN_PROGRAM: "Item Not In Program",
+    DenialReason.INELIGIBLE_FREE_GOOD_SIZE: "Ineligible Free Good Size",
+}
+
+
+def denial_label(reason: str | None) -> str:
+    """The seeds' words for a denial code; an unknown code as it is (never blank when there is one)."""
+    if not reason:
+        return ""
+    try:
+        return DENIAL_LABELS[DenialReason(reason)]
+    except ValueError:
+        return reason
+
+
 #: What each denial means and what the retailer can do about it, in the retailer's words (seed 003).
 DENIAL_EXPLANATIONS: dict[DenialReason, tuple[str, str]] = {
     DenialReason.INSUFFICIENT_PURCHASE_QUANTITY: (
