@@ -21,6 +21,7 @@ from connector.api import (  # noqa: F401  (routes register on import)
     programs,
     redemptions,
     retailer_credits,
+    retailer_reports,
     shop_connections,
     shops,
     users,

@@ -46,7 +46,7 @@ DETAIL_METRICS: dict[str, str] = {
 }
 
 
-def pairs(s: Session, stmt: Select[tuple[int, str]]) -> dict[int, str]:
+def pairs(s: Session, stmt: Select[int, str]) -> dict[int, str]:
     """A two-column query as a lookup (id → name)."""
     return {row[0]: row[1] for row in s.execute(stmt)}
 
@@ -95,7 +95,7 @@ def resolve_filters(s: Session, actor: Actor, f: ReportFilters) -> ReportFilters
     return ReportFilters(retailer_id, f.brand_id, f.location_id, f.date_from, f.date_to)
 
 
-def scoped_cards(f: ReportFilters) -> Select[tuple[PosRedemption]]:
+def scoped_cards(f: ReportFilters) -> Select[PosRedemption]:
     """The retailer's reported cards under the brand and location filters (no date or status filter)."""
     q = select(PosRedemption).where(PosRedemption.retailer_id == f.retailer_id)
     if f.brand_id is not None:
