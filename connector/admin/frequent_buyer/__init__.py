@@ -19,10 +19,12 @@ from connector.admin.frequent_buyer import (  # noqa: F401  (routes register on 
     distributor_pages,
     pos_pages,
     program_pages,
+    report_pages,
     retailer_pages,
 )
 from connector.core.frequent_buyer.distribution import check_reads_distribution
 from connector.core.frequent_buyer.pos_dashboard import check_sees_pos_reports
+from connector.core.frequent_buyer.retailer_reports import check_reads_retailer_reports
 
 # Each link is registered with the check its page's core use case makes (the API's too), so the header
 # shows a page exactly to the users it opens for. Retailers, support and platform admins (and a viewer
@@ -32,3 +34,5 @@ add_nav("POS Reports", "admin.fb_pos_reports", check_sees_pos_reports)
 add_nav("Distributor Portal", "admin.fb_distribution", check_reads_distribution)
 add_nav("Credit Status", "admin.fb_credit_status", any_role)
 add_nav("Programs", "admin.fb_programs", any_role)
+# The retailer's own reports name its customers: the retailer, support and platform admins only.
+add_nav("Retailer Reports", "admin.fb_participation", check_reads_retailer_reports)
