@@ -15,7 +15,13 @@ from sqlalchemy import or_, select
 
 from connector.core.outbound_delivery import due_deliveries
 from connector.core.runtime import Runtime
-from connector.core.scheduling import schedule_cancel, schedule_fulfilment, schedule_outbound, schedule_webhook
+from connector.core.scheduling import (
+    schedule_cancel,
+    schedule_fulfilment,
+    schedule_notices,
+    schedule_outbound,
+    schedule_webhook,
+)
 from connector.core.tables import Redemption, WebhookDelivery
 
 
@@ -67,4 +73,5 @@ def sweep(rt: Runtime, *, webhook_grace_seconds: float = 30.0, limit: int = 5000
     outbound = due_deliveries(rt, limit=limit)
     for delivery_id, attempts in outbound:
         schedule_outbound(rt, delivery_id, attempts)
+    schedule_notices(rt)  # frequent-buyer notices: derived from the database, so a run sends only what is owed
     return SweepReport(fulfilments=len(due), cancels=len(cancels), webhooks=len(webhooks), outbound=len(outbound))

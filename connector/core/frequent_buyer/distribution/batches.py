@@ -42,6 +42,7 @@ from connector.core.frequent_buyer.lifecycle import BATCH_TRANSITIONS, batch_tra
 from connector.core.frequent_buyer.model import BatchEvent, BatchStatus, CreditEvent, CreditStatus
 from connector.core.frequent_buyer.tables import Batch, CreditGroup, FreeGood
 from connector.core.runtime import Runtime
+from connector.core.scheduling import owe_notices
 
 CE, CS, BE, BS = CreditEvent, CreditStatus, BatchEvent, BatchStatus
 
@@ -169,6 +170,7 @@ def mark_batch_fulfilled(rt: Runtime, actor: Actor, batch_id: int, note: str | N
         record_event(s, "batch", batch_id, BE.FULFIL, actor, now, note, from_status=batch.status, to_status=new_status)
         detail = f"batch {batch_id} fulfilled" + (f": {note}" if note else "")
         _record_moves(s, goods, CE.CREDIT, actor, now, detail, targets)
+        owe_notices(s)  # the retailer's users hear it was credited once this commits
     with rt.sessions() as s:
         return load_batch_view(s, actor, batch_id)
 
