@@ -14,6 +14,7 @@ from connector.api import (  # noqa: F401  (routes register on import)
     catalogue,
     distribution,
     members,
+    notices,
     openapi,
     outbound_webhooks,
     platform,
