@@ -134,3 +134,15 @@ class MemoLineOutcome(StrEnum):
     AMOUNT_DIFFERS = "amount_differs"
     NOT_IN_BATCH = "not_in_batch"  # credited on the memo, not in the batch
     MISSING_FROM_MEMO = "missing_from_memo"  # in the batch, not on the memo
+
+
+#: Codes whose words the seeds give, for every screen, email and export that shows them. Anything else is
+#: shown as its code in words ("quality_check" → "Quality check").
+SEED_LABELS: dict[str, str] = {
+    **{reason.value: label for reason, label in DENIAL_LABELS.items()},
+    CreditStatus.UNBATCHED.value: "New Reward",  # seed 000: "visible to your chosen distributor as a New Reward"
+    CreditStatus.GROUPED.value: "Grouped for MFG Credit",  # seed 001: "Batches Grouped for MFG Credit"
+    FulfilmentType.DISTRIBUTOR.value: "Distributor Fulfilled",  # seed 000
+    FulfilmentType.DIRECT.value: "Direct Fulfillment",  # seed 000
+    FulfilmentType.RETAILER.value: "Retailer Fulfilled",  # seed 000
+}
