@@ -15,6 +15,7 @@ import click
 from connector.commands import error_text, settings_from_env
 from connector.commands.distribution import distribution
 from connector.commands.frequent_buyer import fb, pos
+from connector.commands.retailer_reports import notices as notices_group
 from connector.commands.retailer_reports import reports as retailer_reports
 from connector.commands.shops import secrets_group, shops
 from connector.commands.users import users
@@ -439,6 +440,7 @@ main.add_command(pos)
 main.add_command(fb)
 main.add_command(distribution)
 main.add_command(retailer_reports)
+main.add_command(notices_group)
 
 
 def run() -> None:  # pragma: no cover - console entry for ``python -m connector``

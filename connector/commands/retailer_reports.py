@@ -140,3 +140,45 @@ def transactions_cmd(ctx: click.Context, output: Path | None, **filters: Any) ->
     with output.open("w", encoding="utf-8", newline="") as fh:
         count = sum(fh.write(line) > 0 for line in lines) - 1
     click.echo(f"wrote {count} lines to {output}")
+
+
+# -- connector notices -----------------------------------------------------------------------------------
+
+
+@click.group(help="Frequent-buyer email notices: send what is owed now, switch a user's notices on or off.")
+def notices() -> None:
+    pass
+
+
+@notices.command("send", help="Write and send every notice owed now (the sweep does this every minute).")
+@click.pass_context
+def notices_send(ctx: click.Context) -> None:
+    from connector.core.frequent_buyer.notices import run_notices
+
+    run = run_notices(_runtime(ctx))
+    click.echo(f"notices: {run.written} written, {run.sent} sent, {run.failed} could not be sent (tried again later)")
+
+
+@notices.command("set", help="Switch a user's notices: --on KIND / --off KIND (denials, credited, new_rewards_digest).")
+@click.option("--user", "email", required=True, help="The user's email.")
+@click.option("--on", "on", multiple=True, help="A kind to switch on (repeatable).")
+@click.option("--off", "off", multiple=True, help="A kind to switch off (repeatable).")
+@click.pass_context
+def notices_set(ctx: click.Context, email: str, on: tuple[str, ...], off: tuple[str, ...]) -> None:
+    from sqlalchemy import select
+
+    from connector.core.errors import ConnectorError
+    from connector.core.frequent_buyer.notices import set_notice_preferences
+    from connector.core.tables import User
+
+    rt = _runtime(ctx)
+    with rt.sessions() as s:
+        user_id = s.scalar(select(User.id).where(User.email == email.strip().lower()))
+    if user_id is None:
+        raise click.ClickException(f"no user with the email {email!r}")
+    try:
+        prefs = set_notice_preferences(rt, _actor(), user_id, {**{k: True for k in on}, **{k: False for k in off}})
+    except ConnectorError as exc:
+        raise fail(exc) from exc
+    for p in prefs.preferences:
+        click.echo(f"{p.kind.value}\t{'on' if p.enabled else 'off'}\t{p.label}")

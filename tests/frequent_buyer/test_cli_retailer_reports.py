@@ -38,3 +38,28 @@ def test_a_bad_range_or_unknown_location_is_a_clear_error(rt, reported):  # noqa
     assert bad.exit_code != 0 and "date_to" in bad.output
     other = _run(rt, "redemptions", "--retailer", "paws-corner", "--location-id", str(reported.store_b1_id))
     assert other.exit_code != 0 and "not found" in other.output
+
+
+def test_notices_from_the_shell(rt, fb_world, actors):
+    from connector.commands.retailer_reports import notices
+    from connector.core.database import transaction
+    from connector.core.model import Role
+    from connector.core.users import create_user
+    from tests.frequent_buyer.conftest import import_cards, make_card
+
+    with transaction(rt.sessions) as s:
+        create_user(s, email="owner@paws.example", name="Owner", password="pw-long-enough-1", role=Role.RETAILER,
+                    retailer_id=fb_world.retailer_id, scrypt_n=2)  # fmt: skip
+    runner = CliRunner()
+    off = runner.invoke(notices, ["set", "--user", "OWNER@paws.example", "--off", "denials"], obj=rt)
+    assert off.exit_code == 0 and off.output.splitlines()[0].startswith("denials\toff"), off.output
+    import_cards(rt, actors.platform_admin, fb_world.retailer_id, [make_card(purchases=[("KIB-4", 5), ("WT-5", 5)])])
+    assert list(rt.settings.outbox_dir.glob("*.eml")) == []
+    wrong = runner.invoke(notices, ["set", "--user", "owner@paws.example", "--off", "new_rewards_digest"], obj=rt)
+    assert wrong.exit_code != 0 and "new_rewards_digest" in wrong.output
+    runner.invoke(notices, ["set", "--user", "owner@paws.example", "--on", "denials"], obj=rt)
+    sent = runner.invoke(notices, ["send"], obj=rt)
+    assert sent.output.strip() == "notices: 1 written, 1 sent, 0 could not be sent (tried again later)"
+    again = runner.invoke(notices, ["send"], obj=rt)
+    assert again.output.strip() == "notices: 0 written, 0 sent, 0 could not be sent (tried again later)"
+    assert len(list(rt.settings.outbox_dir.glob("*.eml"))) == 1
