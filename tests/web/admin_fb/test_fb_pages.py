@@ -102,13 +102,21 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
 @pytest.mark.parametrize(
     ("role", "labels", "landing"),
     [
-        ("retailer", ["POS Reports", "Credit Status", "Programs"], "/admin/pos-reports"),
+        ("retailer", ["POS Reports", "Credit Status", "Programs", "Retailer Reports"], "/admin/pos-reports"),
         # Each role sees every page that opens for it (one check decides both; credit status is read by all,
         # each within its scope, as in the API).
         ("distributor", ["Distributor Portal", "Credit Status", "Programs"], "/admin/distribution"),
         (
             "support",
-            ["Fulfillments", "Rewards", "POS Reports", "Distributor Portal", "Credit Status", "Programs"],
+            [
+                "Fulfillments",
+                "Rewards",
+                "POS Reports",
+                "Distributor Portal",
+                "Credit Status",
+                "Programs",
+                "Retailer Reports",
+            ],
             None,
         ),
         (
