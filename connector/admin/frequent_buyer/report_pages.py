@@ -8,6 +8,7 @@ everyone else is refused by the core (and the header link is hidden from them).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
@@ -18,9 +19,10 @@ from connector.admin.blueprint import bp
 from connector.admin.frequent_buyer.common import DAY, INT, QueryForm, csv_download, here, parse_query
 from connector.admin.session_auth import current_actor
 from connector.core.access import Actor
-from connector.core.errors import ValidationError
+from connector.core.errors import NotFoundError, ValidationError
 from connector.core.frequent_buyer import retailer_reports as reports
 from connector.core.frequent_buyer.programs import get_retailer, list_programs, list_retailers
+from connector.core.frequent_buyer.programs.views import LocationView
 from connector.core.model import Role
 from connector.request_context import current_runtime
 
@@ -47,7 +49,10 @@ def _page(template: str, compute: Any, **extra: Any) -> tuple[str, int]:
             result = compute(rt, actor, f)
         except ValidationError as exc:
             errors = {str(k): str(v) for k, v in exc.fields.items()} or {"filters": exc.message}
-    locations = get_retailer(rt, actor, f.retailer_id).locations if f.retailer_id is not None and result else ()
+    locations: tuple[LocationView, ...] = ()
+    if f.retailer_id is not None and result is not None:
+        with suppress(NotFoundError):  # a retailer user whose retailer record is gone: nothing to filter by
+            locations = get_retailer(rt, actor, f.retailer_id).locations
     today = rt.now().date()
     html = render_template(
         template,
