@@ -18,6 +18,8 @@ from connector.commands.distribution import distribution
 from connector.commands.fb_self_service import fb  # the fb group with its self-service commands added
 from connector.commands.frequent_buyer import pos
 from connector.commands.rebates import rebates
+from connector.commands.retailer_reports import notices as notices_group
+from connector.commands.retailer_reports import reports as retailer_reports
 from connector.commands.shops import secrets_group, shops
 from connector.commands.users import users
 from connector.core.model import Role
@@ -442,6 +444,8 @@ main.add_command(fb)
 main.add_command(distribution)
 main.add_command(checkout)
 main.add_command(rebates)
+main.add_command(retailer_reports)
+main.add_command(notices_group)
 
 
 def run() -> None:  # pragma: no cover - console entry for ``python -m connector``

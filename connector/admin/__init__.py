@@ -20,6 +20,7 @@ from connector.core.access import Actor
 __all__ = ["NAV", "REDEMPTION_ROLES", "NavEntry", "add_nav", "bp", "nav_for"]
 
 from connector.admin import (  # noqa: F401  (routes register on import)
+    account,
     bulk,
     error_pages,
     export,

@@ -6,7 +6,9 @@ the ``DecimalString`` field both use).
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, fields, pre_dump, validate
 
 from connector.api.schemas import (
     TextBoolean,
@@ -16,7 +18,7 @@ from connector.api.schemas import (
     page_limit,
     query_id,
 )
-from connector.core.frequent_buyer.model import DenialReason, PosRedemptionStatus
+from connector.core.frequent_buyer.model import DenialReason, PosRedemptionStatus, denial_label
 
 
 class PosUploadFormSchema(Schema):
@@ -37,12 +39,26 @@ class PosUploadFormSchema(Schema):
     )
 
 
+def _with_denial_label(obj: Any) -> dict[str, Any]:
+    """The denial as a dict with ``label``, the seeds' words for its reason (e.g. "Multiple Brands on the Card")."""
+    data = dict(obj) if isinstance(obj, dict) else dict(vars(obj))
+    data["label"] = denial_label(data.get("reason"))
+    return data
+
+
 class PosDenialLineSchema(Schema):
     redemption_id = fields.Integer(allow_none=True, metadata={"description": "Null on a dry run."})
     pos_key = fields.String()
     rows = fields.List(fields.Integer(), metadata={"description": "File rows (the header is row 1)."})
     reason = fields.String(validate=_choices(r.value for r in DenialReason))
+    label = fields.String(
+        metadata={"description": "The reason as the seeds name it (e.g. Multiple Brands on the Card)."}
+    )
     detail = fields.String()
+
+    @pre_dump
+    def _label(self, obj: Any, **_: Any) -> dict[str, Any]:
+        return _with_denial_label(obj)
 
 
 class PosImportSummarySchema(Schema):
@@ -113,9 +129,16 @@ class PosReviewQuerySchema(Schema):
 
 class PosDenialSchema(Schema):
     reason = fields.String(validate=_choices(r.value for r in DenialReason))
+    label = fields.String(
+        metadata={"description": "The reason as the seeds name it (e.g. Multiple Brands on the Card)."}
+    )
     explanation = fields.String(metadata={"description": "What the reason means."})
     fix = fields.String(metadata={"description": "What the retailer can do about it."})
     detail = fields.String(metadata={"description": "Exactly what was wrong with this card."})
+
+    @pre_dump
+    def _label(self, obj: Any, **_: Any) -> dict[str, Any]:
+        return _with_denial_label(obj)
 
 
 class PosCardItemSchema(Schema):

@@ -59,7 +59,9 @@ def _print_summary(summary: Any, retailer: str) -> None:
         f"  cards: {summary.imported} new, {summary.replaced} replaced a denial, "
         f"{summary.already_imported} already imported (skipped)"
     )
-    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary.denied_by_reason.items()))
+    from connector.core.frequent_buyer.model import denial_label
+
+    reasons = ", ".join(f"{denial_label(k)}: {v}" for k, v in sorted(summary.denied_by_reason.items()))
     click.echo(
         f"  processed {summary.processed}, quality check {summary.quality_check}, denied {summary.denied}"
         + (f" ({reasons})" if reasons else "")
@@ -70,7 +72,7 @@ def _print_summary(summary: Any, retailer: str) -> None:
     )
     for d in summary.denials:
         rows = ", ".join(map(str, d.rows)) or "?"
-        click.echo(f"  denied {d.pos_key} (rows {rows}): {d.reason}: {d.detail}")
+        click.echo(f"  denied {d.pos_key} (rows {rows}): {denial_label(d.reason)}: {d.detail}")
     if summary.denied > len(summary.denials):
         click.echo(f"  ... and {summary.denied - len(summary.denials)} more denials (see `connector pos status`)")
 

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from connector.core.frequent_buyer.notices import run_notices
 from connector.core.fulfilment import fulfil_redemption
 from connector.core.outbound_delivery import send_delivery
 from connector.core.reversal import cancel_order
 from connector.core.runtime import Runtime
-from connector.core.scheduling import CANCEL_JOB, DRAIN_JOB, FULFIL_JOB, OUTBOUND_JOB, PROCESS_JOB, SWEEP_JOB
+from connector.core.scheduling import (
+    CANCEL_JOB,
+    DRAIN_JOB,
+    FULFIL_JOB,
+    NOTICES_JOB,
+    OUTBOUND_JOB,
+    PROCESS_JOB,
+    SWEEP_JOB,
+)
 from connector.core.sweeper import sweep
 from connector.core.webhook_intake import process_received_webhooks, process_webhook
 
@@ -25,6 +34,7 @@ JOBS: dict[str, Callable[[Runtime, int], object]] = {
     DRAIN_JOB: process_received_webhooks,
     SWEEP_JOB: lambda rt, _arg: sweep(rt),
     OUTBOUND_JOB: send_delivery,
+    NOTICES_JOB: run_notices,
 }
 
 

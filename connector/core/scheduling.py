@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from connector.core.pacing import fulfilment_pacer
-from connector.core.runtime import Runtime
+from connector.core.runtime import AFTER_COMMIT, Runtime
 
 #: The job that places a redemption's order (``connector.core.fulfilment.fulfil_redemption``).
 FULFIL_JOB = "fulfil_redemption"
@@ -25,6 +27,10 @@ DRAIN_KEY = "webhook-drain"
 OUTBOUND_JOB = "send_outbound_webhook"
 #: The sweeper's periodic job (``connector.core.sweeper.sweep``).
 SWEEP_JOB = "sweep"
+#: The job that writes the frequent-buyer notices owed and emails them (``frequent_buyer.notices.run_notices``);
+#: one key, so the sweep, an import and a credited batch asking at once queue one run.
+NOTICES_JOB = "send_fb_notices"
+NOTICES_KEY = "fb-notices"
 
 
 def fulfil_job_key(redemption_id: int, attempts: int) -> str:
@@ -68,6 +74,15 @@ def schedule_fulfilment(
 
 def schedule_cancel(rt: Runtime, redemption_id: int) -> None:
     rt.enqueue(CANCEL_JOB, redemption_id, key=cancel_job_key(redemption_id))
+
+
+def schedule_notices(rt: Runtime) -> None:
+    rt.enqueue(NOTICES_JOB, 0, key=NOTICES_KEY)
+
+
+def owe_notices(s: Session) -> None:
+    """Queue the notices run once ``s`` commits (a POS import with denials, a batch marked credited)."""
+    s.info.setdefault(AFTER_COMMIT, []).append((NOTICES_JOB, 0, NOTICES_KEY))
 
 
 def schedule_webhook(rt: Runtime, delivery_id: int) -> None:

@@ -16,7 +16,13 @@ from sqlalchemy import select
 from connector.core.fulfilment import due_for_attempt
 from connector.core.outbound_delivery import due_deliveries
 from connector.core.runtime import Runtime
-from connector.core.scheduling import schedule_cancel, schedule_fulfilment, schedule_outbound, schedule_webhook
+from connector.core.scheduling import (
+    schedule_cancel,
+    schedule_fulfilment,
+    schedule_notices,
+    schedule_outbound,
+    schedule_webhook,
+)
 from connector.core.tables import Redemption, WebhookDelivery
 
 
@@ -61,4 +67,5 @@ def sweep(rt: Runtime, *, webhook_grace_seconds: float = 30.0, limit: int = 5000
     outbound = due_deliveries(rt, limit=limit)
     for delivery_id, attempts in outbound:
         schedule_outbound(rt, delivery_id, attempts)
+    schedule_notices(rt)  # frequent-buyer notices: derived from the database, so a run sends only what is owed
     return SweepReport(fulfilments=len(due), cancels=len(cancels), webhooks=len(webhooks), outbound=len(outbound))

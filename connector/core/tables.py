@@ -446,4 +446,5 @@ from connector.core import outbound_tables as _outbound_tables  # noqa: E402, F4
 from connector.core import shop_cache_tables as _shop_cache_tables  # noqa: E402, F401
 from connector.core import user_admin_tables as _user_admin_tables  # noqa: E402, F401
 from connector.core.frequent_buyer import checkout_tables as _checkout_tables  # noqa: E402, F401
+from connector.core.frequent_buyer import notice_tables as _fb_notice_tables  # noqa: E402, F401
 from connector.core.frequent_buyer import tables as _frequent_buyer_tables  # noqa: E402, F401

@@ -167,6 +167,16 @@ def take(out: Path, workdir: Path) -> list[Path]:
         form.locator('input[name="file"]').set_input_files(str(memo))
         click_and_wait(form.locator('button[type="submit"]'))
         shot(store, "fb-07-credit-memo-comparison.png", whole=True)
+
+        # The store's own reports (each number opens its detail) and its email notice switches.
+        click_and_wait(store.locator("nav a", has_text="Retailer Reports"))
+        shot(store, "fb-08-participation.png", whole=True)
+        click_and_wait(store.locator('#participation tr[data-program-id="total"] td[data-metric="items"] a'))
+        shot(store, "fb-09-participation-items-sold.png", whole=True)
+        click_and_wait(store.locator("a", has_text="Redemption by Date"))
+        shot(store, "fb-10-redemption-by-date.png", whole=True)
+        click_and_wait(store.locator("#account-link"))
+        shot(store, "fb-11-account-notices.png")
     return photos.written
 
 

@@ -52,6 +52,7 @@ def test_api_upload_imports_and_answers_the_summary(fb_client, rt, fb_world, fb_
             "pos_key": "D1",
             "rows": [4, 5],
             "reason": "insufficient_purchase_quantity",
+            "label": "Insufficient Purchase Quantity",
             "detail": "purchased 7 of 10 required (program 'Acme Kibble Buy 10 Get 1')",
         }
     ]

@@ -93,9 +93,9 @@ def test_cli_sets_up_a_world_and_imports_a_report(cli, rt, tmp_path):
     lines = imported.output.splitlines()
     assert lines[0].startswith("imported report ") and lines[0].endswith("june.csv (2 cards, 5 rows) for Kansas Kibble")
     assert lines[1] == "  cards: 2 new, 0 replaced a denial, 0 already imported (skipped)"
-    assert lines[2] == "  processed 1, quality check 0, denied 1 (ineligible_free_good_size: 1)"
+    assert lines[2] == "  processed 1, quality check 0, denied 1 (Ineligible Free Good Size: 1)"
     assert lines[4] == (
-        "  denied 7-2 (rows 4, 5): ineligible_free_good_size: free good 'Prairie Dog 25 lb' (25 lb) is larger than the "
+        "  denied 7-2 (rows 4, 5): Ineligible Free Good Size: free good 'Prairie Dog 25 lb' (25 lb) is larger than the "
         "smallest purchase 'Prairie Dog 5 lb' (5 lb)"
     )
     assert "already imported as report" in cli(pos, *args).output

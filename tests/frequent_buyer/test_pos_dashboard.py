@@ -136,3 +136,13 @@ def test_only_the_retailer_and_the_pos_team_see_reports(rt, fb_world):
         with pytest.raises(PermissionDeniedError):
             dash.get_report(rt, actor, report.report_id)
     assert dash.get_report(rt, a.viewer, report.report_id).counts.total == 5
+
+
+def test_every_denial_reason_has_the_seeds_label_and_an_explanation_with_a_fix():
+    from connector.core.frequent_buyer.model import DENIAL_LABELS, denial_label
+
+    for reason in DenialReason:
+        assert DENIAL_LABELS[reason] and denial_label(reason.value) != reason.value, reason
+        explanation, fix = DENIAL_EXPLANATIONS[reason]
+        assert explanation and fix, reason
+    assert denial_label("insufficient_purchase_amount") == "Insufficient Purchase Amount"

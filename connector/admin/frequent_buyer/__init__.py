@@ -23,6 +23,7 @@ from connector.admin.frequent_buyer import (  # noqa: F401  (routes register on 
     pos_pages,
     program_pages,
     rebate_pages,
+    report_pages,
     retailer_pages,
     self_service_pages,
 )
@@ -30,6 +31,7 @@ from connector.core.frequent_buyer.brand_fulfilment import check_reads_brand_ful
 from connector.core.frequent_buyer.checkout import check_works_counter
 from connector.core.frequent_buyer.distribution import check_reads_distribution
 from connector.core.frequent_buyer.pos_dashboard import check_sees_pos_reports
+from connector.core.frequent_buyer.retailer_reports import check_reads_retailer_reports
 
 # Each link is registered with the check its page's core use case makes (the API's too), so the header
 # shows a page exactly to the users it opens for. Retailers, support and platform admins (and a viewer
@@ -39,6 +41,8 @@ add_nav("POS Reports", "admin.fb_pos_reports", check_sees_pos_reports)
 add_nav("Distributor Portal", "admin.fb_distributor_home", check_reads_distribution)
 add_nav("Credit Status", "admin.fb_credit_status", any_role)
 add_nav("Programs", "admin.fb_programs", any_role)
+# The retailer's own reports name its customers: the retailer, support and platform admins only.
+add_nav("Retailer Reports", "admin.fb_participation", check_reads_retailer_reports)
 add_nav("Brand Fulfillment", "admin.fb_brand_fulfilment", check_reads_brand_fulfilment)
 # Last, so a retailer still lands on POS Reports; a cashier's only link, so a cashier lands on Checkout.
 add_nav("Checkout", "admin.fb_checkout", check_works_counter)

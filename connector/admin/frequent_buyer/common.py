@@ -22,6 +22,7 @@ from connector.admin.blueprint import bp
 from connector.admin.session_auth import safe_next
 from connector.core.access import Actor
 from connector.core.errors import ConflictError, PermissionDeniedError, ValidationError
+from connector.core.frequent_buyer.model import SEED_LABELS
 
 #: Longest free-text filter (a customer, an item search) the core accepts.
 MAX_TEXT = 200
@@ -173,9 +174,12 @@ def fb_money(value: Decimal | None) -> str:
 
 @bp.app_template_filter("fb_label")
 def fb_label(value: str | None) -> str:
-    """A status or reason code as words: ``quality_check`` → ``Quality check``."""
+    """A status or reason code as words: the seeds' label where they give one (``multiple_brands_on_card`` →
+    ``Multiple Brands on the Card``, ``unbatched`` → ``New Reward``), else ``quality_check`` → ``Quality check``."""
     if not value:
         return ""
+    if str(value) in SEED_LABELS:
+        return SEED_LABELS[str(value)]
     text = str(value).replace("_", " ").replace("-", " ")
     return text[:1].upper() + text[1:]
 

@@ -42,6 +42,27 @@ class DenialReason(StrEnum):
     INELIGIBLE_FREE_GOOD_SIZE = "ineligible_free_good_size"
 
 
+#: Each denial as the seeds name it (seed 003's POS Reports Status Dashboard), for screens, emails and exports.
+DENIAL_LABELS: dict[DenialReason, str] = {
+    DenialReason.INSUFFICIENT_PURCHASE_QUANTITY: "Insufficient Purchase Quantity",
+    DenialReason.INSUFFICIENT_PURCHASE_AMOUNT: "Insufficient Purchase Amount",
+    DenialReason.INELIGIBLE_PROGRAM: "Ineligible Program",
+    DenialReason.MULTIPLE_BRANDS_ON_CARD: "Multiple Brands on the Card",
+    DenialReason.ITEM_NOT_IN_PROGRAM: "Item Not In Program",
+    DenialReason.INELIGIBLE_FREE_GOOD_SIZE: "Ineligible Free Good Size",
+}
+
+
+def denial_label(reason: str | None) -> str:
+    """The seeds' words for a denial code; an unknown code as it is (never blank when there is one)."""
+    if not reason:
+        return ""
+    try:
+        return DENIAL_LABELS[DenialReason(reason)]
+    except ValueError:
+        return reason
+
+
 #: What each denial means and what the retailer can do about it, in the retailer's words (seed 003).
 DENIAL_EXPLANATIONS: dict[DenialReason, tuple[str, str]] = {
     DenialReason.INSUFFICIENT_PURCHASE_QUANTITY: (
@@ -125,3 +146,15 @@ class MemoLineOutcome(StrEnum):
     AMOUNT_DIFFERS = "amount_differs"
     NOT_IN_BATCH = "not_in_batch"  # credited on the memo, not in the batch
     MISSING_FROM_MEMO = "missing_from_memo"  # in the batch, not on the memo
+
+
+#: Codes whose words the seeds give, for every screen, email and export that shows them. Anything else is
+#: shown as its code in words ("quality_check" → "Quality check").
+SEED_LABELS: dict[str, str] = {
+    **{reason.value: label for reason, label in DENIAL_LABELS.items()},
+    CreditStatus.UNBATCHED.value: "New Reward",  # seed 000: "visible to your chosen distributor as a New Reward"
+    CreditStatus.GROUPED.value: "Grouped for MFG Credit",  # seed 001: "Batches Grouped for MFG Credit"
+    FulfilmentType.DISTRIBUTOR.value: "Distributor Fulfilled",  # seed 000
+    FulfilmentType.DIRECT.value: "Direct Fulfillment",  # seed 000
+    FulfilmentType.RETAILER.value: "Retailer Fulfilled",  # seed 000
+}

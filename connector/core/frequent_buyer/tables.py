@@ -321,5 +321,5 @@ class FbEvent(Base):
     __table_args__ = (Index("ix_fb_events_subject", "subject_type", "subject_id", "id"),)
 
 
-from connector.core.frequent_buyer import rebate_tables as _rebate_tables  # noqa: E402, F401
 from connector.core.frequent_buyer import account_number_tables as _account_number_tables  # noqa: E402, F401
+from connector.core.frequent_buyer import rebate_tables as _rebate_tables  # noqa: E402, F401

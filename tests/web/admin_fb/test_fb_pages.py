@@ -105,7 +105,11 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
 @pytest.mark.parametrize(
     ("role", "labels", "landing"),
     [
-        ("retailer", ["POS Reports", "Credit Status", "Programs", "Checkout"], "/admin/pos-reports"),
+        (
+            "retailer",
+            ["POS Reports", "Credit Status", "Programs", "Retailer Reports", "Checkout"],
+            "/admin/pos-reports",
+        ),
         # A cashier's login has Checkout only, and lands there.
         ("cashier", ["Checkout"], "/admin/checkout"),
         # Each role sees every page that opens for it (one check decides both; credit status is read by all,
@@ -120,6 +124,7 @@ def test_a_retailer_cannot_see_another_retailers_report_or_batch_even_by_guessin
                 "Distributor Portal",
                 "Credit Status",
                 "Programs",
+                "Retailer Reports",
                 "Brand Fulfillment",
                 "Checkout",
             ],

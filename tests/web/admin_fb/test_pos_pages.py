@@ -221,7 +221,7 @@ def test_review_lists_denied_cards_with_reason_explanation_detail_fix_and_items(
     assert [(li["data-sku"], li.one("strong", class_="fb-qty").text) for li in purchases] == [("KIB-4", "7")]
     # The second Review: the card's purchases and free goods in full, and its timeline.
     second = browser.page(row.one("a", class_="fb-review-card")["href"])
-    assert "Denied: Insufficient purchase quantity" in second.one("div", id="pos-denial").text
+    assert "Denied: Insufficient Purchase Quantity" in second.one("div", id="pos-denial").text
     bought = second.one("table", data_kind="purchases").one("tr", data_sku="KIB-4")
     assert [td.text for td in bought.find_all("td")][1:6] == ["KIB-4", "012345000041", "Acme Kibble 4 lb", "4 lb", "7"]
     assert second.one("table", data_kind="free_goods").one("tr", data_sku="KIB-4")

@@ -43,6 +43,7 @@ from connector.core.frequent_buyer.lifecycle import BATCH_TRANSITIONS, batch_tra
 from connector.core.frequent_buyer.model import BatchEvent, BatchStatus, CreditEvent, CreditStatus
 from connector.core.frequent_buyer.tables import Batch, CreditGroup, FreeGood
 from connector.core.runtime import Runtime
+from connector.core.scheduling import owe_notices
 
 CE, CS, BE, BS = CreditEvent, CreditStatus, BatchEvent, BatchStatus
 
@@ -183,20 +184,9 @@ def mark_batch_fulfilled(
         record_event(s, "batch", batch_id, BE.FULFIL, actor, now, said, from_status=batch.status, to_status=new_status)
         detail = f"batch {batch_id} fulfilled" + (f": {said}" if said else "")
         _record_moves(s, goods, CE.CREDIT, actor, now, detail, targets)
+        owe_notices(s)  # the retailer's users hear it was credited once this commits
     with rt.sessions() as s:
-        view = load_batch_view(s, actor, batch_id)
-    after_batch_credited(rt, view)
-    return view
-
-
-def after_batch_credited(rt: Runtime, batch: BatchView) -> None:
-    """HOOK POINT, called once per batch after ``mark_batch_fulfilled`` has committed (never on a refusal, never
-    twice: a second fulfil is an ``IllegalTransitionError`` before this point).
-
-    The retailer's "your batch was credited" notice belongs here (issue 15, Notices); it is built elsewhere.
-    Anything added must not raise into the caller: the credit is already committed.
-    """
-    return None
+        return load_batch_view(s, actor, batch_id)
 
 
 def group_for_mfg_credit(rt: Runtime, actor: Actor, batch_ids: Iterable[Any], description: str) -> CreditGroupView:

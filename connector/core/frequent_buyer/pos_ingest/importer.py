@@ -43,6 +43,7 @@ from connector.core.frequent_buyer.tables import (
     RetailerLocation,
 )
 from connector.core.runtime import Runtime
+from connector.core.scheduling import owe_notices
 
 #: Cards written per round trip; bounded memory, few statements.
 CHUNK = 2_000
@@ -373,6 +374,8 @@ def import_pos_report(
             summary.report_id = None
             summary.denials = [DenialLine(None, d.pos_key, d.rows, d.reason, d.detail) for d in summary.denials]
         else:
+            if summary.denied:
+                owe_notices(s)  # the retailer's users get the denials by email once this commits
             s.commit()
         return summary
     except BaseException:
