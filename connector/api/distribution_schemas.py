@@ -184,56 +184,66 @@ class CreditReconcileSchema(Schema):
 # -- responses ---------------------------------------------------------------------------------------------
 
 
-class DistributionFreeGoodSchema(Schema):
+class _RewardRowSchema(Schema):
+    """What a free good and a rebate share: where it was redeemed, for which program, and its batch."""
+
     id = fields.Integer()
-    status = fields.String(metadata={"description": "unbatched, batched, credited, grouped, declined or held."})
     retailer_id = fields.Integer()
     retailer_name = fields.String()
     retailer_account_number = fields.String(allow_none=True)
     location_name = fields.String(allow_none=True)
-    store_code = fields.String(allow_none=True)
     distributor_id = fields.Integer(allow_none=True)
     distributor_name = fields.String(allow_none=True)
     brand_id = fields.Integer()
     brand_name = fields.String()
     program_id = fields.Integer()
     program_name = fields.String()
-    customer_id = fields.Integer(allow_none=True)
     customer_name = fields.String(allow_none=True)
     sku = fields.String()
-    upc = fields.String(allow_none=True)
     description = fields.String()
-    quantity = fields.Integer()
-    size_value = fields.String(allow_none=True, metadata={"description": 'Decimal string, e.g. "5.000".'})
-    size_unit = fields.String(allow_none=True)
     redeemed_on = fields.Date()
-    unit_cost = _money()
-    approximate_cost = _money()
     batch_id = fields.Integer(allow_none=True)
     batch_description = fields.String(allow_none=True)
     batch_status = fields.String(allow_none=True)
-    fulfilled_at = UtcDateTime(allow_none=True, metadata={"description": "When its batch was marked credited."})
-    reconciled_at = UtcDateTime(allow_none=True)
-    reason = fields.String(allow_none=True, metadata={"description": "Why it is declined or held."})
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
 
-class DistributionBatchSchema(Schema):
+class _BatchHeadSchema(Schema):
+    """What a free-goods batch and a rebate credit batch share: who it is between, and who made it when."""
+
     id = fields.Integer()
-    status = fields.String(metadata={"description": "unfulfilled, fulfilled or grouped."})
     description = fields.String()
     distributor_id = fields.Integer()
     distributor_name = fields.String()
     retailer_id = fields.Integer()
     retailer_name = fields.String()
     retailer_account_number = fields.String(allow_none=True)
+    created_by = fields.String()
+    created_at = UtcDateTime()
+
+
+class DistributionFreeGoodSchema(_RewardRowSchema):
+    status = fields.String(metadata={"description": "unbatched, batched, credited, grouped, declined or held."})
+    store_code = fields.String(allow_none=True)
+    customer_id = fields.Integer(allow_none=True)
+    upc = fields.String(allow_none=True)
+    quantity = fields.Integer()
+    size_value = fields.String(allow_none=True, metadata={"description": 'Decimal string, e.g. "5.000".'})
+    size_unit = fields.String(allow_none=True)
+    unit_cost = _money()
+    approximate_cost = _money()
+    fulfilled_at = UtcDateTime(allow_none=True, metadata={"description": "When its batch was marked credited."})
+    reconciled_at = UtcDateTime(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "Why it is declined or held."})
+
+
+class DistributionBatchSchema(_BatchHeadSchema):
+    status = fields.String(metadata={"description": "unfulfilled, fulfilled or grouped."})
     free_goods = fields.Integer(metadata={"description": "Free goods counted (those matching a brand filter)."})
     quantity = fields.Integer()
     approximate_cost = _money()
     uncosted = fields.Integer(metadata={"description": "Free goods counted without a known cost."})
-    created_by = fields.String()
-    created_at = UtcDateTime()
     fulfilled_at = UtcDateTime(allow_none=True)
     reconciled_at = UtcDateTime(allow_none=True)
     reconciled_by = fields.String(allow_none=True)

@@ -14,9 +14,11 @@ from marshmallow import Schema, fields, validate
 from connector.api.distribution_schemas import (
     DistributionEventSchema,
     DistributionFilterQuerySchema,
+    _BatchHeadSchema,
     _ids,
     _note,
     _PageQuery,
+    _RewardRowSchema,
     event_out,
     money,
 )
@@ -70,46 +72,17 @@ class RebateSectionQuerySchema(DistributionFilterQuerySchema, _PageQuery):
 # -- responses ---------------------------------------------------------------------------------------------
 
 
-class RebateSchema(Schema):
-    id = fields.Integer()
+class RebateSchema(_RewardRowSchema):
     status = fields.String(metadata={"description": "unbatched, batched, credited or declined."})
     amount = fields.String(metadata=_DOLLARS)
-    retailer_id = fields.Integer()
-    retailer_name = fields.String()
-    retailer_account_number = fields.String(allow_none=True)
-    location_name = fields.String(allow_none=True)
-    distributor_id = fields.Integer(allow_none=True)
-    distributor_name = fields.String(allow_none=True)
-    brand_id = fields.Integer()
-    brand_name = fields.String()
-    program_id = fields.Integer()
-    program_name = fields.String()
-    customer_name = fields.String(allow_none=True)
-    sku = fields.String()
-    description = fields.String()
-    redeemed_on = fields.Date()
-    batch_id = fields.Integer(allow_none=True)
-    batch_description = fields.String(allow_none=True)
-    batch_status = fields.String(allow_none=True)
     credited_at = UtcDateTime(allow_none=True, metadata={"description": "When its batch was marked credited."})
     reason = fields.String(allow_none=True, metadata={"description": "Why it was declined."})
-    created_at = UtcDateTime()
-    updated_at = UtcDateTime()
 
 
-class RebateBatchSchema(Schema):
-    id = fields.Integer()
+class RebateBatchSchema(_BatchHeadSchema):
     status = fields.String(metadata={"description": "unfulfilled, or fulfilled (marked credited)."})
-    description = fields.String()
-    distributor_id = fields.Integer()
-    distributor_name = fields.String()
-    retailer_id = fields.Integer()
-    retailer_name = fields.String()
-    retailer_account_number = fields.String(allow_none=True)
     rebates = fields.Integer(metadata={"description": "Rebates in the batch."})
     amount = fields.String(metadata=_DOLLARS)
-    created_by = fields.String()
-    created_at = UtcDateTime()
     credited_at = UtcDateTime(allow_none=True)
 
 
