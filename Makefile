@@ -27,7 +27,7 @@ test-sqlite:  ## the core tests on SQLite, the zero-config default
 	CONNECTOR_TEST_DATABASE=sqlite $(PY) -m pytest tests/core
 
 bench:  ## every benchmark in benches/, one after the other (see benches/README.md; about 15 minutes)
-	for b in webhook_ingest fulfilment_throughput admin_console pos_import sign_in webhook_filter_traffic; do \
+	for b in webhook_ingest fulfilment_throughput admin_console pos_import retailer_reports sign_in webhook_filter_traffic; do \
 		$(PY) benches/$$b.py || exit 1; done
 
 demo:  ## the demo on its embedded defaults, served on http://127.0.0.1:8000
