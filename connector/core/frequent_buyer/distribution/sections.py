@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import QueryableAttribute
 
 from connector.core.access import Actor
 from connector.core.errors import ValidationError
@@ -122,19 +124,45 @@ def parse_section(name: str | Section) -> Section:
         ) from None
 
 
-def _batch_section_where(section: Section, f: DistributionFilter) -> list[ColumnElement[bool]]:
-    status = _BATCH_SECTIONS[section]
-    out: list[ColumnElement[bool]] = [Batch.status == status]
+def batch_window_filters(
+    status: BatchStatus,
+    f: DistributionFilter,
+    *,
+    status_col: QueryableAttribute[Any],
+    distributor_col: QueryableAttribute[Any],
+    retailer_col: QueryableAttribute[Any],
+    created_col: QueryableAttribute[Any],
+    closed_col: QueryableAttribute[Any],
+) -> list[ColumnElement[bool]]:
+    """Where-clauses for a batch section of either dashboard (free-goods ``Batch`` or ``RebateBatch``).
+
+    Both kinds of batch filter the same way: by status, distributor, retailer, and by a date window
+    on when the batch was opened (unfulfilled) or closed (fulfilled / credited) -- so one function,
+    given the table's columns, serves both and the two dashboards cannot drift apart.
+    """
+    out: list[ColumnElement[bool]] = [status_col == status]
     if f.distributor_id is not None:
-        out.append(Batch.distributor_id == f.distributor_id)
+        out.append(distributor_col == f.distributor_id)
     if f.retailer_id is not None:
-        out.append(Batch.retailer_id == f.retailer_id)
-    stamp = Batch.created_at if status == BS.UNFULFILLED else Batch.fulfilled_at
+        out.append(retailer_col == f.retailer_id)
+    stamp = created_col if status == BS.UNFULFILLED else closed_col
     if f.date_from is not None:
         out.append(stamp >= day_start(f.date_from))
     if f.date_to is not None:
         out.append(stamp < day_start(f.date_to + timedelta(days=1)))
     return out
+
+
+def _batch_section_where(section: Section, f: DistributionFilter) -> list[ColumnElement[bool]]:
+    return batch_window_filters(
+        _BATCH_SECTIONS[section],
+        f,
+        status_col=Batch.status,
+        distributor_col=Batch.distributor_id,
+        retailer_col=Batch.retailer_id,
+        created_col=Batch.created_at,
+        closed_col=Batch.fulfilled_at,
+    )
 
 
 def section(

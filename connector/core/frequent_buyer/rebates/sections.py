@@ -8,7 +8,6 @@ credit, so those sections have no rebate counterpart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, func, select
@@ -16,7 +15,7 @@ from sqlalchemy import ColumnElement, func, select
 from connector.core.access import Actor
 from connector.core.errors import ValidationError
 from connector.core.frequent_buyer.distribution.permissions import check_reads_distribution
-from connector.core.frequent_buyer.distribution.sections import DistributionFilter, day_start
+from connector.core.frequent_buyer.distribution.sections import DistributionFilter, batch_window_filters
 from connector.core.frequent_buyer.model import BatchStatus, CreditStatus
 from connector.core.frequent_buyer.paging import check_limit, decode_cursor, encode_cursor
 from connector.core.frequent_buyer.rebate_tables import Rebate, RebateBatch
@@ -96,17 +95,15 @@ def rebate_filters(f: DistributionFilter) -> list[ColumnElement[bool]]:
 
 
 def _batch_filters(status: BatchStatus, f: DistributionFilter) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = [RebateBatch.status == status]
-    if f.distributor_id is not None:
-        out.append(RebateBatch.distributor_id == f.distributor_id)
-    if f.retailer_id is not None:
-        out.append(RebateBatch.retailer_id == f.retailer_id)
-    stamp = RebateBatch.created_at if status == BatchStatus.UNFULFILLED else RebateBatch.credited_at
-    if f.date_from is not None:
-        out.append(stamp >= day_start(f.date_from))
-    if f.date_to is not None:
-        out.append(stamp < day_start(f.date_to + timedelta(days=1)))
-    return out
+    return batch_window_filters(
+        status,
+        f,
+        status_col=RebateBatch.status,
+        distributor_col=RebateBatch.distributor_id,
+        retailer_col=RebateBatch.retailer_id,
+        created_col=RebateBatch.created_at,
+        closed_col=RebateBatch.credited_at,
+    )
 
 
 def rebate_section(
