@@ -84,6 +84,35 @@ def day_start(d: date) -> datetime:
     return datetime.combine(d, time.min, tzinfo=UTC)
 
 
+def stamp_window(
+    stamp: QueryableAttribute[Any], date_from: date | None, date_to: date | None
+) -> list[ColumnElement[bool]]:
+    """Where-clauses keeping a UTC timestamp within whole days ``date_from`` .. ``date_to`` (both inclusive).
+
+    The batch sections and the history reports of both the free-goods and the rebates side filter a
+    timestamp by calendar days; one function keeps the half-open ``< next midnight`` bound the same everywhere.
+    """
+    out: list[ColumnElement[bool]] = []
+    if date_from is not None:
+        out.append(stamp >= day_start(date_from))
+    if date_to is not None:
+        out.append(stamp < day_start(date_to + timedelta(days=1)))
+    return out
+
+
+def day_range(day: QueryableAttribute[Any], date_from: date | None, date_to: date | None) -> list[ColumnElement[bool]]:
+    """Where-clauses keeping a date column within ``date_from`` .. ``date_to`` (both inclusive).
+
+    Free goods and rebates are both filtered by their redemption date in the dashboards and the reports.
+    """
+    out: list[ColumnElement[bool]] = []
+    if date_from is not None:
+        out.append(day >= date_from)
+    if date_to is not None:
+        out.append(day <= date_to)
+    return out
+
+
 def free_good_filters(f: DistributionFilter) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
     if f.distributor_id is not None:
@@ -94,10 +123,7 @@ def free_good_filters(f: DistributionFilter) -> list[ColumnElement[bool]]:
         out.append(FreeGood.brand_id == f.brand_id)
     if f.program_id is not None:
         out.append(FreeGood.program_id == f.program_id)
-    if f.date_from is not None:
-        out.append(FreeGood.redeemed_on >= f.date_from)
-    if f.date_to is not None:
-        out.append(FreeGood.redeemed_on <= f.date_to)
+    out.extend(day_range(FreeGood.redeemed_on, f.date_from, f.date_to))
     return out
 
 
@@ -145,11 +171,7 @@ def batch_window_filters(
         out.append(distributor_col == f.distributor_id)
     if f.retailer_id is not None:
         out.append(retailer_col == f.retailer_id)
-    stamp = created_col if status == BS.UNFULFILLED else closed_col
-    if f.date_from is not None:
-        out.append(stamp >= day_start(f.date_from))
-    if f.date_to is not None:
-        out.append(stamp < day_start(f.date_to + timedelta(days=1)))
+    out.extend(stamp_window(created_col if status == BS.UNFULFILLED else closed_col, f.date_from, f.date_to))
     return out
 
 

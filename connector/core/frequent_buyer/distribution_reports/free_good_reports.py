@@ -4,7 +4,6 @@ customer and item searches.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -13,11 +12,11 @@ from sqlalchemy.orm import Session
 from connector.core.access import Actor
 from connector.core.frequent_buyer.distribution import (
     FreeGoodView,
-    day_start,
     free_good_scope,
     free_good_select,
     free_good_view,
 )
+from connector.core.frequent_buyer.distribution.sections import day_range, stamp_window
 from connector.core.frequent_buyer.distribution_reports.report_types import Column, Fetch, ReportParams, _cols
 from connector.core.frequent_buyer.model import CreditStatus
 from connector.core.frequent_buyer.tables import Batch, Customer, FreeGood
@@ -122,15 +121,9 @@ def _free_goods_fetch(statuses: tuple[CreditStatus, ...], *, history: bool = Fal
             if value is not None:
                 q = q.where(column == value)
         if history:
-            if p.date_from is not None:
-                q = q.where(Batch.fulfilled_at >= day_start(p.date_from))
-            if p.date_to is not None:
-                q = q.where(Batch.fulfilled_at < day_start(p.date_to + timedelta(days=1)))
+            q = q.where(*stamp_window(Batch.fulfilled_at, p.date_from, p.date_to))
         else:
-            if p.date_from is not None:
-                q = q.where(FreeGood.redeemed_on >= p.date_from)
-            if p.date_to is not None:
-                q = q.where(FreeGood.redeemed_on <= p.date_to)
+            q = q.where(*day_range(FreeGood.redeemed_on, p.date_from, p.date_to))
         if p.customer:
             q = q.where(_customer_match(p.customer))
         if p.item:

@@ -10,14 +10,13 @@ Both use the rebates' own scope (``rebate_scope``): a distributor sees its own r
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
-from connector.core.frequent_buyer.distribution.sections import day_start
+from connector.core.frequent_buyer.distribution.sections import day_range, stamp_window
 from connector.core.frequent_buyer.distribution_reports.free_good_reports import _customer_match
 from connector.core.frequent_buyer.distribution_reports.report_types import Column, Fetch, ReportParams, _cols
 from connector.core.frequent_buyer.model import CreditStatus
@@ -98,15 +97,9 @@ def rebates_fetch(*, credited: bool) -> Fetch:
             if value is not None:
                 q = q.where(column == value)
         if credited:
-            if p.date_from is not None:
-                q = q.where(RebateBatch.credited_at >= day_start(p.date_from))
-            if p.date_to is not None:
-                q = q.where(RebateBatch.credited_at < day_start(p.date_to + timedelta(days=1)))
+            q = q.where(*stamp_window(RebateBatch.credited_at, p.date_from, p.date_to))
         else:
-            if p.date_from is not None:
-                q = q.where(Rebate.redeemed_on >= p.date_from)
-            if p.date_to is not None:
-                q = q.where(Rebate.redeemed_on <= p.date_to)
+            q = q.where(*day_range(Rebate.redeemed_on, p.date_from, p.date_to))
         if p.customer:
             q = q.where(_customer_match(p.customer))
         if p.item:

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, select
 from connector.core.access import Actor
 from connector.core.errors import ValidationError
 from connector.core.frequent_buyer.distribution.permissions import check_reads_distribution
-from connector.core.frequent_buyer.distribution.sections import DistributionFilter, batch_window_filters
+from connector.core.frequent_buyer.distribution.sections import DistributionFilter, batch_window_filters, day_range
 from connector.core.frequent_buyer.model import BatchStatus, CreditStatus
 from connector.core.frequent_buyer.paging import check_limit, decode_cursor, encode_cursor
 from connector.core.frequent_buyer.rebate_tables import Rebate, RebateBatch
@@ -87,10 +87,7 @@ def rebate_filters(f: DistributionFilter) -> list[ColumnElement[bool]]:
     ):
         if value is not None:
             out.append(column == value)
-    if f.date_from is not None:
-        out.append(Rebate.redeemed_on >= f.date_from)
-    if f.date_to is not None:
-        out.append(Rebate.redeemed_on <= f.date_to)
+    out.extend(day_range(Rebate.redeemed_on, f.date_from, f.date_to))
     return out
 
 
