@@ -127,7 +127,7 @@ def search_condition(term: str, s: Session | None = None) -> ColumnElement[bool]
         return Redemption.code == term.upper()
     if EMAIL_SHAPE.fullmatch(term):
         return Redemption.member_id.in_(select(Member.id).where(func.lower(Member.email) == term.lower()))
-    pattern = "%" + _escape_like(term.lower()) + "%"
+    pattern = "%" + escape_like(term.lower()) + "%"
     members = select(Member.id).where(
         or_(MEMBER_NAME_SEARCH.like(pattern, escape="\\"), func.lower(Member.email).like(pattern, escape="\\"))
     )
@@ -162,7 +162,7 @@ def _few_ids(s: Session, ids: Select[int]) -> list[int] | None:
     return sorted(found) if len(found) <= SEARCH_ID_CAP else None
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     """``text`` matched literally by LIKE: its ``%``, ``_`` and the escape character itself escaped."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

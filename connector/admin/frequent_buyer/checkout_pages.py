@@ -18,7 +18,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from connector.admin.blueprint import bp
-from connector.admin.frequent_buyer.common import form_int, refusal
+from connector.admin.frequent_buyer.common import form_int, positive_id, refusal
 from connector.admin.session_auth import current_actor
 from connector.core.access import RETAILER_SCOPED_ROLES, Actor
 from connector.core.errors import ConflictError, ValidationError
@@ -31,8 +31,7 @@ def _retailer_arg(actor: Actor) -> int | None:
     """The retailer a staff user rings up for (query or form); a retailer's own users carry theirs."""
     if actor.role in RETAILER_SCOPED_ROLES:
         return None
-    text = (request.values.get("retailer_id") or "").strip()
-    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+    return positive_id(request.values.get("retailer_id"))
 
 
 def _here_args(actor: Actor) -> dict[str, Any]:

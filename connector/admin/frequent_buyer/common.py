@@ -100,9 +100,14 @@ def form_ids(name: str = "ids") -> list[int]:
     return sorted({int(v) for v in raw})
 
 
-def form_int(name: str) -> int | None:
-    text = (request.form.get(name) or "").strip()
+def positive_id(text: str | None) -> int | None:
+    """``text`` as a row id (a positive 32-bit integer), else None."""
+    text = (text or "").strip()
     return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+
+
+def form_int(name: str) -> int | None:
+    return positive_id(request.form.get(name))
 
 
 def refusal(exc: ConflictError | ValidationError, fix: str | None = None) -> str:

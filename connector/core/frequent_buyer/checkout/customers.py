@@ -22,6 +22,7 @@ from connector.core.frequent_buyer.checkout.scope import counter_retailer
 from connector.core.frequent_buyer.events import record_event
 from connector.core.frequent_buyer.pos_ingest.customers import normalise_email, normalise_internal_id, normalise_phone
 from connector.core.frequent_buyer.tables import Customer, Retailer
+from connector.core.queries import escape_like
 from connector.core.runtime import Runtime
 
 #: Customers one lookup answers with; a cashier types more rather than scroll.
@@ -55,8 +56,7 @@ def load_customer(s: Session, retailer_id: int, customer_id: int, *, lock: bool 
 
 
 def _like_prefix(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
+    return escape_like(text) + "%"
 
 
 def find_customers(rt: Runtime, actor: Actor, query: str, *, retailer_id: int | None = None) -> list[CustomerView]:

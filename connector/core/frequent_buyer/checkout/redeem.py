@@ -25,7 +25,7 @@ import hashlib
 import uuid
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
@@ -98,6 +98,11 @@ def _day_report(s: Session, actor: Actor, retailer_id: int, day: date) -> PosRep
     return report
 
 
+def _by_key(retailer_id: int, pos_key: str) -> Select[PosRedemption]:
+    """The retailer's redemption stored under the counter's card key."""
+    return select(PosRedemption).where(PosRedemption.retailer_id == retailer_id, PosRedemption.pos_key == pos_key)
+
+
 def redeem(
     rt: Runtime,
     actor: Actor,
@@ -124,9 +129,7 @@ def redeem(
             raise NotFoundError(f"retailer {retailer_id} not found")
         customer = load_customer(s, retailer_id, customer_id)
         day = rt.now().date()
-        before = s.scalars(
-            select(PosRedemption).where(PosRedemption.retailer_id == retailer_id, PosRedemption.pos_key == pos_key)
-        ).one_or_none()
+        before = s.scalars(_by_key(retailer_id, pos_key)).one_or_none()
         if before is not None:
             same = before.customer_id == customer_id and before.program_id == program_id
             free = (before.card.get("free_goods") or [{}])[0]
@@ -179,9 +182,7 @@ def redeem(
             summary,
             customer=Cust(customer.id, customer.name, customer.phone, customer.email, customer.internal_id),
         )
-        row = s.scalars(
-            select(PosRedemption).where(PosRedemption.retailer_id == retailer_id, PosRedemption.pos_key == pos_key)
-        ).one()
+        row = s.scalars(_by_key(retailer_id, pos_key)).one()
         _use_punches(s, taken, row.id)
         record_event(s, "customer", customer_id, "redeem", actor, rt.now(), f"redemption {row.id}: {program.name!r}")
         s.flush()

@@ -21,10 +21,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from connector.core.frequent_buyer.model import DENIAL_EXPLANATIONS, DenialReason, denial_label
 from connector.core.frequent_buyer.model import PosRedemptionStatus as PS
+from connector.core.frequent_buyer.model import denial_label
 from connector.core.frequent_buyer.notice_tables import FbNotice, FbNoticeOptOut
 from connector.core.frequent_buyer.notices.preferences import NoticeKind
+from connector.core.frequent_buyer.pos_dashboard import denial_of
 from connector.core.frequent_buyer.tables import (
     Batch,
     Customer,
@@ -112,9 +113,8 @@ def denial_notices(s: Session, now: datetime, public_url: str | None) -> list[Ow
         lines = []
         for r, name in denied[:MAX_LINES]:
             rows = ", ".join(map(str, r.source_rows or ())) or "?"
-            fix = ""
-            if r.denial_reason in {d.value for d in DenialReason}:
-                fix = DENIAL_EXPLANATIONS[DenialReason(r.denial_reason)][1]
+            denial = denial_of(r.denial_reason, r.denial_detail)
+            fix = denial.fix if denial is not None else ""
             lines.append(
                 f"- Card {r.pos_key} (rows {rows}, redeemed {r.redeemed_on.isoformat()}, customer {name or '-'}): "
                 f"{denial_label(r.denial_reason)}. {r.denial_detail or ''}\n  What to do: {fix}"

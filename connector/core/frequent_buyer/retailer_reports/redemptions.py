@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
 from connector.core.csv_safe import csv_line
@@ -59,14 +60,18 @@ class RedemptionsByDate:
     truncated: bool
 
 
-def _lookups(rt: Runtime, retailer_id: int) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
-    with rt.sessions() as s:
-        stores = pairs(
-            s, select(RetailerLocation.id, RetailerLocation.name).where(RetailerLocation.retailer_id == retailer_id)
+def _lookups(s: Session, retailer_id: int) -> tuple[dict[int, str], dict[int, str], dict[int, str], dict[int, str]]:
+    """Names for a report's lines: stores, store codes (one query over the retailer's locations), brands, programs."""
+    locations = s.execute(
+        select(RetailerLocation.id, RetailerLocation.name, RetailerLocation.store_code).where(
+            RetailerLocation.retailer_id == retailer_id
         )
-        brands = pairs(s, select(Brand.id, Brand.name))
-        programs = pairs(s, select(Program.id, Program.name))
-    return stores, brands, programs
+    ).all()
+    stores = {loc_id: name for loc_id, name, _ in locations}
+    codes = {loc_id: code for loc_id, _, code in locations}
+    brands = pairs(s, select(Brand.id, Brand.name))
+    programs = pairs(s, select(Program.id, Program.name))
+    return stores, codes, brands, programs
 
 
 def _dated(f: ReportFilters) -> Any:
@@ -90,8 +95,8 @@ def redemptions_by_date(rt: Runtime, actor: Actor, filters: ReportFilters) -> Re
             .limit(MAX_LINES + 1)
         )
         rows = s.execute(q).all()
-    assert f.retailer_id is not None  # resolve_filters fixed it
-    stores, brands, programs = _lookups(rt, f.retailer_id)
+        assert f.retailer_id is not None  # resolve_filters fixed it
+        stores, _, brands, programs = _lookups(s, f.retailer_id)
     lines = [
         RedemptionLine(
             redemption_id=r.id,
@@ -142,15 +147,8 @@ def transaction_export(rt: Runtime, actor: Actor, filters: ReportFilters) -> Ite
     """
     with rt.sessions() as s:
         f = resolve_filters(s, actor, filters)
-    assert f.retailer_id is not None
-    stores, brands, programs = _lookups(rt, f.retailer_id)
-    with rt.sessions() as s:
-        codes = pairs(
-            s,
-            select(RetailerLocation.id, RetailerLocation.store_code).where(
-                RetailerLocation.retailer_id == f.retailer_id
-            ),
-        )
+        assert f.retailer_id is not None
+        stores, codes, brands, programs = _lookups(s, f.retailer_id)
     return _export_lines(rt, f, stores, codes, brands, programs)
 
 
