@@ -69,7 +69,6 @@ def set_account_number(rt: Runtime, actor: Actor, enrollment_id: int, account_nu
                 "cannot change the account number: " + "; ".join(f"{k}: {v}" for k, v in problems.items()), problems
             )
         old, e.account_number = e.account_number, new
-        s.flush()
         record_change(s, e, old, new, actor, now)
         s.flush()
         return _enrollment_view(s, e)
