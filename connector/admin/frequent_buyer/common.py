@@ -100,9 +100,18 @@ def form_ids(name: str = "ids") -> list[int]:
     return sorted({int(v) for v in raw})
 
 
-def form_int(name: str) -> int | None:
-    text = (request.form.get(name) or "").strip()
+def _positive_int(raw: str | None) -> int | None:
+    text = (raw or "").strip()
     return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+
+
+def form_int(name: str) -> int | None:
+    return _positive_int(request.form.get(name))
+
+
+def arg_int(name: str) -> int | None:
+    """``form_int`` for the query string."""
+    return _positive_int(request.args.get(name))
 
 
 def refusal(exc: ConflictError | ValidationError, fix: str | None = None) -> str:
