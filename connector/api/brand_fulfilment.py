@@ -7,7 +7,7 @@ count, the batches distributors grouped for MFG credit, and marking owed free go
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import dataclasses
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -106,7 +106,12 @@ def _out(view: core.BrandFulfilment) -> dict[str, Any]:
         "more": view.more,
         "mfg_groups": [
             {
-                **{k: v for k, v in asdict(g).items() if k not in {"batches", "approximate_cost"}},
+                # not asdict: it would deep-copy every batch only to drop them
+                **{
+                    f.name: getattr(g, f.name)
+                    for f in dataclasses.fields(g)
+                    if f.name not in {"batches", "approximate_cost"}
+                },
                 "batches": [batch_out(b) for b in g.batches],
                 "approximate_cost": money(g.approximate_cost),
             }

@@ -91,8 +91,6 @@ class RolledSecret:
     endpoint: OutboundEndpoint
     #: Shown once, in the answer to the roll; stored encrypted, never shown again.
     secret: str
-    #: Until when deliveries still carry the old secret's signature too (None: the old one stopped at once).
-    previous_until: datetime | None
 
 
 def _new_secret() -> str:
@@ -140,7 +138,7 @@ def roll_secret(
         actor.name,
         keep_old_hours,
     )
-    return RolledSecret(endpoint=endpoint, secret=secret, previous_until=endpoint.previous_secret_until)
+    return RolledSecret(endpoint=endpoint, secret=secret)
 
 
 def _visible(actor: Actor) -> list[ColumnElement[bool]]:

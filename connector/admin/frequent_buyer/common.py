@@ -110,6 +110,11 @@ def form_int(name: str) -> int | None:
     return positive_id(request.form.get(name))
 
 
+def arg_int(name: str) -> int | None:
+    """``form_int`` for the query string."""
+    return positive_id(request.args.get(name))
+
+
 def refusal(exc: ConflictError | ValidationError, fix: str | None = None) -> str:
     """The core's message as a sentence, with what to do: the fields it names, or ``fix``."""
     fields = getattr(exc, "fields", None) or {}

@@ -19,7 +19,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from connector.admin.blueprint import bp
-from connector.admin.frequent_buyer.common import form_int
+from connector.admin.frequent_buyer.common import arg_int, form_int
 from connector.admin.session_auth import current_actor
 from connector.core.access import Actor
 from connector.core.errors import ConflictError, PermissionDeniedError, ValidationError
@@ -120,12 +120,7 @@ def _setup_distributor(actor: Actor) -> int | None:
         raise PermissionDeniedError(
             f"role {actor.role.value} cannot change a distributor's programs or service area; the distributor can"
         )
-    return form_int("distributor_id") if request.method == "POST" else _arg_int("distributor_id")
-
-
-def _arg_int(name: str) -> int | None:
-    text = (request.args.get(name) or "").strip()
-    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+    return form_int("distributor_id") if request.method == "POST" else arg_int("distributor_id")
 
 
 @bp.get("/distribution/setup")

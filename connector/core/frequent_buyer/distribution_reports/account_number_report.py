@@ -7,14 +7,16 @@ never another distributor's, even for the same store; brand users see those in t
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
 from connector.core.frequent_buyer.account_number_tables import AccountNumberChange
+from connector.core.frequent_buyer.distribution.sections import day_start
 from connector.core.frequent_buyer.distribution_reports.report_types import ReportParams, _cols
-from connector.core.frequent_buyer.programs.account_numbers import change_select, change_view, day_bounds
+from connector.core.frequent_buyer.programs.account_numbers import change_select, change_view
 from connector.core.frequent_buyer.tables import Program
 
 ACCOUNT_NUMBER_COLUMNS = _cols(
@@ -34,7 +36,11 @@ def _account_number_changes(
     s: Session, actor: Actor, p: ReportParams, after: int | None, limit: int
 ) -> list[tuple[int, dict[str, Any]]]:
     # change_select scopes a distributor to its own changes and a brand user to its brand's programs.
-    q = change_select(actor).where(*day_bounds(p.date_from, p.date_to))
+    q = change_select(actor)
+    if p.date_from is not None:
+        q = q.where(AccountNumberChange.changed_at >= day_start(p.date_from))
+    if p.date_to is not None:  # inclusive: up to the start of the next day
+        q = q.where(AccountNumberChange.changed_at < day_start(p.date_to + timedelta(days=1)))
     for column, value in (
         (AccountNumberChange.distributor_id, p.distributor_id),
         (AccountNumberChange.retailer_id, p.retailer_id),

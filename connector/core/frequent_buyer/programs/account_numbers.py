@@ -10,7 +10,7 @@ enrollment to, a distributor it already has an account with, that number is reus
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -69,7 +69,6 @@ def set_account_number(rt: Runtime, actor: Actor, enrollment_id: int, account_nu
                 "cannot change the account number: " + "; ".join(f"{k}: {v}" for k, v in problems.items()), problems
             )
         old, e.account_number = e.account_number, new
-        s.flush()
         record_change(s, e, old, new, actor, now)
         s.flush()
         return _enrollment_view(s, e)
@@ -117,16 +116,6 @@ def change_view(row: Any) -> AccountNumberChangeView:
         c.changed_by,
         c.changed_at,
     )
-
-
-def day_bounds(date_from: date | None, date_to: date | None) -> list[ColumnElement[bool]]:
-    """Inclusive days over ``changed_at``."""
-    out: list[ColumnElement[bool]] = []
-    if date_from is not None:
-        out.append(AccountNumberChange.changed_at >= datetime.combine(date_from, time.min, tzinfo=UTC))
-    if date_to is not None:
-        out.append(AccountNumberChange.changed_at < datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC))
-    return out
 
 
 def list_account_number_changes(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from connector.core.access import Actor
@@ -112,10 +112,12 @@ def set_associated_programs(
         added = set(wanted) - current
         if not added and not dropped:
             return _distributor_view(s, d)
-        for pid in dropped:
-            link = s.get(DistributorProgram, (d.id, pid))
-            if link is not None:
-                s.delete(link)
+        if dropped:
+            s.execute(
+                delete(DistributorProgram).where(
+                    DistributorProgram.distributor_id == d.id, DistributorProgram.program_id.in_(dropped)
+                )
+            )
         s.add_all(DistributorProgram(distributor_id=d.id, program_id=pid, associated_at=now) for pid in added)
         s.flush()
         record_event(
